@@ -1,0 +1,124 @@
+package v1alpha1
+
+// Names shared by several kinds: references, enums and condition vocabulary.
+
+// LocalObjectReference names an object of a known kind in the same namespace
+// as the object holding the reference. There are no cross-namespace
+// references in this API.
+type LocalObjectReference struct {
+	// name of the referenced object, in the same namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// Money is an exact, non-negative decimal amount written as a string, for
+// example "25000" or "1234.56". It is never a floating-point number: amounts
+// are summed exactly (rule S2).
+// +kubebuilder:validation:MaxLength=32
+// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]{0,19})(\.[0-9]{1,6})?$`
+type Money string
+
+// CurrencyCode is a three-letter ISO 4217 currency code in upper case, for
+// example USD or EUR.
+// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
+type CurrencyCode string
+
+// Storefront is where an offer is published (rule O1).
+// +kubebuilder:validation:Enum=AzureMarketplace;AppSource
+type Storefront string
+
+const (
+	StorefrontAzureMarketplace Storefront = "AzureMarketplace"
+	StorefrontAppSource        Storefront = "AppSource"
+)
+
+// ListingType is how customers acquire an offer (rule O1). A "Get It Now
+// (Free)" offer is a Trial; a bring-your-own-license offer is a List.
+// +kubebuilder:validation:Enum=List;Trial;Consulting;Transact
+type ListingType string
+
+const (
+	ListingTypeList       ListingType = "List"
+	ListingTypeTrial      ListingType = "Trial"
+	ListingTypeConsulting ListingType = "Consulting"
+	ListingTypeTransact   ListingType = "Transact"
+)
+
+// AllListingTypes lists every listing type in a stable order.
+var AllListingTypes = []ListingType{ListingTypeList, ListingTypeTrial, ListingTypeConsulting, ListingTypeTransact}
+
+// BenefitCategory groups the benefits of the catalog (rule B1).
+// +kubebuilder:validation:Enum=Marketing;Sales;Technical
+type BenefitCategory string
+
+const (
+	BenefitCategoryMarketing BenefitCategory = "Marketing"
+	BenefitCategorySales     BenefitCategory = "Sales"
+	BenefitCategoryTechnical BenefitCategory = "Technical"
+)
+
+// ViolationType is a kind of compliance finding against a publisher (rule P5).
+// +kubebuilder:validation:Enum=IllegalActivity;CopyrightOrTrademark;SponsorshipPolicy;Delisted
+type ViolationType string
+
+const (
+	// ViolationIllegalActivity: illegal activity using a marketplace listing.
+	ViolationIllegalActivity ViolationType = "IllegalActivity"
+	// ViolationCopyrightOrTrademark: an offer shows content that violates
+	// copyright or trademark law.
+	ViolationCopyrightOrTrademark ViolationType = "CopyrightOrTrademark"
+	// ViolationSponsorshipPolicy: Azure sponsorship used against its policy,
+	// for example for internal operations or bitcoin mining.
+	ViolationSponsorshipPolicy ViolationType = "SponsorshipPolicy"
+	// ViolationDelisted: the publisher was de-listed from the marketplace.
+	ViolationDelisted ViolationType = "Delisted"
+)
+
+// FraudState says whether a sales line is known or believed to be fraudulent
+// (rules S3 and R3).
+// +kubebuilder:validation:Enum=None;Suspected;Proven
+type FraudState string
+
+const (
+	FraudNone      FraudState = "None"
+	FraudSuspected FraudState = "Suspected"
+	FraudProven    FraudState = "Proven"
+)
+
+// CancellationReason is why a purchase was cancelled (rule S3).
+// +kubebuilder:validation:Enum=AccidentalPurchase;CancelledBeforeUse
+type CancellationReason string
+
+const (
+	// CancellationAccidentalPurchase: the customer bought by accident and
+	// wishes to cancel.
+	CancellationAccidentalPurchase CancellationReason = "AccidentalPurchase"
+	// CancellationBeforeUse: the customer cancelled before using the product.
+	CancellationBeforeUse CancellationReason = "CancelledBeforeUse"
+)
+
+// SalesWindow is the period over which billed sales are summed (rule S4).
+// +kubebuilder:validation:Enum=Lifetime;Trailing12Months
+type SalesWindow string
+
+const (
+	SalesWindowLifetime         SalesWindow = "Lifetime"
+	SalesWindowTrailing12Months SalesWindow = "Trailing12Months"
+)
+
+// Condition types used across the kinds.
+const (
+	// ConditionReady answers the question of someone waiting on the object:
+	// is the program valid, is the publisher's tier computed, is the offer
+	// evaluated, is the sales line decided, is the benefit active?
+	ConditionReady = "Ready"
+	// ConditionContactOverdue is True on an Active BenefitActivation whose
+	// contactDueBy has passed without contactedAt (rule B4).
+	ConditionContactOverdue = "ContactOverdue"
+	// ConditionFollowUpNeeded is True on an Offer live for longer than the
+	// follow-up period with no contacted activation (rule O5).
+	ConditionFollowUpNeeded = "FollowUpNeeded"
+)

@@ -1,0 +1,315 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PublisherSpec describes a marketplace publisher taking part in the program.
+// +kubebuilder:validation:XValidation:rule="!has(self.marketingContact) || lowerAscii(self.marketingContact.email) != lowerAscii(self.accountEmail)",message="spec.marketingContact.email must be different from spec.accountEmail (compared case-insensitively)",fieldPath=".marketingContact.email"
+type PublisherSpec struct {
+	// mpnId is the publisher's Microsoft Partner Network ID: digits only,
+	// required to take part and immutable once set (rule P1). Competency and
+	// partner type never gate benefits.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:Pattern=`^[0-9]+$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.mpnId is immutable"
+	MPNID string `json:"mpnId"`
+
+	// displayName of the company.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	DisplayName string `json:"displayName,omitempty"`
+
+	// accountEmail is the email of the company's Partner Center account.
+	// +required
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Format=email
+	AccountEmail string `json:"accountEmail"`
+
+	// enrolled is the act of enrolling in the program (rule P2). Not enrolled:
+	// the tier is still computed and shown, but no benefit becomes Active.
+	// +optional
+	Enrolled bool `json:"enrolled,omitempty"`
+
+	// programRef names the cluster-scoped RewardsProgram this publisher
+	// follows. Empty: the program named "default".
+	// +optional
+	ProgramRef *LocalObjectReference `json:"programRef,omitempty"`
+
+	// marketingContact receives the program's follow-up communications.
+	// Marketing and Sales benefits need one; Technical benefits do not
+	// (rule P4). Its email must differ from accountEmail (rule P3).
+	// +optional
+	MarketingContact *MarketingContact `json:"marketingContact,omitempty"`
+
+	// violations are compliance findings against the publisher (rule P5).
+	// While any is recorded, active benefits are revoked and none can become
+	// active (rule R1); removing it lets pending benefits proceed.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	Violations []Violation `json:"violations,omitempty"`
+}
+
+// MarketingContact is the person the Rewards team contacts about activated
+// benefits.
+type MarketingContact struct {
+	// user is the Partner Center user assigned as marketing contact.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	User string `json:"user"`
+
+	// email of the contact; must differ from the publisher's accountEmail.
+	// +required
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Format=email
+	Email string `json:"email"`
+
+	// phone of the contact in E.164 form: a plus sign and up to 15 digits,
+	// for example +14255550100.
+	// +required
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:Pattern=`^\+[1-9][0-9]{1,14}$`
+	Phone string `json:"phone"`
+
+	// preferredLanguage of the contact as a BCP 47 language tag, for example
+	// en, en-US or zh-Hans-CN.
+	// +required
+	// +kubebuilder:validation:MaxLength=35
+	// +kubebuilder:validation:Pattern=`^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$`
+	PreferredLanguage string `json:"preferredLanguage"`
+}
+
+// Violation is one compliance finding (rule P5).
+type Violation struct {
+	// type of the finding.
+	// +required
+	Type ViolationType `json:"type"`
+
+	// time the finding was made.
+	// +required
+	Time metav1.Time `json:"time"`
+
+	// note explaining the finding.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Note string `json:"note,omitempty"`
+}
+
+// Standing summarises a publisher's compliance.
+// +kubebuilder:validation:Enum=Good;Violation
+type Standing string
+
+const (
+	StandingGood      Standing = "Good"
+	StandingViolation Standing = "Violation"
+)
+
+// PublisherStatus is what the operator derives about a publisher.
+type PublisherStatus struct {
+	// observedGeneration is the generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready is True once the tier is computed from a valid
+	// program, False with a reason (ProgramNotFound, ProgramInvalid, …)
+	// otherwise.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// program is the name of the RewardsProgram in force for this publisher.
+	// +optional
+	Program string `json:"program,omitempty"`
+
+	// tier reached (rule S6); 0 means no tier (no live Transact offer).
+	// +optional
+	Tier int32 `json:"tier,omitempty"`
+
+	// tierName of the tier reached.
+	// +optional
+	TierName string `json:"tierName,omitempty"`
+
+	// billedSales counted towards tiers, in program currency, over the
+	// program's window, after fraud and cancellations are removed (S3, S4).
+	// +optional
+	BilledSales Money `json:"billedSales,omitempty"`
+
+	// currency of billedSales: the program currency.
+	// +optional
+	Currency CurrencyCode `json:"currency,omitempty"`
+
+	// seats counted towards seats thresholds (rule S5).
+	// +optional
+	Seats int64 `json:"seats,omitempty"`
+
+	// nextTier and what is missing to reach it (rule S7). Absent at the top
+	// tier.
+	// +optional
+	NextTier *TierProgress `json:"nextTier,omitempty"`
+
+	// offers counts the publisher's offers by listing type.
+	// +optional
+	Offers OfferCounts `json:"offers,omitempty,omitzero"`
+
+	// salesRecords counts the publisher's sales lines, counted or not.
+	// +optional
+	SalesRecords SalesRecordCounts `json:"salesRecords,omitempty,omitzero"`
+
+	// standing is Good, or Violation while spec.violations is not empty.
+	// +optional
+	Standing Standing `json:"standing,omitempty"`
+
+	// nextChangeAt is the next instant at which the tier computation changes
+	// by itself (a sales line ageing out, a scheduled offer going live).
+	// +optional
+	NextChangeAt *metav1.Time `json:"nextChangeAt,omitempty"`
+
+	// revocations is the publisher's revocation history, newest first, at
+	// most 50 entries.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=50
+	Revocations []RevocationRecord `json:"revocations,omitempty"`
+
+	// revocationCount is the total number of revocations ever recorded,
+	// including those dropped from the bounded history.
+	// +optional
+	RevocationCount int64 `json:"revocationCount,omitempty"`
+}
+
+// TierProgress is the next tier and the gap to it.
+type TierProgress struct {
+	// level of the next tier.
+	Level int32 `json:"level"`
+
+	// name of the next tier.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// billedSalesMissing is how much more billed sales, in program currency,
+	// reaches the next tier.
+	// +optional
+	BilledSalesMissing Money `json:"billedSalesMissing,omitempty"`
+
+	// seatsMissing is how many more seats reach the next tier, when the tier
+	// has a seats threshold that can still be reached.
+	// +optional
+	SeatsMissing *int64 `json:"seatsMissing,omitempty"`
+
+	// needsLiveTransactOffer is true when the publisher has no live Transact
+	// offer, without which no tier is reached.
+	// +optional
+	NeedsLiveTransactOffer bool `json:"needsLiveTransactOffer,omitempty"`
+}
+
+// OfferCounts counts offers by listing type.
+type OfferCounts struct {
+	// +optional
+	List int32 `json:"list,omitempty"`
+	// +optional
+	Trial int32 `json:"trial,omitempty"`
+	// +optional
+	Consulting int32 `json:"consulting,omitempty"`
+	// +optional
+	Transact int32 `json:"transact,omitempty"`
+	// live is the number of offers currently Live.
+	// +optional
+	Live int32 `json:"live,omitempty"`
+}
+
+// SalesRecordCounts counts sales lines.
+type SalesRecordCounts struct {
+	// counted lines, included in billedSales.
+	// +optional
+	Counted int32 `json:"counted,omitempty"`
+	// excluded lines: fraud, cancelled, not Transact, outside the window, or
+	// waiting for an exchange rate.
+	// +optional
+	Excluded int32 `json:"excluded,omitempty"`
+}
+
+// RevocationReason is why a benefit was revoked (rules R1–R4).
+// +kubebuilder:validation:Enum=Violation;OfferDelisted;Fraud;Cancellation
+type RevocationReason string
+
+const (
+	RevocationViolation     RevocationReason = "Violation"
+	RevocationOfferDelisted RevocationReason = "OfferDelisted"
+	RevocationFraud         RevocationReason = "Fraud"
+	RevocationCancellation  RevocationReason = "Cancellation"
+)
+
+// ObjectReference names the object that caused something, in the same
+// namespace.
+type ObjectReference struct {
+	// kind of the object, for example Publisher or SalesRecord.
+	Kind string `json:"kind"`
+	// name of the object.
+	Name string `json:"name"`
+}
+
+// RevocationRecord is one entry in a publisher's revocation history.
+type RevocationRecord struct {
+	// activation that was revoked.
+	Activation string `json:"activation"`
+	// benefit that was revoked.
+	// +optional
+	Benefit string `json:"benefit,omitempty"`
+	// reason of the revocation.
+	Reason RevocationReason `json:"reason"`
+	// message for people.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// time of the revocation.
+	Time metav1.Time `json:"time"`
+	// causedBy is the object whose state caused the revocation.
+	// +optional
+	CausedBy *ObjectReference `json:"causedBy,omitempty"`
+}
+
+// Publisher is a company publishing offers in the commercial marketplace and
+// taking part in Marketplace Rewards. The operator computes its tier from the
+// billed sales of its Transact offers.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=pub,categories=rewards
+// +kubebuilder:printcolumn:name="MPN ID",type=string,JSONPath=`.spec.mpnId`
+// +kubebuilder:printcolumn:name="Tier",type=integer,JSONPath=`.status.tier`
+// +kubebuilder:printcolumn:name="Billed Sales",type=string,JSONPath=`.status.billedSales`
+// +kubebuilder:printcolumn:name="Currency",type=string,JSONPath=`.status.currency`,priority=1
+// +kubebuilder:printcolumn:name="Standing",type=string,JSONPath=`.status.standing`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Publisher struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec describes the publisher.
+	// +required
+	Spec PublisherSpec `json:"spec"`
+
+	// status is written by the operator.
+	// +optional
+	Status PublisherStatus `json:"status,omitempty,omitzero"`
+}
+
+// +kubebuilder:object:root=true
+
+// PublisherList is a list of Publishers.
+type PublisherList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Publisher `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Publisher{}, &PublisherList{})
+}
