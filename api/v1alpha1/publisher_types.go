@@ -5,7 +5,7 @@ import (
 )
 
 // PublisherSpec describes a marketplace publisher taking part in the program.
-// +kubebuilder:validation:XValidation:rule="!has(self.marketingContact) || lowerAscii(self.marketingContact.email) != lowerAscii(self.accountEmail)",message="spec.marketingContact.email must be different from spec.accountEmail (compared case-insensitively)",fieldPath=".marketingContact.email"
+// +kubebuilder:validation:XValidation:rule="!has(self.marketingContact) || self.marketingContact.email.lowerAscii() != self.accountEmail.lowerAscii()",message="spec.marketingContact.email must be different from spec.accountEmail (compared case-insensitively)",fieldPath=".marketingContact.email"
 type PublisherSpec struct {
 	// mpnId is the publisher's Microsoft Partner Network ID: digits only,
 	// required to take part and immutable once set (rule P1). Competency and
