@@ -1,0 +1,118 @@
+package rewards
+
+import (
+	"time"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// TierResult is a publisher's standing in the Transact program at one
+// instant (rules S1–S7).
+type TierResult struct {
+	BilledSales Money
+	Seats       int64
+	// Tier is the level reached; 0 for none.
+	Tier     int32
+	TierName string
+	// Next is the next tier and what is missing; nil at the top tier.
+	Next *v1alpha1.TierProgress
+
+	HasLiveTransactOffer bool
+	Offers               v1alpha1.OfferCounts
+	Counted, Excluded    int32
+	// Lines holds each record's verdict, by record name.
+	Lines map[string]LineVerdict
+	// NextChangeAt is the next instant the result changes by itself: a line
+	// ageing out of (or being billed into) the window, a Transact offer
+	// going live or being delisted.
+	NextChangeAt *time.Time
+}
+
+// ComputeTier sums a publisher's counted sales lines and finds its tier.
+// offers are the publisher's offers, records the sales lines of those
+// offers (a record whose offer is not among offers counts as OfferNotFound).
+//
+// S6: the tier is the highest whose billed-sales or seats threshold is
+// reached, and every tier needs at least one live Transact offer: without
+// one, the tier is 0 whatever the sales.
+func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) TierResult {
+	res := TierResult{Lines: make(map[string]LineVerdict, len(records))}
+	byName := make(map[string]*v1alpha1.Offer, len(offers))
+	for i := range offers {
+		o := &offers[i]
+		byName[o.Name] = o
+		countOffer(&res.Offers, o.Spec.ListingType)
+		phase, next := OfferPhaseAt(&o.Spec, now)
+		if phase == v1alpha1.OfferLive {
+			res.Offers.Live++
+		}
+		if o.Spec.ListingType == v1alpha1.ListingTypeTransact {
+			res.HasLiveTransactOffer = res.HasLiveTransactOffer || phase == v1alpha1.OfferLive
+			res.NextChangeAt = earliest(res.NextChangeAt, next)
+		}
+	}
+
+	for i := range records {
+		rec := &records[i]
+		v := EvaluateLine(&rec.Spec, byName[rec.Spec.OfferRef.Name], rules, now)
+		res.Lines[rec.Name] = v
+		res.NextChangeAt = earliest(res.NextChangeAt, v.NextChange)
+		if !v.Counted {
+			res.Excluded++
+			continue
+		}
+		res.Counted++
+		res.BilledSales = res.BilledSales.Add(*v.ProgramAmount)
+		res.Seats += v.Seats
+	}
+
+	res.Tier, res.TierName, res.Next = TierFor(rules, res.BilledSales, res.Seats, res.HasLiveTransactOffer, now)
+	return res
+}
+
+// TierFor finds the tier reached by the given billed sales and seats, and
+// the next tier with the gap to it (rules S6, S7).
+func TierFor(rules *Rules, billed Money, seats int64, hasLiveTransactOffer bool, now time.Time) (int32, string, *v1alpha1.TierProgress) {
+	reached := -1
+	if hasLiveTransactOffer {
+		for i, t := range rules.Tiers {
+			if billed.Cmp(t.MinBilledSales) >= 0 || (t.MinSeats != nil && seats >= *t.MinSeats) {
+				reached = i
+			}
+		}
+	}
+	var level int32
+	var name string
+	if reached >= 0 {
+		level, name = rules.Tiers[reached].Level, rules.Tiers[reached].Name
+	}
+	if reached+1 >= len(rules.Tiers) {
+		return level, name, nil
+	}
+	next := rules.Tiers[reached+1]
+	p := &v1alpha1.TierProgress{
+		Level:                  next.Level,
+		Name:                   next.Name,
+		BilledSalesMissing:     v1alpha1.Money(next.MinBilledSales.Sub(billed).String()),
+		NeedsLiveTransactOffer: !hasLiveTransactOffer,
+	}
+	// Seats only help while seats can still be billed before the cut-off.
+	if next.MinSeats != nil && !now.After(rules.SeatsCutoff) {
+		missing := max(*next.MinSeats-seats, 0)
+		p.SeatsMissing = &missing
+	}
+	return level, name, p
+}
+
+func countOffer(c *v1alpha1.OfferCounts, lt v1alpha1.ListingType) {
+	switch lt {
+	case v1alpha1.ListingTypeList:
+		c.List++
+	case v1alpha1.ListingTypeTrial:
+		c.Trial++
+	case v1alpha1.ListingTypeConsulting:
+		c.Consulting++
+	case v1alpha1.ListingTypeTransact:
+		c.Transact++
+	}
+}
