@@ -1,0 +1,183 @@
+// Package controllers holds the reconcilers of rewards-operator. They are
+// thin: each gathers objects from the informer cache, asks the pure
+// functions of internal/rewards what the status should be, writes it only
+// when it changed, and schedules the next instant it changes by itself.
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+)
+
+// Field indexes over the informer cache, so that reconcilers and event
+// mappers find related objects without listing from the API server.
+const (
+	// indexOfferPublisher indexes Offers by spec.publisherRef.name.
+	indexOfferPublisher = "spec.publisherRef.name"
+	// indexOfferRef indexes SalesRecords and BenefitActivations by
+	// spec.offerRef.name.
+	indexOfferRef = "spec.offerRef.name"
+	// indexPublisherProgram indexes Publishers by the program they follow
+	// (spec.programRef.name, or "default").
+	indexPublisherProgram = "programName"
+)
+
+// SetupIndexes registers the field indexes every controller relies on.
+func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &v1alpha1.Offer{}, indexOfferPublisher, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.Offer).Spec.PublisherRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.SalesRecord{}, indexOfferRef, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
+	}); err != nil {
+		return err
+	}
+	return idx.IndexField(ctx, &v1alpha1.Publisher{}, indexPublisherProgram, func(o client.Object) []string {
+		return []string{programName(o.(*v1alpha1.Publisher))}
+	})
+}
+
+// programName is the RewardsProgram a publisher follows.
+func programName(p *v1alpha1.Publisher) string {
+	if p.Spec.ProgramRef != nil && p.Spec.ProgramRef.Name != "" {
+		return p.Spec.ProgramRef.Name
+	}
+	return v1alpha1.DefaultProgramName
+}
+
+// programRules is the program a publisher follows, resolved into rules.
+type programRules struct {
+	name     string
+	program  *v1alpha1.RewardsProgram // nil when it does not exist
+	rules    *rewards.Rules
+	problems []rewards.Problem
+}
+
+// loadProgram reads the named program from the cache. A missing program is
+// not an error: the caller shows it as a condition and uses default rules.
+func loadProgram(ctx context.Context, c client.Reader, name string) (programRules, error) {
+	pr := programRules{name: name}
+	var prog v1alpha1.RewardsProgram
+	if err := c.Get(ctx, types.NamespacedName{Name: name}, &prog); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return pr, err
+		}
+		pr.rules = rewards.DefaultRules()
+		return pr, nil
+	}
+	pr.program = &prog
+	pr.rules, pr.problems = rewards.ResolveProgram(&prog.Spec)
+	return pr, nil
+}
+
+// notReadyReason says why a publisher's program cannot be used as is, or
+// returns "" when it can.
+func (pr programRules) notReadyReason() (reason, message string) {
+	switch {
+	case pr.program == nil:
+		return "ProgramNotFound", fmt.Sprintf("RewardsProgram %q does not exist; create it or set spec.programRef", pr.name)
+	case len(pr.problems) > 0:
+		return "ProgramInvalid", fmt.Sprintf("RewardsProgram %q is not valid: %s", pr.name, pr.problems[0].Message)
+	}
+	return "", ""
+}
+
+// getOptional reads an object from the cache; a missing object gives
+// (false, nil).
+func getOptional(ctx context.Context, c client.Reader, key types.NamespacedName, obj client.Object) (bool, error) {
+	if err := c.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// setCondition sets a condition, stamping a transition time from the
+// injected clock (meta.SetStatusCondition would use the wall clock) and the
+// generation it was computed from. The time keeps whole seconds only, as the
+// API server does, so that an unchanged status compares equal after a round
+// trip and is not written again.
+func setCondition(conds *[]metav1.Condition, now time.Time, generation int64, typ string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(conds, metav1.Condition{
+		Type:               typ,
+		Status:             status,
+		Reason:             reason,
+		Message:            message,
+		ObservedGeneration: generation,
+		LastTransitionTime: metav1.NewTime(now.Truncate(time.Second)),
+	})
+}
+
+// boolStatus turns a bool into a condition status.
+func boolStatus(b bool) metav1.ConditionStatus {
+	if b {
+		return metav1.ConditionTrue
+	}
+	return metav1.ConditionFalse
+}
+
+// metaTime converts an optional instant to an API time, nil for nil.
+func metaTime(t *time.Time) *metav1.Time {
+	if t == nil {
+		return nil
+	}
+	mt := metav1.NewTime(t.Truncate(time.Second))
+	return &mt
+}
+
+// patchStatusIfChanged writes obj's status when it differs from before's.
+// Comparing first is what keeps a steady state free of API writes (and of
+// the watch events each write would cause).
+func patchStatusIfChanged(ctx context.Context, c client.Client, before, obj client.Object, statusOf func(client.Object) any) (bool, error) {
+	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
+		return false, nil
+	}
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil // deleted meanwhile: nothing left to report on
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// requests turns a list of objects into reconcile requests.
+func requests[T client.Object](items []T) []reconcile.Request {
+	out := make([]reconcile.Request, 0, len(items))
+	for _, o := range items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+	}
+	return out
+}
+
+// ptrs returns pointers to the elements of a slice.
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}

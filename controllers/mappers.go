@@ -1,0 +1,90 @@
+package controllers
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// Event mappers: given a changed object, which objects does it affect? All
+// reads go to the cache through field indexes. A change re-reconciles
+// exactly the objects it can change, nothing more.
+
+// relations finds related objects through the cache's field indexes.
+type relations struct{ c client.Reader }
+
+func (rel relations) publishersOfProgram(ctx context.Context, program string) ([]v1alpha1.Publisher, error) {
+	var list v1alpha1.PublisherList
+	err := rel.c.List(ctx, &list, client.MatchingFields{indexPublisherProgram: program})
+	return list.Items, err
+}
+
+func (rel relations) offersOfPublisher(ctx context.Context, namespace, publisher string) ([]v1alpha1.Offer, error) {
+	var list v1alpha1.OfferList
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferPublisher: publisher})
+	return list.Items, err
+}
+
+func (rel relations) recordsOfOffer(ctx context.Context, namespace, offer string) ([]v1alpha1.SalesRecord, error) {
+	var list v1alpha1.SalesRecordList
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer})
+	return list.Items, err
+}
+
+func (rel relations) activationsOfOffer(ctx context.Context, namespace, offer string) ([]v1alpha1.BenefitActivation, error) {
+	var list v1alpha1.BenefitActivationList
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer})
+	return list.Items, err
+}
+
+// recordsOfPublisher lists the sales records of all of a publisher's offers.
+func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, offers []v1alpha1.Offer) ([]v1alpha1.SalesRecord, error) {
+	var all []v1alpha1.SalesRecord
+	for i := range offers {
+		recs, err := rel.recordsOfOffer(ctx, namespace, offers[i].Name)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, recs...)
+	}
+	return all, nil
+}
+
+// mapper builds an event handler from a function returning the objects to
+// reconcile. Errors can only come from the cache; they are logged, since a
+// handler cannot return them.
+func mapper[T client.Object](c client.Reader, f func(context.Context, relations, T) ([]reconcile.Request, error)) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+		typed, ok := obj.(T)
+		if !ok {
+			return nil
+		}
+		reqs, err := f(ctx, relations{c}, typed)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "mapping event to requests", "object", client.ObjectKeyFromObject(obj))
+		}
+		return reqs
+	})
+}
+
+// offersOfProgram: every offer of every publisher following the program.
+func offersOfProgram(ctx context.Context, rel relations, prog *v1alpha1.RewardsProgram) ([]v1alpha1.Offer, error) {
+	pubs, err := rel.publishersOfProgram(ctx, prog.Name)
+	if err != nil {
+		return nil, err
+	}
+	var offers []v1alpha1.Offer
+	for i := range pubs {
+		o, err := rel.offersOfPublisher(ctx, pubs[i].Namespace, pubs[i].Name)
+		if err != nil {
+			return nil, err
+		}
+		offers = append(offers, o...)
+	}
+	return offers, nil
+}

@@ -1,0 +1,138 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+)
+
+// OfferReconciler derives an offer's phase (Scheduled, Live, Delisted at the
+// exact instants), engagement window, benefit expiry and ISV Connect
+// eligibility.
+type OfferReconciler struct {
+	Client   client.Client
+	Clock    clock.WithDelayedExecution
+	Recorder events.EventRecorder
+	wakeups  *Wakeups
+}
+
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
+
+// Reconcile computes an offer's status.
+func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var offer v1alpha1.Offer
+	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &offer); err != nil || !found {
+		if !found && err == nil {
+			r.wakeups.Forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, err
+	}
+	before := offer.DeepCopy()
+	now := r.Clock.Now()
+
+	var pub v1alpha1.Publisher
+	pubFound, err := getOptional(ctx, r.Client, types.NamespacedName{Namespace: offer.Namespace, Name: offer.Spec.PublisherRef.Name}, &pub)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	progName := v1alpha1.DefaultProgramName
+	if pubFound {
+		progName = programName(&pub)
+	}
+	prog, err := loadProgram(ctx, r.Client, progName)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	facts := rewards.EvaluateOffer(&offer.Spec, prog.rules, now)
+	st := &offer.Status
+	st.ObservedGeneration = offer.Generation
+	st.Phase = facts.Phase
+	st.EngagementEndsAt = metaTime(facts.EngagementEndsAt)
+	st.EngagementEvergreen = facts.Evergreen
+	st.BenefitsExpireAt = metaTime(facts.BenefitsExpireAt)
+	st.ISVConnectEligible = facts.ISVConnect
+	st.Microsoft365App = facts.Microsoft365App
+
+	reason, message := "", ""
+	switch {
+	case !pubFound:
+		reason = "PublisherNotFound"
+		message = fmt.Sprintf("publisher %q does not exist in namespace %q; create it or fix spec.publisherRef", offer.Spec.PublisherRef.Name, offer.Namespace)
+	default:
+		reason, message = prog.notReadyReason()
+	}
+	if reason == "" {
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, string(facts.Phase), phaseMessage(&offer, facts))
+	} else {
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
+	}
+
+	changed, err := patchStatusIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
+		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", message)
+	}
+	if changed && before.Status.Phase != "" && before.Status.Phase != facts.Phase {
+		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, string(facts.Phase), "Evaluate", "offer is now %s", facts.Phase)
+	}
+	r.wakeups.At(&offer, facts.NextChange)
+	return ctrl.Result{}, nil
+}
+
+func phaseMessage(o *v1alpha1.Offer, f rewards.OfferFacts) string {
+	switch f.Phase {
+	case v1alpha1.OfferScheduled:
+		return fmt.Sprintf("goes live at %s", o.Spec.LiveAt.UTC().Format("2006-01-02T15:04:05Z"))
+	case v1alpha1.OfferDelisted:
+		return fmt.Sprintf("delisted at %s", o.Spec.DelistedAt.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	return fmt.Sprintf("live since %s", o.Spec.LiveAt.UTC().Format("2006-01-02T15:04:05Z"))
+}
+
+// readyReason is the reason of the Ready condition, "" when absent.
+func readyReason(conds []metav1.Condition) string {
+	for _, c := range conds {
+		if c.Type == v1alpha1.ConditionReady {
+			return c.Reason
+		}
+	}
+	return ""
+}
+
+// SetupWithManager registers the controller and what it watches.
+func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.wakeups = NewWakeups(r.Clock)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Offer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("offer").
+		// A publisher appearing, disappearing or switching program.
+		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
+			offers, err := rel.offersOfPublisher(ctx, p.Namespace, p.Name)
+			return requests(ptrs(offers)), err
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Program durations decide engagement and expiry.
+		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
+			offers, err := offersOfProgram(ctx, rel, p)
+			return requests(ptrs(offers)), err
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(r.wakeups.Source()).
+		Complete(r)
+}

@@ -1,0 +1,145 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+)
+
+// PublisherReconciler computes a publisher's billed sales, seats, tier and
+// progress to the next tier from its offers and sales records (rules
+// S1–S7), and its standing (P5).
+type PublisherReconciler struct {
+	Client   client.Client
+	Clock    clock.WithDelayedExecution
+	Recorder events.EventRecorder
+	wakeups  *Wakeups
+}
+
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers/status,verbs=get;update;patch
+
+// Reconcile computes a publisher's status.
+func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var pub v1alpha1.Publisher
+	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &pub); err != nil || !found {
+		if !found && err == nil {
+			r.wakeups.Forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, err
+	}
+	before := pub.DeepCopy()
+	now := r.Clock.Now()
+
+	prog, err := loadProgram(ctx, r.Client, programName(&pub))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	rel := relations{r.Client}
+	offers, err := rel.offersOfPublisher(ctx, pub.Namespace, pub.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	records, err := rel.recordsOfPublisher(ctx, pub.Namespace, offers)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	res := rewards.ComputeTier(prog.rules, offers, records, now)
+	st := &pub.Status
+	st.ObservedGeneration = pub.Generation
+	st.Program = prog.name
+	st.Tier = res.Tier
+	st.TierName = res.TierName
+	st.BilledSales = v1alpha1.Money(res.BilledSales.String())
+	st.Currency = prog.rules.Currency
+	st.Seats = res.Seats
+	st.NextTier = res.Next
+	st.Offers = res.Offers
+	st.SalesRecords = v1alpha1.SalesRecordCounts{Counted: res.Counted, Excluded: res.Excluded}
+	st.Standing = v1alpha1.StandingGood
+	if len(pub.Spec.Violations) > 0 {
+		st.Standing = v1alpha1.StandingViolation
+	}
+	st.NextChangeAt = metaTime(res.NextChangeAt)
+
+	reason, message := prog.notReadyReason()
+	if reason == "" {
+		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "TierComputed", tierMessage(res, prog.rules))
+	} else {
+		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
+	}
+
+	changed, err := patchStatusIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if changed && before.Status.ObservedGeneration > 0 && before.Status.Tier != res.Tier {
+		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, "TierChanged", "ComputeTier",
+			"tier changed from %d to %d: %s %s billed sales, %d seats", before.Status.Tier, res.Tier, res.BilledSales, prog.rules.Currency, res.Seats)
+	}
+	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
+		r.Recorder.Eventf(&pub, nil, corev1.EventTypeWarning, reason, "ComputeTier", "%s", message)
+	}
+	r.wakeups.At(&pub, res.NextChangeAt)
+	return ctrl.Result{}, nil
+}
+
+// tierMessage explains the tier in one sentence (rule S7).
+func tierMessage(res rewards.TierResult, rules *rewards.Rules) string {
+	msg := fmt.Sprintf("%s %s billed sales and %d seats counted", res.BilledSales, rules.Currency, res.Seats)
+	if res.Tier > 0 {
+		msg = fmt.Sprintf("%s reached: %s", res.TierName, msg)
+	} else {
+		msg = "no tier: " + msg
+	}
+	if n := res.Next; n != nil {
+		if n.NeedsLiveTransactOffer {
+			msg += fmt.Sprintf("; %s needs a live Transact offer", n.Name)
+		} else {
+			msg += fmt.Sprintf("; %s needs %s %s more", n.Name, n.BilledSalesMissing, rules.Currency)
+			if n.SeatsMissing != nil {
+				msg += fmt.Sprintf(" or %d more seats", *n.SeatsMissing)
+			}
+		}
+	}
+	return msg
+}
+
+// SetupWithManager registers the controller and what it watches.
+func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.wakeups = NewWakeups(r.Clock)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Publisher{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("publisher").
+		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(_ context.Context, _ relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name}}}, nil
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
+			var offer v1alpha1.Offer
+			found, err := getOptional(ctx, rel.c, types.NamespacedName{Namespace: s.Namespace, Name: s.Spec.OfferRef.Name}, &offer)
+			if err != nil || !found {
+				return nil, err // an offer created later maps to its publisher itself
+			}
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}}}, nil
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
+			pubs, err := rel.publishersOfProgram(ctx, p.Name)
+			return requests(ptrs(pubs)), err
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(r.wakeups.Source()).
+		Complete(r)
+}

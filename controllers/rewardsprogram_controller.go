@@ -1,0 +1,72 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+)
+
+// RewardsProgramReconciler checks what admission cannot about a program (a
+// tier naming a benefit missing from the catalog, a Transact benefit no tier
+// unlocks) and reports it in the Ready condition.
+type RewardsProgramReconciler struct {
+	Client   client.Client
+	Clock    clock.PassiveClock
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile computes a program's status.
+func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var prog v1alpha1.RewardsProgram
+	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &prog); err != nil || !found {
+		return ctrl.Result{}, err
+	}
+	before := prog.DeepCopy()
+	now := r.Clock.Now()
+
+	rules, problems := rewards.ResolveProgram(&prog.Spec)
+	st := &prog.Status
+	st.ObservedGeneration = prog.Generation
+	st.Tiers = int32(len(prog.Spec.Tiers))
+	st.Benefits = int32(len(prog.Spec.Benefits))
+	if len(problems) == 0 {
+		st.RulesGeneration = prog.Generation
+		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "Valid",
+			fmt.Sprintf("%d tiers and %d benefits in force; billed sales in %s over a %s window", len(rules.Tiers), len(rules.Catalog), rules.Currency, rules.Window))
+	} else {
+		msg := problems[0].Message
+		if len(problems) > 1 {
+			msg = fmt.Sprintf("%s (and %d more problems)", msg, len(problems)-1)
+		}
+		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, problems[0].Reason, msg)
+	}
+
+	changed, err := patchStatusIfChanged(ctx, r.Client, before, &prog, func(o client.Object) any { return o.(*v1alpha1.RewardsProgram).Status })
+	if err == nil && changed && len(problems) > 0 {
+		r.Recorder.Eventf(&prog, nil, corev1.EventTypeWarning, problems[0].Reason, "Validate", "%s", problems[0].Message)
+	}
+	return ctrl.Result{}, err
+}
+
+// SetupWithManager registers the controller.
+func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.RewardsProgram{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("rewardsprogram").
+		Complete(r)
+}

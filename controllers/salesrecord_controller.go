@@ -1,0 +1,139 @@
+package controllers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+)
+
+// SalesRecordReconciler decides whether each sales line counts towards its
+// publisher's tier, and why (rules S1–S5).
+type SalesRecordReconciler struct {
+	Client   client.Client
+	Clock    clock.WithDelayedExecution
+	Recorder events.EventRecorder
+	wakeups  *Wakeups
+}
+
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords/status,verbs=get;update;patch
+
+// Reconcile computes a sales line's status.
+func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var rec v1alpha1.SalesRecord
+	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &rec); err != nil || !found {
+		if !found && err == nil {
+			r.wakeups.Forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, err
+	}
+	before := rec.DeepCopy()
+	now := r.Clock.Now()
+
+	var offer v1alpha1.Offer
+	offerFound, err := getOptional(ctx, r.Client, types.NamespacedName{Namespace: rec.Namespace, Name: rec.Spec.OfferRef.Name}, &offer)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	progName := v1alpha1.DefaultProgramName
+	if offerFound {
+		var pub v1alpha1.Publisher
+		pubFound, err := getOptional(ctx, r.Client, types.NamespacedName{Namespace: rec.Namespace, Name: offer.Spec.PublisherRef.Name}, &pub)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if pubFound {
+			progName = programName(&pub)
+		}
+	}
+	prog, err := loadProgram(ctx, r.Client, progName)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	var offerPtr *v1alpha1.Offer
+	if offerFound {
+		offerPtr = &offer
+	}
+	v := rewards.EvaluateLine(&rec.Spec, offerPtr, prog.rules, now)
+	st := &rec.Status
+	st.ObservedGeneration = rec.Generation
+	st.Counted = v.Counted
+	st.Reason = v.Reason
+	st.Publisher = v.Publisher
+	st.ProgramCurrency = prog.rules.Currency
+	st.ProgramAmount = ""
+	if v.ProgramAmount != nil {
+		st.ProgramAmount = v1alpha1.Money(v.ProgramAmount.String())
+	}
+	setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
+
+	changed, err := patchStatusIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if changed && before.Status.Reason != "" && before.Status.Counted != v.Counted {
+		if v.Counted {
+			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, "CountingStarted", "Count", "%s", v.Message)
+		} else {
+			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, "CountingStopped", "Count", "%s", v.Message)
+		}
+	}
+	if changed && !v.Settled && before.Status.Reason != v.Reason {
+		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, v.Reason, "Count", "%s", v.Message)
+	}
+	r.wakeups.At(&rec, v.NextChange)
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager registers the controller and what it watches.
+func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.wakeups = NewWakeups(r.Clock)
+	recordsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
+		var reqs []reconcile.Request
+		for i := range offers {
+			recs, err := rel.recordsOfOffer(ctx, offers[i].Namespace, offers[i].Name)
+			if err != nil {
+				return reqs, err
+			}
+			reqs = append(reqs, requests(ptrs(recs))...)
+		}
+		return reqs, nil
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.SalesRecord{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("salesrecord").
+		// An offer appearing, disappearing or changing listing type.
+		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(ctx context.Context, rel relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
+			return recordsOfOffers(ctx, rel, []v1alpha1.Offer{*o})
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A publisher switching program changes currency and rates.
+		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
+			offers, err := rel.offersOfPublisher(ctx, p.Namespace, p.Name)
+			if err != nil {
+				return nil, err
+			}
+			return recordsOfOffers(ctx, rel, offers)
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A program adding a rate or changing its window.
+		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
+			offers, err := offersOfProgram(ctx, rel, p)
+			if err != nil {
+				return nil, err
+			}
+			return recordsOfOffers(ctx, rel, offers)
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(r.wakeups.Source()).
+		Complete(r)
+}
