@@ -1,0 +1,120 @@
+package controllers_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+var _ = Describe("References to missing objects", func() {
+	var (
+		ns  string
+		now time.Time
+	)
+	BeforeEach(func() {
+		ns = newNamespace()
+		now = fakeClock.Now()
+	})
+
+	It("shows PublisherNotFound on an offer and heals when the publisher is created", func() {
+		prog := newProgram()
+		create(prog)
+		offer := newOffer(ns, "orphan", "late-publisher", v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+		create(offer)
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(offer)().Status.Conditions })).Should(Equal("PublisherNotFound"))
+		Expect(readyCondition(offer.Status.Conditions).Message).To(ContainSubstring(`"late-publisher"`))
+		Eventually(func() []string { return eventReasons(offer) }).Should(ContainElement("PublisherNotFound"))
+
+		create(newPublisher(ns, "late-publisher", prog.Name))
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(offer)().Status.Conditions })).Should(Equal("Live"))
+		Expect(readyCondition(offer.Status.Conditions).Status).To(Equal(metav1.ConditionTrue))
+	})
+
+	It("shows OfferNotFound on a sales line and counts it when the offer is created", func() {
+		prog := newProgram()
+		pub := newPublisher(ns, "contoso", prog.Name)
+		rec := newSale(ns, "early", "late-offer", "30000", "USD", now.Add(-time.Hour))
+		create(prog, pub, rec)
+		Eventually(func() string { return fetch(rec)().Status.Reason }).Should(Equal(v1alpha1.SalesOfferNotFound))
+		Expect(readyCondition(rec.Status.Conditions).Status).To(Equal(metav1.ConditionFalse))
+
+		create(newOffer(ns, "late-offer", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour)))
+		Eventually(func() bool { return fetch(rec)().Status.Counted }).Should(BeTrue())
+		Expect(rec.Status.Publisher).To(Equal("contoso"))
+		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
+	})
+
+	It("shows ProgramNotFound on a publisher and computes its tier once the program exists", func() {
+		prog := newProgram()
+		pub := newPublisher(ns, "contoso", prog.Name)
+		create(pub, newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour)),
+			newSale(ns, "l", "saas", "30000", "USD", now.Add(-time.Hour)))
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("ProgramNotFound"))
+		Expect(readyCondition(pub.Status.Conditions).Status).To(Equal(metav1.ConditionFalse))
+		Expect(pub.Status.Tier).To(Equal(int32(0)))
+		Eventually(func() []string { return eventReasons(pub) }).Should(ContainElement("ProgramNotFound"))
+
+		create(prog)
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("TierComputed"))
+		Expect(pub.Status.Tier).To(Equal(int32(2)))
+	})
+
+	It("shows a program that names a benefit missing from its catalog as not Ready, and publishers with it", func() {
+		prog := newProgram()
+		prog.Spec.Tiers[2].Benefits = append(prog.Spec.Tiers[2].Benefits, "no-such-benefit")
+		pub := newPublisher(ns, "contoso", prog.Name)
+		create(prog, pub)
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(prog)().Status.Conditions })).Should(Equal("UnknownBenefit"))
+		Expect(readyCondition(prog.Status.Conditions).Message).To(ContainSubstring(`"no-such-benefit"`))
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("ProgramInvalid"))
+
+		update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.Tiers[2].Benefits = []string{"campaign"} })
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(prog)().Status.Conditions })).Should(Equal("Valid"))
+		Expect(prog.Status.RulesGeneration).To(Equal(prog.Generation))
+		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("TierComputed"))
+	})
+})
+
+var _ = Describe("Status writes", func() {
+	It("writes no status when a reconcile changes nothing", func() {
+		ns := newNamespace()
+		now := fakeClock.Now()
+		prog := newProgram()
+		pub := newPublisher(ns, "contoso", prog.Name)
+		offer := newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+		rec := newSale(ns, "l", "saas", "30000", "USD", now.Add(-time.Hour))
+		create(prog, pub, offer, rec)
+		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
+		Eventually(func() bool { return fetch(rec)().Status.Counted }).Should(BeTrue())
+
+		// Let the steady state settle, then remember the write counts.
+		var pubWrites, offerWrites, recWrites int
+		Eventually(func() []int {
+			before := []int{writes.of(pub), writes.of(offer), writes.of(rec)}
+			time.Sleep(200 * time.Millisecond)
+			pubWrites, offerWrites, recWrites = writes.of(pub), writes.of(offer), writes.of(rec)
+			return []int{pubWrites - before[0], offerWrites - before[1], recWrites - before[2]}
+		}).Should(Equal([]int{0, 0, 0}))
+		Expect(pubWrites).To(BeNumerically(">=", 1))
+		progWrites := writes.of(prog)
+
+		// A program edit that changes no rule re-reconciles the publisher,
+		// its offer and its sales line; none of their statuses changes.
+		update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.Description = "edited, same rules" })
+		Eventually(func() int64 { return fetch(prog)().Status.ObservedGeneration }).Should(Equal(prog.Generation))
+		Expect(writes.of(prog)).To(Equal(progWrites+1), "the program's own observedGeneration moved")
+
+		// Prove the dependants were reconciled: a rule change afterwards is
+		// seen, so the watch path is live.
+		Consistently(func() []int { return []int{writes.of(pub), writes.of(offer), writes.of(rec)} }, "1s").
+			Should(Equal([]int{pubWrites, offerWrites, recWrites}))
+
+		update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "40000" })
+		Eventually(publisherTier(pub)).Should(Equal(int32(1)))
+		Expect(writes.of(pub)).To(Equal(pubWrites + 1))
+	})
+})
