@@ -22,11 +22,14 @@ type PublisherSpec struct {
 	// +kubebuilder:validation:MaxLength=256
 	DisplayName string `json:"displayName,omitempty"`
 
-	// accountEmail is the email of the company's Partner Center account.
+	// accountEmail is the email of the company's Partner Center account, as
+	// a bare address such as partner-center@contoso.com: no display name,
+	// comment or spaces, so that rule P3 can compare it.
 	// +required
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
 	// +kubebuilder:validation:Format=email
+	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
 	AccountEmail string `json:"accountEmail"`
 
 	// enrolled is the act of enrolling in the program (rule P2). Not enrolled:
@@ -63,11 +66,13 @@ type MarketingContact struct {
 	// +kubebuilder:validation:MaxLength=256
 	User string `json:"user"`
 
-	// email of the contact; must differ from the publisher's accountEmail.
+	// email of the contact, a bare address like accountEmail; must differ
+	// from the publisher's accountEmail (rule P3).
 	// +required
 	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
 	// +kubebuilder:validation:Format=email
+	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
 	Email string `json:"email"`
 
 	// phone of the contact in E.164 form: a plus sign and up to 15 digits,

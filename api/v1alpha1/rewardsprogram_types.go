@@ -98,7 +98,7 @@ type ExchangeRate struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:Pattern=`^[0-9]{1,12}(\.[0-9]{1,12})?$`
-	// +kubebuilder:validation:XValidation:rule="self.matches('[1-9]')",message="rate must be greater than zero"
+	// +kubebuilder:validation:XValidation:rule="self.matches('[1-9]')",message="spec.exchangeRates[].rate must be greater than zero"
 	Rate string `json:"rate"`
 }
 

@@ -1,0 +1,530 @@
+package v1alpha1_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rewardsv1alpha1 "github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// Admission: what the API server accepts and refuses on its own, from the
+// OpenAPI schema and the CEL rules of the generated CRDs (no webhook). Each
+// rejection must be an Invalid error whose message names the field.
+
+// sampleDirs hold the YAML a user applies; every object in them must be
+// accepted.
+var sampleDirs = []string{
+	filepath.Join("..", "..", "config", "samples"),
+	filepath.Join("..", "..", "config", "programs"),
+}
+
+type sampleObject struct {
+	file string
+	doc  int
+	obj  *unstructured.Unstructured
+}
+
+// loadSamples decodes every document of every *.yaml file (but
+// kustomization.yaml) in sampleDirs.
+func loadSamples() ([]sampleObject, []string, error) {
+	var files []string
+	for _, dir := range sampleDirs {
+		matches, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range matches {
+			if filepath.Base(m) != "kustomization.yaml" {
+				files = append(files, m)
+			}
+		}
+	}
+	sort.Strings(files)
+	var objs []sampleObject
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, files, err
+		}
+		reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for doc := 1; ; doc++ {
+			raw, err := reader.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, files, fmt.Errorf("%s: document %d: %w", file, doc, err)
+			}
+			content := map[string]any{}
+			if err := utilyaml.Unmarshal(raw, &content); err != nil {
+				return nil, files, fmt.Errorf("%s: document %d: %w", file, doc, err)
+			}
+			if len(content) == 0 {
+				continue // empty document or comments only
+			}
+			u := &unstructured.Unstructured{Object: content}
+			if u.GetAPIVersion() == "" || u.GetKind() == "" {
+				return nil, files, fmt.Errorf("%s: document %d has no apiVersion or kind", file, doc)
+			}
+			objs = append(objs, sampleObject{file: file, doc: doc, obj: u})
+		}
+	}
+	return objs, files, nil
+}
+
+var _ = Describe("Sample manifests", func() {
+	samples, files, loadErr := loadSamples()
+
+	It("are found and decode", func() {
+		Expect(loadErr).NotTo(HaveOccurred())
+		Expect(samples).NotTo(BeEmpty(),
+			"no objects found in %v (files: %v); the samples in config/samples/*.yaml and config/programs/*.yaml are missing", sampleDirs, files)
+	})
+
+	for _, s := range samples {
+		desc := fmt.Sprintf("%s #%d: %s %s is accepted", filepath.Join(filepath.Base(filepath.Dir(s.file)), filepath.Base(s.file)), s.doc, s.obj.GetKind(), s.obj.GetName())
+		It(desc, func() {
+			obj := s.obj.DeepCopy()
+			namespaced, err := k8sClient.IsObjectNamespaced(obj)
+			Expect(err).NotTo(HaveOccurred(), "kind %s is not served", obj.GetKind())
+			if namespaced {
+				obj.SetNamespace(freshNamespace())
+			} else {
+				obj.SetNamespace("")
+				// Another sample may hold a cluster-scoped object of the same
+				// name (a program in both directories): start clean.
+				Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, obj.DeepCopy()))).To(Succeed())
+				Eventually(func() bool {
+					return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopy()))
+				}).Should(BeTrue())
+			}
+			// Strict: a misspelt field in a sample is an error, not a
+			// warning the API server silently drops.
+			Expect(k8sClient.Create(ctx, obj, client.FieldValidation(metav1.FieldValidationStrict))).To(Succeed())
+			cleanupClusterScoped(obj)
+		})
+	}
+})
+
+var _ = Describe("Admission", func() {
+	var ns string
+	BeforeEach(func() {
+		ns = freshNamespace()
+	})
+
+	DescribeTable("rejects invalid objects, naming the field",
+		func(c change, field string) {
+			expectInvalid(apply(c, ns), field)
+		},
+
+		// Publisher: rule P1.
+		Entry("Publisher: mpnId not numeric",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MPNID = "47612AB" })),
+			"spec.mpnId"),
+		Entry("Publisher: mpnId with a sign",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MPNID = "-4761234" })),
+			"spec.mpnId"),
+		Entry("Publisher: mpnId missing",
+			onCreate(asUnstructured(validPublisher(), func(u map[string]any) {
+				unstructured.RemoveNestedField(u, "spec", "mpnId")
+			})),
+			"spec.mpnId"),
+		Entry("Publisher: mpnId empty",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MPNID = "" })),
+			"spec.mpnId"),
+		Entry("Publisher: mpnId changed on update (immutable)",
+			onUpdate(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MPNID = "4761235" }),
+			"spec.mpnId"),
+		// Publisher: rule P3.
+		Entry("Publisher: marketingContact.email equal to accountEmail",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Email = p.Spec.AccountEmail
+			})),
+			"spec.marketingContact.email"),
+		Entry("Publisher: marketingContact.email equal to accountEmail in another case",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Email = "Partner-Center@Contoso.COM"
+			})),
+			"spec.marketingContact.email"),
+		Entry("Publisher: marketingContact.email equal to accountEmail behind a display name",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Email = "Jane <partner-center@contoso.com>"
+			})),
+			"spec.marketingContact.email"),
+		Entry("Publisher: marketingContact.email equal to accountEmail with a comment",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Email = "partner-center@contoso.com (Jane)"
+			})),
+			"spec.marketingContact.email"),
+		Entry("Publisher: marketingContact.email equal to accountEmail with a leading space",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Email = " partner-center@contoso.com"
+			})),
+			"spec.marketingContact.email"),
+		Entry("Publisher: marketingContact.email changed on update to the accountEmail",
+			onUpdate(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Email = "PARTNER-CENTER@contoso.com"
+			}),
+			"spec.marketingContact.email"),
+		Entry("Publisher: accountEmail not an email",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.AccountEmail = "partner-center" })),
+			"spec.accountEmail"),
+		Entry("Publisher: accountEmail a mailbox with a display name, not a bare address",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.AccountEmail = "Contoso <partner-center@contoso.com>"
+			})),
+			"spec.accountEmail"),
+		Entry("Publisher: marketingContact.email not an email",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Email = "jane at contoso.com"
+			})),
+			"spec.marketingContact.email"),
+		Entry("Publisher: marketingContact.phone not E.164 (local form)",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.Phone = "425-555-0100"
+			})),
+			"spec.marketingContact.phone"),
+		Entry("Publisher: marketingContact.phone not E.164 (leading zero)",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MarketingContact.Phone = "+0123" })),
+			"spec.marketingContact.phone"),
+		Entry("Publisher: marketingContact.preferredLanguage not a language tag",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.MarketingContact.PreferredLanguage = "english!"
+			})),
+			"spec.marketingContact.preferredLanguage"),
+		Entry("Publisher: marketingContact.preferredLanguage too short",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MarketingContact.PreferredLanguage = "e" })),
+			"spec.marketingContact.preferredLanguage"),
+		// Publisher: rule P5.
+		Entry("Publisher: violations[].type not in the enum",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.Violations = []rewardsv1alpha1.Violation{{Type: "Spam", Time: billedAt}}
+			})),
+			"spec.violations[0].type"),
+		Entry("Publisher: programRef.name not a DNS subdomain",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.ProgramRef.Name = "Default_Program" })),
+			"spec.programRef.name"),
+
+		// Offer: rules O1, O2, S5.
+		Entry("Offer: storefront not in the enum",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) { o.Spec.Storefront = "GooglePlay" })),
+			"spec.storefront"),
+		Entry("Offer: listingType not in the enum",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) { o.Spec.ListingType = "FreeTrial" })),
+			"spec.listingType"),
+		Entry("Offer: delistedAt equal to liveAt",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) { o.Spec.DelistedAt = liveAt.DeepCopy() })),
+			"spec.delistedAt"),
+		Entry("Offer: delistedAt before liveAt",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.DelistedAt = &metav1.Time{Time: liveAt.Add(-1e9)}
+			})),
+			"spec.delistedAt"),
+		Entry("Offer: delistedAt set on update before liveAt",
+			onUpdate(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.DelistedAt = &metav1.Time{Time: liveAt.AddDate(0, -1, 0)}
+			}),
+			"spec.delistedAt"),
+		Entry("Offer: publisherRef changed on update (immutable)",
+			onUpdate(validOffer(), func(o *rewardsv1alpha1.Offer) { o.Spec.PublisherRef.Name = "fabrikam" }),
+			"spec.publisherRef"),
+		Entry("Offer: microsoft365Integrations on a VirtualMachine offer",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.ProductFamily = rewardsv1alpha1.ProductFamilyVirtualMachine
+			})),
+			"spec.microsoft365Integrations"),
+		Entry("Offer: microsoft365Integrations without a productFamily",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) { o.Spec.ProductFamily = "" })),
+			"spec.microsoft365Integrations"),
+		Entry("Offer: microsoft365Integrations not in the enum",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.Microsoft365Integrations = []rewardsv1alpha1.Microsoft365Integration{"Teams", "Slack"}
+			})),
+			"spec.microsoft365Integrations[1]"),
+
+		// SalesRecord: rule S2 (exact money), S3, immutability.
+		Entry("SalesRecord: amount negative",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "-5" })),
+			"spec.amount"),
+		Entry("SalesRecord: amount in exponent form",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "1e5" })),
+			"spec.amount"),
+		Entry("SalesRecord: amount with more than 6 decimals",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "12.3456789" })),
+			"spec.amount"),
+		Entry("SalesRecord: amount not a number",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "abc" })),
+			"spec.amount"),
+		Entry("SalesRecord: amount with a leading zero",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "01234.56" })),
+			"spec.amount"),
+		Entry("SalesRecord: amount empty",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "" })),
+			"spec.amount"),
+		Entry("SalesRecord: amount as a JSON number (float)",
+			onCreate(asUnstructured(validSalesRecord(), func(u map[string]any) {
+				Expect(unstructured.SetNestedField(u, float64(1234.56), "spec", "amount")).To(Succeed())
+			})),
+			"spec.amount"),
+		Entry("SalesRecord: amount as a JSON number (integer)",
+			onCreate(asUnstructured(validSalesRecord(), func(u map[string]any) {
+				Expect(unstructured.SetNestedField(u, int64(25000), "spec", "amount")).To(Succeed())
+			})),
+			"spec.amount"),
+		Entry("SalesRecord: currency lower-case",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Currency = "usd" })),
+			"spec.currency"),
+		Entry("SalesRecord: currency of two letters",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Currency = "US" })),
+			"spec.currency"),
+		Entry("SalesRecord: fraud not in the enum",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Fraud = "Maybe" })),
+			"spec.fraud"),
+		Entry("SalesRecord: cancellation.reason not in the enum",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) {
+				s.Spec.Cancellation = &rewardsv1alpha1.Cancellation{Reason: "ChangedMind"}
+			})),
+			"spec.cancellation.reason"),
+		Entry("SalesRecord: seats negative",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Seats = -1 })),
+			"spec.seats"),
+		Entry("SalesRecord: offerRef changed on update (immutable)",
+			onUpdate(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.OfferRef.Name = "contoso-vm" }),
+			"spec.offerRef"),
+		Entry("SalesRecord: transactionId changed on update (immutable)",
+			onUpdate(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.TransactionID = "txn-2024-03-0002" }),
+			"spec.transactionId"),
+		Entry("SalesRecord: amount changed on update (immutable)",
+			onUpdate(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "1234.57" }),
+			"spec.amount"),
+		Entry("SalesRecord: currency changed on update (immutable)",
+			onUpdate(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Currency = "EUR" }),
+			"spec.currency"),
+
+		// BenefitActivation: rule B1, immutability.
+		Entry("BenefitActivation: offerRef changed on update (immutable)",
+			onUpdate(validActivation(), func(a *rewardsv1alpha1.BenefitActivation) { a.Spec.OfferRef.Name = "contoso-vm" }),
+			"spec.offerRef"),
+		Entry("BenefitActivation: benefit changed on update (immutable)",
+			onUpdate(validActivation(), func(a *rewardsv1alpha1.BenefitActivation) { a.Spec.Benefit = "azure-credits" }),
+			"spec.benefit"),
+		Entry("BenefitActivation: benefit not a valid name",
+			onCreate(with(validActivation(), func(a *rewardsv1alpha1.BenefitActivation) { a.Spec.Benefit = "Marketing Campaign" })),
+			"spec.benefit"),
+		Entry("BenefitActivation: offerRef.name empty",
+			onCreate(with(validActivation(), func(a *rewardsv1alpha1.BenefitActivation) { a.Spec.OfferRef.Name = "" })),
+			"spec.offerRef.name"),
+
+		// RewardsProgram: rules S2, S4, S6, B1.
+		Entry("RewardsProgram: tier thresholds decreasing",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers = []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "1000"}, {Level: 2, MinBilledSales: "500"}}
+			})),
+			"spec.tiers[].minBilledSales"),
+		Entry("RewardsProgram: tier thresholds equal",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers = []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "1000"}, {Level: 2, MinBilledSales: "1000.00"}}
+			})),
+			"spec.tiers[].minBilledSales"),
+		Entry("RewardsProgram: tier thresholds decreasing between non-adjacent tiers, listed out of order",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[0].MinBilledSales = "200000" // level 1 above level 3's 100000
+			})),
+			"spec.tiers[].minBilledSales"),
+		Entry("RewardsProgram: tier thresholds beyond int64 compared exactly",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers = []rewardsv1alpha1.Tier{
+					{Level: 1, MinBilledSales: "99999999999999999999"},
+					{Level: 2, MinBilledSales: "99999999999999999999.000000"},
+				}
+			})),
+			"spec.tiers[].minBilledSales"),
+		Entry("RewardsProgram: tier minSeats not increasing",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[2].MinSeats = int64Ptr(1000) // level 3 equal to level 2
+			})),
+			"spec.tiers[].minSeats"),
+		Entry("RewardsProgram: salesWindow not in the enum",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.SalesWindow = "Forever" })),
+			"spec.salesWindow"),
+		Entry("RewardsProgram: benefit category not in the enum",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Benefits[0].Category = "Financial" })),
+			"spec.benefits[0].category"),
+		Entry("RewardsProgram: benefit listingTypes not in the enum",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits[1].ListingTypes = []rewardsv1alpha1.ListingType{"Subscription"}
+			})),
+			"spec.benefits[1].listingTypes[0]"),
+		Entry("RewardsProgram: exchange rate zero",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Rate = "0" })),
+			// [] rather than [0]: the message itself, not only the path, names the field.
+			"spec.exchangeRates[].rate"),
+		Entry("RewardsProgram: exchange rate zero with decimals",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[1].Rate = "0.000" })),
+			"spec.exchangeRates[].rate"),
+		Entry("RewardsProgram: exchange rate negative",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Rate = "-1.08" })),
+			"spec.exchangeRates[0].rate"),
+		Entry("RewardsProgram: exchange rate currency lower-case",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Currency = "eur" })),
+			"spec.exchangeRates[0].currency"),
+		Entry("RewardsProgram: program currency lower-case",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Currency = "usd" })),
+			"spec.currency"),
+		Entry("RewardsProgram: no tiers",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers = []rewardsv1alpha1.Tier{} })),
+			"spec.tiers"),
+		Entry("RewardsProgram: tiers missing",
+			onCreate(asUnstructured(validProgram(), func(u map[string]any) {
+				unstructured.RemoveNestedField(u, "spec", "tiers")
+			})),
+			"spec.tiers"),
+		Entry("RewardsProgram: duplicate tier levels",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].Level = 1 })),
+			"spec.tiers[1]"),
+		Entry("RewardsProgram: tier threshold not exact money",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "2.5e4" })),
+			"spec.tiers[1].minBilledSales"),
+	)
+
+	DescribeTable("accepts valid objects and changes",
+		func(c change) {
+			Expect(apply(c, ns)).To(Succeed())
+		},
+
+		Entry("Publisher: the valid base", onCreate(validPublisher())),
+		Entry("Offer: the valid base", onCreate(validOffer())),
+		Entry("SalesRecord: the valid base", onCreate(validSalesRecord())),
+		Entry("BenefitActivation: the valid base", onCreate(validActivation())),
+		Entry("RewardsProgram: the valid base", onCreate(validProgram())),
+
+		Entry("Publisher: marketing email differing from accountEmail only in the address, same domain",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.AccountEmail = "jane@contoso.com"
+				p.Spec.MarketingContact.Email = "jane.doe@contoso.com"
+			}))),
+		Entry("Publisher: no marketing contact (only Technical benefits need none, P4 is not admission's)",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MarketingContact = nil }))),
+		Entry("Publisher: no programRef, language tag with script and region, another E.164 number",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.ProgramRef = nil
+				p.Spec.MarketingContact.PreferredLanguage = "zh-Hans-CN"
+				p.Spec.MarketingContact.Phone = "+442071838750"
+			}))),
+		Entry("Publisher: every violation type",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				for _, t := range []rewardsv1alpha1.ViolationType{
+					rewardsv1alpha1.ViolationIllegalActivity, rewardsv1alpha1.ViolationCopyrightOrTrademark,
+					rewardsv1alpha1.ViolationSponsorshipPolicy, rewardsv1alpha1.ViolationDelisted,
+				} {
+					p.Spec.Violations = append(p.Spec.Violations, rewardsv1alpha1.Violation{Type: t, Time: billedAt, Note: "finding"})
+				}
+			}))),
+		Entry("Publisher: enrolled changed on update",
+			onUpdate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.Enrolled = false }),
+				func(p *rewardsv1alpha1.Publisher) { p.Spec.Enrolled = true })),
+		Entry("Publisher: violation added and marketing contact changed on update",
+			onUpdate(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.Violations = []rewardsv1alpha1.Violation{{Type: rewardsv1alpha1.ViolationDelisted, Time: billedAt}}
+				p.Spec.MarketingContact.Email = "campaigns@contoso.com"
+			})),
+
+		Entry("Offer: delistedAt after liveAt",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.DelistedAt = &metav1.Time{Time: liveAt.Add(1e9)}
+			}))),
+		Entry("Offer: non-SaaS offer without microsoft365Integrations",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.Storefront = rewardsv1alpha1.StorefrontAppSource
+				o.Spec.ListingType = rewardsv1alpha1.ListingTypeTrial
+				o.Spec.ProductFamily = rewardsv1alpha1.ProductFamilyDynamics365
+				o.Spec.Microsoft365Integrations = nil
+			}))),
+		Entry("Offer: every Microsoft 365 integration on a SaaS offer",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.Microsoft365Integrations = []rewardsv1alpha1.Microsoft365Integration{"Teams", "Office", "Outlook", "SharePoint"}
+			}))),
+		Entry("Offer: optOut toggled on and off on update",
+			onUpdate(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.OptOut = true
+				Expect(k8sClient.Update(ctx, o)).To(Succeed())
+				Expect(o.Spec.OptOut).To(BeTrue())
+				o.Spec.OptOut = false
+			})),
+		Entry("Offer: delistedAt set on update",
+			onUpdate(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.DelistedAt = &metav1.Time{Time: liveAt.AddDate(0, 6, 0)}
+			})),
+
+		Entry("SalesRecord: amount zero",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "0" }))),
+		Entry("SalesRecord: amount 1234.56",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "1234.56" }))),
+		Entry("SalesRecord: amount with 6 decimals",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "0.000001" }))),
+		Entry("SalesRecord: fraud and cancellation recorded on update",
+			onUpdate(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) {
+				s.Spec.Fraud = rewardsv1alpha1.FraudSuspected
+				s.Spec.Cancellation = &rewardsv1alpha1.Cancellation{Reason: rewardsv1alpha1.CancellationBeforeUse, Time: &billedAt}
+			})),
+
+		Entry("BenefitActivation: optOut toggled on and off on update",
+			onUpdate(validActivation(), func(a *rewardsv1alpha1.BenefitActivation) {
+				a.Spec.OptOut = true
+				Expect(k8sClient.Update(ctx, a)).To(Succeed())
+				Expect(a.Spec.OptOut).To(BeTrue())
+				a.Spec.OptOut = false
+			})),
+		Entry("BenefitActivation: contactedAt recorded on update",
+			onUpdate(validActivation(), func(a *rewardsv1alpha1.BenefitActivation) { a.Spec.ContactedAt = &billedAt })),
+
+		Entry("RewardsProgram: tiers listed out of level order, thresholds increasing with the level",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				t := p.Spec.Tiers
+				t[0], t[3] = t[3], t[0]
+			}))),
+		Entry("RewardsProgram: seats thresholds only on some tiers, decimal thresholds",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[1].MinSeats = nil
+				p.Spec.Tiers[1].MinBilledSales = "24999.99"
+				p.Spec.Tiers[3].MinSeats = int64Ptr(6000)
+			}))),
+		Entry("RewardsProgram: tier thresholds one millionth apart, and beyond int64",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers = []rewardsv1alpha1.Tier{
+					{Level: 1, MinBilledSales: "0.000001"},
+					{Level: 2, MinBilledSales: "0.000002"},
+					{Level: 3, MinBilledSales: "99999999999999999998.999999"},
+					{Level: 4, MinBilledSales: "99999999999999999999"},
+				}
+			}))),
+		Entry("RewardsProgram: minimal program, trailing window, small rate",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec = rewardsv1alpha1.RewardsProgramSpec{
+					SalesWindow:   rewardsv1alpha1.SalesWindowTrailing12Months,
+					ExchangeRates: []rewardsv1alpha1.ExchangeRate{{Currency: "JPY", Rate: "0.000000000001"}},
+					Tiers:         []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "0"}},
+					Benefits:      p.Spec.Benefits[:1],
+				}
+			}))),
+		Entry("RewardsProgram: tier added and exchange rate changed on update",
+			onUpdate(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers = append(p.Spec.Tiers, rewardsv1alpha1.Tier{Level: 5, MinBilledSales: "5000000"})
+				p.Spec.ExchangeRates[0].Rate = "1.1"
+			})),
+	)
+})
