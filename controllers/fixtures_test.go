@@ -53,7 +53,7 @@ func newPublisher(ns, name, program string) *v1alpha1.Publisher {
 		},
 	}
 	if program != "" {
-		p.Spec.ProgramRef = &v1alpha1.LocalObjectReference{Name: program}
+		p.Spec.ProgramRef = &v1alpha1.ProgramReference{Name: program}
 	}
 	return p
 }

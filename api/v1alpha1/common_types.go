@@ -14,6 +14,16 @@ type LocalObjectReference struct {
 	Name string `json:"name"`
 }
 
+// ProgramReference names a cluster-scoped RewardsProgram.
+type ProgramReference struct {
+	// name of the RewardsProgram.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
 // Money is an exact, non-negative decimal amount written as a string, for
 // example "25000" or "1234.56". It is never a floating-point number: amounts
 // are summed exactly (rule S2).

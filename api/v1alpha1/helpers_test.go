@@ -34,7 +34,7 @@ func validPublisher() *rewardsv1alpha1.Publisher {
 			DisplayName:  "Contoso Ltd",
 			AccountEmail: "partner-center@contoso.com",
 			Enrolled:     true,
-			ProgramRef:   &rewardsv1alpha1.LocalObjectReference{Name: "default"},
+			ProgramRef:   &rewardsv1alpha1.ProgramReference{Name: "default"},
 			MarketingContact: &rewardsv1alpha1.MarketingContact{
 				User:              "Jane Doe",
 				Email:             "marketing@contoso.com",

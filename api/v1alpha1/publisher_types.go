@@ -40,7 +40,7 @@ type PublisherSpec struct {
 	// programRef names the cluster-scoped RewardsProgram this publisher
 	// follows. Empty: the program named "default".
 	// +optional
-	ProgramRef *LocalObjectReference `json:"programRef,omitempty"`
+	ProgramRef *ProgramReference `json:"programRef,omitempty"`
 
 	// marketingContact receives the program's follow-up communications.
 	// Marketing and Sales benefits need one; Technical benefits do not

@@ -1,6 +1,10 @@
 package rewards
 
-import "time"
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
 
 // AddCalendarMonths returns t plus n calendar months, keeping the time of
 // day. When the target month is shorter than t's day of month, the result is
@@ -39,4 +43,19 @@ func after(t, now time.Time) *time.Time {
 		return &t
 	}
 	return nil
+}
+
+// timePtr converts an optional API time to an optional time.
+func timePtr(t *metav1.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+// metaNow is now as an API time, in whole seconds as the API server keeps
+// it, so a status compares equal after a round trip.
+func metaNow(now time.Time) metav1.Time {
+	return metav1.NewTime(now.Truncate(time.Second))
 }

@@ -23,8 +23,10 @@ type TierResult struct {
 	// Lines holds each record's verdict, by record name.
 	Lines map[string]LineVerdict
 	// NextChangeAt is the next instant the result changes by itself: a line
-	// ageing out of (or being billed into) the window, a Transact offer
-	// going live or being delisted.
+	// ageing out of (or being billed into) the window, an offer going live
+	// or being delisted (a Transact one changes the tier, any one changes
+	// Offers.Live), or the seats cut-off passing while Next shows seats
+	// missing.
 	NextChangeAt *time.Time
 }
 
@@ -46,9 +48,11 @@ func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sales
 		if phase == v1alpha1.OfferLive {
 			res.Offers.Live++
 		}
+		// Any offer's phase change changes Offers.Live; a Transact one's
+		// may change the tier too.
+		res.NextChangeAt = earliest(res.NextChangeAt, next)
 		if o.Spec.ListingType == v1alpha1.ListingTypeTransact {
 			res.HasLiveTransactOffer = res.HasLiveTransactOffer || phase == v1alpha1.OfferLive
-			res.NextChangeAt = earliest(res.NextChangeAt, next)
 		}
 	}
 
@@ -67,6 +71,11 @@ func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sales
 	}
 
 	res.Tier, res.TierName, res.Next = TierFor(rules, res.BilledSales, res.Seats, res.HasLiveTransactOffer, now)
+	if res.Next != nil && res.Next.SeatsMissing != nil {
+		// SeatsMissing is shown up to and including the cut-off, and
+		// omitted from the instant after it.
+		res.NextChangeAt = earliest(res.NextChangeAt, ptrTo(rules.SeatsCutoff.Add(time.Nanosecond)))
+	}
 	return res
 }
 
@@ -116,3 +125,5 @@ func countOffer(c *v1alpha1.OfferCounts, lt v1alpha1.ListingType) {
 		c.Transact++
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

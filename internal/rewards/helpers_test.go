@@ -1,0 +1,138 @@
+package rewards
+
+import (
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// cmpOpts compare the package's exact numbers by value: Money and Rate hold
+// unexported big numbers, and a nil Money equals an explicit 0.
+var cmpOpts = []cmp.Option{
+	cmp.Comparer(func(a, b Money) bool { return a.Cmp(b) == 0 }),
+	cmp.Comparer(func(a, b Rate) bool {
+		if a.r == nil || b.r == nil {
+			return a.r == nil && b.r == nil
+		}
+		return a.r.Cmp(b.r) == 0
+	}),
+}
+
+// at is a fixed UTC instant; tests never read the clock.
+func at(y int, m time.Month, d, h, mi, s int) time.Time {
+	return time.Date(y, m, d, h, mi, s, 0, time.UTC)
+}
+
+func ptrTime(t time.Time) *time.Time { return &t }
+
+func ptrMoney(s string) *Money { m := MustParseMoney(s); return &m }
+
+func ptrInt64(n int64) *int64 { return &n }
+
+func ptrInt32(n int32) *int32 { return &n }
+
+func ptrBool(b bool) *bool { return &b }
+
+func mtime(t time.Time) metav1.Time { return metav1.NewTime(t) }
+
+func mtimep(t time.Time) *metav1.Time { m := metav1.NewTime(t); return &m }
+
+// offer builds an Offer of publisher "contoso".
+func offer(name string, lt v1alpha1.ListingType, liveAt time.Time, mods ...func(*v1alpha1.OfferSpec)) v1alpha1.Offer {
+	o := v1alpha1.Offer{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso"},
+		Spec: v1alpha1.OfferSpec{
+			PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"},
+			Storefront:   v1alpha1.StorefrontAzureMarketplace,
+			ListingType:  lt,
+			LiveAt:       mtime(liveAt),
+		},
+	}
+	for _, m := range mods {
+		m(&o.Spec)
+	}
+	return o
+}
+
+func delisted(t time.Time) func(*v1alpha1.OfferSpec) {
+	return func(s *v1alpha1.OfferSpec) { s.DelistedAt = mtimep(t) }
+}
+
+func m365(s *v1alpha1.OfferSpec) {
+	s.ProductFamily = v1alpha1.ProductFamilySaaS
+	s.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"Teams"}
+}
+
+// sale builds a SalesRecord of offerName.
+func sale(name, offerName, amount string, currency v1alpha1.CurrencyCode, billedAt time.Time, mods ...func(*v1alpha1.SalesRecordSpec)) v1alpha1.SalesRecord {
+	r := v1alpha1.SalesRecord{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso"},
+		Spec: v1alpha1.SalesRecordSpec{
+			OfferRef:      v1alpha1.LocalObjectReference{Name: offerName},
+			TransactionID: "tx-" + name,
+			Amount:        v1alpha1.Money(amount),
+			Currency:      currency,
+			BilledAt:      mtime(billedAt),
+		},
+	}
+	for _, m := range mods {
+		m(&r.Spec)
+	}
+	return r
+}
+
+func fraud(f v1alpha1.FraudState) func(*v1alpha1.SalesRecordSpec) {
+	return func(s *v1alpha1.SalesRecordSpec) { s.Fraud = f }
+}
+
+func cancelled(s *v1alpha1.SalesRecordSpec) {
+	s.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase}
+}
+
+func seats(n int64) func(*v1alpha1.SalesRecordSpec) {
+	return func(s *v1alpha1.SalesRecordSpec) { s.Seats = n }
+}
+
+// defaultProgramSpec is the illustrative program of DESIGN.md S6: Tier 1 from
+// any live Transact offer, then $25,000, $100,000, $1,000,000 and $5,000,000
+// of billed sales; tiers 2 and 3 can also be reached with seats (S5).
+func defaultProgramSpec() *v1alpha1.RewardsProgramSpec {
+	transact := []v1alpha1.ListingType{v1alpha1.ListingTypeTransact}
+	return &v1alpha1.RewardsProgramSpec{
+		ExchangeRates: []v1alpha1.ExchangeRate{
+			{Currency: "EUR", Rate: "1.08"},
+			{Currency: "GBP", Rate: "1.27"},
+		},
+		Tiers: []v1alpha1.Tier{
+			{Level: 1, Name: "Tier 1", MinBilledSales: "0", Benefits: []string{"listing-badge"}},
+			{Level: 2, Name: "Tier 2", MinBilledSales: "25000", MinSeats: ptrInt64(1000), Benefits: []string{"co-sell"}},
+			{Level: 3, Name: "Tier 3", MinBilledSales: "100000", MinSeats: ptrInt64(10000), Benefits: []string{"azure-credits"}},
+			{Level: 4, Name: "Tier 4", MinBilledSales: "1000000", Benefits: []string{"case-study"}},
+			{Level: 5, Name: "Tier 5", MinBilledSales: "5000000", Benefits: []string{"field-engagement"}},
+		},
+		Benefits: []v1alpha1.Benefit{
+			{Name: "listing-badge", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: transact},
+			{Name: "co-sell", Category: v1alpha1.BenefitCategorySales, ListingTypes: transact},
+			{Name: "azure-credits", Category: v1alpha1.BenefitCategoryTechnical, ListingTypes: transact},
+			{Name: "case-study", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: transact},
+			{Name: "field-engagement", Category: v1alpha1.BenefitCategorySales, ListingTypes: transact},
+			{Name: "go-live-blog", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: []v1alpha1.ListingType{
+				v1alpha1.ListingTypeList, v1alpha1.ListingTypeTrial, v1alpha1.ListingTypeConsulting}},
+		},
+	}
+}
+
+// defaultRulesFor resolves defaultProgramSpec with window, and panics on a
+// problem: the fixture must be consistent.
+func defaultRulesFor(window v1alpha1.SalesWindow) *Rules {
+	spec := defaultProgramSpec()
+	spec.SalesWindow = window
+	r, problems := ResolveProgram(spec)
+	if len(problems) > 0 {
+		panic(problems)
+	}
+	return r
+}

@@ -1,0 +1,64 @@
+package rewards
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// benchInputs is one publisher with 20 Transact offers and n sales lines
+// spread over three years before now: mixed currencies (all with rates),
+// one line in 50 fraud Proven, one in 40 cancelled, one in 25 Suspected,
+// some on Microsoft 365 apps with seats.
+func benchInputs(n int, now time.Time) ([]v1alpha1.Offer, []v1alpha1.SalesRecord) {
+	start := now.AddDate(-3, 0, 0)
+	offers := make([]v1alpha1.Offer, 20)
+	for i := range offers {
+		var mods []func(*v1alpha1.OfferSpec)
+		if i%4 == 0 {
+			mods = append(mods, m365)
+		}
+		offers[i] = offer(fmt.Sprintf("offer-%02d", i), v1alpha1.ListingTypeTransact, start.AddDate(0, 0, -i), mods...)
+	}
+	currencies := []v1alpha1.CurrencyCode{"USD", "EUR", "GBP", "USD"}
+	span := now.Sub(start)
+	records := make([]v1alpha1.SalesRecord, n)
+	for i := range records {
+		var mods []func(*v1alpha1.SalesRecordSpec)
+		switch {
+		case i%50 == 0:
+			mods = append(mods, fraud(v1alpha1.FraudProven))
+		case i%40 == 0:
+			mods = append(mods, cancelled)
+		case i%25 == 0:
+			mods = append(mods, fraud(v1alpha1.FraudSuspected))
+		}
+		if i%7 == 0 {
+			mods = append(mods, seats(int64(i%100)))
+		}
+		billed := start.Add(time.Duration(int64(span) / int64(n) * int64(i)))
+		amount := fmt.Sprintf("%d.%02d", 10+i%5000, i%100)
+		records[i] = sale(fmt.Sprintf("line-%05d", i), offers[i%len(offers)].Name, amount, currencies[i%len(currencies)], billed, mods...)
+	}
+	return offers, records
+}
+
+func BenchmarkComputeTier10000Lines(b *testing.B) {
+	now := at(2026, time.March, 15, 10, 0, 0)
+	offers, records := benchInputs(10_000, now)
+	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
+		rules := defaultRulesFor(window)
+		b.Run(string(window), func(b *testing.B) {
+			b.ReportAllocs()
+			var res TierResult
+			for b.Loop() {
+				res = ComputeTier(rules, offers, records, now)
+			}
+			if res.Counted == 0 || res.Excluded == 0 || res.Tier == 0 {
+				b.Fatalf("S4: unexpected result: counted %d, excluded %d, tier %d", res.Counted, res.Excluded, res.Tier)
+			}
+		})
+	}
+}
