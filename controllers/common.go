@@ -181,3 +181,14 @@ func ptrs[T any](items []T) []*T {
 	}
 	return out
 }
+
+// earliestOf returns the earliest of optional instants, nil if all are nil.
+func earliestOf(ts ...*time.Time) *time.Time {
+	var out *time.Time
+	for _, t := range ts {
+		if t != nil && (out == nil || t.Before(*out)) {
+			out = t
+		}
+	}
+	return out
+}

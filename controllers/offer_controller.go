@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -69,6 +70,18 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	st.ISVConnectEligible = facts.ISVConnect
 	st.Microsoft365App = facts.Microsoft365App
 
+	activations, err := relations{r.Client}.activationsOfOffer(ctx, offer.Namespace, offer.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.rules, now)
+	st.FollowUpHint = hint
+	if followUp {
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, "NotContacted", hint)
+	} else if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionFollowUpNeeded) != nil {
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, "NotNeeded", "no follow-up needed")
+	}
+
 	reason, message := "", ""
 	switch {
 	case !pubFound:
@@ -93,7 +106,10 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if changed && before.Status.Phase != "" && before.Status.Phase != facts.Phase {
 		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, string(facts.Phase), "Evaluate", "offer is now %s", facts.Phase)
 	}
-	r.wakeups.At(&offer, facts.NextChange)
+	if changed && followUp && before.Status.FollowUpHint == "" {
+		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, "FollowUpNeeded", "Evaluate", "%s", hint)
+	}
+	r.wakeups.At(&offer, earliestOf(facts.NextChange, followUpAt))
 	return ctrl.Result{}, nil
 }
 
@@ -132,6 +148,10 @@ func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
 			offers, err := offersOfProgram(ctx, rel, p)
 			return requests(ptrs(offers)), err
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// O5: recording contactedAt on an activation clears the hint.
+		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(_ context.Context, _ relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.OfferRef.Name}}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.wakeups.Source()).
 		Complete(r)

@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -75,6 +76,16 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		st.Standing = v1alpha1.StandingViolation
 	}
 	st.NextChangeAt = metaTime(res.NextChangeAt)
+
+	var activations []v1alpha1.BenefitActivation
+	for i := range offers {
+		acts, err := rel.activationsOfOffer(ctx, pub.Namespace, offers[i].Name)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		activations = append(activations, acts...)
+	}
+	st.Revocations, st.RevocationCount = rewards.MergeRevocations(st.Revocations, st.RevocationCount, activations, rewards.RevocationHistoryLimit)
 
 	reason, message := prog.notReadyReason()
 	if reason == "" {
@@ -140,6 +151,18 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			pubs, err := rel.publishersOfProgram(ctx, p.Name)
 			return requests(ptrs(pubs)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// A revocation enters the publisher's history.
+		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(_ context.Context, _ relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Status.Publisher}}}, nil
+		}), builder.WithPredicates(predicate.Funcs{
+			CreateFunc:  func(event.CreateEvent) bool { return false },
+			DeleteFunc:  func(event.DeleteEvent) bool { return false },
+			GenericFunc: func(event.GenericEvent) bool { return false },
+			UpdateFunc: func(e event.UpdateEvent) bool {
+				old, cur := e.ObjectOld.(*v1alpha1.BenefitActivation), e.ObjectNew.(*v1alpha1.BenefitActivation)
+				return old.Status.Revocation == nil && cur.Status.Revocation != nil && cur.Status.Publisher != ""
+			},
+		})).
 		WatchesRawSource(r.wakeups.Source()).
 		Complete(r)
 }

@@ -20,6 +20,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, clk clock.WithDelay
 		&OfferReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
 		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
 		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
+		&BenefitActivationReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
 	}
 	for _, s := range setups {
 		if err := s.SetupWithManager(mgr); err != nil {

@@ -1,6 +1,7 @@
 package rewards
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -86,4 +87,28 @@ func EvaluateOffer(spec *v1alpha1.OfferSpec, rules *Rules, now time.Time) OfferF
 		f.EngagementEndsAt = &end
 	}
 	return f
+}
+
+// FollowUpHint says whether an offer should show the follow-up hint (rule
+// O5): it has been live for longer than the program's follow-up period and
+// none of its activations has been contacted. It also returns when the hint
+// would next appear by itself.
+func FollowUpHint(offer *v1alpha1.Offer, activations []v1alpha1.BenefitActivation, rules *Rules, now time.Time) (bool, string, *time.Time) {
+	phase, _ := OfferPhaseAt(&offer.Spec, now)
+	if phase != v1alpha1.OfferLive || offer.Spec.OptOut {
+		return false, "", nil
+	}
+	for i := range activations {
+		if activations[i].Spec.ContactedAt != nil {
+			return false, "", nil
+		}
+	}
+	due := offer.Spec.LiveAt.Add(rules.FollowUpAfter)
+	if now.Before(due) {
+		return false, "", &due
+	}
+	return true, fmt.Sprintf("offer %q has been live for more than %d days and none of its activations has been contacted: "+
+		"check in Partner Center who in your organization owns the offer; they should have the communication and next steps. "+
+		"If you cannot determine the owner, or the owner has left, open a support ticket at https://aka.ms/marketplacepublishersupport",
+		offer.Name, int(rules.FollowUpAfter.Hours()/24)), nil
 }
