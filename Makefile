@@ -63,6 +63,10 @@ bench: ## Run the benchmarks.
 build: manifests generate ## Build the manager binary.
 	go build -o bin/manager ./cmd
 
+.PHONY: run-local
+run-local: manifests generate test-binaries ## Start a local control plane, install CRDs, default program and samples, run the operator (Ctrl-C stops all).
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" go run ./hack/run-local
+
 .PHONY: run
 run: manifests generate ## Run the operator against the cluster of the current kubeconfig.
 	go run ./cmd

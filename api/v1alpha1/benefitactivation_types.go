@@ -123,7 +123,7 @@ type BenefitActivationStatus struct {
 // +kubebuilder:printcolumn:name="Offer",type=string,JSONPath=`.spec.offerRef.name`
 // +kubebuilder:printcolumn:name="Benefit",type=string,JSONPath=`.spec.benefit`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
-// +kubebuilder:printcolumn:name="Expires",type=date,JSONPath=`.status.expiresAt`
+// +kubebuilder:printcolumn:name="Expires",type=string,JSONPath=`.status.expiresAt`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type BenefitActivation struct {

@@ -148,7 +148,7 @@ type OfferStatus struct {
 // +kubebuilder:printcolumn:name="Publisher",type=string,JSONPath=`.spec.publisherRef.name`
 // +kubebuilder:printcolumn:name="Listing Type",type=string,JSONPath=`.spec.listingType`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
-// +kubebuilder:printcolumn:name="Live At",type=date,JSONPath=`.spec.liveAt`
+// +kubebuilder:printcolumn:name="Live At",type=string,JSONPath=`.spec.liveAt`
 // +kubebuilder:printcolumn:name="Storefront",type=string,JSONPath=`.spec.storefront`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

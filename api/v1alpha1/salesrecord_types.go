@@ -94,7 +94,7 @@ type SalesRecordStatus struct {
 
 	// counted is true when the line counts towards its publisher's tier.
 	// +optional
-	Counted bool `json:"counted,omitempty"`
+	Counted bool `json:"counted"`
 
 	// reason the line is or is not counted: Counted, OfferNotTransact,
 	// FraudProven, Cancelled, NoExchangeRate, OfferNotFound or OutsideWindow.

@@ -23,33 +23,33 @@ func TestAddCalendarMonths(t *testing.T) {
 	}{
 		"EndOfNovemberToFebruary": {
 			reason: "O4: 30 Nov 2026 + 3 calendar months is 28 Feb 2027, not 2 March",
-			args:   args{at(2026, time.November, 30, 0, 0, 0), 3},
-			want:   at(2027, time.February, 28, 0, 0, 0),
+			args:   args{utc(2026, time.November, 30, 0, 0, 0), 3},
+			want:   utc(2027, time.February, 28, 0, 0, 0),
 		},
 		"EndOfNovemberToLeapFebruary": {
 			reason: "O4: 30 Nov 2027 + 3 calendar months is 29 Feb 2028 (leap year)",
-			args:   args{at(2027, time.November, 30, 0, 0, 0), 3},
-			want:   at(2028, time.February, 29, 0, 0, 0),
+			args:   args{utc(2027, time.November, 30, 0, 0, 0), 3},
+			want:   utc(2028, time.February, 29, 0, 0, 0),
 		},
 		"EndOfJanuary": {
 			reason: "O3: 31 Jan 2027 + 1 is 28 Feb 2027",
-			args:   args{at(2027, time.January, 31, 12, 0, 0), 1},
-			want:   at(2027, time.February, 28, 12, 0, 0),
+			args:   args{utc(2027, time.January, 31, 12, 0, 0), 1},
+			want:   utc(2027, time.February, 28, 12, 0, 0),
 		},
 		"EndOfJanuaryLeap": {
 			reason: "O3: 31 Jan 2028 + 1 is 29 Feb 2028",
-			args:   args{at(2028, time.January, 31, 12, 0, 0), 1},
-			want:   at(2028, time.February, 29, 12, 0, 0),
+			args:   args{utc(2028, time.January, 31, 12, 0, 0), 1},
+			want:   utc(2028, time.February, 29, 12, 0, 0),
 		},
 		"EndOfMarch": {
 			reason: "O3: 31 Mar + 1 is 30 Apr",
-			args:   args{at(2026, time.March, 31, 8, 0, 0), 1},
-			want:   at(2026, time.April, 30, 8, 0, 0),
+			args:   args{utc(2026, time.March, 31, 8, 0, 0), 1},
+			want:   utc(2026, time.April, 30, 8, 0, 0),
 		},
 		"LeapDayPlusYear": {
 			reason: "S4: 29 Feb 2024 + 12 calendar months is 28 Feb 2025",
-			args:   args{at(2024, time.February, 29, 0, 0, 0), 12},
-			want:   at(2025, time.February, 28, 0, 0, 0),
+			args:   args{utc(2024, time.February, 29, 0, 0, 0), 12},
+			want:   utc(2025, time.February, 28, 0, 0, 0),
 		},
 		"TimeOfDayPreserved": {
 			reason: "O2/S4: the time of day, to the nanosecond, is kept",
@@ -58,23 +58,23 @@ func TestAddCalendarMonths(t *testing.T) {
 		},
 		"AcrossYearEnd": {
 			reason: "S4: +12 across the year end lands on the same day next year",
-			args:   args{at(2025, time.December, 31, 23, 59, 59), 12},
-			want:   at(2026, time.December, 31, 23, 59, 59),
+			args:   args{utc(2025, time.December, 31, 23, 59, 59), 12},
+			want:   utc(2026, time.December, 31, 23, 59, 59),
 		},
 		"AcrossYearEndShort": {
 			reason: "O3: 15 Nov + 3 crosses the year end",
-			args:   args{at(2025, time.November, 15, 10, 0, 0), 3},
-			want:   at(2026, time.February, 15, 10, 0, 0),
+			args:   args{utc(2025, time.November, 15, 10, 0, 0), 3},
+			want:   utc(2026, time.February, 15, 10, 0, 0),
 		},
 		"Zero": {
 			reason: "O4: 0 months is the same instant",
-			args:   args{at(2026, time.January, 31, 1, 2, 3), 0},
-			want:   at(2026, time.January, 31, 1, 2, 3),
+			args:   args{utc(2026, time.January, 31, 1, 2, 3), 0},
+			want:   utc(2026, time.January, 31, 1, 2, 3),
 		},
 		"Negative": {
 			reason: "S4: going back a month clamps too: 31 Mar - 1 is 28 Feb",
-			args:   args{at(2026, time.March, 31, 0, 0, 0), -1},
-			want:   at(2026, time.February, 28, 0, 0, 0),
+			args:   args{utc(2026, time.March, 31, 0, 0, 0), -1},
+			want:   utc(2026, time.February, 28, 0, 0, 0),
 		},
 		"Location": {
 			reason: "O3: the wall clock of the time's own location is kept across a DST change",
@@ -93,7 +93,7 @@ func TestAddCalendarMonths(t *testing.T) {
 }
 
 func TestEarliestAndAfter(t *testing.T) {
-	a, b := at(2026, time.January, 1, 0, 0, 0), at(2026, time.February, 1, 0, 0, 0)
+	a, b := utc(2026, time.January, 1, 0, 0, 0), utc(2026, time.February, 1, 0, 0, 0)
 	cases := map[string]struct {
 		reason string
 		got    *time.Time

@@ -21,34 +21,26 @@ var cmpOpts = []cmp.Option{
 	}),
 }
 
-// at is a fixed UTC instant; tests never read the clock.
-func at(y int, m time.Month, d, h, mi, s int) time.Time {
+// utc is a fixed UTC instant; tests never read the clock.
+func utc(y int, m time.Month, d, h, mi, s int) time.Time {
 	return time.Date(y, m, d, h, mi, s, 0, time.UTC)
 }
 
-func ptrTime(t time.Time) *time.Time { return &t }
+func mustMoneyPtr(s string) *Money { m := MustParseMoney(s); return &m }
 
-func ptrMoney(s string) *Money { m := MustParseMoney(s); return &m }
+func metaTime(t time.Time) metav1.Time { return metav1.NewTime(t) }
 
-func ptrInt64(n int64) *int64 { return &n }
+func metaTimePtr(t time.Time) *metav1.Time { m := metav1.NewTime(t); return &m }
 
-func ptrInt32(n int32) *int32 { return &n }
-
-func ptrBool(b bool) *bool { return &b }
-
-func mtime(t time.Time) metav1.Time { return metav1.NewTime(t) }
-
-func mtimep(t time.Time) *metav1.Time { m := metav1.NewTime(t); return &m }
-
-// offer builds an Offer of publisher "contoso".
-func offer(name string, lt v1alpha1.ListingType, liveAt time.Time, mods ...func(*v1alpha1.OfferSpec)) v1alpha1.Offer {
+// mkOffer builds an Offer of publisher "contoso".
+func mkOffer(name string, lt v1alpha1.ListingType, liveAt time.Time, mods ...func(*v1alpha1.OfferSpec)) v1alpha1.Offer {
 	o := v1alpha1.Offer{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso"},
 		Spec: v1alpha1.OfferSpec{
 			PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"},
 			Storefront:   v1alpha1.StorefrontAzureMarketplace,
 			ListingType:  lt,
-			LiveAt:       mtime(liveAt),
+			LiveAt:       metaTime(liveAt),
 		},
 	}
 	for _, m := range mods {
@@ -57,17 +49,17 @@ func offer(name string, lt v1alpha1.ListingType, liveAt time.Time, mods ...func(
 	return o
 }
 
-func delisted(t time.Time) func(*v1alpha1.OfferSpec) {
-	return func(s *v1alpha1.OfferSpec) { s.DelistedAt = mtimep(t) }
+func withDelisting(t time.Time) func(*v1alpha1.OfferSpec) {
+	return func(s *v1alpha1.OfferSpec) { s.DelistedAt = metaTimePtr(t) }
 }
 
-func m365(s *v1alpha1.OfferSpec) {
+func withM365(s *v1alpha1.OfferSpec) {
 	s.ProductFamily = v1alpha1.ProductFamilySaaS
 	s.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"Teams"}
 }
 
-// sale builds a SalesRecord of offerName.
-func sale(name, offerName, amount string, currency v1alpha1.CurrencyCode, billedAt time.Time, mods ...func(*v1alpha1.SalesRecordSpec)) v1alpha1.SalesRecord {
+// mkSale builds a SalesRecord of offerName.
+func mkSale(name, offerName, amount string, currency v1alpha1.CurrencyCode, billedAt time.Time, mods ...func(*v1alpha1.SalesRecordSpec)) v1alpha1.SalesRecord {
 	r := v1alpha1.SalesRecord{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso"},
 		Spec: v1alpha1.SalesRecordSpec{
@@ -75,7 +67,7 @@ func sale(name, offerName, amount string, currency v1alpha1.CurrencyCode, billed
 			TransactionID: "tx-" + name,
 			Amount:        v1alpha1.Money(amount),
 			Currency:      currency,
-			BilledAt:      mtime(billedAt),
+			BilledAt:      metaTime(billedAt),
 		},
 	}
 	for _, m := range mods {
@@ -84,15 +76,15 @@ func sale(name, offerName, amount string, currency v1alpha1.CurrencyCode, billed
 	return r
 }
 
-func fraud(f v1alpha1.FraudState) func(*v1alpha1.SalesRecordSpec) {
+func withFraud(f v1alpha1.FraudState) func(*v1alpha1.SalesRecordSpec) {
 	return func(s *v1alpha1.SalesRecordSpec) { s.Fraud = f }
 }
 
-func cancelled(s *v1alpha1.SalesRecordSpec) {
+func withCancellation(s *v1alpha1.SalesRecordSpec) {
 	s.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase}
 }
 
-func seats(n int64) func(*v1alpha1.SalesRecordSpec) {
+func withSeats(n int64) func(*v1alpha1.SalesRecordSpec) {
 	return func(s *v1alpha1.SalesRecordSpec) { s.Seats = n }
 }
 
@@ -108,8 +100,8 @@ func defaultProgramSpec() *v1alpha1.RewardsProgramSpec {
 		},
 		Tiers: []v1alpha1.Tier{
 			{Level: 1, Name: "Tier 1", MinBilledSales: "0", Benefits: []string{"listing-badge"}},
-			{Level: 2, Name: "Tier 2", MinBilledSales: "25000", MinSeats: ptrInt64(1000), Benefits: []string{"co-sell"}},
-			{Level: 3, Name: "Tier 3", MinBilledSales: "100000", MinSeats: ptrInt64(10000), Benefits: []string{"azure-credits"}},
+			{Level: 2, Name: "Tier 2", MinBilledSales: "25000", MinSeats: ptrTo[int64](1000), Benefits: []string{"co-sell"}},
+			{Level: 3, Name: "Tier 3", MinBilledSales: "100000", MinSeats: ptrTo[int64](10000), Benefits: []string{"azure-credits"}},
 			{Level: 4, Name: "Tier 4", MinBilledSales: "1000000", Benefits: []string{"case-study"}},
 			{Level: 5, Name: "Tier 5", MinBilledSales: "5000000", Benefits: []string{"field-engagement"}},
 		},

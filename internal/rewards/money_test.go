@@ -306,10 +306,10 @@ var moneyPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]{1,6})?$`)
 // stringPattern is what Money.String produces.
 var stringPattern = regexp.MustCompile(`^(0|[1-9][0-9]*)\.[0-9]{2,6}$`)
 
-// toRat is the amount m in units, computed independently of Money.String.
-func toRat(m Money) *big.Rat { return new(big.Rat).SetFrac(m.int(), big.NewInt(microsPerUnit)) }
+// moneyToRat is the amount m in units, computed independently of Money.String.
+func moneyToRat(m Money) *big.Rat { return new(big.Rat).SetFrac(m.int(), big.NewInt(microsPerUnit)) }
 
-func ratOf(t *testing.T, s string) *big.Rat {
+func decimalRat(t *testing.T, s string) *big.Rat {
 	t.Helper()
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
@@ -358,14 +358,14 @@ func FuzzParseMoney(f *testing.F) {
 		}
 
 		// The parsed value is the decimal value of the string.
-		ra, rb := ratOf(t, a), ratOf(t, b)
-		if toRat(ma).Cmp(ra) != 0 {
-			t.Fatalf("S2: ParseMoney(%q) = %s, want %s", a, toRat(ma).FloatString(6), ra.FloatString(6))
+		ra, rb := decimalRat(t, a), decimalRat(t, b)
+		if moneyToRat(ma).Cmp(ra) != 0 {
+			t.Fatalf("S2: ParseMoney(%q) = %s, want %s", a, moneyToRat(ma).FloatString(6), ra.FloatString(6))
 		}
 
 		// Add is exact.
 		sum := new(big.Rat).Add(ra, rb)
-		if got := toRat(ma.Add(mb)); got.Cmp(sum) != 0 {
+		if got := moneyToRat(ma.Add(mb)); got.Cmp(sum) != 0 {
 			t.Fatalf("S2: %q + %q = %s, want %s", a, b, got.FloatString(6), sum.FloatString(6))
 		}
 
@@ -374,7 +374,7 @@ func FuzzParseMoney(f *testing.F) {
 		if diff.Sign() < 0 {
 			diff.SetInt64(0)
 		}
-		if got := toRat(ma.Sub(mb)); got.Cmp(diff) != 0 {
+		if got := moneyToRat(ma.Sub(mb)); got.Cmp(diff) != 0 {
 			t.Fatalf("S7: %q - %q = %s, want %s", a, b, got.FloatString(6), diff.FloatString(6))
 		}
 		if got, want := ma.Cmp(mb), ra.Cmp(rb); got != want {
@@ -407,8 +407,8 @@ func FuzzConvert(f *testing.F) {
 		if got.int().Sign() < 0 {
 			t.Fatalf("S2: %s × %s = %s is negative", amount, rate, got)
 		}
-		exact := new(big.Rat).Mul(ratOf(t, amount), ratOf(t, rate))
-		dist := new(big.Rat).Sub(toRat(got), exact)
+		exact := new(big.Rat).Mul(decimalRat(t, amount), decimalRat(t, rate))
+		dist := new(big.Rat).Sub(moneyToRat(got), exact)
 		dist.Abs(dist)
 		switch dist.Cmp(halfMicro) {
 		case 1:

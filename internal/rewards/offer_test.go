@@ -10,8 +10,8 @@ import (
 )
 
 var (
-	offerLiveAt     = at(2026, time.November, 30, 9, 0, 0)
-	offerDelistedAt = at(2027, time.June, 1, 0, 0, 0)
+	offerLiveAt     = utc(2026, time.November, 30, 9, 0, 0)
+	offerDelistedAt = utc(2027, time.June, 1, 0, 0, 0)
 )
 
 func TestOfferPhaseAt(t *testing.T) {
@@ -19,8 +19,8 @@ func TestOfferPhaseAt(t *testing.T) {
 		phase v1alpha1.OfferPhase
 		next  *time.Time
 	}
-	withDelisting := offer("o", v1alpha1.ListingTypeTransact, offerLiveAt, delisted(offerDelistedAt)).Spec
-	noDelisting := offer("o", v1alpha1.ListingTypeTransact, offerLiveAt).Spec
+	withDelisting := mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, withDelisting(offerDelistedAt)).Spec
+	noDelisting := mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt).Spec
 	cases := map[string]struct {
 		reason string
 		spec   v1alpha1.OfferSpec
@@ -31,19 +31,19 @@ func TestOfferPhaseAt(t *testing.T) {
 			reason: "O2: before liveAt the offer is Scheduled and next changes at liveAt",
 			spec:   withDelisting,
 			now:    offerLiveAt.Add(-time.Nanosecond),
-			want:   want{v1alpha1.OfferScheduled, ptrTime(offerLiveAt)},
+			want:   want{v1alpha1.OfferScheduled, ptrTo(offerLiveAt)},
 		},
 		"LiveAtLiveAt": {
 			reason: "O2: at exactly liveAt the offer is Live, next changing at delistedAt",
 			spec:   withDelisting,
 			now:    offerLiveAt,
-			want:   want{v1alpha1.OfferLive, ptrTime(offerDelistedAt)},
+			want:   want{v1alpha1.OfferLive, ptrTo(offerDelistedAt)},
 		},
 		"LiveBeforeDelisting": {
 			reason: "O2: a Live offer with a future delistedAt next changes at delistedAt",
 			spec:   withDelisting,
 			now:    offerDelistedAt.Add(-time.Nanosecond),
-			want:   want{v1alpha1.OfferLive, ptrTime(offerDelistedAt)},
+			want:   want{v1alpha1.OfferLive, ptrTo(offerDelistedAt)},
 		},
 		"DelistedAtDelistedAt": {
 			reason: "O2: at exactly delistedAt the offer is Delisted, for good",
@@ -67,7 +67,7 @@ func TestOfferPhaseAt(t *testing.T) {
 			reason: "O2: a Scheduled offer without delistedAt turns Live at liveAt",
 			spec:   noDelisting,
 			now:    offerLiveAt.AddDate(0, 0, -1),
-			want:   want{v1alpha1.OfferScheduled, ptrTime(offerLiveAt)},
+			want:   want{v1alpha1.OfferScheduled, ptrTo(offerLiveAt)},
 		},
 	}
 	for name, tc := range cases {
@@ -82,7 +82,7 @@ func TestOfferPhaseAt(t *testing.T) {
 
 func TestEvaluateOffer(t *testing.T) {
 	now := offerLiveAt.Add(time.Hour)
-	threeMonths := ptrTime(at(2027, time.February, 28, 9, 0, 0)) // 30 Nov + 3 calendar months
+	threeMonths := ptrTo(utc(2027, time.February, 28, 9, 0, 0)) // 30 Nov + 3 calendar months
 	listExpiry := DefaultRules()
 	listExpiry.ListExpiryMonths = 6
 	longer := DefaultRules()
@@ -102,70 +102,70 @@ func TestEvaluateOffer(t *testing.T) {
 	}{
 		"List": {
 			reason: "O3/O4: a List offer gets 3 calendar months of engagement and its benefits never expire",
-			offer:  offer("o", v1alpha1.ListingTypeList, offerLiveAt),
+			offer:  mkOffer("o", v1alpha1.ListingTypeList, offerLiveAt),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, EngagementEndsAt: threeMonths},
 		},
 		"ListWithExpiry": {
 			reason: "O4: List benefits expire when the program sets listExpiryMonths",
-			offer:  offer("o", v1alpha1.ListingTypeList, offerLiveAt),
+			offer:  mkOffer("o", v1alpha1.ListingTypeList, offerLiveAt),
 			rules:  listExpiry,
 			want: OfferFacts{Phase: v1alpha1.OfferLive, EngagementEndsAt: threeMonths,
-				BenefitsExpireAt: ptrTime(at(2027, time.May, 30, 9, 0, 0))},
+				BenefitsExpireAt: ptrTo(utc(2027, time.May, 30, 9, 0, 0))},
 		},
 		"Trial": {
 			reason: "O3/O4: a Trial offer's engagement ends and its benefits expire 3 calendar months after liveAt",
-			offer:  offer("o", v1alpha1.ListingTypeTrial, offerLiveAt),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTrial, offerLiveAt),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, EngagementEndsAt: threeMonths, BenefitsExpireAt: threeMonths},
 		},
 		"Consulting": {
 			reason: "O3/O4: a Consulting offer's engagement ends and its benefits expire 3 calendar months after liveAt",
-			offer:  offer("o", v1alpha1.ListingTypeConsulting, offerLiveAt),
+			offer:  mkOffer("o", v1alpha1.ListingTypeConsulting, offerLiveAt),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, EngagementEndsAt: threeMonths, BenefitsExpireAt: threeMonths},
 		},
 		"ConsultingProgramMonths": {
 			reason: "O3/O4: the program's engagementMonths and trialConsultingExpiryMonths are honoured",
-			offer:  offer("o", v1alpha1.ListingTypeConsulting, offerLiveAt),
+			offer:  mkOffer("o", v1alpha1.ListingTypeConsulting, offerLiveAt),
 			rules:  longer,
 			want: OfferFacts{Phase: v1alpha1.OfferLive,
-				EngagementEndsAt: ptrTime(at(2027, time.November, 30, 9, 0, 0)),
-				BenefitsExpireAt: ptrTime(at(2026, time.December, 30, 9, 0, 0))},
+				EngagementEndsAt: ptrTo(utc(2027, time.November, 30, 9, 0, 0)),
+				BenefitsExpireAt: ptrTo(utc(2026, time.December, 30, 9, 0, 0))},
 		},
 		"Transact": {
 			reason: "O4: Transact engagement is evergreen and its benefits never expire, even with listExpiryMonths",
-			offer:  offer("o", v1alpha1.ListingTypeTransact, offerLiveAt),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt),
 			rules:  listExpiry,
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, Evergreen: true},
 		},
 		"ScheduledTransact": {
 			reason: "O2/O4: a Scheduled Transact offer turns Live at liveAt",
-			offer:  offer("o", v1alpha1.ListingTypeTransact, now.AddDate(0, 1, 0)),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTransact, now.AddDate(0, 1, 0)),
 			rules:  DefaultRules(),
-			want:   OfferFacts{Phase: v1alpha1.OfferScheduled, Evergreen: true, NextChange: ptrTime(now.AddDate(0, 1, 0))},
+			want:   OfferFacts{Phase: v1alpha1.OfferScheduled, Evergreen: true, NextChange: ptrTo(now.AddDate(0, 1, 0))},
 		},
 		"DelistedTrial": {
 			reason: "O2/O4: a delisted Trial offer still shows when its benefits expire",
-			offer:  offer("o", v1alpha1.ListingTypeTrial, offerLiveAt, delisted(offerLiveAt.Add(time.Minute))),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTrial, offerLiveAt, withDelisting(offerLiveAt.Add(time.Minute))),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferDelisted, EngagementEndsAt: threeMonths, BenefitsExpireAt: threeMonths},
 		},
 		"Dynamics365OnAppSource": {
 			reason: "O7: a Dynamics 365 offer on AppSource is eligible for ISV Connect",
-			offer:  offer("o", v1alpha1.ListingTypeTransact, offerLiveAt, dynamics(v1alpha1.StorefrontAppSource)),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, dynamics(v1alpha1.StorefrontAppSource)),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, Evergreen: true, ISVConnect: true},
 		},
 		"Dynamics365OnAzureMarketplace": {
 			reason: "O7: a Dynamics 365 offer on Azure Marketplace is not eligible for ISV Connect",
-			offer:  offer("o", v1alpha1.ListingTypeTransact, offerLiveAt, dynamics(v1alpha1.StorefrontAzureMarketplace)),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, dynamics(v1alpha1.StorefrontAzureMarketplace)),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, Evergreen: true},
 		},
 		"SaaSOnAppSource": {
 			reason: "O7: a SaaS offer on AppSource is not eligible for ISV Connect; S5: without integrations it is no Microsoft 365 app",
-			offer: offer("o", v1alpha1.ListingTypeTransact, offerLiveAt, saas, func(s *v1alpha1.OfferSpec) {
+			offer: mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, saas, func(s *v1alpha1.OfferSpec) {
 				s.Storefront = v1alpha1.StorefrontAppSource
 			}),
 			rules: DefaultRules(),
@@ -173,13 +173,13 @@ func TestEvaluateOffer(t *testing.T) {
 		},
 		"Microsoft365App": {
 			reason: "S5: a SaaS offer integrated with Teams is a Microsoft 365 app",
-			offer:  offer("o", v1alpha1.ListingTypeTransact, offerLiveAt, m365),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, withM365),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, Evergreen: true, Microsoft365App: true},
 		},
 		"IntegrationsWithoutSaaS": {
 			reason: "S5: Microsoft 365 integrations on a non-SaaS offer do not make a Microsoft 365 app",
-			offer: offer("o", v1alpha1.ListingTypeTransact, offerLiveAt, func(s *v1alpha1.OfferSpec) {
+			offer: mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, func(s *v1alpha1.OfferSpec) {
 				s.ProductFamily = v1alpha1.ProductFamilyAzureApplication
 				s.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"SharePoint"}
 			}),
@@ -198,20 +198,20 @@ func TestEvaluateOffer(t *testing.T) {
 }
 
 func TestBenefitsExpireAt(t *testing.T) {
-	liveAt := at(2026, time.November, 30, 0, 0, 0)
+	liveAt := utc(2026, time.November, 30, 0, 0, 0)
 	cases := map[string]struct {
 		reason string
 		lt     v1alpha1.ListingType
 		want   *time.Time
 	}{
 		"List":       {reason: "O4: List benefits do not expire by default", lt: v1alpha1.ListingTypeList},
-		"Trial":      {reason: "O4: Trial benefits expire 3 calendar months after liveAt: 30 Nov 2026 → 28 Feb 2027", lt: v1alpha1.ListingTypeTrial, want: ptrTime(at(2027, time.February, 28, 0, 0, 0))},
-		"Consulting": {reason: "O4: Consulting benefits expire 3 calendar months after liveAt", lt: v1alpha1.ListingTypeConsulting, want: ptrTime(at(2027, time.February, 28, 0, 0, 0))},
+		"Trial":      {reason: "O4: Trial benefits expire 3 calendar months after liveAt: 30 Nov 2026 → 28 Feb 2027", lt: v1alpha1.ListingTypeTrial, want: ptrTo(utc(2027, time.February, 28, 0, 0, 0))},
+		"Consulting": {reason: "O4: Consulting benefits expire 3 calendar months after liveAt", lt: v1alpha1.ListingTypeConsulting, want: ptrTo(utc(2027, time.February, 28, 0, 0, 0))},
 		"Transact":   {reason: "O4: Transact benefits never expire", lt: v1alpha1.ListingTypeTransact},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			o := offer("o", tc.lt, liveAt)
+			o := mkOffer("o", tc.lt, liveAt)
 			if diff := cmp.Diff(tc.want, BenefitsExpireAt(&o.Spec, DefaultRules())); diff != "" {
 				t.Errorf("%s\nBenefitsExpireAt(...): -want, +got:\n%s", tc.reason, diff)
 			}

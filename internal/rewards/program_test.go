@@ -16,7 +16,7 @@ func defaultRulesWant() *Rules {
 		Currency:                    "USD",
 		Rates:                       map[v1alpha1.CurrencyCode]Rate{},
 		Window:                      v1alpha1.SalesWindowLifetime,
-		SeatsCutoff:                 at(2021, time.June, 30, 23, 59, 59),
+		SeatsCutoff:                 utc(2021, time.June, 30, 23, 59, 59),
 		EngagementMonths:            3,
 		TrialConsultingExpiryMonths: 3,
 		ListExpiryMonths:            0,
@@ -48,28 +48,28 @@ func TestResolveProgramDefaults(t *testing.T) {
 				Currency:      "EUR",
 				ExchangeRates: []v1alpha1.ExchangeRate{{Currency: "USD", Rate: "0.92"}},
 				SalesWindow:   v1alpha1.SalesWindowTrailing12Months,
-				SeatsCutoff:   mtimep(time.Date(2030, time.January, 1, 1, 0, 0, 0, time.FixedZone("CET", 3600))),
+				SeatsCutoff:   metaTimePtr(time.Date(2030, time.January, 1, 1, 0, 0, 0, time.FixedZone("CET", 3600))),
 				Durations: v1alpha1.ProgramDurations{
-					EngagementMonths:            ptrInt32(6),
-					TrialConsultingExpiryMonths: ptrInt32(4),
-					ListExpiryMonths:            ptrInt32(12),
-					ContactDueDays:              ptrInt32(10),
-					FollowUpAfterDays:           ptrInt32(14),
+					EngagementMonths:            ptrTo[int32](6),
+					TrialConsultingExpiryMonths: ptrTo[int32](4),
+					ListExpiryMonths:            ptrTo[int32](12),
+					ContactDueDays:              ptrTo[int32](10),
+					FollowUpAfterDays:           ptrTo[int32](14),
 				},
 				Revocation: v1alpha1.RevocationPolicy{
 					FraudScope:           v1alpha1.FraudScopeOffer,
-					KeepUnlockedBenefits: ptrBool(false),
+					KeepUnlockedBenefits: ptrTo(false),
 				},
-				Tiers: []v1alpha1.Tier{{Level: 1, Name: "Bronze", MinBilledSales: "0", MinSeats: ptrInt64(5), Benefits: []string{"badge"}}},
+				Tiers: []v1alpha1.Tier{{Level: 1, Name: "Bronze", MinBilledSales: "0", MinSeats: ptrTo[int64](5), Benefits: []string{"badge"}}},
 				Benefits: []v1alpha1.Benefit{
 					{Name: "badge", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: transact},
 				},
 			},
 			want: &Rules{
 				Currency:                    "EUR",
-				Rates:                       map[v1alpha1.CurrencyCode]Rate{"USD": MustParseRate("0.92")},
+				Rates:                       map[v1alpha1.CurrencyCode]Rate{"USD": mustRate("0.92")},
 				Window:                      v1alpha1.SalesWindowTrailing12Months,
-				SeatsCutoff:                 at(2030, time.January, 1, 0, 0, 0),
+				SeatsCutoff:                 utc(2030, time.January, 1, 0, 0, 0),
 				EngagementMonths:            6,
 				TrialConsultingExpiryMonths: 4,
 				ListExpiryMonths:            12,
@@ -77,7 +77,7 @@ func TestResolveProgramDefaults(t *testing.T) {
 				FollowUpAfter:               14 * 24 * time.Hour,
 				FraudScope:                  v1alpha1.FraudScopeOffer,
 				KeepUnlockedBenefits:        false,
-				Tiers:                       []TierRule{{Level: 1, Name: "Bronze", MinBilledSales: MustParseMoney("0"), MinSeats: ptrInt64(5), Benefits: []string{"badge"}}},
+				Tiers:                       []TierRule{{Level: 1, Name: "Bronze", MinBilledSales: MustParseMoney("0"), MinSeats: ptrTo[int64](5), Benefits: []string{"badge"}}},
 				Catalog: map[string]v1alpha1.Benefit{
 					"badge": {Name: "badge", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: transact},
 				},
@@ -86,7 +86,7 @@ func TestResolveProgramDefaults(t *testing.T) {
 		},
 		"KeepUnlockedExplicitTrue": {
 			reason: "R5: keepUnlockedBenefits: true is honoured like the default",
-			spec:   &v1alpha1.RewardsProgramSpec{Revocation: v1alpha1.RevocationPolicy{KeepUnlockedBenefits: ptrBool(true)}},
+			spec:   &v1alpha1.RewardsProgramSpec{Revocation: v1alpha1.RevocationPolicy{KeepUnlockedBenefits: ptrTo(true)}},
 			want:   defaultRulesWant(),
 		},
 	}
@@ -109,8 +109,8 @@ func TestDefaultRules(t *testing.T) {
 	}
 }
 
-// MustParseRate is ParseRate for test constants.
-func MustParseRate(s string) Rate {
+// mustRate is ParseRate for test constants.
+func mustRate(s string) Rate {
 	r, err := ParseRate(s)
 	if err != nil {
 		panic(err)
@@ -126,7 +126,7 @@ type tierSummary struct {
 	Benefits []string
 }
 
-func summarize(tiers []TierRule) []tierSummary {
+func summarizeTiers(tiers []TierRule) []tierSummary {
 	var out []tierSummary
 	for _, t := range tiers {
 		out = append(out, tierSummary{t.Level, t.Name, t.MinBilledSales.String(), t.Benefits})
@@ -339,7 +339,7 @@ func TestResolveProgramTiers(t *testing.T) {
 				rates = append(rates, c)
 			}
 			got := want{
-				tiers:       summarize(r.Tiers),
+				tiers:       summarizeTiers(r.Tiers),
 				benefitTier: r.BenefitTier,
 				rates:       rates,
 				reasons:     reasons,

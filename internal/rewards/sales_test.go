@@ -11,8 +11,8 @@ import (
 )
 
 func TestWindowBounds(t *testing.T) {
-	billed := at(2025, time.March, 15, 10, 0, 0)
-	leaves := at(2026, time.March, 15, 10, 0, 0)
+	billed := utc(2025, time.March, 15, 10, 0, 0)
+	leaves := utc(2026, time.March, 15, 10, 0, 0)
 	type want struct {
 		inside bool
 		next   *time.Time
@@ -40,7 +40,7 @@ func TestWindowBounds(t *testing.T) {
 		"LifetimeFuture": {
 			reason: "S4: a line billed in the future does not count yet and changes at billedAt",
 			args:   args{v1alpha1.SalesWindowLifetime, billed, billed.Add(-time.Nanosecond)},
-			want:   want{inside: false, next: ptrTime(billed)},
+			want:   want{inside: false, next: ptrTo(billed)},
 		},
 		"EmptyWindowIsLifetime": {
 			reason: "S4: an unresolved window behaves as the Lifetime default",
@@ -50,12 +50,12 @@ func TestWindowBounds(t *testing.T) {
 		"TrailingInside": {
 			reason: "S4: with Trailing12Months a line counts until it is 12 calendar months old",
 			args:   args{v1alpha1.SalesWindowTrailing12Months, billed, billed.AddDate(0, 6, 0)},
-			want:   want{inside: true, next: ptrTime(leaves)},
+			want:   want{inside: true, next: ptrTo(leaves)},
 		},
 		"TrailingOneNanosecondBefore": {
 			reason: "S4: one nanosecond before it ages out the line still counts, and changes at that instant",
 			args:   args{v1alpha1.SalesWindowTrailing12Months, billed, leaves.Add(-time.Nanosecond)},
-			want:   want{inside: true, next: ptrTime(leaves)},
+			want:   want{inside: true, next: ptrTo(leaves)},
 		},
 		"TrailingAtAgeOut": {
 			reason: "S4: at exactly billedAt + 12 calendar months the line leaves the sum",
@@ -64,13 +64,13 @@ func TestWindowBounds(t *testing.T) {
 		},
 		"TrailingLeapDay": {
 			reason: "S4: a line billed on 29 Feb 2024 ages out on 28 Feb 2025",
-			args:   args{v1alpha1.SalesWindowTrailing12Months, at(2024, time.February, 29, 0, 0, 0), at(2025, time.February, 27, 0, 0, 0)},
-			want:   want{inside: true, next: ptrTime(at(2025, time.February, 28, 0, 0, 0))},
+			args:   args{v1alpha1.SalesWindowTrailing12Months, utc(2024, time.February, 29, 0, 0, 0), utc(2025, time.February, 27, 0, 0, 0)},
+			want:   want{inside: true, next: ptrTo(utc(2025, time.February, 28, 0, 0, 0))},
 		},
 		"TrailingFuture": {
 			reason: "S4: a line billed in the future enters a trailing window at billedAt",
 			args:   args{v1alpha1.SalesWindowTrailing12Months, billed, billed.AddDate(0, 0, -1)},
-			want:   want{inside: false, next: ptrTime(billed)},
+			want:   want{inside: false, next: ptrTo(billed)},
 		},
 	}
 	for name, tc := range cases {
@@ -84,16 +84,16 @@ func TestWindowBounds(t *testing.T) {
 }
 
 func TestEvaluateLine(t *testing.T) {
-	now := at(2026, time.March, 15, 10, 0, 0)
-	liveAt := at(2020, time.January, 1, 0, 0, 0)
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	liveAt := utc(2020, time.January, 1, 0, 0, 0)
 	lifetime := defaultRulesFor(v1alpha1.SalesWindowLifetime)
 	trailing := defaultRulesFor(v1alpha1.SalesWindowTrailing12Months)
-	cutoff := at(2021, time.June, 30, 23, 59, 59)
-	ageOut := at(2026, time.March, 15, 10, 0, 0) // billed 2025-03-15T10:00 + 12 months
+	cutoff := utc(2021, time.June, 30, 23, 59, 59)
+	ageOut := utc(2026, time.March, 15, 10, 0, 0) // billed 2025-03-15T10:00 + 12 months
 
-	vm := offer("vm", v1alpha1.ListingTypeTransact, liveAt)
-	teams := offer("teams-app", v1alpha1.ListingTypeTransact, liveAt, m365)
-	list := offer("byol", v1alpha1.ListingTypeList, liveAt)
+	vm := mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt)
+	teams := mkOffer("teams-app", v1alpha1.ListingTypeTransact, liveAt, withM365)
+	list := mkOffer("byol", v1alpha1.ListingTypeList, liveAt)
 
 	type args struct {
 		rec   v1alpha1.SalesRecord
@@ -108,113 +108,113 @@ func TestEvaluateLine(t *testing.T) {
 	}{
 		"Counted": {
 			reason: "S2/S4: a line in the program's currency counts as is",
-			args:   args{sale("l", "vm", "1234.56", "USD", now.AddDate(0, -1, 0)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "1234.56", "USD", now.AddDate(0, -1, 0)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("1234.56"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("1234.56"), Fraud: v1alpha1.FraudNone},
 		},
 		"NotTransact": {
 			reason: "S1: a line of a List offer is not counted, and that is final (Settled)",
-			args:   args{sale("l", "byol", "100", "USD", now.AddDate(0, -1, 0)), &list, lifetime, now},
+			args:   args{mkSale("l", "byol", "100", "USD", now.AddDate(0, -1, 0)), &list, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesOfferNotTransact, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone},
 		},
 		"OfferNotFound": {
 			reason: "S1: a line whose offer is missing waits for it: OfferNotFound, not Settled",
-			args:   args{sale("l", "ghost", "100", "USD", now.AddDate(0, -1, 0)), nil, lifetime, now},
+			args:   args{mkSale("l", "ghost", "100", "USD", now.AddDate(0, -1, 0)), nil, lifetime, now},
 			want:   LineVerdict{Reason: v1alpha1.SalesOfferNotFound, Fraud: v1alpha1.FraudNone},
 		},
 		"FraudProven": {
 			reason: "S3: a line with fraud Proven is not counted",
-			args:   args{sale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), fraud(v1alpha1.FraudProven)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withFraud(v1alpha1.FraudProven)), &vm, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesFraudProven, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudProven},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudProven},
 		},
 		"FraudSuspected": {
 			reason: "S3: a line with fraud only Suspected IS counted (it revokes, R3, but still counts)",
-			args:   args{sale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), fraud(v1alpha1.FraudSuspected)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withFraud(v1alpha1.FraudSuspected)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudSuspected},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudSuspected},
 		},
 		"FraudNoneExplicit": {
 			reason: "S3: fraud None counts",
-			args:   args{sale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), fraud(v1alpha1.FraudNone)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withFraud(v1alpha1.FraudNone)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone},
 		},
 		"Cancelled": {
 			reason: "S3: a cancelled purchase is not counted",
-			args:   args{sale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), cancelled), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withCancellation), &vm, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesCancelled, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone},
 		},
 		"NoExchangeRate": {
 			reason: "S2: a line in a currency without a rate is not counted and waits for a rate (not Settled)",
-			args:   args{sale("l", "vm", "100000", "JPY", now.AddDate(0, -1, 0)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100000", "JPY", now.AddDate(0, -1, 0)), &vm, lifetime, now},
 			want:   LineVerdict{Reason: v1alpha1.SalesNoExchangeRate, Publisher: "contoso", Fraud: v1alpha1.FraudNone},
 		},
 		"Converted": {
 			reason: "S2: a line in a currency with a rate is converted exactly: 1000.01 EUR × 1.08 = 1080.0108 USD",
-			args:   args{sale("l", "vm", "1000.01", "EUR", now.AddDate(0, -1, 0)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "1000.01", "EUR", now.AddDate(0, -1, 0)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("1080.0108"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("1080.0108"), Fraud: v1alpha1.FraudNone},
 		},
 		"ConvertedRounded": {
 			reason: "S2: conversion rounds once per line, half to even: 0.000005 GBP × 1.27 = 0.00000635 → 0.000006",
-			args:   args{sale("l", "vm", "0.000005", "GBP", now.AddDate(0, -1, 0)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "0.000005", "GBP", now.AddDate(0, -1, 0)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("0.000006"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("0.000006"), Fraud: v1alpha1.FraudNone},
 		},
 		"LifetimeOld": {
 			reason: "S4: with Lifetime a line billed years ago still counts and never changes by itself",
-			args:   args{sale("l", "vm", "100", "USD", at(2015, time.January, 1, 0, 0, 0)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", utc(2015, time.January, 1, 0, 0, 0)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone},
 		},
 		"TrailingOneNanosecondBefore": {
 			reason: "S4: with Trailing12Months a line counts one nanosecond before billedAt + 12 months, and NextChange is that instant",
-			args:   args{sale("l", "vm", "100", "USD", at(2025, time.March, 15, 10, 0, 0)), &vm, trailing, ageOut.Add(-time.Nanosecond)},
+			args:   args{mkSale("l", "vm", "100", "USD", utc(2025, time.March, 15, 10, 0, 0)), &vm, trailing, ageOut.Add(-time.Nanosecond)},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudNone, NextChange: ptrTime(ageOut)},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone, NextChange: ptrTo(ageOut)},
 		},
 		"TrailingAgedOut": {
 			reason: "S4: with Trailing12Months a line is not counted at exactly billedAt + 12 months",
-			args:   args{sale("l", "vm", "100", "USD", at(2025, time.March, 15, 10, 0, 0)), &vm, trailing, ageOut},
+			args:   args{mkSale("l", "vm", "100", "USD", utc(2025, time.March, 15, 10, 0, 0)), &vm, trailing, ageOut},
 			want: LineVerdict{Reason: v1alpha1.SalesOutsideWindow, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone},
 		},
 		"FutureBilledAt": {
 			reason: "S4: a line billed in the future is not counted yet; NextChange is billedAt",
-			args:   args{sale("l", "vm", "100", "USD", now.Add(time.Hour)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.Add(time.Hour)), &vm, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesOutsideWindow, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("100"), Fraud: v1alpha1.FraudNone, NextChange: ptrTime(now.Add(time.Hour))},
+				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone, NextChange: ptrTo(now.Add(time.Hour))},
 		},
 		"SeatsAtCutoff": {
 			reason: "S5: seats of a Microsoft 365 app billed at exactly the seats cut-off count",
-			args:   args{sale("l", "teams-app", "10", "USD", cutoff, seats(500)), &teams, lifetime, now},
+			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff, withSeats(500)), &teams, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("10"), Fraud: v1alpha1.FraudNone, Seats: 500},
+				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone, Seats: 500},
 		},
 		"SeatsAfterCutoff": {
 			reason: "S5: seats billed one second after the seats cut-off do not count; the amount still does",
-			args:   args{sale("l", "teams-app", "10", "USD", cutoff.Add(time.Second), seats(500)), &teams, lifetime, now},
+			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff.Add(time.Second), withSeats(500)), &teams, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("10"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone},
 		},
 		"SeatsNotMicrosoft365": {
 			reason: "S5: seats of an offer that is not a Microsoft 365 app do not count",
-			args:   args{sale("l", "vm", "10", "USD", cutoff.AddDate(0, -1, 0), seats(500)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "10", "USD", cutoff.AddDate(0, -1, 0), withSeats(500)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("10"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone},
 		},
 		"SeatsOfExcludedLine": {
 			reason: "S3/S5: a cancelled line's seats do not count",
-			args:   args{sale("l", "teams-app", "10", "USD", cutoff.AddDate(0, -1, 0), seats(500), cancelled), &teams, lifetime, now},
+			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff.AddDate(0, -1, 0), withSeats(500), withCancellation), &teams, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesCancelled, Settled: true, Publisher: "contoso",
-				ProgramAmount: ptrMoney("10"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone},
 		},
 		"InvalidAmount": {
 			reason: "S2: an amount admission should have refused is excluded, never a crash",
-			args:   args{sale("l", "vm", "1e5", "USD", now.AddDate(0, -1, 0)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "1e5", "USD", now.AddDate(0, -1, 0)), &vm, lifetime, now},
 			want:   LineVerdict{Reason: "InvalidAmount", Settled: true, Publisher: "contoso", Fraud: v1alpha1.FraudNone},
 		},
 	}

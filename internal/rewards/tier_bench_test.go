@@ -18,9 +18,9 @@ func benchInputs(n int, now time.Time) ([]v1alpha1.Offer, []v1alpha1.SalesRecord
 	for i := range offers {
 		var mods []func(*v1alpha1.OfferSpec)
 		if i%4 == 0 {
-			mods = append(mods, m365)
+			mods = append(mods, withM365)
 		}
-		offers[i] = offer(fmt.Sprintf("offer-%02d", i), v1alpha1.ListingTypeTransact, start.AddDate(0, 0, -i), mods...)
+		offers[i] = mkOffer(fmt.Sprintf("offer-%02d", i), v1alpha1.ListingTypeTransact, start.AddDate(0, 0, -i), mods...)
 	}
 	currencies := []v1alpha1.CurrencyCode{"USD", "EUR", "GBP", "USD"}
 	span := now.Sub(start)
@@ -29,24 +29,24 @@ func benchInputs(n int, now time.Time) ([]v1alpha1.Offer, []v1alpha1.SalesRecord
 		var mods []func(*v1alpha1.SalesRecordSpec)
 		switch {
 		case i%50 == 0:
-			mods = append(mods, fraud(v1alpha1.FraudProven))
+			mods = append(mods, withFraud(v1alpha1.FraudProven))
 		case i%40 == 0:
-			mods = append(mods, cancelled)
+			mods = append(mods, withCancellation)
 		case i%25 == 0:
-			mods = append(mods, fraud(v1alpha1.FraudSuspected))
+			mods = append(mods, withFraud(v1alpha1.FraudSuspected))
 		}
 		if i%7 == 0 {
-			mods = append(mods, seats(int64(i%100)))
+			mods = append(mods, withSeats(int64(i%100)))
 		}
 		billed := start.Add(time.Duration(int64(span) / int64(n) * int64(i)))
 		amount := fmt.Sprintf("%d.%02d", 10+i%5000, i%100)
-		records[i] = sale(fmt.Sprintf("line-%05d", i), offers[i%len(offers)].Name, amount, currencies[i%len(currencies)], billed, mods...)
+		records[i] = mkSale(fmt.Sprintf("line-%05d", i), offers[i%len(offers)].Name, amount, currencies[i%len(currencies)], billed, mods...)
 	}
 	return offers, records
 }
 
 func BenchmarkComputeTier10000Lines(b *testing.B) {
-	now := at(2026, time.March, 15, 10, 0, 0)
+	now := utc(2026, time.March, 15, 10, 0, 0)
 	offers, records := benchInputs(10_000, now)
 	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
 		rules := defaultRulesFor(window)

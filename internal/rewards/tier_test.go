@@ -11,19 +11,19 @@ import (
 )
 
 func TestComputeTier(t *testing.T) {
-	now := at(2026, time.March, 15, 10, 0, 0)
-	past := at(2025, time.December, 1, 0, 0, 0)
-	liveAt := at(2024, time.January, 10, 0, 0, 0)
-	cutoff := at(2021, time.June, 30, 23, 59, 59)
-	beforeCutoff := at(2021, time.May, 1, 0, 0, 0)
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	past := utc(2025, time.December, 1, 0, 0, 0)
+	liveAt := utc(2024, time.January, 10, 0, 0, 0)
+	cutoff := utc(2021, time.June, 30, 23, 59, 59)
+	beforeCutoff := utc(2021, time.May, 1, 0, 0, 0)
 
 	lifetime := defaultRulesFor(v1alpha1.SalesWindowLifetime)
 	trailing := defaultRulesFor(v1alpha1.SalesWindowTrailing12Months)
 
-	vm := offer("vm", v1alpha1.ListingTypeTransact, liveAt)
-	saas := offer("saas", v1alpha1.ListingTypeTransact, liveAt)
-	teams := offer("teams-app", v1alpha1.ListingTypeTransact, at(2020, time.January, 1, 0, 0, 0), m365)
-	list := offer("byol", v1alpha1.ListingTypeList, liveAt)
+	vm := mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt)
+	saas := mkOffer("saas", v1alpha1.ListingTypeTransact, liveAt)
+	teams := mkOffer("teams-app", v1alpha1.ListingTypeTransact, utc(2020, time.January, 1, 0, 0, 0), withM365)
+	list := mkOffer("byol", v1alpha1.ListingTypeList, liveAt)
 
 	type args struct {
 		rules   *Rules
@@ -52,8 +52,8 @@ func TestComputeTier(t *testing.T) {
 		"OnlyListAndDelistedTransact": {
 			reason: "S6: sales alone do not reach a tier: without a live Transact offer (the only one is delisted) the tier is 0",
 			args: args{lifetime,
-				[]v1alpha1.Offer{list, offer("old", v1alpha1.ListingTypeTransact, liveAt, delisted(past))},
-				[]v1alpha1.SalesRecord{sale("r1", "old", "50000", "USD", liveAt.AddDate(0, 1, 0))},
+				[]v1alpha1.Offer{list, mkOffer("old", v1alpha1.ListingTypeTransact, liveAt, withDelisting(past))},
+				[]v1alpha1.SalesRecord{mkSale("r1", "old", "50000", "USD", liveAt.AddDate(0, 1, 0))},
 				now},
 			want: want{
 				res: TierResult{
@@ -77,7 +77,7 @@ func TestComputeTier(t *testing.T) {
 		"Exactly25000": {
 			reason: "S6: exactly 25000 billed reaches tier 2",
 			args: args{lifetime, []v1alpha1.Offer{vm},
-				[]v1alpha1.SalesRecord{sale("r1", "vm", "25000", "USD", past)}, now},
+				[]v1alpha1.SalesRecord{mkSale("r1", "vm", "25000", "USD", past)}, now},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("25000"), Tier: 2, TierName: "Tier 2", HasLiveTransactOffer: true,
@@ -91,7 +91,7 @@ func TestComputeTier(t *testing.T) {
 		"JustBelow25000": {
 			reason: "S6/S7: 24999.99 stays in tier 1, missing exactly 0.01",
 			args: args{lifetime, []v1alpha1.Offer{vm},
-				[]v1alpha1.SalesRecord{sale("r1", "vm", "24999.99", "USD", past)}, now},
+				[]v1alpha1.SalesRecord{mkSale("r1", "vm", "24999.99", "USD", past)}, now},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("24999.99"), Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,
@@ -106,9 +106,9 @@ func TestComputeTier(t *testing.T) {
 			reason: "S4/S2: sales of all the publisher's offers are summed, converted exactly: 20000 USD + 1000 EUR×1.08 + 3000 GBP×1.27 = 24890",
 			args: args{lifetime, []v1alpha1.Offer{vm, saas},
 				[]v1alpha1.SalesRecord{
-					sale("r1", "vm", "20000", "USD", past),
-					sale("r2", "saas", "1000", "EUR", past),
-					sale("r3", "saas", "3000", "GBP", past),
+					mkSale("r1", "vm", "20000", "USD", past),
+					mkSale("r2", "saas", "1000", "EUR", past),
+					mkSale("r3", "saas", "3000", "GBP", past),
 				}, now},
 			want: want{
 				res: TierResult{
@@ -124,8 +124,8 @@ func TestComputeTier(t *testing.T) {
 			reason: "S4: two offers' lines together reach tier 2 where neither does alone",
 			args: args{lifetime, []v1alpha1.Offer{vm, saas},
 				[]v1alpha1.SalesRecord{
-					sale("r1", "vm", "12500.01", "USD", past),
-					sale("r2", "saas", "12499.99", "USD", past),
+					mkSale("r1", "vm", "12500.01", "USD", past),
+					mkSale("r2", "saas", "12499.99", "USD", past),
 				}, now},
 			want: want{
 				res: TierResult{
@@ -141,10 +141,10 @@ func TestComputeTier(t *testing.T) {
 			reason: "S3: fraud Proven and cancelled lines are excluded and the tier drops to 1; Suspected still counts",
 			args: args{lifetime, []v1alpha1.Offer{vm, saas},
 				[]v1alpha1.SalesRecord{
-					sale("r1", "vm", "20000", "USD", past),
-					sale("r2", "vm", "5000", "USD", past, fraud(v1alpha1.FraudProven)),
-					sale("r3", "saas", "5000", "USD", past, cancelled),
-					sale("r4", "saas", "100", "USD", past, fraud(v1alpha1.FraudSuspected)),
+					mkSale("r1", "vm", "20000", "USD", past),
+					mkSale("r2", "vm", "5000", "USD", past, withFraud(v1alpha1.FraudProven)),
+					mkSale("r3", "saas", "5000", "USD", past, withCancellation),
+					mkSale("r4", "saas", "100", "USD", past, withFraud(v1alpha1.FraudSuspected)),
 				}, now},
 			want: want{
 				res: TierResult{
@@ -164,16 +164,16 @@ func TestComputeTier(t *testing.T) {
 			args: args{lifetime,
 				[]v1alpha1.Offer{
 					vm, list,
-					offer("trial", v1alpha1.ListingTypeTrial, liveAt, delisted(past)),
-					offer("consult", v1alpha1.ListingTypeConsulting, liveAt),
-					offer("consult-2", v1alpha1.ListingTypeConsulting, liveAt),
-					offer("next", v1alpha1.ListingTypeTransact, now.AddDate(1, 0, 0)),
+					mkOffer("trial", v1alpha1.ListingTypeTrial, liveAt, withDelisting(past)),
+					mkOffer("consult", v1alpha1.ListingTypeConsulting, liveAt),
+					mkOffer("consult-2", v1alpha1.ListingTypeConsulting, liveAt),
+					mkOffer("next", v1alpha1.ListingTypeTransact, now.AddDate(1, 0, 0)),
 				},
 				[]v1alpha1.SalesRecord{
-					sale("r1", "vm", "1000", "USD", past),
-					sale("r2", "byol", "100000", "USD", past),
-					sale("r3", "vm", "100000", "JPY", past),
-					sale("r4", "ghost", "100000", "USD", past),
+					mkSale("r1", "vm", "1000", "USD", past),
+					mkSale("r2", "byol", "100000", "USD", past),
+					mkSale("r3", "vm", "100000", "JPY", past),
+					mkSale("r4", "ghost", "100000", "USD", past),
 				}, now},
 			want: want{
 				res: TierResult{
@@ -182,7 +182,7 @@ func TestComputeTier(t *testing.T) {
 					Offers:       v1alpha1.OfferCounts{List: 1, Trial: 1, Consulting: 2, Transact: 2, Live: 4},
 					Counted:      1,
 					Excluded:     3,
-					NextChangeAt: ptrTime(now.AddDate(1, 0, 0)),
+					NextChangeAt: ptrTo(now.AddDate(1, 0, 0)),
 				},
 				lines: map[string]string{
 					"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesOfferNotTransact,
@@ -193,7 +193,7 @@ func TestComputeTier(t *testing.T) {
 		"TopTier": {
 			reason: "S6/S7: the top tier has no next tier",
 			args: args{lifetime, []v1alpha1.Offer{vm},
-				[]v1alpha1.SalesRecord{sale("r1", "vm", "4999999.99", "USD", past), sale("r2", "vm", "0.01", "USD", past)}, now},
+				[]v1alpha1.SalesRecord{mkSale("r1", "vm", "4999999.99", "USD", past), mkSale("r2", "vm", "0.01", "USD", past)}, now},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("5000000"), Tier: 5, TierName: "Tier 5", HasLiveTransactOffer: true,
@@ -207,16 +207,16 @@ func TestComputeTier(t *testing.T) {
 			reason: "S5/S6: 1000 seats of a Microsoft 365 app billed before the cut-off reach tier 2 on $10; the next tier shows both gaps",
 			args: args{lifetime, []v1alpha1.Offer{teams},
 				[]v1alpha1.SalesRecord{
-					sale("r1", "teams-app", "10", "USD", at(2021, time.March, 1, 0, 0, 0), seats(600)),
-					sale("r2", "teams-app", "0", "USD", at(2021, time.April, 1, 0, 0, 0), seats(400)),
+					mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), withSeats(600)),
+					mkSale("r2", "teams-app", "0", "USD", utc(2021, time.April, 1, 0, 0, 0), withSeats(400)),
 				}, beforeCutoff},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("10"), Seats: 1000, Tier: 2, TierName: "Tier 2", HasLiveTransactOffer: true,
-					Next:         &v1alpha1.TierProgress{Level: 3, Name: "Tier 3", BilledSalesMissing: "99990.00", SeatsMissing: ptrInt64(9000)},
+					Next:         &v1alpha1.TierProgress{Level: 3, Name: "Tier 3", BilledSalesMissing: "99990.00", SeatsMissing: ptrTo[int64](9000)},
 					Offers:       v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Counted:      2,
-					NextChangeAt: ptrTime(cutoff.Add(time.Nanosecond)),
+					NextChangeAt: ptrTo(cutoff.Add(time.Nanosecond)),
 				},
 				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted},
 			},
@@ -224,14 +224,14 @@ func TestComputeTier(t *testing.T) {
 		"SeatsMissingAtCutoff": {
 			reason: "S5/S7: at exactly the seats cut-off, seats can still help: SeatsMissing is shown, and it changes just after",
 			args: args{lifetime, []v1alpha1.Offer{teams},
-				[]v1alpha1.SalesRecord{sale("r1", "teams-app", "10", "USD", at(2021, time.March, 1, 0, 0, 0), seats(10))}, cutoff},
+				[]v1alpha1.SalesRecord{mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), withSeats(10))}, cutoff},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("10"), Seats: 10, Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,
-					Next:         &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "24990.00", SeatsMissing: ptrInt64(990)},
+					Next:         &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "24990.00", SeatsMissing: ptrTo[int64](990)},
 					Offers:       v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Counted:      1,
-					NextChangeAt: ptrTime(cutoff.Add(time.Nanosecond)),
+					NextChangeAt: ptrTo(cutoff.Add(time.Nanosecond)),
 				},
 				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
@@ -240,8 +240,8 @@ func TestComputeTier(t *testing.T) {
 			reason: "S5/S7: after the seats cut-off SeatsMissing is omitted (seats can no longer help); seats already counted still reach tier 2",
 			args: args{lifetime, []v1alpha1.Offer{teams},
 				[]v1alpha1.SalesRecord{
-					sale("r1", "teams-app", "10", "USD", at(2021, time.March, 1, 0, 0, 0), seats(1000)),
-					sale("r2", "teams-app", "10", "USD", cutoff.Add(time.Second), seats(50000)),
+					mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), withSeats(1000)),
+					mkSale("r2", "teams-app", "10", "USD", cutoff.Add(time.Second), withSeats(50000)),
 				}, cutoff.Add(time.Second)},
 			want: want{
 				res: TierResult{
@@ -256,11 +256,11 @@ func TestComputeTier(t *testing.T) {
 		"NextChangeAgeOut": {
 			reason: "S4: NextChangeAt is the earliest instant: a line ageing out (1 Apr 2026) before a scheduled Transact offer goes live (1 May 2026)",
 			args: args{trailing,
-				[]v1alpha1.Offer{vm, offer("next", v1alpha1.ListingTypeTransact, at(2026, time.May, 1, 0, 0, 0))},
+				[]v1alpha1.Offer{vm, mkOffer("next", v1alpha1.ListingTypeTransact, utc(2026, time.May, 1, 0, 0, 0))},
 				[]v1alpha1.SalesRecord{
-					sale("r1", "vm", "20000", "USD", at(2025, time.April, 1, 0, 0, 0)),
-					sale("r2", "vm", "5000", "USD", at(2025, time.October, 1, 0, 0, 0)),
-					sale("r3", "vm", "7000", "USD", at(2025, time.March, 1, 0, 0, 0)),
+					mkSale("r1", "vm", "20000", "USD", utc(2025, time.April, 1, 0, 0, 0)),
+					mkSale("r2", "vm", "5000", "USD", utc(2025, time.October, 1, 0, 0, 0)),
+					mkSale("r3", "vm", "7000", "USD", utc(2025, time.March, 1, 0, 0, 0)),
 				}, now},
 			want: want{
 				res: TierResult{
@@ -269,7 +269,7 @@ func TestComputeTier(t *testing.T) {
 					Offers:       v1alpha1.OfferCounts{Transact: 2, Live: 1},
 					Counted:      2,
 					Excluded:     1,
-					NextChangeAt: ptrTime(at(2026, time.April, 1, 0, 0, 0)),
+					NextChangeAt: ptrTo(utc(2026, time.April, 1, 0, 0, 0)),
 				},
 				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted, "r3": v1alpha1.SalesOutsideWindow},
 			},
@@ -277,15 +277,15 @@ func TestComputeTier(t *testing.T) {
 		"NextChangeGoLive": {
 			reason: "O2/S4: NextChangeAt is the earliest instant: a scheduled Transact offer going live (20 Mar 2026) before a line ages out",
 			args: args{trailing,
-				[]v1alpha1.Offer{vm, offer("next", v1alpha1.ListingTypeTransact, at(2026, time.March, 20, 0, 0, 0))},
-				[]v1alpha1.SalesRecord{sale("r1", "vm", "100", "USD", at(2025, time.April, 1, 0, 0, 0))}, now},
+				[]v1alpha1.Offer{vm, mkOffer("next", v1alpha1.ListingTypeTransact, utc(2026, time.March, 20, 0, 0, 0))},
+				[]v1alpha1.SalesRecord{mkSale("r1", "vm", "100", "USD", utc(2025, time.April, 1, 0, 0, 0))}, now},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("100"), Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,
 					Next:         &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "24900.00"},
 					Offers:       v1alpha1.OfferCounts{Transact: 2, Live: 1},
 					Counted:      1,
-					NextChangeAt: ptrTime(at(2026, time.March, 20, 0, 0, 0)),
+					NextChangeAt: ptrTo(utc(2026, time.March, 20, 0, 0, 0)),
 				},
 				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
@@ -293,61 +293,61 @@ func TestComputeTier(t *testing.T) {
 		"NextChangeFutureLine": {
 			reason: "S4: a line billed in the future changes the result at its billedAt",
 			args: args{lifetime, []v1alpha1.Offer{vm},
-				[]v1alpha1.SalesRecord{sale("r1", "vm", "100", "USD", now.Add(time.Minute))}, now},
+				[]v1alpha1.SalesRecord{mkSale("r1", "vm", "100", "USD", now.Add(time.Minute))}, now},
 			want: want{
 				res: TierResult{
 					Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,
 					Next:         &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "25000.00"},
 					Offers:       v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Excluded:     1,
-					NextChangeAt: ptrTime(now.Add(time.Minute)),
+					NextChangeAt: ptrTo(now.Add(time.Minute)),
 				},
 				lines: map[string]string{"r1": v1alpha1.SalesOutsideWindow},
 			},
 		},
 		"NextChangeListGoesLive": {
 			reason: "O2/S7: the count of Live offers changes when a List offer goes live, so NextChangeAt includes its liveAt",
-			args:   args{lifetime, []v1alpha1.Offer{vm, offer("byol", v1alpha1.ListingTypeList, now.AddDate(0, 0, 3))}, nil, now},
+			args:   args{lifetime, []v1alpha1.Offer{vm, mkOffer("byol", v1alpha1.ListingTypeList, now.AddDate(0, 0, 3))}, nil, now},
 			want: want{
 				res: TierResult{
 					Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,
 					Next:         &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "25000.00"},
 					Offers:       v1alpha1.OfferCounts{List: 1, Transact: 1, Live: 1},
-					NextChangeAt: ptrTime(now.AddDate(0, 0, 3)),
+					NextChangeAt: ptrTo(now.AddDate(0, 0, 3)),
 				},
 			},
 		},
 		"NextChangeDelisting": {
 			reason: "O2/S6: a live Transact offer being delisted changes the tier at delistedAt",
-			args:   args{lifetime, []v1alpha1.Offer{offer("vm", v1alpha1.ListingTypeTransact, liveAt, delisted(now.AddDate(0, 1, 0)))}, nil, now},
+			args:   args{lifetime, []v1alpha1.Offer{mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt, withDelisting(now.AddDate(0, 1, 0)))}, nil, now},
 			want: want{
 				res: TierResult{
 					Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,
 					Next:         &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "25000.00"},
 					Offers:       v1alpha1.OfferCounts{Transact: 1, Live: 1},
-					NextChangeAt: ptrTime(now.AddDate(0, 1, 0)),
+					NextChangeAt: ptrTo(now.AddDate(0, 1, 0)),
 				},
 			},
 		},
 		"ScheduledOnlyBeforeLiveAt": {
 			reason: "S6/O2: a publisher whose only Transact offer is Scheduled has tier 0 until liveAt, even with sales",
-			args: args{lifetime, []v1alpha1.Offer{offer("vm", v1alpha1.ListingTypeTransact, now.Add(24*time.Hour))},
-				[]v1alpha1.SalesRecord{sale("r1", "vm", "30000", "USD", past)}, now},
+			args: args{lifetime, []v1alpha1.Offer{mkOffer("vm", v1alpha1.ListingTypeTransact, now.Add(24*time.Hour))},
+				[]v1alpha1.SalesRecord{mkSale("r1", "vm", "30000", "USD", past)}, now},
 			want: want{
 				res: TierResult{
 					BilledSales:  MustParseMoney("30000"),
 					Next:         &v1alpha1.TierProgress{Level: 1, Name: "Tier 1", BilledSalesMissing: "0.00", NeedsLiveTransactOffer: true},
 					Offers:       v1alpha1.OfferCounts{Transact: 1},
 					Counted:      1,
-					NextChangeAt: ptrTime(now.Add(24 * time.Hour)),
+					NextChangeAt: ptrTo(now.Add(24 * time.Hour)),
 				},
 				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"ScheduledOnlyAtLiveAt": {
 			reason: "S6/O2: at liveAt the same publisher reaches tier 2 at once",
-			args: args{lifetime, []v1alpha1.Offer{offer("vm", v1alpha1.ListingTypeTransact, now.Add(24*time.Hour))},
-				[]v1alpha1.SalesRecord{sale("r1", "vm", "30000", "USD", past)}, now.Add(24 * time.Hour)},
+			args: args{lifetime, []v1alpha1.Offer{mkOffer("vm", v1alpha1.ListingTypeTransact, now.Add(24*time.Hour))},
+				[]v1alpha1.SalesRecord{mkSale("r1", "vm", "30000", "USD", past)}, now.Add(24 * time.Hour)},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("30000"), Tier: 2, TierName: "Tier 2", HasLiveTransactOffer: true,
@@ -387,8 +387,8 @@ func TestComputeTier(t *testing.T) {
 
 func TestTierFor(t *testing.T) {
 	rules := defaultRulesFor(v1alpha1.SalesWindowLifetime)
-	now := at(2026, time.March, 15, 10, 0, 0)
-	beforeCutoff := at(2021, time.January, 1, 0, 0, 0)
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	beforeCutoff := utc(2021, time.January, 1, 0, 0, 0)
 	type args struct {
 		billed string
 		seats  int64
@@ -438,7 +438,7 @@ func TestTierFor(t *testing.T) {
 		"SeatsMissingBeforeCutoff": {
 			reason: "S7: before the cut-off the next tier shows the seats missing",
 			args:   args{"0", 999, true, beforeCutoff},
-			want:   want{1, "Tier 1", &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "25000.00", SeatsMissing: ptrInt64(1)}},
+			want:   want{1, "Tier 1", &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "25000.00", SeatsMissing: ptrTo[int64](1)}},
 		},
 		"SeatsMissingNoLiveOffer": {
 			reason: "S6/S7: seats do not reach a tier without a live Transact offer",
