@@ -99,6 +99,17 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, "OptedOut", "OptOut", "%s", d.Message)
 		}
 	}
+	// What admission cannot check (a missing offer, publisher or program, an
+	// invalid program, a benefit not in the catalog) shows as a condition
+	// and an Event, as DESIGN.md asks; other Pending reasons are ordinary
+	// waiting and only show in the condition.
+	if d.Phase == v1alpha1.ActivationPending && readyReason(old.Conditions) != d.Reason {
+		switch d.Reason {
+		case rewards.ReasonOfferNotFound, rewards.ReasonPublisherNotFound, rewards.ReasonProgramNotFound,
+			rewards.ReasonProgramInvalid, rewards.ReasonUnknownBenefit:
+			r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, d.Reason, "Evaluate", "%s", d.Message)
+		}
+	}
 	wasOverdue := false
 	for _, c := range old.Conditions {
 		if c.Type == v1alpha1.ConditionContactOverdue && c.Status == metav1.ConditionTrue {

@@ -68,20 +68,39 @@ func (w *Wakeups) At(obj client.Object, at *time.Time) {
 	}
 	// Only the key is needed to enqueue the object.
 	target := obj.DeepCopyObject().(client.Object)
-	d := at.Sub(w.clock.Now())
-	if d <= 0 {
-		go func() { w.events <- event.GenericEvent{Object: target} }()
-		return
-	}
 	when := *at
-	w.timers[key] = scheduled{at: when, timer: w.clock.AfterFunc(d, func() {
+	fire := func() {
 		w.mu.Lock()
 		if s, ok := w.timers[key]; ok && s.at.Equal(when) {
 			delete(w.timers, key)
 		}
 		w.mu.Unlock()
 		w.events <- event.GenericEvent{Object: target}
-	})}
+	}
+	for {
+		now := w.clock.Now()
+		d := when.Sub(now)
+		if d <= 0 {
+			go func() { w.events <- event.GenericEvent{Object: target} }()
+			return
+		}
+		// The callback only starts a goroutine: a fake clock runs AfterFunc
+		// callbacks synchronously while holding its own lock, and At holds
+		// w.mu while reading that clock, so taking w.mu (or blocking on the
+		// channel) inside the callback could deadlock a test stepping the
+		// clock while a reconcile schedules its next instant.
+		timer := w.clock.AfterFunc(d, func() { go fire() })
+		// The timer counts d from the clock's time when it is armed. A clock
+		// that moved between reading it and arming the timer (a fake clock
+		// stepped by a test meanwhile) would make it fire late by that move,
+		// missing the instant: arm it again from the new time. A real clock
+		// moves by nanoseconds here, which does not matter.
+		if w.clock.Since(now) < time.Millisecond {
+			w.timers[key] = scheduled{at: when, timer: timer}
+			return
+		}
+		timer.Stop()
+	}
 }
 
 // Forget cancels any schedule for the object with this key.
