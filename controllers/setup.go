@@ -5,6 +5,8 @@ import (
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
 // SetupWithManager registers the field indexes and every controller with
@@ -27,5 +29,5 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, clk clock.WithDelay
 			return err
 		}
 	}
-	return nil
+	return metrics.Register(mgr)
 }

@@ -163,6 +163,10 @@ type Offer struct {
 
 	// status is written by the operator.
 	// +optional
+	// A schema default makes a new object read as "not yet observed"
+	// (observedGeneration 0 < generation) instead of looking reconciled
+	// to kstatus, Flux and Helm before the operator has seen it.
+	// +kubebuilder:default={observedGeneration: 0}
 	Status OfferStatus `json:"status,omitempty,omitzero"`
 }
 
