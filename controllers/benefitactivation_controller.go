@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -72,6 +73,10 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	}
 	if d.ContactReason != "" {
 		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionContactOverdue, boolStatus(d.ContactOverdue), d.ContactReason, d.ContactMessage)
+	} else if d.ActivatedAt == nil {
+		// Never (or, after losing a one-time benefit to an older sibling,
+		// no longer) activated: there is no contact obligation to show.
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionContactOverdue)
 	}
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &act, func(o client.Object) any { return o.(*v1alpha1.BenefitActivation).Status })

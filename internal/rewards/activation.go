@@ -264,8 +264,22 @@ func decide(in ActivationInput) ActivationDecision {
 			// R5: otherwise (sales ageing out of a trailing window) an
 			// unlocked benefit is kept, unless the program says not to.
 			if !rules.KeepUnlockedBenefits {
-				return d.pending(ReasonTierNotReached, fmt.Sprintf("benefit %q needs tier %d and the publisher is at tier %d; keepUnlockedBenefits is false (R5)", benefit.Name, need, in.Sales.Tier))
+				return d.pending(ReasonTierNotReached, tierNotReachedMessage(in, benefit.Name, need))
 			}
+		}
+	}
+
+	// B3: a one-time benefit has one user, the oldest activation (name
+	// breaking ties), whatever order the operator saw them in. An activation
+	// created in the same second as a sibling with an earlier name can be
+	// reconciled, and made Active, before that sibling reaches the cache;
+	// checking only activations that are not Active yet left both Active.
+	// The loser goes back to Pending and loses its activation instants: it
+	// never held the benefit.
+	if wasActive && !transact {
+		if winner := oneTimeWinner(in.Siblings, a); winner != a.Name {
+			d.ActivatedAt, d.ContactDueBy, d.ExpiresAt = nil, nil, nil
+			return d.pending(ReasonAlreadyUsed, alreadyUsedMessage(benefit.Name, winner, offer.Name))
 		}
 	}
 
@@ -311,7 +325,7 @@ func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.O
 	}
 	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
 		if winner := oneTimeWinner(in.Siblings, in.Activation); winner != in.Activation.Name {
-			return ReasonAlreadyUsed, fmt.Sprintf("benefit %q is used once per offer and activation %q for offer %q came first (B3)", benefit.Name, winner, offer.Name), nil
+			return ReasonAlreadyUsed, alreadyUsedMessage(benefit.Name, winner, offer.Name), nil
 		}
 	}
 	if needsContact(benefit.Category) && pub.Spec.MarketingContact == nil {
@@ -319,10 +333,27 @@ func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.O
 	}
 	if offer.Spec.ListingType == v1alpha1.ListingTypeTransact {
 		if need := rules.BenefitTier[benefit.Name]; in.Sales.Tier < need {
-			return ReasonTierNotReached, fmt.Sprintf("benefit %q needs tier %d and publisher %q is at tier %d (B2)", benefit.Name, need, pub.Name, in.Sales.Tier), nil
+			return ReasonTierNotReached, tierNotReachedMessage(in, benefit.Name, need), nil
 		}
 	}
 	return "", "", nil
+}
+
+// tierNotReachedMessage explains a Transact benefit waiting for its tier.
+// The R5 branch of decide (an active benefit losing its tier with
+// keepUnlockedBenefits false) and firstMissing (the next reconcile, now that
+// it is Pending) must say the same thing: with two different messages the
+// status changed again on a reconcile whose inputs had not changed.
+func tierNotReachedMessage(in ActivationInput, benefit string, need int32) string {
+	msg := fmt.Sprintf("benefit %q needs tier %d and publisher %q is at tier %d", benefit, need, in.Publisher.Name, in.Sales.Tier)
+	if in.Activation.Status.ActivatedAt != nil && !in.Program.Rules.KeepUnlockedBenefits {
+		return msg + "; keepUnlockedBenefits is false, so it is not kept from before (R5)"
+	}
+	return msg + " (B2)"
+}
+
+func alreadyUsedMessage(benefit, winner, offer string) string {
+	return fmt.Sprintf("benefit %q is used once per offer and activation %q for offer %q came first (B3)", benefit, winner, offer)
 }
 
 // needsContact: Marketing and Sales benefits need a marketing contact;
