@@ -36,7 +36,7 @@ type BenefitActivationReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations/status,verbs=patch
 
 // Reconcile computes an activation's status.
 func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

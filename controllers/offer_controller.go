@@ -31,7 +31,7 @@ type OfferReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers/status,verbs=patch
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
 
 // Reconcile computes an offer's status.

@@ -31,7 +31,7 @@ type PublisherReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers/status,verbs=patch
 
 // Reconcile computes a publisher's status.
 func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

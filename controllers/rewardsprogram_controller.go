@@ -27,7 +27,7 @@ type RewardsProgramReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms/status,verbs=patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile computes a program's status.

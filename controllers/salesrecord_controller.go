@@ -27,7 +27,7 @@ type SalesRecordReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords/status,verbs=patch
 
 // Reconcile computes a sales line's status.
 func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

@@ -55,6 +55,8 @@ type CancelledLine struct {
 	Name   string
 	Amount Money
 	Seats  int64
+	// CancelledAt is spec.cancellation.time; nil when not recorded.
+	CancelledAt *time.Time
 }
 
 // FraudLine is a sales line reported as fraudulent.
@@ -83,7 +85,7 @@ func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sal
 		uncancelled := rec.Spec
 		uncancelled.Cancellation = nil
 		if v := EvaluateLine(&uncancelled, byName[rec.Spec.OfferRef.Name], rules, now); v.Counted {
-			f.Cancelled = append(f.Cancelled, CancelledLine{Name: rec.Name, Amount: *v.ProgramAmount, Seats: v.Seats})
+			f.Cancelled = append(f.Cancelled, CancelledLine{Name: rec.Name, Amount: *v.ProgramAmount, Seats: v.Seats, CancelledAt: timePtr(rec.Spec.Cancellation.Time)})
 		}
 	}
 	sort.Slice(f.Fraud, func(i, j int) bool { return f.Fraud[i].Name < f.Fraud[j].Name })
@@ -181,6 +183,9 @@ func decide(in ActivationInput) ActivationDecision {
 		return d
 	}
 	wasActive := st.Phase == v1alpha1.ActivationActive
+	// unlocked: the benefit was Active once and has not been taken away
+	// (R5 keeps it through an opt-out or a passing missing reference too).
+	unlocked := d.ActivatedAt != nil
 
 	// References that admission cannot check.
 	switch {
@@ -202,20 +207,23 @@ func decide(in ActivationInput) ActivationDecision {
 	transact := offer.Spec.ListingType == v1alpha1.ListingTypeTransact
 	phase, offerNext := OfferPhaseAt(&offer.Spec, in.Now)
 
-	// R2: a delisted offer revokes its activations, Active and Pending alike.
-	if phase == v1alpha1.OfferDelisted {
-		return d.revoke(v1alpha1.RevocationOfferDelisted,
-			fmt.Sprintf("offer %q was delisted at %s, which ends this publication (R2)", offer.Name, offer.Spec.DelistedAt.UTC().Format(time.RFC3339)),
-			"Offer", offer.Name, in.Now)
-	}
-
 	// O4: a benefit whose time has run out expires. The persisted expiresAt
 	// wins over a recomputation, so a restart cannot move it.
 	expiresAt := d.ExpiresAt
 	if expiresAt == nil {
 		expiresAt = BenefitsExpireAt(&offer.Spec, rules)
 	}
-	if expiresAt != nil && !in.Now.Before(*expiresAt) {
+	expired := expiresAt != nil && !in.Now.Before(*expiresAt)
+	// R2: a delisted offer revokes its activations, Active and Pending
+	// alike. When both instants have passed, the earlier one decides, so a
+	// decision made late (after a restart) is the one made on time.
+	delisted := phase == v1alpha1.OfferDelisted
+	if delisted && (!expired || offer.Spec.DelistedAt.Time.Before(*expiresAt)) {
+		return d.revoke(v1alpha1.RevocationOfferDelisted,
+			fmt.Sprintf("offer %q was delisted at %s, which ends this publication (R2)", offer.Name, offer.Spec.DelistedAt.UTC().Format(time.RFC3339)),
+			"Offer", offer.Name, in.Now)
+	}
+	if expired {
 		d.Phase, d.ExpiresAt, d.ExpiredAt = v1alpha1.ActivationExpired, expiresAt, expiresAt
 		d.Reason, d.Message = ReasonExpired, expiredMessage(expiresAt)
 		return d
@@ -251,12 +259,13 @@ func decide(in ActivationInput) ActivationDecision {
 		}
 	}
 
-	// An active Transact benefit whose tier is no longer reached.
-	if transact && wasActive {
+	// An unlocked Transact benefit whose tier is no longer reached.
+	keptByR5 := false
+	if transact && unlocked {
 		need := rules.BenefitTier[benefit.Name]
 		if in.Sales.Tier < need {
 			// R4: revoked when cancelled purchases had unlocked it.
-			if cause, ok := cancellationCause(rules, in.Sales, need, in.Now); ok {
+			if cause, ok := cancellationCause(rules, in.Sales, need, *d.ActivatedAt, in.Now); ok {
 				return d.revoke(v1alpha1.RevocationCancellation,
 					fmt.Sprintf("cancelled purchase %q had unlocked tier %d, which this benefit needs (R4)", cause, need),
 					"SalesRecord", cause, in.Now)
@@ -266,6 +275,7 @@ func decide(in ActivationInput) ActivationDecision {
 			if !rules.KeepUnlockedBenefits {
 				return d.pending(ReasonTierNotReached, tierNotReachedMessage(in, benefit.Name, need))
 			}
+			keptByR5 = true
 		}
 	}
 
@@ -284,7 +294,7 @@ func decide(in ActivationInput) ActivationDecision {
 	}
 
 	if !wasActive {
-		if reason, msg, wait := firstMissing(in, benefit, phase, offerNext); reason != "" {
+		if reason, msg, wait := firstMissing(in, benefit, phase, offerNext, keptByR5); reason != "" {
 			d.NextCheck = earliest(d.NextCheck, wait)
 			return d.pending(reason, msg)
 		}
@@ -312,8 +322,9 @@ func decide(in ActivationInput) ActivationDecision {
 }
 
 // firstMissing returns the first prerequisite of B2 that does not hold, and
-// when it may start holding by itself (an offer going live).
-func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.OfferPhase, offerNext *time.Time) (string, string, *time.Time) {
+// when it may start holding by itself (an offer going live). keptByR5 skips
+// the tier: an unlocked benefit is kept when its tier only aged out (R5).
+func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.OfferPhase, offerNext *time.Time, keptByR5 bool) (string, string, *time.Time) {
 	offer, pub, rules := in.Offer, in.Publisher, in.Program.Rules
 	switch {
 	case !pub.Spec.Enrolled:
@@ -331,7 +342,7 @@ func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.O
 	if needsContact(benefit.Category) && pub.Spec.MarketingContact == nil {
 		return ReasonMarketingContactMissing, fmt.Sprintf("%s benefits need a marketing contact: set spec.marketingContact on publisher %q (P4)", benefit.Category, pub.Name), nil
 	}
-	if offer.Spec.ListingType == v1alpha1.ListingTypeTransact {
+	if offer.Spec.ListingType == v1alpha1.ListingTypeTransact && !keptByR5 {
 		if need := rules.BenefitTier[benefit.Name]; in.Sales.Tier < need {
 			return ReasonTierNotReached, tierNotReachedMessage(in, benefit.Name, need), nil
 		}
@@ -392,21 +403,29 @@ func fraudInScope(fraud []FraudLine, scope v1alpha1.FraudRevocationScope, offer 
 
 // cancellationCause names the cancelled purchase without which the publisher
 // no longer reaches tier need (R4): the first that alone would restore it,
-// or, when only several together would, the last of them by name.
-func cancellationCause(rules *Rules, s SalesFacts, need int32, now time.Time) (string, bool) {
+// or, when only several together would, the last of them by name. Only
+// purchases cancelled after the benefit was activated can have unlocked it;
+// one cancelled before never counted while the benefit was in use.
+func cancellationCause(rules *Rules, s SalesFacts, need int32, activatedAt, now time.Time) (string, bool) {
 	reaches := func(billed Money, seats int64) bool {
 		tier, _, _ := TierFor(rules, billed, seats, s.HasLiveTransactOffer, now)
 		return tier >= need
 	}
-	billed, seats := s.BilledSales, s.Seats
+	var candidates []CancelledLine
 	for _, c := range s.Cancelled {
+		if c.CancelledAt == nil || !c.CancelledAt.Before(activatedAt) {
+			candidates = append(candidates, c)
+		}
+	}
+	billed, seats := s.BilledSales, s.Seats
+	for _, c := range candidates {
 		if reaches(s.BilledSales.Add(c.Amount), s.Seats+c.Seats) {
 			return c.Name, true
 		}
 		billed, seats = billed.Add(c.Amount), seats+c.Seats
 	}
-	if len(s.Cancelled) > 0 && reaches(billed, seats) {
-		return s.Cancelled[len(s.Cancelled)-1].Name, true
+	if len(candidates) > 0 && reaches(billed, seats) {
+		return candidates[len(candidates)-1].Name, true
 	}
 	return "", false
 }

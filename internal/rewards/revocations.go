@@ -31,8 +31,14 @@ func MergeRevocations(history []v1alpha1.RevocationRecord, count int64, activati
 		if a.Status.Phase != v1alpha1.ActivationRevoked || rev == nil || seen[key{a.Name, rev.Time.Unix()}] {
 			continue
 		}
-		if len(history) >= limit && !rev.Time.After(history[len(history)-1].Time.Time) {
-			continue
+		// A full history may have dropped this revocation already: skip
+		// what sorts after its oldest entry (older, or as old with a later
+		// name), which an earlier trim would have cut.
+		if n := len(history); n >= limit {
+			oldest := history[n-1]
+			if rev.Time.Unix() < oldest.Time.Unix() || (rev.Time.Unix() == oldest.Time.Unix() && a.Name > oldest.Activation) {
+				continue
+			}
 		}
 		merged = append(merged, v1alpha1.RevocationRecord{
 			Activation: a.Name,
