@@ -84,7 +84,7 @@ func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sal
 		}
 		uncancelled := rec.Spec
 		uncancelled.Cancellation = nil
-		if v := EvaluateLine(&uncancelled, byName[rec.Spec.OfferRef.Name], rules, now); v.Counted {
+		if v := evaluateLine(&uncancelled, byName[rec.Spec.OfferRef.Name], rules, now); v.Counted {
 			f.Cancelled = append(f.Cancelled, CancelledLine{Name: rec.Name, Amount: *v.ProgramAmount, Seats: v.Seats, CancelledAt: timePtr(rec.Spec.Cancellation.Time)})
 		}
 	}

@@ -50,8 +50,23 @@ func WindowBounds(window v1alpha1.SalesWindow, billedAt, now time.Time) (inside 
 }
 
 // EvaluateLine decides whether a sales line counts (rules S1, S2, S3, S4,
-// S5). offer is nil when the referenced Offer does not exist.
+// S5), and explains it. offer is nil when the referenced Offer does not
+// exist.
 func EvaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *Rules, now time.Time) LineVerdict {
+	v := evaluateLine(rec, offer, rules, now)
+	if v.Counted {
+		v.Message = fmt.Sprintf("counts %s %s towards %s's billed sales", v.ProgramAmount, rules.Currency, v.Publisher)
+		if rec.Seats > 0 && v.Seats == 0 && IsMicrosoft365App(&offer.Spec) {
+			v.Message += fmt.Sprintf("; its %d seats were billed after the seats cut-off and do not count (S5)", rec.Seats)
+		}
+	}
+	return v
+}
+
+// evaluateLine is EvaluateLine without the message of a counted line, which
+// is most lines: summing a publisher's thousands of lines has no use for it,
+// and formatting it was most of the summing's cost.
+func evaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *Rules, now time.Time) LineVerdict {
 	v := LineVerdict{Fraud: rec.Fraud}
 	if v.Fraud == "" {
 		v.Fraud = v1alpha1.FraudNone
@@ -108,13 +123,8 @@ func EvaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *R
 	}
 
 	v.Counted, v.Reason = true, v1alpha1.SalesCounted
-	v.Message = fmt.Sprintf("counts %s %s towards %s's billed sales", v.ProgramAmount, rules.Currency, v.Publisher)
-	if rec.Seats > 0 && IsMicrosoft365App(&offer.Spec) {
-		if rec.BilledAt.Time.After(rules.SeatsCutoff) {
-			v.Message += fmt.Sprintf("; its %d seats were billed after the seats cut-off and do not count (S5)", rec.Seats)
-		} else {
-			v.Seats = rec.Seats
-		}
+	if rec.Seats > 0 && IsMicrosoft365App(&offer.Spec) && !rec.BilledAt.Time.After(rules.SeatsCutoff) {
+		v.Seats = rec.Seats
 	}
 	return v
 }

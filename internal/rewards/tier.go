@@ -20,7 +20,8 @@ type TierResult struct {
 	HasLiveTransactOffer bool
 	Offers               v1alpha1.OfferCounts
 	Counted, Excluded    int32
-	// Lines holds each record's verdict, by record name.
+	// Lines holds each record's verdict, by record name; a counted line's
+	// verdict has no message (EvaluateLine gives it).
 	Lines map[string]LineVerdict
 	// NextChangeAt is the next instant the result changes by itself: a line
 	// ageing out of (or being billed into) the window, an offer going live
@@ -58,7 +59,7 @@ func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sales
 
 	for i := range records {
 		rec := &records[i]
-		v := EvaluateLine(&rec.Spec, byName[rec.Spec.OfferRef.Name], rules, now)
+		v := evaluateLine(&rec.Spec, byName[rec.Spec.OfferRef.Name], rules, now)
 		res.Lines[rec.Name] = v
 		res.NextChangeAt = earliest(res.NextChangeAt, v.NextChange)
 		if !v.Counted {
