@@ -12,43 +12,24 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // The life of a BenefitActivation (rules O3–O6, B1–B5, R1–R5), end to end:
 // real API server, every controller, the shared fake clock. Every It starts
 // with the rule ids it proves.
 
-// activationProgram is newProgram with a one-time Marketing benefit for
+// activationProgram is testenv.Program with a one-time Marketing benefit for
 // List, Trial and Consulting offers added to its catalog (presales-consult
 // is the Technical one).
 func activationProgram() *v1alpha1.RewardsProgram {
-	p := newProgram()
+	p := testenv.Program()
 	p.Spec.Benefits = append(p.Spec.Benefits, v1alpha1.Benefit{
 		Name:         "webinar",
 		Category:     v1alpha1.BenefitCategoryMarketing,
 		ListingTypes: []v1alpha1.ListingType{v1alpha1.ListingTypeList, v1alpha1.ListingTypeTrial, v1alpha1.ListingTypeConsulting},
 	})
 	return p
-}
-
-func withContact(p *v1alpha1.Publisher) *v1alpha1.Publisher {
-	p.Spec.MarketingContact = &v1alpha1.MarketingContact{
-		User:              "jane",
-		Email:             "marketing@" + p.Name + ".example.com",
-		Phone:             "+14255550100",
-		PreferredLanguage: "en-US",
-	}
-	return p
-}
-
-func newActivation(ns, name, offer, benefit string) *v1alpha1.BenefitActivation {
-	return &v1alpha1.BenefitActivation{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.BenefitActivationSpec{
-			OfferRef: v1alpha1.LocalObjectReference{Name: offer},
-			Benefit:  benefit,
-		},
-	}
 }
 
 // stateOf reads an activation as "phase/reason of Ready", for example
@@ -124,7 +105,7 @@ var _ = Describe("Benefit activations", func() {
 	BeforeEach(func() {
 		ns = newNamespace()
 		prog = activationProgram()
-		pub = withContact(newPublisher(ns, "contoso", prog.Name))
+		pub = testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
 		create(prog, pub)
 		now = clockAtWholeSecond()
 	})
@@ -147,12 +128,12 @@ var _ = Describe("Benefit activations", func() {
 			want := time.Date(y, time.February, lastFeb, 12, 0, 0, 0, time.UTC)
 			Expect(want).To(Equal(rewards.AddCalendarMonths(liveAt, 3)), "3 calendar months, month end clamped")
 
-			trialOffer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-			listOffer := newOffer(ns, "byol", pub.Name, v1alpha1.ListingTypeList, liveAt)
-			saas := newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
-			trial := newActivation(ns, "trial-webinar", trialOffer.Name, "webinar")
-			list := newActivation(ns, "list-webinar", listOffer.Name, "webinar")
-			badge := newActivation(ns, "saas-badge", saas.Name, "listing-badge")
+			trialOffer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+			listOffer := testenv.Offer(ns, "byol", pub.Name, v1alpha1.ListingTypeList, liveAt)
+			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
+			trial := testenv.BenefitActivation(ns, "trial-webinar", trialOffer.Name, "webinar")
+			list := testenv.BenefitActivation(ns, "list-webinar", listOffer.Name, "webinar")
+			badge := testenv.BenefitActivation(ns, "saas-badge", saas.Name, "listing-badge")
 			create(trialOffer, listOffer, saas, trial, list, badge)
 
 			Eventually(stateOf(trial)).Should(Equal(active))
@@ -183,8 +164,8 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("O5: shows a follow-up hint on an offer live for 28 days with no contacted activation, and clears it when one is contacted", func() {
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := newActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			due := now.Add(28 * 24 * time.Hour)
@@ -209,8 +190,8 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("opting out", func() {
 		It("O6: opting out of one engagement and back in keeps its activatedAt", func() {
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := newActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			activatedAt, dueBy := act.Status.ActivatedAt.DeepCopy(), act.Status.ContactDueBy.DeepCopy()
@@ -230,9 +211,9 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("O6: opting an offer out opts out its activations; clearing it opts them back in", func() {
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			tech := newActivation(ns, "presales", offer.Name, "presales-consult")
-			mkt := newActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			tech := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+			mkt := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, tech, mkt)
 			Eventually(stateOf(tech)).Should(Equal(active))
 			Eventually(stateOf(mkt)).Should(Equal(active))
@@ -254,8 +235,8 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("prerequisites", func() {
 		It("B1: waits Pending UnknownBenefit, with an Event, for a benefit not in the catalog, and heals when the program adds it", func() {
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := newActivation(ns, "hack", offer.Name, "hackathon")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := testenv.BenefitActivation(ns, "hack", offer.Name, "hackathon")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/UnknownBenefit"))
 			Expect(readyCondition(act.Status.Conditions).Message).To(And(ContainSubstring(`"hackathon"`), ContainSubstring(prog.Name)))
@@ -273,26 +254,26 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B2, P4: a Marketing benefit waits for a marketing contact and turns Active once one is added; a Technical one needs none", func() {
-			bare := newPublisher(ns, "fabrikam", prog.Name)
-			offer := newOffer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
-			mkt := newActivation(ns, "webinar-1", offer.Name, "webinar")
-			tech := newActivation(ns, "presales", offer.Name, "presales-consult")
+			bare := testenv.Publisher(ns, "fabrikam", prog.Name)
+			offer := testenv.Offer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
+			mkt := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
+			tech := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
 			create(bare, offer, mkt, tech)
 			Eventually(stateOf(mkt)).Should(Equal("Pending/MarketingContactMissing"))
 			Expect(readyCondition(mkt.Status.Conditions).Message).To(ContainSubstring("spec.marketingContact"))
 			Eventually(stateOf(tech)).Should(Equal(active), "P4: Technical benefits need no contact")
 			Expect(tech.Status.Category).To(Equal(v1alpha1.BenefitCategoryTechnical))
 
-			update(bare, func(p *v1alpha1.Publisher) { withContact(p) })
+			update(bare, func(p *v1alpha1.Publisher) { testenv.WithContact(p) })
 			Eventually(stateOf(mkt)).Should(Equal(active), "turns Active by itself")
 			Expect(mkt.Status.Category).To(Equal(v1alpha1.BenefitCategoryMarketing))
 		})
 
 		It("B2, P2: waits Pending NotEnrolled until the publisher enrolls", func() {
-			out := withContact(newPublisher(ns, "fabrikam", prog.Name))
+			out := testenv.WithContact(testenv.Publisher(ns, "fabrikam", prog.Name))
 			out.Spec.Enrolled = false
-			offer := newOffer(ns, "trial", out.Name, v1alpha1.ListingTypeTrial, now)
-			act := newActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := testenv.Offer(ns, "trial", out.Name, v1alpha1.ListingTypeTrial, now)
+			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
 			create(out, offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/NotEnrolled"))
 			Consistently(stateOf(act), short).Should(Equal("Pending/NotEnrolled"))
@@ -304,8 +285,8 @@ var _ = Describe("Benefit activations", func() {
 
 		It("B2, O2: waits Pending OfferNotLive for a scheduled offer and turns Active at its liveAt", func() {
 			liveAt := now.Add(2 * time.Hour)
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-			act := newActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+			act := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/OfferNotLive"))
 
@@ -319,10 +300,10 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B2: waits Pending BenefitNotForListingType for a benefit not offered for the offer's listing type", func() {
-			trialOffer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			saas := newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now)
-			onTrial := newActivation(ns, "case-on-trial", trialOffer.Name, "case-study")
-			onSaas := newActivation(ns, "presales-on-saas", saas.Name, "presales-consult")
+			trialOffer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now)
+			onTrial := testenv.BenefitActivation(ns, "case-on-trial", trialOffer.Name, "case-study")
+			onSaas := testenv.BenefitActivation(ns, "presales-on-saas", saas.Name, "presales-consult")
 			create(trialOffer, saas, onTrial, onSaas)
 			Eventually(stateOf(onTrial)).Should(Equal("Pending/BenefitNotForListingType"))
 			Expect(readyCondition(onTrial.Status.Conditions).Message).To(ContainSubstring("Trial"))
@@ -331,15 +312,15 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B2, S6: a tier-2 Transact benefit waits TierNotReached and turns Active when billed sales reach 25000", func() {
-			saas := newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			caseStudy := newActivation(ns, "case", saas.Name, "case-study")
-			badge := newActivation(ns, "badge", saas.Name, "listing-badge")
-			create(saas, newSale(ns, "first", saas.Name, "20000", "USD", now.Add(-time.Hour)), caseStudy, badge)
+			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			caseStudy := testenv.BenefitActivation(ns, "case", saas.Name, "case-study")
+			badge := testenv.BenefitActivation(ns, "badge", saas.Name, "listing-badge")
+			create(saas, testenv.SalesRecord(ns, "first", saas.Name, "20000", "USD", now.Add(-time.Hour)), caseStudy, badge)
 			Eventually(stateOf(caseStudy)).Should(Equal("Pending/TierNotReached"))
 			Expect(readyCondition(caseStudy.Status.Conditions).Message).To(ContainSubstring("needs tier 2"))
 			Eventually(stateOf(badge)).Should(Equal(active), "tier 1 from a live Transact offer")
 
-			create(newSale(ns, "second", saas.Name, "5000", "USD", now.Add(-time.Hour)))
+			create(testenv.SalesRecord(ns, "second", saas.Name, "5000", "USD", now.Add(-time.Hour)))
 			Eventually(stateOf(caseStudy)).Should(Equal(active))
 			Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		})
@@ -347,17 +328,17 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("one-time use", func() {
 		It("O3, B3: the older activation of a one-time benefit wins, the other waits AlreadyUsed until the winner is deleted; another offer is another publication", func() {
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
 			// The older one has the name that sorts last, so only its age
 			// can make it win.
-			older := newActivation(ns, "zz-older", offer.Name, "webinar")
+			older := testenv.BenefitActivation(ns, "zz-older", offer.Name, "webinar")
 			create(offer, older)
 			Eventually(stateOf(older)).Should(Equal(active))
 			// Creation timestamps have a resolution of one second: this
 			// window also makes the next one strictly newer.
 			Consistently(stateOf(older), "1100ms").Should(Equal(active))
 
-			newer := newActivation(ns, "aa-newer", offer.Name, "webinar")
+			newer := testenv.BenefitActivation(ns, "aa-newer", offer.Name, "webinar")
 			create(newer)
 			Expect(newer.CreationTimestamp.After(older.CreationTimestamp.Time)).To(BeTrue())
 			Eventually(stateOf(newer)).Should(Equal(pendingAlready))
@@ -366,8 +347,8 @@ var _ = Describe("Benefit activations", func() {
 				Should(Equal([]string{active, pendingAlready}))
 
 			// O3: each offer is a publication with its own set of benefits.
-			other := newOffer(ns, "trial-2", pub.Name, v1alpha1.ListingTypeTrial, now)
-			again := newActivation(ns, "webinar-2", other.Name, "webinar")
+			other := testenv.Offer(ns, "trial-2", pub.Name, v1alpha1.ListingTypeTrial, now)
+			again := testenv.BenefitActivation(ns, "webinar-2", other.Name, "webinar")
 			create(other, again)
 			Eventually(stateOf(again)).Should(Equal(active))
 
@@ -383,10 +364,10 @@ var _ = Describe("Benefit activations", func() {
 			attempt := 0
 			Eventually(func() bool {
 				attempt++
-				offer := newOffer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
+				offer := testenv.Offer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
 				create(offer)
-				second = newActivation(ns, fmt.Sprintf("tie-%d-b", attempt), offer.Name, "webinar")
-				first = newActivation(ns, fmt.Sprintf("tie-%d-a", attempt), offer.Name, "webinar")
+				second = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-b", attempt), offer.Name, "webinar")
+				first = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-a", attempt), offer.Name, "webinar")
 				create(second, first)
 				return first.CreationTimestamp.Equal(&second.CreationTimestamp)
 			}).Should(BeTrue())
@@ -401,8 +382,8 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("contact", func() {
 		It("B4: sets activatedAt once, makes contact due 7 days later, shows ContactOverdue at that instant and closes it with contactedAt", func() {
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := newActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			Expect(act.Status.ActivatedAt.Time).To(BeTemporally("==", now))
@@ -428,8 +409,8 @@ var _ = Describe("Benefit activations", func() {
 	Context("terminal outcomes", func() {
 		It("B5, O4: an Expired activation stays Expired when the program lengthens the expiry", func() {
 			liveAt := now.Add(-time.Hour)
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-			act := newActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			expiresAt := act.Status.ExpiresAt.Time
@@ -445,15 +426,15 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B5, O4: an activation whose expiry passed while the operator was down is Expired after a restart", func() {
-			offer := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := newActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			expiresAt := act.Status.ExpiresAt.Time
 
 			stopManager()
 			DeferCleanup(func() {
-				if stopMgr == nil { // a failure before the restart
+				if mgr == nil { // a failure before the restart
 					startManager()
 				}
 			})
@@ -469,11 +450,11 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("revocation", func() {
 		It("R1, B5: a violation revokes Active activations and holds Pending ones; removing it lets the Pending proceed, not the Revoked", func() {
-			live := newOffer(ns, "live", pub.Name, v1alpha1.ListingTypeTrial, now)
+			live := testenv.Offer(ns, "live", pub.Name, v1alpha1.ListingTypeTrial, now)
 			soonAt := now.Add(2 * time.Hour)
-			soon := newOffer(ns, "soon", pub.Name, v1alpha1.ListingTypeTrial, soonAt)
-			activeOne := newActivation(ns, "active-one", live.Name, "presales-consult")
-			pendingOne := newActivation(ns, "pending-one", soon.Name, "presales-consult")
+			soon := testenv.Offer(ns, "soon", pub.Name, v1alpha1.ListingTypeTrial, soonAt)
+			activeOne := testenv.BenefitActivation(ns, "active-one", live.Name, "presales-consult")
+			pendingOne := testenv.BenefitActivation(ns, "pending-one", soon.Name, "presales-consult")
 			create(live, soon, activeOne, pendingOne)
 			Eventually(stateOf(activeOne)).Should(Equal(active))
 			Eventually(stateOf(pendingOne)).Should(Equal("Pending/OfferNotLive"))
@@ -494,8 +475,8 @@ var _ = Describe("Benefit activations", func() {
 
 			Eventually(stateOf(pendingOne)).Should(Equal(pendingViolation))
 			Expect(readyCondition(pendingOne.Status.Conditions).Message).To(ContainSubstring("SponsorshipPolicy"))
-			later := newOffer(ns, "later", pub.Name, v1alpha1.ListingTypeTrial, now)
-			newOne := newActivation(ns, "new-one", later.Name, "presales-consult")
+			later := testenv.Offer(ns, "later", pub.Name, v1alpha1.ListingTypeTrial, now)
+			newOne := testenv.BenefitActivation(ns, "new-one", later.Name, "presales-consult")
 			create(later, newOne)
 			Eventually(stateOf(newOne)).Should(Equal(pendingViolation), "new ones stay Pending too")
 
@@ -522,12 +503,12 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("R2: delisting an offer revokes its Active and Pending activations at delistedAt", func() {
-			bare := newPublisher(ns, "fabrikam", prog.Name) // no contact: Marketing benefits wait
-			offer := newOffer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
-			stays := newOffer(ns, "trial-2", bare.Name, v1alpha1.ListingTypeTrial, now)
-			tech := newActivation(ns, "presales", offer.Name, "presales-consult")
-			mkt := newActivation(ns, "webinar-1", offer.Name, "webinar")
-			other := newActivation(ns, "presales-2", stays.Name, "presales-consult")
+			bare := testenv.Publisher(ns, "fabrikam", prog.Name) // no contact: Marketing benefits wait
+			offer := testenv.Offer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
+			stays := testenv.Offer(ns, "trial-2", bare.Name, v1alpha1.ListingTypeTrial, now)
+			tech := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+			mkt := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
+			other := testenv.BenefitActivation(ns, "presales-2", stays.Name, "presales-consult")
 			create(bare, offer, stays, tech, mkt, other)
 			Eventually(stateOf(tech)).Should(Equal(active))
 			Eventually(stateOf(mkt)).Should(Equal("Pending/MarketingContactMissing"))
@@ -551,18 +532,18 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("R3: a sales line with fraud Suspected revokes the publisher's active Transact benefits, on every offer", func() {
-			saasA := newOffer(ns, "saas-a", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			saasB := newOffer(ns, "saas-b", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			trial := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			badge := newActivation(ns, "badge", saasA.Name, "listing-badge")
-			caseStudy := newActivation(ns, "case", saasB.Name, "case-study")
-			tech := newActivation(ns, "presales", trial.Name, "presales-consult")
-			create(saasA, saasB, trial, newSale(ns, "big", saasA.Name, "30000", "USD", now.Add(-time.Hour)), badge, caseStudy, tech)
+			saasA := testenv.Offer(ns, "saas-a", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			saasB := testenv.Offer(ns, "saas-b", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			trial := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			badge := testenv.BenefitActivation(ns, "badge", saasA.Name, "listing-badge")
+			caseStudy := testenv.BenefitActivation(ns, "case", saasB.Name, "case-study")
+			tech := testenv.BenefitActivation(ns, "presales", trial.Name, "presales-consult")
+			create(saasA, saasB, trial, testenv.SalesRecord(ns, "big", saasA.Name, "30000", "USD", now.Add(-time.Hour)), badge, caseStudy, tech)
 			for _, a := range []*v1alpha1.BenefitActivation{badge, caseStudy, tech} {
 				Eventually(stateOf(a)).Should(Equal(active), a.Name)
 			}
 
-			suspect := newSale(ns, "suspect", saasB.Name, "100", "USD", now.Add(-time.Hour))
+			suspect := testenv.SalesRecord(ns, "suspect", saasB.Name, "100", "USD", now.Add(-time.Hour))
 			suspect.Spec.Fraud = v1alpha1.FraudSuspected
 			create(suspect)
 			for _, a := range []*v1alpha1.BenefitActivation{badge, caseStudy} {
@@ -573,17 +554,17 @@ var _ = Describe("Benefit activations", func() {
 			Consistently(stateOf(tech), short).Should(Equal(active), "only Transact benefits")
 			Eventually(func() int64 { return fetch(pub)().Status.RevocationCount }).Should(Equal(int64(2)))
 
-			late := newActivation(ns, "badge-2", saasB.Name, "listing-badge")
+			late := testenv.BenefitActivation(ns, "badge-2", saasB.Name, "listing-badge")
 			create(late)
 			Eventually(stateOf(late)).Should(Equal("Pending/FraudReported"), "a new Transact benefit waits while fraud is reported")
 		})
 
 		It("R4: a cancelled purchase revokes the Transact benefits it alone had unlocked; a lower-tier one stays Active", func() {
-			saas := newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			base := newSale(ns, "base", saas.Name, "20000", "USD", now.Add(-2*time.Hour))
-			over := newSale(ns, "over", saas.Name, "10000", "USD", now.Add(-time.Hour))
-			caseStudy := newActivation(ns, "case", saas.Name, "case-study")
-			badge := newActivation(ns, "badge", saas.Name, "listing-badge")
+			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			base := testenv.SalesRecord(ns, "base", saas.Name, "20000", "USD", now.Add(-2*time.Hour))
+			over := testenv.SalesRecord(ns, "over", saas.Name, "10000", "USD", now.Add(-time.Hour))
+			caseStudy := testenv.BenefitActivation(ns, "case", saas.Name, "case-study")
+			badge := testenv.BenefitActivation(ns, "badge", saas.Name, "listing-badge")
 			create(saas, base, over, caseStudy, badge)
 			Eventually(stateOf(caseStudy)).Should(Equal(active))
 			Eventually(stateOf(badge)).Should(Equal(active))
@@ -605,16 +586,16 @@ var _ = Describe("Benefit activations", func() {
 			strict.Spec.SalesWindow = v1alpha1.SalesWindowTrailing12Months
 			strict.Spec.Revocation.KeepUnlockedBenefits = ptr.To(false)
 			ns2 := newNamespace()
-			pub2 := withContact(newPublisher(ns2, "fabrikam", strict.Name))
+			pub2 := testenv.WithContact(testenv.Publisher(ns2, "fabrikam", strict.Name))
 			create(strict, pub2)
 
 			billed := now.Add(-time.Hour)
-			create(newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
-				newSale(ns, "old", "saas", "30000", "USD", billed),
-				newOffer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
-				newSale(ns2, "old", "saas", "30000", "USD", billed))
-			kept := newActivation(ns, "case", "saas", "case-study")
-			dropped := newActivation(ns2, "case", "saas", "case-study")
+			create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
+				testenv.SalesRecord(ns, "old", "saas", "30000", "USD", billed),
+				testenv.Offer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
+				testenv.SalesRecord(ns2, "old", "saas", "30000", "USD", billed))
+			kept := testenv.BenefitActivation(ns, "case", "saas", "case-study")
+			dropped := testenv.BenefitActivation(ns2, "case", "saas", "case-study")
 			create(kept, dropped)
 			Eventually(stateOf(kept)).Should(Equal(active))
 			Eventually(stateOf(dropped)).Should(Equal(active))

@@ -1,33 +1,20 @@
 package controllers_test
 
 import (
-	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // One envtest (a real kube-apiserver and etcd) for the package, started
@@ -39,11 +26,10 @@ var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
-	scheme    = runtime.NewScheme()
+	scheme    = testenv.Scheme()
 	fakeClock *clocktesting.FakeClock
 	writes    = &writeCounter{counts: map[string]int{}}
-	stopMgr   context.CancelFunc
-	mgrDone   chan struct{}
+	mgr       *testenv.Manager
 )
 
 // suiteStart is the fake clock's time when the suite starts.
@@ -55,18 +41,9 @@ func TestControllers(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
-
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
+	logf.SetLogger(testenv.Logger(GinkgoWriter))
 	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	testEnv, cfg, k8sClient, err = testenv.Start(scheme)
 	Expect(err).NotTo(HaveOccurred())
 
 	fakeClock = clocktesting.NewFakeClock(suiteStart)
@@ -82,50 +59,27 @@ var _ = AfterSuite(func() {
 
 // startManager runs every controller against the envtest API server. Its
 // client counts status writes per object, so tests can show that a
-// reconcile which changes nothing writes nothing.
+// reconcile which changes nothing writes nothing. stopManager/startManager
+// run the same controllers again in this process (a restart test).
 func startManager() {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// stopManager/startManager run the same controllers again in this
-		// process (a restart test); controller-runtime would reject their
-		// names as duplicates.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
-			c, err := client.NewWithWatch(config, options)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(c, interceptor.Funcs{
-				SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-					writes.add(obj)
-					return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
-				},
-				SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-					writes.add(obj)
-					return c.SubResource(sub).Update(ctx, obj, opts...)
-				},
-			}), nil
-		},
+	opts := testenv.ManagerOptions(scheme)
+	opts.NewClient = testenv.ObservedClient(func(c testenv.Call) {
+		if c.Subresource != "" {
+			writes.add(c.Object)
+		}
+	})
+	var err error
+	mgr, err = testenv.StartOperator(cfg, opts, fakeClock, func(err error) {
+		defer GinkgoRecover()
+		Expect(err).NotTo(HaveOccurred())
 	})
 	Expect(err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	Expect(controllers.SetupWithManager(ctx, mgr, fakeClock)).To(Succeed())
-	stopMgr = cancel
-	mgrDone = make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(mgrDone)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
 }
 
 func stopManager() {
-	if stopMgr != nil {
-		stopMgr()
-		<-mgrDone
-		stopMgr = nil
+	if mgr != nil {
+		mgr.Stop()
+		mgr = nil
 	}
 }
 
@@ -159,15 +113,15 @@ func (w *writeCounter) of(obj client.Object) int {
 
 // newNamespace creates a namespace for one test.
 func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "rewards-test-"}}
-	Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
-	return ns.Name
+	ns, err := testenv.NewNamespace(bg, k8sClient, "rewards-test-")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return ns
 }
 
 // eventsFor lists the events.k8s.io Events regarding an object.
 func eventsFor(obj client.Object) []eventsv1.Event {
 	var list eventsv1.EventList
-	Expect(k8sClient.List(context.Background(), &list, client.InNamespace(obj.GetNamespace()))).To(Succeed())
+	Expect(k8sClient.List(bg, &list, client.InNamespace(obj.GetNamespace()))).To(Succeed())
 	var out []eventsv1.Event
 	for _, e := range list.Items {
 		if e.Regarding.Name == obj.GetName() {

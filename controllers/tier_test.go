@@ -9,6 +9,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 var _ = Describe("Tier engine", func() {
@@ -22,27 +23,27 @@ var _ = Describe("Tier engine", func() {
 	BeforeEach(func() {
 		ns = newNamespace()
 		now = fakeClock.Now()
-		prog = newProgram()
-		pub = newPublisher(ns, "contoso", prog.Name)
+		prog = testenv.Program()
+		pub = testenv.Publisher(ns, "contoso", prog.Name)
 		create(prog, pub)
 	})
 
 	It("S6: raises the tier as sales lines arrive", func() {
-		create(newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(1)), "T1: any live Transact offer")
 
-		create(newSale(ns, "line-1", "saas", "20000", "USD", now.Add(-time.Hour)))
+		create(testenv.SalesRecord(ns, "line-1", "saas", "20000", "USD", now.Add(-time.Hour)))
 		Eventually(publisherSales(pub)).Should(Equal(v1alpha1.Money("20000.00")))
 		Expect(fetch(pub)().Status.Tier).To(Equal(int32(1)))
 		Expect(pub.Status.NextTier).NotTo(BeNil())
 		Expect(pub.Status.NextTier.Level).To(Equal(int32(2)))
 		Expect(pub.Status.NextTier.BilledSalesMissing).To(Equal(v1alpha1.Money("5000.00")), "S7: what is missing")
 
-		create(newSale(ns, "line-2", "saas", "5000.01", "USD", now.Add(-time.Hour)))
+		create(testenv.SalesRecord(ns, "line-2", "saas", "5000.01", "USD", now.Add(-time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		Expect(fetch(pub)().Status.BilledSales).To(Equal(v1alpha1.Money("25000.01")), "S2: exact sum")
 
-		create(newSale(ns, "line-3", "saas", "74999.99", "USD", now.Add(-time.Hour)))
+		create(testenv.SalesRecord(ns, "line-3", "saas", "74999.99", "USD", now.Add(-time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(3)))
 		p := fetch(pub)()
 		Expect(p.Status.BilledSales).To(Equal(v1alpha1.Money("100000.00")))
@@ -54,8 +55,8 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S1: sales of offers that are not Transact do not count", func() {
-		create(newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(-24*time.Hour)),
-			newSale(ns, "trial-line", "trial", "50000", "USD", now.Add(-time.Hour)))
+		create(testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(-24*time.Hour)),
+			testenv.SalesRecord(ns, "trial-line", "trial", "50000", "USD", now.Add(-time.Hour)))
 		rec := &v1alpha1.SalesRecord{}
 		rec.Namespace, rec.Name = ns, "trial-line"
 		Eventually(func() string { return fetch(rec)().Status.Reason }).Should(Equal(v1alpha1.SalesOfferNotTransact))
@@ -67,9 +68,9 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S3: lowers the tier when a line is proven fraudulent or cancelled", func() {
-		create(newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
-		big := newSale(ns, "big", "saas", "80000", "USD", now.Add(-time.Hour))
-		small := newSale(ns, "small", "saas", "30000", "USD", now.Add(-time.Hour))
+		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		big := testenv.SalesRecord(ns, "big", "saas", "80000", "USD", now.Add(-time.Hour))
+		small := testenv.SalesRecord(ns, "small", "saas", "30000", "USD", now.Add(-time.Hour))
 		create(big, small)
 		Eventually(publisherTier(pub)).Should(Equal(int32(3)))
 
@@ -88,16 +89,16 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S3: a line with fraud only Suspected still counts", func() {
-		create(newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
-		s := newSale(ns, "suspect", "saas", "30000", "USD", now.Add(-time.Hour))
+		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		s := testenv.SalesRecord(ns, "suspect", "saas", "30000", "USD", now.Add(-time.Hour))
 		s.Spec.Fraud = v1alpha1.FraudSuspected
 		create(s)
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 	})
 
 	It("S2: counts a line in a currency without a rate as soon as the program adds the rate", func() {
-		create(newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
-		eur := newSale(ns, "eur-line", "saas", "25000", "EUR", now.Add(-time.Hour))
+		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		eur := testenv.SalesRecord(ns, "eur-line", "saas", "25000", "EUR", now.Add(-time.Hour))
 		create(eur)
 		Eventually(func() string { return fetch(eur)().Status.Reason }).Should(Equal(v1alpha1.SalesNoExchangeRate))
 		cond := readyCondition(eur.Status.Conditions)
@@ -118,24 +119,24 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S5: counts seats only for Microsoft 365 apps and only before the cut-off", func() {
-		m365 := newOffer(ns, "teams-app", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+		m365 := testenv.Offer(ns, "teams-app", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 		m365.Spec.ProductFamily = v1alpha1.ProductFamilySaaS
 		m365.Spec.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"Teams"}
-		vm := newOffer(ns, "vm", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+		vm := testenv.Offer(ns, "vm", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 		vm.Spec.ProductFamily = v1alpha1.ProductFamilyVirtualMachine
 		create(m365, vm)
 
 		withSeats := func(s *v1alpha1.SalesRecord, n int64) *v1alpha1.SalesRecord { s.Spec.Seats = n; return s }
 		create(
-			withSeats(newSale(ns, "m365-before", "teams-app", "10", "USD", time.Date(2021, 6, 30, 23, 59, 59, 0, time.UTC)), 60),
-			withSeats(newSale(ns, "m365-after", "teams-app", "10", "USD", time.Date(2021, 7, 1, 0, 0, 0, 0, time.UTC)), 500),
-			withSeats(newSale(ns, "vm-before", "vm", "10", "USD", time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)), 500),
+			withSeats(testenv.SalesRecord(ns, "m365-before", "teams-app", "10", "USD", time.Date(2021, 6, 30, 23, 59, 59, 0, time.UTC)), 60),
+			withSeats(testenv.SalesRecord(ns, "m365-after", "teams-app", "10", "USD", time.Date(2021, 7, 1, 0, 0, 0, 0, time.UTC)), 500),
+			withSeats(testenv.SalesRecord(ns, "vm-before", "vm", "10", "USD", time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)), 500),
 		)
 		Eventually(func() int32 { return fetch(pub)().Status.SalesRecords.Counted }).Should(Equal(int32(3)))
 		Expect(pub.Status.Seats).To(Equal(int64(60)))
 		Expect(pub.Status.Tier).To(Equal(int32(1)))
 
-		create(withSeats(newSale(ns, "m365-more", "teams-app", "10", "USD", time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)), 40))
+		create(withSeats(testenv.SalesRecord(ns, "m365-more", "teams-app", "10", "USD", time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)), 40))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)), "100 seats reach tier 2")
 		Expect(fetch(pub)().Status.Seats).To(Equal(int64(100)))
 	})
@@ -143,8 +144,8 @@ var _ = Describe("Tier engine", func() {
 	It("S4: drops a Trailing12Months publisher at the instant a line ages out", func() {
 		update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.SalesWindow = v1alpha1.SalesWindowTrailing12Months })
 		billed := fakeClock.Now().Add(-time.Hour).Truncate(time.Second)
-		create(newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
-			newSale(ns, "old", "saas", "30000", "USD", billed))
+		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
+			testenv.SalesRecord(ns, "old", "saas", "30000", "USD", billed))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		// Twelve calendar months, month end clamped: the shared clock may sit
 		// on 29 February, whose "one year later" is 28 February, not the
@@ -165,12 +166,12 @@ var _ = Describe("Tier engine", func() {
 
 	It("re-tiers every publisher a program governs when the program changes", func() {
 		ns2 := newNamespace()
-		pub2 := newPublisher(ns2, "fabrikam", prog.Name)
+		pub2 := testenv.Publisher(ns2, "fabrikam", prog.Name)
 		create(pub2,
-			newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
-			newOffer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
-			newSale(ns, "l", "saas", "15000", "USD", now.Add(-time.Hour)),
-			newSale(ns2, "l", "saas", "12000", "USD", now.Add(-time.Hour)))
+			testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			testenv.Offer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			testenv.SalesRecord(ns, "l", "saas", "15000", "USD", now.Add(-time.Hour)),
+			testenv.SalesRecord(ns2, "l", "saas", "12000", "USD", now.Add(-time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(1)))
 		Eventually(publisherTier(pub2)).Should(Equal(int32(1)))
 
@@ -181,7 +182,7 @@ var _ = Describe("Tier engine", func() {
 
 	It("O2: turns a scheduled offer Live at its instant, and the publisher's tier with it", func() {
 		liveAt := fakeClock.Now().Add(2 * time.Hour).Truncate(time.Second)
-		offer := newOffer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
+		offer := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
 		create(offer)
 		Eventually(func() v1alpha1.OfferPhase { return fetch(offer)().Status.Phase }).Should(Equal(v1alpha1.OfferScheduled))
 		Eventually(publisherTier(pub)).Should(Equal(int32(0)))
@@ -203,8 +204,8 @@ var _ = Describe("Tier engine", func() {
 
 	It("O3, O4, O7: shows engagement, expiry and ISV Connect on the offer", func() {
 		liveAt := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-		trial := newOffer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-		crm := newOffer(ns, "crm", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
+		trial := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+		crm := testenv.Offer(ns, "crm", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
 		crm.Spec.Storefront = v1alpha1.StorefrontAppSource
 		crm.Spec.ProductFamily = v1alpha1.ProductFamilyDynamics365
 		create(trial, crm)

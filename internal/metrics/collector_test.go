@@ -15,12 +15,12 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 var _ = Describe("Collector", func() {
@@ -252,9 +252,9 @@ func (failingReader) List(context.Context, client.ObjectList, ...client.ListOpti
 }
 
 func newNamespace(ctx context.Context) string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "metrics-"}}
-	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
-	return ns.Name
+	ns, err := testenv.NewNamespace(ctx, k8sClient, "metrics-")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return ns
 }
 
 func ptrTime(t time.Time) *metav1.Time {
@@ -275,13 +275,7 @@ func createPublisher(ctx context.Context, ns, name string, st v1alpha1.Publisher
 }
 
 func createActivation(ctx context.Context, ns, name, offer, benefit string, st v1alpha1.BenefitActivationStatus) {
-	a := &v1alpha1.BenefitActivation{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.BenefitActivationSpec{
-			OfferRef: v1alpha1.LocalObjectReference{Name: offer},
-			Benefit:  benefit,
-		},
-	}
+	a := testenv.BenefitActivation(ns, name, offer, benefit)
 	Expect(k8sClient.Create(ctx, a)).To(Succeed())
 	a.Status = st
 	Expect(k8sClient.Status().Update(ctx, a)).To(Succeed())

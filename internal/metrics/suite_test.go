@@ -3,24 +3,20 @@ package metrics_test
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // One envtest for the package and one manager with no controllers at all:
@@ -30,11 +26,9 @@ import (
 var (
 	testEnv    *envtest.Environment
 	k8sClient  client.Client
-	mgr        manager.Manager
+	mgr        *testenv.Manager
 	metricsURL string
-	scheme     = runtime.NewScheme()
-	stopMgr    context.CancelFunc
-	mgrDone    chan struct{}
+	scheme     = testenv.Scheme()
 )
 
 func TestMetrics(t *testing.T) {
@@ -46,46 +40,33 @@ func TestMetrics(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
-
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	cfg, err := testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	logf.SetLogger(testenv.Logger(GinkgoWriter))
+	var (
+		cfg *rest.Config
+		err error
+	)
+	testEnv, cfg, k8sClient, err = testenv.Start(scheme)
 	Expect(err).NotTo(HaveOccurred())
 
 	// BindAddress "127.0.0.1:0" would work but not tell us the port: take a
 	// free one first.
 	addr := freeLocalAddr()
 	metricsURL = "http://" + addr + "/metrics"
-	mgr, err = ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: addr, SecureServing: false},
-		HealthProbeBindAddress: "0",
+	opts := testenv.ManagerOptions(scheme)
+	opts.Metrics = metricsserver.Options{BindAddress: addr, SecureServing: false}
+	mgr, err = testenv.StartManager(cfg, opts, func(_ context.Context, m manager.Manager) error {
+		return metrics.Register(m)
+	}, func(err error) {
+		defer GinkgoRecover()
+		Expect(err).NotTo(HaveOccurred())
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(metrics.Register(mgr)).To(Succeed())
-
-	ctx, cancel := context.WithCancel(context.Background())
-	stopMgr = cancel
-	mgrDone = make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(mgrDone)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
-	Expect(mgr.GetCache().WaitForCacheSync(ctx)).To(BeTrue())
+	Expect(mgr.GetCache().WaitForCacheSync(context.Background())).To(BeTrue())
 })
 
 var _ = AfterSuite(func() {
-	if stopMgr != nil {
-		stopMgr()
-		<-mgrDone
+	if mgr != nil {
+		mgr.Stop()
 	}
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())

@@ -22,6 +22,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // config/default, rendered by the pinned kubectl, is accepted by a fresh API
@@ -66,12 +68,8 @@ var _ = Describe("config/default", Ordered, func() {
 		DeferCleanup(env.Stop)
 		c, err = client.New(cfg, client.Options{Scheme: scheme})
 		Expect(err).NotTo(HaveOccurred())
-		user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+		kubeconfig, err = testenv.AdminKubeconfig(env, "admin", GinkgoT().TempDir())
 		Expect(err).NotTo(HaveOccurred())
-		kc, err := user.KubeConfig()
-		Expect(err).NotTo(HaveOccurred())
-		kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
-		Expect(os.WriteFile(kubeconfig, kc, 0o600)).To(Succeed())
 
 		deploy = typed[appsv1.Deployment](renderedObject("Deployment", "rewards-operator-controller-manager"))
 	})

@@ -3,10 +3,8 @@ package deploy
 import (
 	"os"
 	"path/filepath"
-	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // shippedProgram is config/programs/default.yaml under a unique name, so
@@ -29,71 +28,20 @@ func shippedProgram() *v1alpha1.RewardsProgram {
 }
 
 func newNamespace(prefix string) string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
-	ExpectWithOffset(1, admin.Create(bg, ns)).To(Succeed())
-	return ns.Name
+	ns, err := testenv.NewNamespace(bg, admin, prefix+"-")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return ns
 }
 
 // newPublisher is an enrolled publisher with a marketing contact (P2, P4).
 func newPublisher(ns, name, program string) *v1alpha1.Publisher {
-	return &v1alpha1.Publisher{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.PublisherSpec{
-			MPNID:        "4839210",
-			AccountEmail: "partnercenter@" + name + ".example.com",
-			Enrolled:     true,
-			ProgramRef:   &v1alpha1.ProgramReference{Name: program},
-			MarketingContact: &v1alpha1.MarketingContact{
-				User:              "Avery Howard",
-				Email:             "avery@" + name + ".example.com",
-				Phone:             "+14255550100",
-				PreferredLanguage: "en-US",
-			},
-		},
-	}
-}
-
-func newOffer(ns, name, publisher string, lt v1alpha1.ListingType, liveAt time.Time) *v1alpha1.Offer {
-	return &v1alpha1.Offer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.OfferSpec{
-			PublisherRef: v1alpha1.LocalObjectReference{Name: publisher},
-			Storefront:   v1alpha1.StorefrontAzureMarketplace,
-			ListingType:  lt,
-			LiveAt:       metav1.NewTime(liveAt),
-		},
-	}
-}
-
-func newSale(ns, name, offer, amount string, currency v1alpha1.CurrencyCode, billedAt time.Time) *v1alpha1.SalesRecord {
-	return &v1alpha1.SalesRecord{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.SalesRecordSpec{
-			OfferRef:      v1alpha1.LocalObjectReference{Name: offer},
-			TransactionID: "tx-" + name,
-			Amount:        v1alpha1.Money(amount),
-			Currency:      currency,
-			BilledAt:      metav1.NewTime(billedAt),
-		},
-	}
-}
-
-func newActivation(ns, name, offer, benefit string) *v1alpha1.BenefitActivation {
-	return &v1alpha1.BenefitActivation{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.BenefitActivationSpec{
-			OfferRef: v1alpha1.LocalObjectReference{Name: offer},
-			Benefit:  benefit,
-		},
-	}
+	return testenv.WithContact(testenv.Publisher(ns, name, program))
 }
 
 // create creates objects as the admin (the platform team, billing and
 // partners of the story).
 func create(objs ...client.Object) {
-	for _, o := range objs {
-		ExpectWithOffset(1, admin.Create(bg, o)).To(Succeed(), "%T %s", o, o.GetName())
-	}
+	ExpectWithOffset(1, testenv.Create(bg, admin, objs...)).To(Succeed())
 }
 
 // fetch returns a function reading obj fresh from the API server.

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"context"
 	"errors"
 	"io"
 	"strings"
@@ -15,14 +14,10 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // decodeYAML splits a multi-document YAML stream into objects.
@@ -112,88 +107,45 @@ var (
 // election as cmd/main.go sets it up, and counters of the API calls its
 // client made.
 type runningManager struct {
-	name   string
-	mgr    ctrl.Manager
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
-	reads  atomic.Int64 // Get and List through the manager's client
-	writes atomic.Int64 // any write through the manager's client
+	name    string
+	mgr     *testenv.Manager
+	stopped bool
+	reads   atomic.Int64 // Get and List through the manager's client
+	writes  atomic.Int64 // any write through the manager's client
 }
 
 // startManager starts a manager acting with cfg (impersonating the
 // operator's ServiceAccount in these tests) and reading time from clk.
 func startManager(name string, cfg *rest.Config, clk clock.WithDelayedExecution, metrics metricsserver.Options) *runningManager {
-	rm := &runningManager{name: name, done: make(chan struct{})}
+	rm := &runningManager{name: name}
+	opts := testenv.ManagerOptions(scheme)
+	opts.Logger = ctrl.Log.WithName(name)
 	if metrics.BindAddress == "" {
 		metrics.BindAddress = "0"
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Logger:                 ctrl.Log.WithName(name),
-		Metrics:                metrics,
-		HealthProbeBindAddress: "0",
-		// What cmd/main.go sets, plus the namespace the Deployment runs in
-		// (in a pod, controller-runtime reads it from the ServiceAccount's
-		// mounted namespace file).
-		LeaderElection:                true,
-		LeaderElectionID:              leaseID,
-		LeaderElectionNamespace:       operatorNS,
-		LeaderElectionReleaseOnCancel: true,
-		LeaseDuration:                 &leaseDuration,
-		RenewDeadline:                 &renewDeadline,
-		RetryPeriod:                   &retryPeriod,
-		// Several managers run the same controllers in this process.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		NewClient: func(config *rest.Config, options client.Options) (client.Client, error) {
-			c, err := client.NewWithWatch(config, options)
-			if err != nil {
-				return nil, err
-			}
-			return interceptor.NewClient(c, interceptor.Funcs{
-				Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-					rm.reads.Add(1)
-					return c.Get(ctx, key, obj, opts...)
-				},
-				List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
-					rm.reads.Add(1)
-					return c.List(ctx, list, opts...)
-				},
-				Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-					rm.writes.Add(1)
-					return c.Create(ctx, obj, opts...)
-				},
-				Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-					rm.writes.Add(1)
-					return c.Update(ctx, obj, opts...)
-				},
-				Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-					rm.writes.Add(1)
-					return c.Patch(ctx, obj, patch, opts...)
-				},
-				Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
-					rm.writes.Add(1)
-					return c.Delete(ctx, obj, opts...)
-				},
-				SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-					rm.writes.Add(1)
-					return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
-				},
-				SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-					rm.writes.Add(1)
-					return c.SubResource(sub).Update(ctx, obj, opts...)
-				},
-			}), nil
-		},
+	opts.Metrics = metrics
+	// What cmd/main.go sets, plus the namespace the Deployment runs in (in a
+	// pod, controller-runtime reads it from the ServiceAccount's mounted
+	// namespace file). Several managers run the same controllers in this
+	// process (ManagerOptions skips the check of controller names).
+	opts.LeaderElection = true
+	opts.LeaderElectionID = leaseID
+	opts.LeaderElectionNamespace = operatorNS
+	opts.LeaderElectionReleaseOnCancel = true
+	opts.LeaseDuration = &leaseDuration
+	opts.RenewDeadline = &renewDeadline
+	opts.RetryPeriod = &retryPeriod
+	opts.NewClient = testenv.ObservedClient(func(c testenv.Call) {
+		switch c.Verb {
+		case testenv.VerbGet, testenv.VerbList:
+			rm.reads.Add(1)
+		default:
+			rm.writes.Add(1)
+		}
 	})
+	var err error
+	rm.mgr, err = testenv.StartOperator(cfg, opts, clk, nil)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	ExpectWithOffset(1, controllers.SetupWithManager(ctx, mgr, clk)).To(Succeed())
-	rm.mgr, rm.cancel = mgr, cancel
-	go func() {
-		defer close(rm.done)
-		rm.err = mgr.Start(ctx)
-	}()
 	return rm
 }
 
@@ -210,11 +162,11 @@ func (rm *runningManager) elected() bool {
 // stop stops the manager (releasing its lease) and waits until it has
 // returned, which it must do without error.
 func (rm *runningManager) stop() {
-	if rm == nil || rm.cancel == nil {
+	if rm == nil || rm.stopped {
 		return
 	}
-	rm.cancel()
-	Eventually(rm.done, 30*time.Second).Should(BeClosed(), "manager %s did not stop", rm.name)
-	rm.cancel = nil
-	ExpectWithOffset(1, rm.err).NotTo(HaveOccurred(), "manager %s", rm.name)
+	rm.mgr.Cancel()
+	Eventually(rm.mgr.Done(), 30*time.Second).Should(BeClosed(), "manager %s did not stop", rm.name)
+	rm.stopped = true
+	ExpectWithOffset(1, rm.mgr.Err()).NotTo(HaveOccurred(), "manager %s", rm.name)
 }

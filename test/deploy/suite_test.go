@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -19,16 +18,13 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // Names config/default gives the operator's objects (namespace and
@@ -50,7 +46,7 @@ var (
 	testEnv    *envtest.Environment
 	adminCfg   *rest.Config // system:masters
 	admin      client.Client
-	scheme     = runtime.NewScheme()
+	scheme     = testenv.Scheme()
 	logs       = &logRecorder{}
 	bg         = context.Background()
 
@@ -66,33 +62,22 @@ func TestDeploy(t *testing.T) {
 var _ = BeforeSuite(func() {
 	// Everything the managers and client-go log goes through one recorder,
 	// so that tests can show that no request of the operator was refused.
-	logger := zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, logs)), zap.UseDevMode(true))
+	logger := testenv.Logger(io.MultiWriter(GinkgoWriter, logs))
 	logf.SetLogger(logger)
 	klog.SetLogger(logger)
 
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
-
 	var err error
-	root, err = filepath.Abs(filepath.Join("..", ".."))
+	root, err = testenv.RepoRoot()
 	Expect(err).NotTo(HaveOccurred())
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	Expect(assets).NotTo(BeEmpty(), "set KUBEBUILDER_ASSETS=$(hack/build-test-binaries.sh --print-dir)")
-	kubectlBin = filepath.Join(assets, "kubectl")
-	Expect(kubectlBin).To(BeAnExistingFile())
+	kubectlBin, err = testenv.Kubectl()
+	Expect(err).NotTo(HaveOccurred())
 
 	By("rendering config/default with the pinned kubectl")
 	rendered = decodeYAML(kustomize("config/default"))
 	Expect(rendered).NotTo(BeEmpty())
 
 	By("starting a kube-apiserver with RBAC authorization and the CRDs")
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	adminCfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	admin, err = client.New(adminCfg, client.Options{Scheme: scheme})
+	testEnv, adminCfg, admin, err = testenv.Start(scheme)
 	Expect(err).NotTo(HaveOccurred())
 
 	By("installing the operator's namespace, ServiceAccount and RBAC as config/default renders them")

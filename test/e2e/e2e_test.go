@@ -20,6 +20,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 var (
@@ -40,12 +42,10 @@ func TestE2E(t *testing.T) {
 
 var _ = BeforeSuite(func() {
 	var err error
-	root, err = filepath.Abs(filepath.Join("..", ".."))
+	root, err = testenv.RepoRoot()
 	Expect(err).NotTo(HaveOccurred())
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	Expect(assets).NotTo(BeEmpty(), "run through `make test`, which builds the binaries and sets KUBEBUILDER_ASSETS")
-	kubectlBin = filepath.Join(assets, "kubectl")
-	Expect(kubectlBin).To(BeAnExistingFile())
+	kubectlBin, err = testenv.Kubectl()
+	Expect(err).NotTo(HaveOccurred())
 
 	By("building the manager binary")
 	managerBin := filepath.Join(GinkgoT().TempDir(), "manager")
@@ -58,12 +58,8 @@ var _ = BeforeSuite(func() {
 	testEnv = &envtest.Environment{}
 	_, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
-	user, err := testEnv.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
+	kubeconfig, err = testenv.AdminKubeconfig(testEnv, "e2e-admin", GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
-	kc, err := user.KubeConfig()
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
-	Expect(os.WriteFile(kubeconfig, kc, 0o600)).To(Succeed())
 
 	By("installing the CRDs with kubectl, as `make install` does")
 	kubectl("apply", "--server-side", "-k", filepath.Join(root, "config", "crd"))

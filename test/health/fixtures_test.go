@@ -7,7 +7,6 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 var bg = context.Background()
@@ -48,11 +48,11 @@ func (w world) byKind() map[string]client.Object {
 // newWorld returns (without creating them) a world in namespace ns whose
 // instants are relative to now.
 func newWorld(ns string, now time.Time) world {
-	prog := newProgram()
-	pub := withContact(newPublisher(ns, "contoso", prog.Name))
-	offer := newOffer(ns, "contoso-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
-	sale := newSale(ns, "contoso-saas-1", offer.Name, "100", now.Add(-30*time.Minute))
-	act := newActivation(ns, "contoso-badge", offer.Name, "listing-badge")
+	prog := testenv.Program()
+	pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
+	offer := testenv.Offer(ns, "contoso-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+	sale := testenv.SalesRecord(ns, "contoso-saas-1", offer.Name, "100", v1alpha1.DefaultCurrency, now.Add(-30*time.Minute))
+	act := testenv.BenefitActivation(ns, "contoso-badge", offer.Name, "listing-badge")
 	return world{program: prog, publisher: pub, offer: offer, sale: sale, activation: act}
 }
 
@@ -63,118 +63,29 @@ func (w world) create() {
 	}
 }
 
-// newProgram returns a valid program (DESIGN.md's default tiers) under a
-// unique name.
-func newProgram() *v1alpha1.RewardsProgram {
-	seats := func(n int64) *int64 { return &n }
-	transact := []v1alpha1.ListingType{v1alpha1.ListingTypeTransact}
-	return &v1alpha1.RewardsProgram{
-		ObjectMeta: metav1.ObjectMeta{Name: "health-" + rand.String(6)},
-		Spec: v1alpha1.RewardsProgramSpec{
-			Tiers: []v1alpha1.Tier{
-				{Level: 1, MinBilledSales: "0", Benefits: []string{"listing-badge"}},
-				{Level: 2, MinBilledSales: "25000", MinSeats: seats(100), Benefits: []string{"case-study"}},
-				{Level: 3, MinBilledSales: "100000", MinSeats: seats(1000), Benefits: []string{"campaign"}},
-			},
-			Benefits: []v1alpha1.Benefit{
-				{Name: "listing-badge", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: transact},
-				{Name: "case-study", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: transact},
-				{Name: "campaign", Category: v1alpha1.BenefitCategoryMarketing, ListingTypes: transact},
-				{Name: "presales-consult", Category: v1alpha1.BenefitCategoryTechnical, ListingTypes: []v1alpha1.ListingType{
-					v1alpha1.ListingTypeList, v1alpha1.ListingTypeTrial, v1alpha1.ListingTypeConsulting}},
-			},
-		},
-	}
-}
-
 // newInvalidProgram returns a program that admission accepts but the
 // operator finds inconsistent: a tier names a benefit missing from the
 // catalog (Ready False, UnknownBenefit).
 func newInvalidProgram() *v1alpha1.RewardsProgram {
-	p := newProgram()
+	p := testenv.Program()
 	p.Spec.Tiers[0].Benefits = append(p.Spec.Tiers[0].Benefits, "no-such-benefit")
 	return p
 }
 
-func newPublisher(ns, name, program string) *v1alpha1.Publisher {
-	return &v1alpha1.Publisher{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.PublisherSpec{
-			MPNID:        fmt.Sprint(1000000 + rand.Intn(8999999)),
-			AccountEmail: "account@" + name + ".example.com",
-			Enrolled:     true,
-			ProgramRef:   &v1alpha1.ProgramReference{Name: program},
-		},
-	}
-}
-
-func withContact(p *v1alpha1.Publisher) *v1alpha1.Publisher {
-	p.Spec.MarketingContact = &v1alpha1.MarketingContact{
-		User:              "Avery Howard",
-		Email:             "avery@" + p.Name + ".example.com",
-		Phone:             "+14255550100",
-		PreferredLanguage: "en-US",
-	}
-	return p
-}
-
-func newOffer(ns, name, publisher string, lt v1alpha1.ListingType, liveAt time.Time) *v1alpha1.Offer {
-	return &v1alpha1.Offer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.OfferSpec{
-			PublisherRef: v1alpha1.LocalObjectReference{Name: publisher},
-			Storefront:   v1alpha1.StorefrontAzureMarketplace,
-			ListingType:  lt,
-			LiveAt:       metav1.NewTime(liveAt),
-		},
-	}
-}
-
-func newSale(ns, name, offer, amount string, billedAt time.Time) *v1alpha1.SalesRecord {
-	return &v1alpha1.SalesRecord{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.SalesRecordSpec{
-			OfferRef:      v1alpha1.LocalObjectReference{Name: offer},
-			TransactionID: "tx-" + name,
-			Amount:        v1alpha1.Money(amount),
-			Currency:      v1alpha1.DefaultCurrency,
-			BilledAt:      metav1.NewTime(billedAt),
-		},
-	}
-}
-
-func newActivation(ns, name, offer, benefit string) *v1alpha1.BenefitActivation {
-	return &v1alpha1.BenefitActivation{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.BenefitActivationSpec{
-			OfferRef: v1alpha1.LocalObjectReference{Name: offer},
-			Benefit:  benefit,
-		},
-	}
-}
-
 // newNamespace creates a namespace for one scenario.
 func newNamespace() string {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "health-"}}
-	ExpectWithOffset(1, k8sClient.Create(bg, ns)).To(Succeed())
-	return ns.Name
+	ns, err := testenv.NewNamespace(bg, k8sClient, "health-")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return ns
 }
 
 func create(objs ...client.Object) {
-	for _, o := range objs {
-		ExpectWithOffset(1, k8sClient.Create(bg, o)).To(Succeed())
-	}
+	ExpectWithOffset(1, testenv.Create(bg, k8sClient, objs...)).To(Succeed())
 }
 
 // update re-reads obj, applies mutate and writes it, retrying on conflicts.
 func update[T client.Object](obj T, mutate func(T)) {
-	EventuallyWithOffset(1, func() error {
-		if err := k8sClient.Get(bg, client.ObjectKeyFromObject(obj), obj); err != nil {
-			return err
-		}
-		mutate(obj)
-		return k8sClient.Update(bg, obj)
-	}).Should(Succeed())
+	ExpectWithOffset(1, testenv.UpdateWithRetry(bg, k8sClient, obj, mutate)).To(Succeed())
 }
 
 // get reads obj from the API server as unstructured: what kstatus, Flux and
@@ -283,16 +194,16 @@ type failingCase struct {
 // newFailing returns the failing cases in namespace ns, and the objects
 // they need (created first). program is a valid program's name.
 func newFailing(ns, program string, now time.Time) (deps []client.Object, cases []failingCase) {
-	noContact := newPublisher(ns, "nocontact", program)
-	noContactOffer := newOffer(ns, "nocontact-saas", noContact.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+	noContact := testenv.Publisher(ns, "nocontact", program)
+	noContactOffer := testenv.Offer(ns, "nocontact-saas", noContact.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
 	deps = []client.Object{noContact, noContactOffer}
 	cases = []failingCase{
 		{"RewardsProgram whose tier names a benefit missing from the catalog", newInvalidProgram(), "UnknownBenefit", "Degraded"},
-		{"Publisher following a missing program", newPublisher(ns, "orphan", "missing-"+rand.String(6)), "ProgramNotFound", "Degraded"},
-		{"Offer of a missing publisher", newOffer(ns, "lost", "nobody", v1alpha1.ListingTypeTransact, now.Add(-time.Hour)), "PublisherNotFound", "Degraded"},
-		{"SalesRecord of a missing offer", newSale(ns, "stray", "nothing", "5", now.Add(-time.Minute)), "OfferNotFound", "Degraded"},
-		{"BenefitActivation pending on a missing marketing contact", newActivation(ns, "nocontact-badge", noContactOffer.Name, "listing-badge"), "MarketingContactMissing", "Progressing"},
-		{"BenefitActivation of a missing offer", newActivation(ns, "ghost", "nothing", "listing-badge"), "OfferNotFound", "Degraded"},
+		{"Publisher following a missing program", testenv.Publisher(ns, "orphan", "missing-"+rand.String(6)), "ProgramNotFound", "Degraded"},
+		{"Offer of a missing publisher", testenv.Offer(ns, "lost", "nobody", v1alpha1.ListingTypeTransact, now.Add(-time.Hour)), "PublisherNotFound", "Degraded"},
+		{"SalesRecord of a missing offer", testenv.SalesRecord(ns, "stray", "nothing", "5", v1alpha1.DefaultCurrency, now.Add(-time.Minute)), "OfferNotFound", "Degraded"},
+		{"BenefitActivation pending on a missing marketing contact", testenv.BenefitActivation(ns, "nocontact-badge", noContactOffer.Name, "listing-badge"), "MarketingContactMissing", "Progressing"},
+		{"BenefitActivation of a missing offer", testenv.BenefitActivation(ns, "ghost", "nothing", "listing-badge"), "OfferNotFound", "Degraded"},
 	}
 	return deps, cases
 }
@@ -301,9 +212,9 @@ func newFailing(ns, program string, now time.Time) (deps []client.Object, cases 
 // a violation on its publisher, which revokes it (R1). It returns the
 // activation as read once Revoked.
 func revokeActivation(ns, program string, now time.Time) *unstructured.Unstructured {
-	pub := withContact(newPublisher(ns, "fabrikam", program))
-	offer := newOffer(ns, "fabrikam-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
-	act := newActivation(ns, "fabrikam-badge", offer.Name, "listing-badge")
+	pub := testenv.WithContact(testenv.Publisher(ns, "fabrikam", program))
+	offer := testenv.Offer(ns, "fabrikam-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+	act := testenv.BenefitActivation(ns, "fabrikam-badge", offer.Name, "listing-badge")
 	create(pub, offer, act)
 	waitPhase(act, v1alpha1.ActivationActive)
 	update(pub, func(p *v1alpha1.Publisher) {
@@ -322,9 +233,9 @@ func revokeActivation(ns, program string, now time.Time) *unstructured.Unstructu
 // about a week.
 func expireActivation(ns, program string) *unstructured.Unstructured {
 	now := fakeClock.Now()
-	pub := newPublisher(ns, "adatum", program)
-	offer := newOffer(ns, "adatum-trial", pub.Name, v1alpha1.ListingTypeTrial, now.AddDate(0, -3, 7))
-	act := newActivation(ns, "adatum-consult", offer.Name, "presales-consult")
+	pub := testenv.Publisher(ns, "adatum", program)
+	offer := testenv.Offer(ns, "adatum-trial", pub.Name, v1alpha1.ListingTypeTrial, now.AddDate(0, -3, 7))
+	act := testenv.BenefitActivation(ns, "adatum-consult", offer.Name, "presales-consult")
 	create(pub, offer, act)
 	u := waitPhase(act, v1alpha1.ActivationActive)
 	s, found, err := unstructured.NestedString(u.Object, "status", "expiresAt")

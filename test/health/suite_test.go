@@ -6,28 +6,18 @@
 package health
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 // One envtest for the package. The manager is NOT started by the suite:
@@ -40,10 +30,9 @@ var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
-	scheme    = runtime.NewScheme()
+	scheme    = testenv.Scheme()
 	fakeClock *clocktesting.FakeClock
-	stopMgr   context.CancelFunc
-	mgrDone   chan struct{}
+	mgr       *testenv.Manager
 )
 
 // suiteStart is the fake clock's time when the suite starts.
@@ -55,18 +44,9 @@ func TestHealth(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
-	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(v1alpha1.AddToScheme(scheme)).To(Succeed())
-
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{crdDir},
-		ErrorIfCRDPathMissing: true,
-	}
+	logf.SetLogger(testenv.Logger(GinkgoWriter))
 	var err error
-	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	testEnv, cfg, k8sClient, err = testenv.Start(scheme)
 	Expect(err).NotTo(HaveOccurred())
 	fakeClock = clocktesting.NewFakeClock(suiteStart)
 })
@@ -78,37 +58,22 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// crdDir holds the CRDs as shipped.
-var crdDir = filepath.Join("..", "..", "config", "crd", "bases")
-
 // startManager runs every controller against the envtest API server on the
 // fake clock. It may be called again after stopManager.
 func startManager() {
-	ExpectWithOffset(1, stopMgr).To(BeNil(), "manager already running")
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		// The same controllers run again in this process after a stop.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	ExpectWithOffset(1, mgr).To(BeNil(), "manager already running")
+	var err error
+	mgr, err = testenv.StartOperator(cfg, testenv.ManagerOptions(scheme), fakeClock, func(err error) {
+		defer GinkgoRecover()
+		Expect(err).NotTo(HaveOccurred())
 	})
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	ctx, cancel := context.WithCancel(context.Background())
-	ExpectWithOffset(1, controllers.SetupWithManager(ctx, mgr, fakeClock)).To(Succeed())
-	stopMgr = cancel
-	mgrDone = make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(mgrDone)
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
 }
 
 // stopManager stops the manager if it runs, and waits until it has.
 func stopManager() {
-	if stopMgr != nil {
-		stopMgr()
-		<-mgrDone
-		stopMgr = nil
+	if mgr != nil {
+		mgr.Stop()
+		mgr = nil
 	}
 }

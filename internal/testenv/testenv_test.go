@@ -1,0 +1,141 @@
+package testenv_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+)
+
+func TestRepoRootAndCRDDir(t *testing.T) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Errorf("RepoRoot %s: %v", root, err)
+	}
+	crds, err := testenv.CRDDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(crds, "*.yaml")); len(matches) != 5 {
+		t.Errorf("CRDDir %s holds %d YAML files, want the five CRDs", crds, len(matches))
+	}
+}
+
+func TestScheme(t *testing.T) {
+	s := testenv.Scheme()
+	for _, obj := range []client.Object{&v1alpha1.RewardsProgram{}, &v1alpha1.Publisher{}, &v1alpha1.Offer{}, &v1alpha1.SalesRecord{}, &v1alpha1.BenefitActivation{}} {
+		if _, _, err := s.ObjectKinds(obj); err != nil {
+			t.Errorf("%T: %v", obj, err)
+		}
+	}
+	if !s.Recognizes(schema.GroupVersionKind{Version: "v1", Kind: "Namespace"}) {
+		t.Error("client-go's types are missing")
+	}
+}
+
+func TestProgram(t *testing.T) {
+	a, b := testenv.Program(), testenv.Program()
+	if a.Name == b.Name {
+		t.Errorf("two programs share the name %q", a.Name)
+	}
+	rules, problems := rewards.ResolveProgram(&a.Spec)
+	if len(problems) > 0 {
+		t.Errorf("problems: %v", problems)
+	}
+	if len(rules.Tiers) != 5 {
+		t.Errorf("%d tiers, want DESIGN.md's five", len(rules.Tiers))
+	}
+	a.Spec.Benefits[0].ListingTypes[0] = v1alpha1.ListingTypeList
+	if b.Spec.Benefits[1].ListingTypes[0] != v1alpha1.ListingTypeTransact || a.Spec.Benefits[1].ListingTypes[0] != v1alpha1.ListingTypeTransact {
+		t.Error("benefits share their listing types")
+	}
+}
+
+func TestPublisher(t *testing.T) {
+	if p := testenv.Publisher("ns", "contoso", ""); p.Spec.ProgramRef != nil || p.Spec.MarketingContact != nil || !p.Spec.Enrolled {
+		t.Errorf("Publisher with no program: %+v", p.Spec)
+	}
+	p := testenv.WithContact(testenv.Publisher("ns", "contoso", "gold"))
+	if p.Spec.ProgramRef == nil || p.Spec.ProgramRef.Name != "gold" || p.Spec.MarketingContact == nil {
+		t.Errorf("Publisher following gold, with a contact: %+v", p.Spec)
+	}
+}
+
+// conflicting fails the first n updates with a conflict, then fails with
+// then (nil: lets the update through).
+func conflicting(n int, then error) interceptor.Funcs {
+	return interceptor.Funcs{
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			if n > 0 {
+				n--
+				return apierrors.NewConflict(schema.GroupResource{Resource: "publishers"}, obj.GetName(), errors.New("modified"))
+			}
+			if then != nil {
+				return then
+			}
+			return c.Update(ctx, obj, opts...)
+		},
+	}
+}
+
+func TestUpdateWithRetry(t *testing.T) {
+	ctx := context.Background()
+	setName := func(p *v1alpha1.Publisher) { p.Spec.DisplayName = "Contoso" }
+
+	pub := testenv.Publisher("ns", "contoso", "")
+	c := fake.NewClientBuilder().WithScheme(testenv.Scheme()).WithObjects(pub).WithInterceptorFuncs(conflicting(3, nil)).Build()
+	if err := testenv.UpdateWithRetry(ctx, c, pub, setName); err != nil {
+		t.Fatalf("after three conflicts: %v", err)
+	}
+	got := &v1alpha1.Publisher{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(pub), got); err != nil || got.Spec.DisplayName != "Contoso" {
+		t.Errorf("written: %q, %v", got.Spec.DisplayName, err)
+	}
+
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "publishers"}, "contoso", errors.New("no"))
+	pub = testenv.Publisher("ns", "contoso", "")
+	c = fake.NewClientBuilder().WithScheme(testenv.Scheme()).WithObjects(pub).WithInterceptorFuncs(conflicting(1, forbidden)).Build()
+	start := time.Now()
+	if err := testenv.UpdateWithRetry(ctx, c, pub, setName); !apierrors.IsForbidden(err) {
+		t.Errorf("got %v, want the Forbidden error", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("took %s to return an error that is not a conflict", d)
+	}
+
+	missing := testenv.Publisher("ns", "nobody", "")
+	c = fake.NewClientBuilder().WithScheme(testenv.Scheme()).Build()
+	if err := testenv.UpdateWithRetry(ctx, c, missing, setName); !apierrors.IsNotFound(err) {
+		t.Errorf("got %v, want NotFound after retrying", err)
+	}
+}
+
+func TestCreateNamesTheFailingObject(t *testing.T) {
+	ctx := context.Background()
+	c := fake.NewClientBuilder().WithScheme(testenv.Scheme()).Build()
+	a := testenv.Offer("ns", "saas", "contoso", v1alpha1.ListingTypeTransact, time.Now())
+	b := testenv.Offer("ns", "saas", "contoso", v1alpha1.ListingTypeTransact, time.Now())
+	err := testenv.Create(ctx, c, a, b)
+	if !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("got %v, want AlreadyExists", err)
+	}
+	if want := "creating *v1alpha1.Offer saas: "; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error %q does not start with %q", err, want)
+	}
+}
