@@ -41,6 +41,11 @@ func TestControllers(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
+	// Reconciles chain through watches; on a loaded 2-core CI machine
+	// running several envtest suites at once that can take seconds, so
+	// Eventually waits long enough (it returns as soon as it succeeds).
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	logf.SetLogger(testenv.Logger(GinkgoWriter))
 	var err error
 	testEnv, cfg, k8sClient, err = testenv.Start(scheme)

@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -29,6 +30,11 @@ func TestAPI(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
+	// Reconciles chain through watches; on a loaded 2-core CI machine
+	// running several envtest suites at once that can take seconds, so
+	// Eventually waits long enough (it returns as soon as it succeeds).
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	logf.SetLogger(testenv.Logger(GinkgoWriter))
 	ctx, cancel = context.WithCancel(context.Background())
 

@@ -60,6 +60,11 @@ func TestDeploy(t *testing.T) {
 }
 
 var _ = BeforeSuite(func() {
+	// Reconciles chain through watches; on a loaded 2-core CI machine
+	// running several envtest suites at once that can take seconds, so
+	// Eventually waits long enough (it returns as soon as it succeeds).
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
 	// Everything the managers and client-go log goes through one recorder,
 	// so that tests can show that no request of the operator was refused.
 	logger := testenv.Logger(io.MultiWriter(GinkgoWriter, logs))
