@@ -6,7 +6,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -129,26 +128,20 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 // gather reads everything the decision depends on from the cache.
 func (r *BenefitActivationReconciler) gather(ctx context.Context, act *v1alpha1.BenefitActivation) (rewards.ActivationInput, error) {
 	in := rewards.ActivationInput{Activation: act, Now: r.Clock.Now()}
-	var offer v1alpha1.Offer
-	found, err := getOptional(ctx, r.Client, types.NamespacedName{Namespace: act.Namespace, Name: act.Spec.OfferRef.Name}, &offer)
-	if err != nil || !found {
+	rel := relations{r.Client}
+	offer, err := rel.offer(ctx, act.Namespace, act.Spec.OfferRef.Name)
+	if err != nil || offer == nil {
 		return in, err
 	}
-	in.Offer = &offer
-	rel := relations{r.Client}
+	in.Offer = offer
 	if in.Siblings, err = rel.activationsOfOffer(ctx, act.Namespace, offer.Name); err != nil {
 		return in, err
 	}
-	var pub v1alpha1.Publisher
-	found, err = getOptional(ctx, r.Client, types.NamespacedName{Namespace: act.Namespace, Name: offer.Spec.PublisherRef.Name}, &pub)
-	if err != nil || !found {
+	pub, prog, err := rel.publisherAndProgram(ctx, act.Namespace, offer.Spec.PublisherRef.Name)
+	if err != nil || pub == nil {
 		return in, err
 	}
-	in.Publisher = &pub
-	prog, err := loadProgram(ctx, r.Client, programName(&pub))
-	if err != nil {
-		return in, err
-	}
+	in.Publisher = pub
 	in.Program = rewards.ProgramState{Name: prog.name, Rules: prog.rules, Missing: prog.program == nil}
 	if len(prog.problems) > 0 {
 		in.Program.Problem = prog.problems[0].Message
@@ -205,9 +198,8 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}), specChanged).
 		// Sales decide the tier (B2), fraud (R3) and cancellations (R4).
 		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
-			var offer v1alpha1.Offer
-			found, err := getOptional(ctx, rel.c, types.NamespacedName{Namespace: s.Namespace, Name: s.Spec.OfferRef.Name}, &offer)
-			if err != nil || !found {
+			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
+			if err != nil || offer == nil {
 				return nil, err
 			}
 			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name)

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -17,6 +18,37 @@ import (
 
 // relations finds related objects through the cache's field indexes.
 type relations struct{ c client.Reader }
+
+// offer reads an offer; nil when it does not exist.
+func (rel relations) offer(ctx context.Context, namespace, name string) (*v1alpha1.Offer, error) {
+	var o v1alpha1.Offer
+	found, err := getOptional(ctx, rel.c, types.NamespacedName{Namespace: namespace, Name: name}, &o)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &o, nil
+}
+
+// publisherAndProgram reads a publisher (nil when it does not exist) and
+// the program it follows: spec.programRef, or "default", which is also what
+// the objects of a missing (or unknown, name "") publisher are judged by.
+func (rel relations) publisherAndProgram(ctx context.Context, namespace, name string) (*v1alpha1.Publisher, programRules, error) {
+	var p v1alpha1.Publisher
+	found := false
+	if name != "" {
+		var err error
+		if found, err = getOptional(ctx, rel.c, types.NamespacedName{Namespace: namespace, Name: name}, &p); err != nil {
+			return nil, programRules{}, err
+		}
+	}
+	progName := v1alpha1.DefaultProgramName
+	var pub *v1alpha1.Publisher
+	if found {
+		pub, progName = &p, programName(&p)
+	}
+	prog, err := loadProgram(ctx, rel.c, progName)
+	return pub, prog, err
+}
 
 func (rel relations) publishersOfProgram(ctx context.Context, program string) ([]v1alpha1.Publisher, error) {
 	var list v1alpha1.PublisherList

@@ -46,16 +46,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	before := offer.DeepCopy()
 	now := r.Clock.Now()
 
-	var pub v1alpha1.Publisher
-	pubFound, err := getOptional(ctx, r.Client, types.NamespacedName{Namespace: offer.Namespace, Name: offer.Spec.PublisherRef.Name}, &pub)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	progName := v1alpha1.DefaultProgramName
-	if pubFound {
-		progName = programName(&pub)
-	}
-	prog, err := loadProgram(ctx, r.Client, progName)
+	pub, prog, err := relations{r.Client}.publisherAndProgram(ctx, offer.Namespace, offer.Spec.PublisherRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -84,7 +75,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 
 	reason, message := "", ""
 	switch {
-	case !pubFound:
+	case pub == nil:
 		reason = "PublisherNotFound"
 		message = fmt.Sprintf("publisher %q does not exist in namespace %q; create it or fix spec.publisherRef", offer.Spec.PublisherRef.Name, offer.Namespace)
 	default:

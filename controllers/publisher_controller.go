@@ -140,9 +140,8 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name}}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
-			var offer v1alpha1.Offer
-			found, err := getOptional(ctx, rel.c, types.NamespacedName{Namespace: s.Namespace, Name: s.Spec.OfferRef.Name}, &offer)
-			if err != nil || !found {
+			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
+			if err != nil || offer == nil {
 				return nil, err // an offer created later maps to its publisher itself
 			}
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}}}, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -41,32 +40,21 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := rec.DeepCopy()
 	now := r.Clock.Now()
 
-	var offer v1alpha1.Offer
-	offerFound, err := getOptional(ctx, r.Client, types.NamespacedName{Namespace: rec.Namespace, Name: rec.Spec.OfferRef.Name}, &offer)
+	rel := relations{r.Client}
+	offer, err := rel.offer(ctx, rec.Namespace, rec.Spec.OfferRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	progName := v1alpha1.DefaultProgramName
-	if offerFound {
-		var pub v1alpha1.Publisher
-		pubFound, err := getOptional(ctx, r.Client, types.NamespacedName{Namespace: rec.Namespace, Name: offer.Spec.PublisherRef.Name}, &pub)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if pubFound {
-			progName = programName(&pub)
-		}
+	publisher := "" // a missing offer has no publisher: the default program judges the line
+	if offer != nil {
+		publisher = offer.Spec.PublisherRef.Name
 	}
-	prog, err := loadProgram(ctx, r.Client, progName)
+	_, prog, err := rel.publisherAndProgram(ctx, rec.Namespace, publisher)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 
-	var offerPtr *v1alpha1.Offer
-	if offerFound {
-		offerPtr = &offer
-	}
-	v := rewards.EvaluateLine(&rec.Spec, offerPtr, prog.rules, now)
+	v := rewards.EvaluateLine(&rec.Spec, offer, prog.rules, now)
 	st := &rec.Status
 	st.ObservedGeneration = rec.Generation
 	st.Counted = v.Counted
