@@ -19,11 +19,6 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
-// ConditionStalled is True on an activation that reached a terminal outcome
-// (Expired, Revoked): nothing more will happen to it, which kstatus and
-// Flux read as "not in progress".
-const ConditionStalled = "Stalled"
-
 // BenefitActivationReconciler runs the life of an activation: Pending until
 // every prerequisite holds, Active with its contact and expiry instants,
 // then Expired, Revoked or OptedOut (rules O3–O6, B1–B5, R1–R5).
@@ -68,7 +63,7 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionReady, boolStatus(d.Ready), d.Reason, d.Message)
 	terminal := d.Phase == v1alpha1.ActivationExpired || d.Phase == v1alpha1.ActivationRevoked
 	if terminal {
-		setCondition(&st.Conditions, in.Now, act.Generation, ConditionStalled, metav1.ConditionTrue, d.Reason, d.Message)
+		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionStalled, metav1.ConditionTrue, d.Reason, d.Message)
 	}
 	if d.ContactReason != "" {
 		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionContactOverdue, boolStatus(d.ContactOverdue), d.ContactReason, d.ContactMessage)

@@ -74,6 +74,7 @@ type BenefitActivationStatus struct {
 	// conditions: Ready is True while the benefit is Active; otherwise its
 	// reason names the first missing prerequisite or the terminal outcome.
 	// ContactOverdue is True when contactDueBy passed without contactedAt.
+	// Stalled is True once the activation is Expired or Revoked (terminal).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
