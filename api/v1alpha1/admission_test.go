@@ -382,6 +382,15 @@ var _ = Describe("Admission", func() {
 		Entry("RewardsProgram: exchange rate currency lower-case",
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Currency = "eur" })),
 			"spec.exchangeRates[0].currency"),
+		Entry("RewardsProgram: exchange rate for the program's own currency",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Currency = "USD" })),
+			"spec.exchangeRates"),
+		Entry("RewardsProgram: exchange rate for the default currency when spec.currency is unset",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Currency = ""
+				p.Spec.ExchangeRates[0].Currency = "USD"
+			})),
+			"spec.exchangeRates"),
 		Entry("RewardsProgram: program currency lower-case",
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Currency = "usd" })),
 			"spec.currency"),

@@ -33,6 +33,7 @@ type Money string
 
 // CurrencyCode is a three-letter ISO 4217 currency code in upper case, for
 // example USD or EUR.
+// +kubebuilder:validation:MaxLength=3
 // +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
 type CurrencyCode string
 

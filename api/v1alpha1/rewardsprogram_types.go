@@ -26,6 +26,7 @@ const (
 // RewardsProgramSpec holds the rules of the program as data. Every field is
 // optional except the tiers and the catalog; an unset field takes the
 // program's documented default, applied by the operator (not by the schema).
+// +kubebuilder:validation:XValidation:rule="!has(self.exchangeRates) || self.exchangeRates.all(r, r.currency != (has(self.currency) ? self.currency : 'USD'))",message="spec.exchangeRates must not give a rate for the program currency itself (spec.currency, USD when unset)",fieldPath=".exchangeRates"
 type RewardsProgramSpec struct {
 	// description of the program, for people.
 	// +optional
