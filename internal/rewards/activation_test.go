@@ -399,10 +399,10 @@ func TestDecideActivationB2Prerequisites(t *testing.T) {
 			in:     baInput(baActivation("blog", "saas", "go-live-blog", baCreated), baSaaS()),
 			want:   baWantPending(ReasonNotForListingType, v1alpha1.BenefitCategoryMarketing, nil),
 		},
-		"NotForListingTypeBeforeContact": {
-			reason: "B2: benefit-for-listing-type comes before the marketing contact",
+		"ContactBeforeListingType": {
+			reason: "B2: the marketing contact comes before benefit-for-listing-type, in B2's order",
 			in:     baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(), baPub(baNoContact)),
-			want:   baWantPending(ReasonNotForListingType, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(ReasonMarketingContactMissing, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"MarketingNeedsContact": {
 			reason: "B2/P4: a Marketing benefit needs a marketing contact: Pending MarketingContactMissing",
