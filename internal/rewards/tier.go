@@ -20,9 +20,6 @@ type TierResult struct {
 	HasLiveTransactOffer bool
 	Offers               v1alpha1.OfferCounts
 	Counted, Excluded    int32
-	// Lines holds each record's verdict, by record name; a counted line's
-	// verdict has no message (EvaluateLine gives it).
-	Lines map[string]LineVerdict
 	// NextChangeAt is the next instant the result changes by itself: a line
 	// ageing out of (or being billed into) the window, an offer going live
 	// or being delisted (a Transact one changes the tier, any one changes
@@ -39,7 +36,7 @@ type TierResult struct {
 // reached, and every tier needs at least one live Transact offer: without
 // one, the tier is 0 whatever the sales.
 func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) TierResult {
-	res := TierResult{Lines: make(map[string]LineVerdict, len(records))}
+	var res TierResult
 	byName := make(map[string]*v1alpha1.Offer, len(offers))
 	for i := range offers {
 		o := &offers[i]
@@ -60,7 +57,6 @@ func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sales
 	for i := range records {
 		rec := &records[i]
 		v := evaluateLine(&rec.Spec, byName[rec.Spec.OfferRef.Name], rules, now)
-		res.Lines[rec.Name] = v
 		res.NextChangeAt = earliest(res.NextChangeAt, v.NextChange)
 		if !v.Counted {
 			res.Excluded++

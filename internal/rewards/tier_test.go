@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
@@ -33,9 +32,6 @@ func TestComputeTier(t *testing.T) {
 	}
 	type want struct {
 		res TierResult
-		// lines maps each record to its verdict's reason; Lines itself is
-		// covered by TestEvaluateLine.
-		lines map[string]string
 	}
 	cases := map[string]struct {
 		reason string
@@ -62,7 +58,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:      v1alpha1.OfferCounts{List: 1, Transact: 1, Live: 1},
 					Counted:     1,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"LiveTransactNoSales": {
@@ -85,7 +80,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:  v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Counted: 1,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"JustBelow25000": {
@@ -99,7 +93,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:  v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Counted: 1,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"SumOverOffers": {
@@ -117,7 +110,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:  v1alpha1.OfferCounts{Transact: 2, Live: 2},
 					Counted: 3,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted, "r3": v1alpha1.SalesCounted},
 			},
 		},
 		"SumReachesTier2": {
@@ -134,7 +126,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:  v1alpha1.OfferCounts{Transact: 2, Live: 2},
 					Counted: 2,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted},
 			},
 		},
 		"FraudAndCancelLowerTier": {
@@ -152,10 +143,6 @@ func TestComputeTier(t *testing.T) {
 					Next:    &v1alpha1.TierProgress{Level: 2, Name: "Tier 2", BilledSalesMissing: "4900.00"},
 					Offers:  v1alpha1.OfferCounts{Transact: 2, Live: 2},
 					Counted: 2, Excluded: 2,
-				},
-				lines: map[string]string{
-					"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesFraudProven,
-					"r3": v1alpha1.SalesCancelled, "r4": v1alpha1.SalesCounted,
 				},
 			},
 		},
@@ -184,10 +171,6 @@ func TestComputeTier(t *testing.T) {
 					Excluded:     3,
 					NextChangeAt: ptrTo(now.AddDate(1, 0, 0)),
 				},
-				lines: map[string]string{
-					"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesOfferNotTransact,
-					"r3": v1alpha1.SalesNoExchangeRate, "r4": v1alpha1.SalesOfferNotFound,
-				},
 			},
 		},
 		"TopTier": {
@@ -200,7 +183,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:  v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Counted: 2,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted},
 			},
 		},
 		"SeatsReachTier": {
@@ -218,7 +200,6 @@ func TestComputeTier(t *testing.T) {
 					Counted:      2,
 					NextChangeAt: ptrTo(cutoff.Add(time.Nanosecond)),
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted},
 			},
 		},
 		"SeatsMissingAtCutoff": {
@@ -233,7 +214,6 @@ func TestComputeTier(t *testing.T) {
 					Counted:      1,
 					NextChangeAt: ptrTo(cutoff.Add(time.Nanosecond)),
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"SeatsMissingOmittedAfterCutoff": {
@@ -250,7 +230,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:  v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Counted: 2,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted},
 			},
 		},
 		"NextChangeAgeOut": {
@@ -271,7 +250,6 @@ func TestComputeTier(t *testing.T) {
 					Excluded:     1,
 					NextChangeAt: ptrTo(utc(2026, time.April, 1, 0, 0, 0)),
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted, "r2": v1alpha1.SalesCounted, "r3": v1alpha1.SalesOutsideWindow},
 			},
 		},
 		"NextChangeGoLive": {
@@ -287,7 +265,6 @@ func TestComputeTier(t *testing.T) {
 					Counted:      1,
 					NextChangeAt: ptrTo(utc(2026, time.March, 20, 0, 0, 0)),
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"NextChangeFutureLine": {
@@ -302,7 +279,6 @@ func TestComputeTier(t *testing.T) {
 					Excluded:     1,
 					NextChangeAt: ptrTo(now.Add(time.Minute)),
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesOutsideWindow},
 			},
 		},
 		"NextChangeListGoesLive": {
@@ -341,7 +317,6 @@ func TestComputeTier(t *testing.T) {
 					Counted:      1,
 					NextChangeAt: ptrTo(now.Add(24 * time.Hour)),
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"ScheduledOnlyAtLiveAt": {
@@ -355,7 +330,6 @@ func TestComputeTier(t *testing.T) {
 					Offers:  v1alpha1.OfferCounts{Transact: 1, Live: 1},
 					Counted: 1,
 				},
-				lines: map[string]string{"r1": v1alpha1.SalesCounted},
 			},
 		},
 		"NoTiers": {
@@ -370,16 +344,8 @@ func TestComputeTier(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := ComputeTier(tc.args.rules, tc.args.offers, tc.args.records, tc.args.now)
-			opts := append([]cmp.Option{cmpopts.IgnoreFields(TierResult{}, "Lines")}, cmpOpts...)
-			if diff := cmp.Diff(tc.want.res, got, opts...); diff != "" {
+			if diff := cmp.Diff(tc.want.res, got, cmpOpts...); diff != "" {
 				t.Errorf("%s\nComputeTier(...): -want, +got:\n%s", tc.reason, diff)
-			}
-			lines := map[string]string{}
-			for name, v := range got.Lines {
-				lines[name] = v.Reason
-			}
-			if diff := cmp.Diff(tc.want.lines, lines, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("%s\nComputeTier(...).Lines reasons: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}
