@@ -324,26 +324,13 @@ func decide(in ActivationInput) ActivationDecision {
 // firstMissing returns the first prerequisite of B2 that does not hold, and
 // when it may start holding by itself (an offer going live). keptByR5 skips
 // the tier: an unlocked benefit is kept when its tier only aged out (R5).
+// The checks (Prerequisites) work out benefit, phase and keptByR5 again by
+// themselves, so that `kubectl rewards explain` can run them alone.
 func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.OfferPhase, offerNext *time.Time, keptByR5 bool) (string, string, *time.Time) {
-	offer, pub, rules := in.Offer, in.Publisher, in.Program.Rules
-	// The order of B2's own list: enrolled (standing is checked before, R1),
-	// contact, offer live, listing type, then one-time use (B3) or tier.
-	switch {
-	case !pub.Spec.Enrolled:
-		return ReasonNotEnrolled, fmt.Sprintf("publisher %q is not enrolled; set spec.enrolled to take part (P2)", pub.Name), nil
-	case needsContact(benefit.Category) && pub.Spec.MarketingContact == nil:
-		return ReasonMarketingContactMissing, fmt.Sprintf("%s benefits need a marketing contact: set spec.marketingContact on publisher %q (P4)", benefit.Category, pub.Name), nil
-	case phase == v1alpha1.OfferScheduled:
-		return ReasonOfferNotLive, fmt.Sprintf("offer %q goes live at %s (B2)", offer.Name, offer.Spec.LiveAt.UTC().Format(time.RFC3339)), offerNext
-	case !forListingType(benefit, offer.Spec.ListingType):
-		return ReasonNotForListingType, fmt.Sprintf("benefit %q is for %v offers, and offer %q is %s (B2)", benefit.Name, benefit.ListingTypes, offer.Name, offer.Spec.ListingType), nil
-	}
-	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		if winner := oneTimeWinner(in.Siblings, in.Activation); winner != in.Activation.Name {
-			return ReasonAlreadyUsed, alreadyUsedMessage(benefit.Name, winner, offer.Name), nil
-		}
-	} else if need := rules.BenefitTier[benefit.Name]; !keptByR5 && in.Sales.Tier < need {
-		return ReasonTierNotReached, tierNotReachedMessage(in, benefit.Name, need), nil
+	// The checks of prerequisites.go, in B2's order; they work out the
+	// benefit, the offer's phase and R5 themselves.
+	if r, failing := FirstFailingPrerequisite(in); failing {
+		return r.Reason, r.Message, r.Wait
 	}
 	return "", "", nil
 }
