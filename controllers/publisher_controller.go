@@ -59,7 +59,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 
-	res := rewards.ComputeTier(prog.rules, offers, records, now)
+	res, detail := rewards.ComputeTierDetail(prog.rules, offers, records, now)
 	st := &pub.Status
 	st.ObservedGeneration = pub.Generation
 	st.Program = prog.name
@@ -76,6 +76,8 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		st.Standing = v1alpha1.StandingViolation
 	}
 	st.NextChangeAt = metaTime(res.NextChangeAt)
+	st.Breakdown = detail.Breakdown
+	st.Forecast = detail.Forecast
 
 	var activations []v1alpha1.BenefitActivation
 	for i := range offers {

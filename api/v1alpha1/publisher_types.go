@@ -187,6 +187,121 @@ type PublisherStatus struct {
 	// including those dropped from the bounded history.
 	// +optional
 	RevocationCount int64 `json:"revocationCount,omitempty"`
+
+	// breakdown explains billedSales: where the counted billed sales come
+	// from, offer by offer, and what was left out and why.
+	// +optional
+	Breakdown SalesBreakdown `json:"breakdown,omitempty,omitzero"`
+
+	// forecast says when the tier drops by itself if nothing new is billed,
+	// as sales lines age out of a Trailing12Months window. Absent under a
+	// Lifetime window, without a tier, or when nothing known makes the tier
+	// drop.
+	// +optional
+	Forecast *TierForecast `json:"forecast,omitempty"`
+}
+
+// SalesBreakdown is where a publisher's billed sales come from (rules S1–S4).
+type SalesBreakdown struct {
+	// offers lists the billed sales counted from each Transact offer that
+	// has counted lines, largest first (by name when equal), at most 20;
+	// others sums the rest.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Offers []OfferSales `json:"offers,omitempty"`
+
+	// others sums the counted billed sales of the offers beyond the largest
+	// 20. Absent when there are no more than 20.
+	// +optional
+	Others *OtherOffersSales `json:"others,omitempty"`
+
+	// excluded sums the sales lines left out of billedSales, per reason
+	// (the reason their SalesRecord's status shows): FraudProven and
+	// Cancelled (S3), NoExchangeRate (S2), OutsideWindow (S4: billed in
+	// the future, or aged out of a Trailing12Months window),
+	// OfferNotTransact (S1), OfferNotFound. Reasons with no line are
+	// omitted.
+	// +optional
+	// +listType=map
+	// +listMapKey=reason
+	// +kubebuilder:validation:MaxItems=7
+	Excluded []ExcludedSales `json:"excluded,omitempty"`
+}
+
+// OfferSales is the billed sales counted from one offer.
+type OfferSales struct {
+	// offer is the name of the Offer.
+	// +kubebuilder:validation:MaxLength=253
+	Offer string `json:"offer"`
+
+	// billedSales counted from the offer's lines, in program currency.
+	BilledSales Money `json:"billedSales"`
+
+	// lines is the number of the offer's sales lines counted.
+	Lines int32 `json:"lines"`
+}
+
+// OtherOffersSales sums the offers a breakdown does not list one by one.
+type OtherOffersSales struct {
+	// offers is how many offers are summed here.
+	Offers int32 `json:"offers"`
+
+	// billedSales counted from their lines, in program currency.
+	BilledSales Money `json:"billedSales"`
+
+	// lines is the number of their sales lines counted.
+	Lines int32 `json:"lines"`
+}
+
+// ExcludedSalesReason is why sales lines are left out of billed sales; the
+// reasons of a SalesRecord's status.
+// +kubebuilder:validation:Enum=FraudProven;Cancelled;NoExchangeRate;OutsideWindow;OfferNotTransact;OfferNotFound;InvalidAmount
+type ExcludedSalesReason string
+
+// ExcludedSales sums the sales lines left out for one reason.
+type ExcludedSales struct {
+	// reason the lines are left out.
+	Reason ExcludedSalesReason `json:"reason"`
+
+	// lines is the number of lines left out for this reason.
+	Lines int32 `json:"lines"`
+
+	// amount of those lines in program currency, summing the lines whose
+	// currency is the program's or has a rate.
+	Amount Money `json:"amount"`
+
+	// linesWithoutRate is how many of the lines are not in amount because
+	// the program has no rate for their currency (all of them for
+	// NoExchangeRate).
+	// +optional
+	LinesWithoutRate int32 `json:"linesWithoutRate,omitempty"`
+}
+
+// TierForecast is when a publisher's tier first drops below the tier it
+// has now, by itself, with the sales lines and offers known now and
+// nothing new billed: counted lines
+// leave a Trailing12Months window at the exact instant they are twelve
+// calendar months old (S4), and the last live Transact offer being
+// delisted ends every tier (S6). The operator recomputes it at each of
+// those instants.
+type TierForecast struct {
+	// dropsAt is the instant the tier drops.
+	DropsAt metav1.Time `json:"dropsAt"`
+
+	// tier it drops to; 0 means no tier.
+	Tier int32 `json:"tier"`
+
+	// tierName of that tier.
+	// +optional
+	TierName string `json:"tierName,omitempty"`
+
+	// billedSales counted from dropsAt on, in program currency.
+	BilledSales Money `json:"billedSales"`
+
+	// seats counted from dropsAt on (rule S5).
+	// +optional
+	Seats int64 `json:"seats,omitempty"`
 }
 
 // TierProgress is the next tier and the gap to it.
@@ -290,6 +405,9 @@ type RevocationRecord struct {
 // +kubebuilder:printcolumn:name="Billed Sales",type=string,JSONPath=`.status.billedSales`
 // +kubebuilder:printcolumn:name="Currency",type=string,JSONPath=`.status.currency`,priority=1
 // +kubebuilder:printcolumn:name="Standing",type=string,JSONPath=`.status.standing`,priority=1
+// +kubebuilder:printcolumn:name="Next Tier",type=integer,JSONPath=`.status.nextTier.level`,priority=1
+// +kubebuilder:printcolumn:name="Drops At",type=string,JSONPath=`.status.forecast.dropsAt`,priority=1
+// +kubebuilder:printcolumn:name="Drops To",type=integer,JSONPath=`.status.forecast.tier`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Publisher struct {
