@@ -62,8 +62,9 @@ bench: ## Run the benchmarks.
 ##@ Build
 
 .PHONY: build
-build: manifests generate ## Build the manager binary.
+build: manifests generate ## Build the manager and the kubectl plugin (bin/manager, bin/kubectl-rewards).
 	go build -o bin/manager ./cmd
+	go build -o bin/kubectl-rewards ./cmd/kubectl-rewards
 
 .PHONY: run-local
 run-local: manifests generate test-binaries ## Start a local control plane, install CRDs, default program and samples, run the operator (Ctrl-C stops all).
