@@ -7,13 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/liggitt/tabwriter"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
@@ -114,8 +112,8 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 	if cur == "" {
 		cur = string(prog.rules.Currency)
 	}
-	w := printers.GetNewTabWriter(out)
-	defer w.Flush()
+	w := newTables(out)
+	defer w.flush()
 
 	fmt.Fprintf(w, "Publisher:\t%s/%s\n", pub.Namespace, pub.Name)
 	fmt.Fprintf(w, "Program:\t%s (%s window, %s)\n", programName(pub), prog.rules.Window, prog.rules.Currency)
@@ -130,7 +128,7 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 	fmt.Fprintf(w, "Next tier:\t%s\n", nextTierText(st.NextTier, cur))
 	fmt.Fprintf(w, "Forecast:\t%s\n", forecastText(st.Forecast, prog.rules.Window, cur))
 	fmt.Fprintf(w, "Standing:\t%s\n", st.Standing)
-	w.Flush()
+	w.next()
 
 	b := st.Breakdown
 	if len(b.Offers) > 0 {
@@ -142,7 +140,7 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 		if b.Others != nil {
 			fmt.Fprintf(w, "  (%d other offers)\t%s\t%d\n", b.Others.Offers, b.Others.BilledSales, b.Others.Lines)
 		}
-		w.Flush()
+		w.next()
 	}
 	if len(b.Excluded) > 0 {
 		fmt.Fprintf(w, "\nLeft out:\n")
@@ -154,7 +152,7 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 			}
 			fmt.Fprintf(w, "  %s\t%d\t%s\t%s\n", e.Reason, e.Lines, amount, excludedWhy(string(e.Reason)))
 		}
-		w.Flush()
+		w.next()
 	}
 
 	if objs != nil {
@@ -165,7 +163,7 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 
 // writeLines lists the largest counted lines, with when they leave a
 // trailing window, and the largest lines left out.
-func writeLines(w *tabwriter.Writer, records []v1alpha1.SalesRecord, rules *rewards.Rules, now time.Time) {
+func writeLines(w *tables, records []v1alpha1.SalesRecord, rules *rewards.Rules, now time.Time) {
 	var counted, excluded []*v1alpha1.SalesRecord
 	for i := range records {
 		r := &records[i]
@@ -206,7 +204,7 @@ func writeLines(w *tabwriter.Writer, records []v1alpha1.SalesRecord, rules *rewa
 			}
 			fmt.Fprintln(w)
 		}
-		w.Flush()
+		w.next()
 	}
 	if len(excluded) > 0 {
 		fmt.Fprintf(w, "\nLargest lines left out (%d of %d):\n", min(linesShown, len(excluded)), len(excluded))
@@ -218,13 +216,13 @@ func writeLines(w *tabwriter.Writer, records []v1alpha1.SalesRecord, rules *rewa
 			}
 			fmt.Fprintf(w, "  %s\t%s\t%s %s\t%s\t%s\n", r.Name, r.Spec.OfferRef.Name, r.Spec.Amount, r.Spec.Currency, instant(r.Spec.BilledAt.Time), reason)
 		}
-		w.Flush()
+		w.next()
 	}
 }
 
 // writeBenefits lists the publisher's activations, and why each Pending
 // one waits.
-func writeBenefits(w *tabwriter.Writer, activations []v1alpha1.BenefitActivation) {
+func writeBenefits(w *tables, activations []v1alpha1.BenefitActivation) {
 	if len(activations) == 0 {
 		return
 	}
@@ -239,7 +237,7 @@ func writeBenefits(w *tabwriter.Writer, activations []v1alpha1.BenefitActivation
 		}
 		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", a.Name, a.Spec.OfferRef.Name, a.Spec.Benefit, phase, activationWhy(a))
 	}
-	w.Flush()
+	w.next()
 }
 
 // activationWhy is one line on an activation's phase.
@@ -400,8 +398,8 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 
 // writeActivationExplanation prints what explain activation shows.
 func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, in rewards.ActivationInput, prog program) {
-	w := printers.GetNewTabWriter(out)
-	defer w.Flush()
+	w := newTables(out)
+	defer w.flush()
 	st := &act.Status
 	fmt.Fprintf(w, "Activation:\t%s/%s\n", act.Namespace, act.Name)
 	benefit := act.Spec.Benefit
@@ -436,7 +434,7 @@ func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, 
 	case v1alpha1.ActivationActive, v1alpha1.ActivationExpired, v1alpha1.ActivationRevoked, v1alpha1.ActivationOptedOut:
 		fmt.Fprintf(w, "Note:\tthe prerequisites decide only while an activation is Pending; they are shown as they stand now\n")
 	}
-	w.Flush()
+	w.next()
 
 	fmt.Fprintf(w, "\nPrerequisites, in the order they are checked:\n")
 	for _, r := range rewards.ExplainPrerequisites(in) {

@@ -13,9 +13,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
+	"github.com/liggitt/tabwriter"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,6 +25,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -194,3 +197,24 @@ func ctx(cmd *cobra.Command) context.Context {
 	}
 	return context.Background()
 }
+
+// tables writes aligned text, one table after another, each aligned on
+// its own, as kubectl aligns its columns. kubectl's tab writer remembers
+// column widths across flushes (for --watch), so each table gets a writer
+// of its own.
+type tables struct {
+	out io.Writer
+	w   *tabwriter.Writer
+}
+
+func newTables(out io.Writer) *tables { return &tables{out: out, w: printers.GetNewTabWriter(out)} }
+
+func (t *tables) Write(p []byte) (int, error) { return t.w.Write(p) }
+
+// next ends the current table: what follows is aligned on its own.
+func (t *tables) next() {
+	t.flush()
+	t.w = printers.GetNewTabWriter(t.out)
+}
+
+func (t *tables) flush() { _ = t.w.Flush() }

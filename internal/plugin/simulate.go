@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/yaml"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -294,7 +293,7 @@ func writeSimulationTable(out io.Writer, r SimulationReport) {
 		return
 	}
 	fmt.Fprintf(out, "The candidate RewardsProgram %q changes %d of the %d publishers following it %s:\n\n", r.Program, len(r.Differences), r.Publishers, scope)
-	w := printers.GetNewTabWriter(out)
+	w := newTables(out)
 	fmt.Fprintf(w, "NAMESPACE\tPUBLISHER\tTIER\tNEXT TIER\tBILLED SALES\tBENEFITS\tLINES\n")
 	for _, d := range r.Differences {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", d.Namespace, d.Publisher,
@@ -303,7 +302,7 @@ func writeSimulationTable(out io.Writer, r SimulationReport) {
 			change(d.Current.BilledSales+" "+d.Current.Currency, d.Candidate.BilledSales+" "+d.Candidate.Currency),
 			benefitsShort(d), len(d.Lines))
 	}
-	w.Flush()
+	w.flush()
 	for _, d := range r.Differences {
 		if len(d.NewlyUnlocked)+len(d.NoLongerUnlocked)+len(d.Lines) == 0 {
 			continue
@@ -316,16 +315,16 @@ func writeSimulationTable(out io.Writer, r SimulationReport) {
 			fmt.Fprintf(out, "  no longer unlocked: %s\n", strings.Join(d.NoLongerUnlocked, ", "))
 		}
 		for _, a := range d.Activations {
-			fmt.Fprintf(out, "  activation %s of %s is %s\n", a.Name, a.Benefit, a.Phase)
+			fmt.Fprintf(out, "  activation %s (%s): %s now\n", a.Name, a.Benefit, a.Phase)
 		}
 		if len(d.Lines) > 0 {
 			fmt.Fprintf(out, "  sales lines whose verdict changes:\n")
-			w := printers.GetNewTabWriter(out)
+			w := newTables(out)
 			fmt.Fprintf(w, "    SALES RECORD\tOFFER\tNOW\tCANDIDATE\n")
 			for _, l := range d.Lines[:min(len(d.Lines), linesShownPerPublisher)] {
 				fmt.Fprintf(w, "    %s\t%s\t%s\t%s\n", l.SalesRecord, l.Offer, verdictShort(l.Current), verdictShort(l.Candidate))
 			}
-			w.Flush()
+			w.flush()
 			if n := len(d.Lines) - linesShownPerPublisher; n > 0 {
 				fmt.Fprintf(out, "    ... and %d more (-o json lists them all)\n", n)
 			}

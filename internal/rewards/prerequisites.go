@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -70,7 +71,7 @@ var Prerequisites = []Prerequisite{
 	{Name: "offer-live", Rule: "O2", Title: "offer Live", Check: checkOfferLive},
 	{Name: "not-opted-out", Rule: "O6", Title: "not opted out", Check: checkNotOptedOut},
 	{Name: "listing-type", Rule: "B2", Title: "benefit offered for the listing type", Check: checkListingType},
-	{Name: "one-time-use-or-tier", Rule: "B3/S6", Title: "one-time use (List, Trial, Consulting) or tier reached (Transact)", Check: checkOneTimeUseOrTier},
+	{Name: "one-time-use-or-tier", Rule: "B3/S6", Title: "one-time use, or tier reached for Transact", Check: checkOneTimeUseOrTier},
 }
 
 // FirstFailingPrerequisite returns the first of Prerequisites that fails,
@@ -151,7 +152,11 @@ func checkBenefitInCatalog(in ActivationInput) CheckResult {
 	if !ok {
 		return failed(ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", in.Activation.Spec.Benefit, in.Program.Name))
 	}
-	return passed("benefit %q is a %s benefit for %v offers", b.Name, b.Category, b.ListingTypes)
+	types := make([]string, len(b.ListingTypes))
+	for i, lt := range b.ListingTypes {
+		types[i] = string(lt)
+	}
+	return passed("benefit %q is a %s benefit for %s offers", b.Name, b.Category, strings.Join(types, ", "))
 }
 
 func checkEnrolled(in ActivationInput) CheckResult {

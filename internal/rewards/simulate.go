@@ -53,11 +53,15 @@ func (c Comparison) NextTierChanged() bool { return !sameProgress(c.Current.Next
 
 // NewlyUnlocked are the Transact benefits the candidate unlocks and the
 // program in force does not.
-func (c Comparison) NewlyUnlocked() []string { return missingFrom(c.Candidate.Unlocked, c.Current.Unlocked) }
+func (c Comparison) NewlyUnlocked() []string {
+	return missingFrom(c.Candidate.Unlocked, c.Current.Unlocked)
+}
 
 // NoLongerUnlocked are the Transact benefits the program in force unlocks
 // and the candidate does not.
-func (c Comparison) NoLongerUnlocked() []string { return missingFrom(c.Current.Unlocked, c.Candidate.Unlocked) }
+func (c Comparison) NoLongerUnlocked() []string {
+	return missingFrom(c.Current.Unlocked, c.Candidate.Unlocked)
+}
 
 // Changed reports whether the candidate changes anything of the
 // publisher: tier, next tier, benefits unlocked, billed sales, or a line's
