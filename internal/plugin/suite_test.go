@@ -123,8 +123,9 @@ func kubectlRewards(args ...string) result {
 			},
 		}), nil
 	}
+	start := time.Now()
 	code := plugin.Main(o, append([]string{"--kubeconfig", kubeconfig}, args...))
-	GinkgoWriter.Printf("$ kubectl rewards %v\n(exit %d)\n%s%s", args, code, out.String(), errOut.String())
+	GinkgoWriter.Printf("$ kubectl rewards %v\n(exit %d after %s)\n%s%s", args, code, time.Since(start).Round(time.Millisecond), out.String(), errOut.String())
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }
 

@@ -8,6 +8,7 @@ package rewards
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -95,7 +96,10 @@ func (m Money) IsZero() bool { return m.int().Sign() == 0 }
 // trailing zeros beyond the second: "25000.00", "1234.5678".
 func (m Money) String() string {
 	q, r := new(big.Int).QuoRem(m.int(), bigMicros, new(big.Int))
-	frac := fmt.Sprintf("%06d", r.Int64())
+	// The six digits of the fraction, zero-padded: 1 followed by them,
+	// without the 1 (strconv is much cheaper than fmt here, and statuses
+	// and simulate format thousands of amounts).
+	frac := strconv.FormatInt(microsPerUnit+r.Int64(), 10)[1:]
 	frac = strings.TrimRight(frac, "0")
 	for len(frac) < 2 {
 		frac += "0"

@@ -73,10 +73,12 @@ func (c Comparison) Changed() bool {
 }
 
 // ComparePrograms evaluates a publisher's offers and sales lines under the
-// program in force and under a candidate, in one pass over the lines. When
-// both programs judge lines alike (same currency, exchange rates, window
-// and seats cut-off), each line is evaluated once: a change of thresholds,
-// tiers or catalog costs little more than computing the tier once.
+// program in force and under a candidate, in one pass over the lines. A
+// line that both programs judge alike (same program currency, window and
+// seats cut-off, and the same rate for the line's currency) is evaluated
+// once: a change of thresholds, tiers or catalog costs little more than
+// computing the tier once, and a changed rate re-evaluates only the lines
+// in that currency.
 func ComparePrograms(current, candidate *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) Comparison {
 	byName := make(map[string]*v1alpha1.Offer, len(offers))
 	hasLiveTransactOffer := false
@@ -89,7 +91,8 @@ func ComparePrograms(current, candidate *Rules, offers []v1alpha1.Offer, records
 		}
 	}
 
-	alike := judgeLinesAlike(current, candidate)
+	sameRules := current.Currency == candidate.Currency && current.Window == candidate.Window && current.SeatsCutoff.Equal(candidate.SeatsCutoff)
+	ratesDiffer := currenciesConvertedDifferently(current, candidate)
 	var c Comparison
 	var billedCur, billedCand big.Int
 	var seatsCur, seatsCand int64
@@ -98,6 +101,7 @@ func ComparePrograms(current, candidate *Rules, offers []v1alpha1.Offer, records
 		offer := byName[rec.Spec.OfferRef.Name]
 		a := evaluateLine(&rec.Spec, offer, current, now)
 		b := a
+		alike := sameRules && !ratesDiffer[rec.Spec.Currency]
 		if !alike {
 			b = evaluateLine(&rec.Spec, offer, candidate, now)
 		}
@@ -142,20 +146,23 @@ func UnlockedBenefits(rules *Rules, tier int32) []string {
 	return slices.Compact(out)
 }
 
-// judgeLinesAlike reports whether two programs give every sales line the
-// same verdict: the line rules (S1–S5) read only the currency, the rates,
-// the window and the seats cut-off.
-func judgeLinesAlike(a, b *Rules) bool {
-	if a.Currency != b.Currency || a.Window != b.Window || !a.SeatsCutoff.Equal(b.SeatsCutoff) || len(a.Rates) != len(b.Rates) {
-		return false
-	}
+// currenciesConvertedDifferently are the currencies two programs convert
+// differently: one has a rate for it and the other not, or another rate.
+// With the same program currency, window and seats cut-off, these rates
+// are all the line rules (S1–S5) read of a program.
+func currenciesConvertedDifferently(a, b *Rules) map[v1alpha1.CurrencyCode]bool {
+	differ := map[v1alpha1.CurrencyCode]bool{}
 	for cur, ra := range a.Rates {
-		rb, ok := b.Rates[cur]
-		if !ok || ra.r.Cmp(rb.r) != 0 {
-			return false
+		if rb, ok := b.Rates[cur]; !ok || ra.r.Cmp(rb.r) != 0 {
+			differ[cur] = true
 		}
 	}
-	return true
+	for cur := range b.Rates {
+		if _, ok := a.Rates[cur]; !ok {
+			differ[cur] = true
+		}
+	}
+	return differ
 }
 
 func verdictChanged(a, b *LineVerdict) bool {
