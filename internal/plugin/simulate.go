@@ -353,18 +353,20 @@ func nextTierShort(n *v1alpha1.TierProgress) string {
 	return s + ")"
 }
 
+// benefitsShort counts the Transact benefits newly (+) and no longer (-)
+// unlocked; the details below the table name them.
 func benefitsShort(d PublisherDifference) string {
 	var parts []string
-	for _, b := range d.NewlyUnlocked {
-		parts = append(parts, "+"+b)
+	if n := len(d.NewlyUnlocked); n > 0 {
+		parts = append(parts, fmt.Sprintf("+%d", n))
 	}
-	for _, b := range d.NoLongerUnlocked {
-		parts = append(parts, "-"+b)
+	if n := len(d.NoLongerUnlocked); n > 0 {
+		parts = append(parts, fmt.Sprintf("-%d", n))
 	}
 	if len(parts) == 0 {
 		return "-"
 	}
-	return strings.Join(parts, ",")
+	return strings.Join(parts, " ")
 }
 
 func verdictShort(v LineVerdict) string {

@@ -99,7 +99,7 @@ var _ = Describe("simulate", func() {
 		r = kubectlRewards("simulate", "--program", file, "-n", ns)
 		Expect(r.code).To(Equal(plugin.ExitDifferences))
 		Expect(r.out).To(ContainSubstring("changes 2 of the 4 publishers"))
-		Expect(r.out).To(MatchRegexp(row(ns, "drops", "2 -> 1", "3 (70000.00 more) -> 2 (20000.00 more)", "30000.00 USD", "-case-study", "0").String()))
+		Expect(r.out).To(MatchRegexp(row(ns, "drops", "2 -> 1", "3 (70000.00 more) -> 2 (20000.00 more)", "30000.00 USD", "-1", "0").String()))
 		Expect(r.out).To(MatchRegexp(row(ns, "lower", "1", "2 (24000.00 more) -> 2 (49000.00 more)", "1000.00 USD", "-", "0").String()))
 		Expect(r.out).To(ContainSubstring("no longer unlocked: case-study"))
 		Expect(r.out).NotTo(MatchRegexp(`(?m)^\S+\s+stays\s`))
