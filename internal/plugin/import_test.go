@@ -72,6 +72,20 @@ var _ = Describe("import sales", func() {
 		Expect(first.Spec.BilledAt.Time).To(BeTemporally("==", billed))
 		Expect(first.ManagedFields).To(ContainElement(HaveField("Manager", plugin.FieldManager)), "server-side apply by kubectl-rewards")
 
+		// The operator decides every imported line. Waiting for it also
+		// keeps its backlog of thousands of lines from slowing the tests
+		// that run next. Generous: one status write per line, on a loaded
+		// machine.
+		Eventually(func() int {
+			decided := 0
+			for _, r := range salesRecords(ns) {
+				if r.Status.Reason == v1alpha1.SalesCounted {
+					decided++
+				}
+			}
+			return decided
+		}).WithTimeout(5*time.Minute).WithPolling(3*time.Second).Should(Equal(9999), "every imported line counted")
+
 		By("a second import of the same file finds every row unchanged and writes nothing")
 		writes = writesDuring(func() { r = kubectlRewards("import", "sales", file, "-n", ns) })
 		Expect(r.out).To(ContainSubstring("created 0, unchanged 9999, updated 0, refused 1"))
