@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,7 +28,10 @@ type OfferReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
-	wakeups  *Wakeups
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	wakeups      *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers,verbs=get;list;watch
@@ -89,7 +93,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
 	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
 		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", message)
@@ -126,7 +130,7 @@ func readyReason(conds []metav1.Condition) string {
 
 // SetupWithManager registers the controller and what it watches.
 func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Offer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("offer").

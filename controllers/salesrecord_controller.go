@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
@@ -22,7 +23,10 @@ type SalesRecordReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
-	wakeups  *Wakeups
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	wakeups      *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords,verbs=get;list;watch
@@ -69,7 +73,7 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
 	if changed && before.Status.Reason != "" && before.Status.Counted != v.Counted {
 		if v.Counted {
@@ -87,7 +91,7 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 // SetupWithManager registers the controller and what it watches.
 func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	recordsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {

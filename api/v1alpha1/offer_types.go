@@ -145,6 +145,7 @@ type OfferStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ofr,categories=rewards
+// +kubebuilder:selectablefield:JSONPath=`.spec.publisherRef.name`
 // +kubebuilder:printcolumn:name="Publisher",type=string,JSONPath=`.spec.publisherRef.name`
 // +kubebuilder:printcolumn:name="Listing Type",type=string,JSONPath=`.spec.listingType`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`

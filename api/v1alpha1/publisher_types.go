@@ -176,15 +176,16 @@ type PublisherStatus struct {
 	// +optional
 	NextChangeAt *metav1.Time `json:"nextChangeAt,omitempty"`
 
-	// revocations is the publisher's revocation history, newest first, at
-	// most 50 entries.
+	// revocations is the publisher's revocation history, read from the
+	// BenefitGrants of its offers: each revocation once, newest recordedAt
+	// first, at most 50 entries.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=50
 	Revocations []RevocationRecord `json:"revocations,omitempty"`
 
-	// revocationCount is the total number of revocations ever recorded,
-	// including those dropped from the bounded history.
+	// revocationCount is the number of revoked BenefitGrants of the
+	// publisher, including those beyond the bounded history.
 	// +optional
 	RevocationCount int64 `json:"revocationCount,omitempty"`
 }
@@ -260,7 +261,8 @@ type ObjectReference struct {
 	Name string `json:"name"`
 }
 
-// RevocationRecord is one entry in a publisher's revocation history.
+// RevocationRecord is one entry in a publisher's revocation history, read
+// from the revoked BenefitGrants of its offers.
 type RevocationRecord struct {
 	// activation that was revoked.
 	Activation string `json:"activation"`
@@ -272,11 +274,18 @@ type RevocationRecord struct {
 	// message for people.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// time of the revocation.
-	Time metav1.Time `json:"time"`
 	// causedBy is the object whose state caused the revocation.
 	// +optional
 	CausedBy *ObjectReference `json:"causedBy,omitempty"`
+	// causeTime is the cause's own instant, from its spec, when it has one.
+	// +optional
+	CauseTime *metav1.Time `json:"causeTime,omitempty"`
+	// recordedAt is when the operator recorded the revocation.
+	// +optional
+	RecordedAt *metav1.Time `json:"recordedAt,omitempty"`
+	// time is recordedAt.
+	// Deprecated: kept for clients of earlier versions; read recordedAt.
+	Time metav1.Time `json:"time"`
 }
 
 // Publisher is a company publishing offers in the commercial marketplace and

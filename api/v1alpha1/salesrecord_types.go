@@ -120,6 +120,7 @@ type SalesRecordStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=sr;sales,categories=rewards
+// +kubebuilder:selectablefield:JSONPath=`.spec.offerRef.name`
 // +kubebuilder:printcolumn:name="Offer",type=string,JSONPath=`.spec.offerRef.name`
 // +kubebuilder:printcolumn:name="Amount",type=string,JSONPath=`.spec.amount`
 // +kubebuilder:printcolumn:name="Currency",type=string,JSONPath=`.spec.currency`

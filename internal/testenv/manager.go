@@ -137,7 +137,7 @@ func StartManager(cfg *rest.Config, opts ctrl.Options, setup func(context.Contex
 // controller of the operator (controllers.SetupWithManager) on clk.
 func StartOperator(cfg *rest.Config, opts ctrl.Options, clk clock.WithDelayedExecution, exited func(error)) (*Manager, error) {
 	return StartManager(cfg, opts, func(ctx context.Context, mgr manager.Manager) error {
-		return controllers.SetupWithManager(ctx, mgr, clk)
+		return controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clk, ResyncPeriod: controllers.DefaultResyncPeriod})
 	}, exited)
 }
 
