@@ -97,8 +97,9 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	}
 	if d.ContactReason != "" {
 		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionContactOverdue, boolStatus(d.ContactOverdue), d.ContactReason, d.ContactMessage)
-	} else if d.ActivatedAt == nil || terminal {
-		// Never activated, or ended: there is no contact obligation to show.
+	} else {
+		// Only an Active benefit has a contact obligation to show; keeping
+		// an old one would make the status depend on its history.
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionContactOverdue)
 	}
 

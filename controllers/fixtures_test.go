@@ -4,6 +4,7 @@ import (
 	"context"
 
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,6 +30,20 @@ func fetch[T client.Object](obj T) func() T {
 	return func() T {
 		ExpectWithOffset(1, k8sClient.Get(bg, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
 		return obj
+	}
+}
+
+// grantOf returns a function reading an activation's BenefitGrant fresh
+// from the API server; nil when it has none.
+func grantOf(a *v1alpha1.BenefitActivation) func() *v1alpha1.BenefitGrant {
+	return func() *v1alpha1.BenefitGrant {
+		var g v1alpha1.BenefitGrant
+		err := k8sClient.Get(bg, client.ObjectKeyFromObject(a), &g)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		ExpectWithOffset(1, err).NotTo(HaveOccurred())
+		return &g
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -71,9 +70,11 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.rules, now)
 	st.FollowUpHint = hint
+	// Always shown, True or False, so that the status is the same however
+	// it was reached (a status rebuilt after a wipe included).
 	if followUp {
 		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, "NotContacted", hint)
-	} else if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionFollowUpNeeded) != nil {
+	} else {
 		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, "NotNeeded", "no follow-up needed")
 	}
 

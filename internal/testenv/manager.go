@@ -46,8 +46,11 @@ type Call struct {
 	// Subresource is the subresource written ("status"), "" for a call on
 	// the object itself.
 	Subresource string
-	// Object is the object read or written; nil for a list.
+	// Object is the object read or written; nil for a list. A Get reports
+	// it before it is read: only its type is known then, and Key says which.
 	Object client.Object
+	// Key is the object's key: the one asked for by a Get.
+	Key client.ObjectKey
 }
 
 // ObservedClient returns a ctrl.Options.NewClient that builds the usual
@@ -62,7 +65,7 @@ func ObservedClient(observe func(Call)) client.NewClientFunc {
 		}
 		return interceptor.NewClient(c, interceptor.Funcs{
 			Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-				observe(Call{Verb: VerbGet, Object: obj})
+				observe(Call{Verb: VerbGet, Object: obj, Key: key})
 				return c.Get(ctx, key, obj, opts...)
 			},
 			List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
