@@ -35,7 +35,7 @@ var (
 	// reads counts the manager's Gets by kind and key: a reconcile starts
 	// by reading its object, so this shows that one happened.
 	reads = &writeCounter{counts: map[string]int{}}
-	mgr       *testenv.Manager
+	mgr   *testenv.Manager
 )
 
 // suiteStart is the fake clock's time when the suite starts.

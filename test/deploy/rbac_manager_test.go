@@ -249,7 +249,7 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		}))
 	})
 
-	It("is minimal on paper: manager-role is read-only on the five kinds, writes only their status and Events, no wildcards, no Secrets", func() {
+	It("is minimal on paper: manager-role reads the kinds, writes only their status, Events and BenefitGrants (never deletes one), no wildcards, no Secrets", func() {
 		role := typed[rbacv1.ClusterRole](renderedObject("ClusterRole", "rewards-operator-manager-role"))
 		type grant struct{ group, resource string }
 		got := map[grant][]string{}
@@ -279,6 +279,12 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		for _, k := range kinds {
 			want[grant{v1alpha1.GroupVersion.Group, k}] = []string{"get", "list", "watch"}
 		}
+		// The durable record: created and revoked (a patch), never deleted
+		// (the garbage collector deletes a grant with its activation), and
+		// owned by the activation, which needs update on its finalizers
+		// where the OwnerReferencesPermissionEnforcement plugin is on.
+		want[grant{v1alpha1.GroupVersion.Group, "benefitgrants"}] = []string{"create", "get", "list", "patch", "watch"}
+		want[grant{v1alpha1.GroupVersion.Group, "benefitactivations/finalizers"}] = []string{"update"}
 		for k, verbs := range got {
 			if strings.HasSuffix(k.resource, "/status") {
 				Expect(verbs).NotTo(ContainElements("create", "delete", "deletecollection"))
