@@ -2,6 +2,9 @@ package controllers_test
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -401,5 +404,47 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 		err := k8sClient.Update(bg, edited)
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("spec.revocation"))
+	})
+})
+
+// startGarbageCollector runs kube-controller-manager with only its garbage
+// collector against the suite's API server (envtest runs none), until the
+// end of the test.
+func startGarbageCollector() {
+	GinkgoHelper()
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	Expect(assets).NotTo(BeEmpty(), "KUBEBUILDER_ASSETS")
+	bin := filepath.Join(assets, "kube-controller-manager")
+	Expect(bin).To(BeAnExistingFile(), "hack/build-test-binaries.sh builds it")
+	kubeconfig, err := testenv.AdminKubeconfig(testEnv, "garbage-collector", GinkgoT().TempDir())
+	Expect(err).NotTo(HaveOccurred())
+	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--controllers=garbage-collector-controller",
+		"--leader-elect=false", "--secure-port=0", "--concurrent-gc-syncs=5")
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(cmd.Start()).To(Succeed())
+	DeferCleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+}
+
+var _ = Describe("Garbage collection of grants", func() {
+	It("deletes an activation's BenefitGrant with the activation (its controller ownerReference)", func() {
+		startGarbageCollector()
+		ns := newNamespace()
+		prog := activationProgram()
+		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
+		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, fakeClock.Now())
+		act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+		keep := testenv.BenefitActivation(ns, "webinar", offer.Name, "webinar")
+		create(prog, pub, offer, act, keep)
+		Eventually(grantOf(act)).ShouldNot(BeNil())
+		Eventually(grantOf(keep)).ShouldNot(BeNil())
+
+		Expect(k8sClient.Delete(bg, act)).To(Succeed())
+		// The garbage collector first discovers every resource and fills its
+		// graph; on a loaded machine that takes a while.
+		Eventually(grantOf(act), 3*time.Minute, time.Second).Should(BeNil())
+		Expect(grantOf(keep)()).NotTo(BeNil(), "another activation's grant stays")
 	})
 })
