@@ -31,6 +31,9 @@ type OfferReconciler struct {
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
 	wakeups      *Wakeups
+	// APIReader reads from the API server, bypassing the cache: only to
+	// confirm a follow-up hint before it first appears.
+	APIReader client.Reader
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers,verbs=get;list;watch
@@ -69,6 +72,18 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.rules, now)
+	if followUp && before.Status.FollowUpHint == "" {
+		// The hint is about to appear, with an Event. The cache may not hold
+		// yet an activation created with (or just before) the offer, whose
+		// contactedAt would contradict both: confirm with the API server.
+		// This read happens when the hint would appear, not at every
+		// reconcile; once the cache catches up, the activation's own event
+		// reconciles the offer again.
+		if activations, err = activationsFromAPI(ctx, r.APIReader, offer.Namespace, offer.Name); err != nil {
+			return ctrl.Result{}, err
+		}
+		followUp, hint, followUpAt = rewards.FollowUpHint(&offer, activations, prog.rules, now)
+	}
 	st.FollowUpHint = hint
 	// Always shown, True or False, so that the status is the same however
 	// it was reached (a status rebuilt after a wipe included).
@@ -107,6 +122,23 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	r.wakeups.At(&offer, earliestOf(facts.NextChange, followUpAt))
 	return ctrl.Result{}, nil
+}
+
+// activationsFromAPI lists an offer's activations from the API server. The
+// API server has no index on spec.offerRef.name: it lists the namespace's
+// activations and keeps the offer's.
+func activationsFromAPI(ctx context.Context, api client.Reader, namespace, offer string) ([]v1alpha1.BenefitActivation, error) {
+	var list v1alpha1.BenefitActivationList
+	if err := api.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	var out []v1alpha1.BenefitActivation
+	for _, a := range list.Items {
+		if a.Spec.OfferRef.Name == offer {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func phaseMessage(o *v1alpha1.Offer, f rewards.OfferFacts) string {

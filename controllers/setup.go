@@ -35,7 +35,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	clk, resync := opts.Clock, opts.ResyncPeriod
 	setups := []interface{ SetupWithManager(ctrl.Manager) error }{
 		&RewardsProgramReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
-		&OfferReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
+		&OfferReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
 		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
 		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
 		&BenefitActivationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
