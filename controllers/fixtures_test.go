@@ -56,8 +56,8 @@ func publisherTier(p *v1alpha1.Publisher) func() int32 {
 	return func() int32 { return fetch(p)().Status.Tier }
 }
 
-func publisherSales(p *v1alpha1.Publisher) func() v1alpha1.Money {
-	return func() v1alpha1.Money { return fetch(p)().Status.BilledSales }
+func publisherSales(p *v1alpha1.Publisher) func() v1alpha1.DerivedMoney {
+	return func() v1alpha1.DerivedMoney { return fetch(p)().Status.BilledSales }
 }
 
 func readyReasonOf(conds func() []metav1.Condition) func() string {

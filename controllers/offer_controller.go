@@ -61,9 +61,11 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	st := &offer.Status
 	st.ObservedGeneration = offer.Generation
 	st.Phase = facts.Phase
-	st.EngagementEndsAt = metaTime(facts.EngagementEndsAt)
+	engagementEnds, endsTooLate := rewards.StatusInstant("status.engagementEndsAt", facts.EngagementEndsAt)
+	st.EngagementEndsAt = metaTime(engagementEnds)
 	st.EngagementEvergreen = facts.Evergreen
-	st.BenefitsExpireAt = metaTime(facts.BenefitsExpireAt)
+	expires, expiresTooLate := rewards.StatusInstant("status.benefitsExpireAt", facts.BenefitsExpireAt)
+	st.BenefitsExpireAt = metaTime(expires)
 	st.ISVConnectEligible = facts.ISVConnect
 	st.Microsoft365App = facts.Microsoft365App
 
@@ -100,6 +102,9 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		message = fmt.Sprintf("publisher %q does not exist in namespace %q; create it or fix spec.publisherRef", offer.Spec.PublisherRef.Name, offer.Namespace)
 	default:
 		reason, message = prog.notReadyReason()
+	}
+	if p := rewards.FirstProblem(endsTooLate, expiresTooLate); reason == "" && p != nil {
+		reason, message = p.Reason, p.Message
 	}
 	if reason == "" {
 		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, string(facts.Phase), phaseMessage(&offer, facts))

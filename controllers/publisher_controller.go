@@ -70,7 +70,8 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.Program = prog.name
 	st.Tier = res.Tier
 	st.TierName = res.TierName
-	st.BilledSales = v1alpha1.Money(res.BilledSales.String())
+	var salesTooLarge *rewards.Problem
+	st.BilledSales, salesTooLarge = rewards.StatusMoney("status.billedSales", res.BilledSales)
 	st.Currency = prog.rules.Currency
 	st.Seats = res.Seats
 	st.NextTier = res.Next
@@ -80,7 +81,8 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if len(pub.Spec.Violations) > 0 {
 		st.Standing = v1alpha1.StandingViolation
 	}
-	st.NextChangeAt = metaTime(res.NextChangeAt)
+	nextChange, nextChangeTooLate := rewards.StatusInstant("status.nextChangeAt", res.NextChangeAt)
+	st.NextChangeAt = metaTime(nextChange)
 
 	grants, err := rel.grantsOfPublisher(ctx, pub.Namespace, pub.Name)
 	if err != nil {
@@ -89,6 +91,9 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.Revocations, st.RevocationCount = rewards.RevocationHistory(grants, rewards.RevocationHistoryLimit)
 
 	reason, message := prog.notReadyReason()
+	if p := rewards.FirstProblem(salesTooLarge, nextChangeTooLate); reason == "" && p != nil {
+		reason, message = p.Reason, p.Message
+	}
 	if reason == "" {
 		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "TierComputed", tierMessage(res, prog.rules))
 	} else {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -66,10 +67,15 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	st.Publisher = v.Publisher
 	st.ProgramCurrency = prog.rules.Currency
 	st.ProgramAmount = ""
+	var tooLarge *rewards.Problem
 	if v.ProgramAmount != nil {
-		st.ProgramAmount = v1alpha1.Money(v.ProgramAmount.String())
+		st.ProgramAmount, tooLarge = rewards.StatusMoney("status.programAmount", *v.ProgramAmount)
 	}
-	setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
+	if tooLarge == nil {
+		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
+	} else {
+		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, tooLarge.Reason, tooLarge.Message)
+	}
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
 	if err != nil {
@@ -84,6 +90,9 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if changed && !v.Settled && before.Status.Reason != v.Reason {
 		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, v.Reason, "Count", "%s", v.Message)
+	}
+	if changed && tooLarge != nil && readyReason(before.Status.Conditions) != tooLarge.Reason {
+		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, tooLarge.Reason, "Count", "%s", tooLarge.Message)
 	}
 	r.wakeups.At(&rec, v.NextChange)
 	return ctrl.Result{}, nil

@@ -11,9 +11,8 @@ type PublisherSpec struct {
 	// required to take part and immutable once set (rule P1). Competency and
 	// partner type never gate benefits.
 	// +required
-	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:Pattern=`^[0-9]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[0-9]+$')`,message=`spec.mpnId must be the publisher's Microsoft Partner Network ID, digits only, such as "4761234"`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.mpnId is immutable"
 	MPNID string `json:"mpnId"`
 
@@ -23,13 +22,12 @@ type PublisherSpec struct {
 	DisplayName string `json:"displayName,omitempty"`
 
 	// accountEmail is the email of the company's Partner Center account, as
-	// a bare address such as partner-center@contoso.com: no display name,
-	// comment or spaces, so that rule P3 can compare it.
+	// a bare address such as partner-center@contoso.com: one @, a domain with
+	// a dot, no display name, comment or spaces, so that rule P3 can compare
+	// it.
 	// +required
-	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Format=email
-	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[^\\s@<>()",;]+@[^\\s@<>()",;.]+([.][^\\s@<>()",;.]+)+$')`,message=`spec.accountEmail must be a bare email address such as "partner-center@contoso.com": one @ and a domain with a dot, without a display name, comment or spaces`
 	AccountEmail string `json:"accountEmail"`
 
 	// enrolled is the act of enrolling in the program (rule P2). Not enrolled:
@@ -69,10 +67,8 @@ type MarketingContact struct {
 	// email of the contact, a bare address like accountEmail; must differ
 	// from the publisher's accountEmail (rule P3).
 	// +required
-	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Format=email
-	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[^\\s@<>()",;]+@[^\\s@<>()",;.]+([.][^\\s@<>()",;.]+)+$')`,message=`spec.marketingContact.email must be a bare email address such as "jane@contoso.com": one @ and a domain with a dot, without a display name, comment or spaces`
 	Email string `json:"email"`
 
 	// phone of the contact in E.164 form: a plus sign and up to 15 digits,
@@ -144,7 +140,7 @@ type PublisherStatus struct {
 	// billedSales counted towards tiers, in program currency, over the
 	// program's window, after fraud and cancellations are removed (S3, S4).
 	// +optional
-	BilledSales Money `json:"billedSales,omitempty"`
+	BilledSales DerivedMoney `json:"billedSales,omitempty"`
 
 	// currency of billedSales: the program currency.
 	// +optional
@@ -202,7 +198,7 @@ type TierProgress struct {
 	// billedSalesMissing is how much more billed sales, in program currency,
 	// reaches the next tier.
 	// +optional
-	BilledSalesMissing Money `json:"billedSalesMissing,omitempty"`
+	BilledSalesMissing DerivedMoney `json:"billedSalesMissing,omitempty"`
 
 	// seatsMissing is how many more seats reach the next tier, when the tier
 	// has a seats threshold that can still be reached.

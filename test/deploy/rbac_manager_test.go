@@ -131,7 +131,7 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		Eventually(func() string { return ready(fetch(usd)().Status.Conditions) }, waitLong, poll).Should(Equal("True/Counted"))
 		Expect(usd.Status.Counted).To(BeTrue())
 		Expect(usd.Status.Publisher).To(Equal(pub.Name))
-		Eventually(func() v1alpha1.Money { return fetch(eur)().Status.ProgramAmount }, waitLong, poll).Should(Equal(v1alpha1.Money("5400.00")))
+		Eventually(func() v1alpha1.DerivedMoney { return fetch(eur)().Status.ProgramAmount }, waitLong, poll).Should(Equal(v1alpha1.DerivedMoney("5400.00")))
 		Expect(eur.Status.Counted).To(BeTrue())
 		Eventually(func() string { return fetch(jpy)().Status.Reason }, waitLong, poll).Should(Equal(v1alpha1.SalesNoExchangeRate))
 		Expect(jpy.Status.Counted).To(BeFalse())
@@ -139,7 +139,7 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 
 		By("Publisher (S6: tier 2 from 25,400 USD)")
 		Eventually(func() int32 { return fetch(pub)().Status.Tier }, waitLong, poll).Should(Equal(int32(2)))
-		Expect(pub.Status.BilledSales).To(Equal(v1alpha1.Money("25400.00")))
+		Expect(pub.Status.BilledSales).To(Equal(v1alpha1.DerivedMoney("25400.00")))
 		Expect(ready(pub.Status.Conditions)).To(HavePrefix("True/"))
 		Eventually(eventReasons("Publisher", pub), waitLong, poll).Should(ContainElement("TierChanged"))
 
