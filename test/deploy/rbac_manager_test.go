@@ -102,8 +102,9 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 
 	It("reconciles every kind and records Events (manager-role)", func() {
 		prog := shippedProgram()
-		// A program naming a benefit missing from its catalog passes
-		// admission; the operator reports it (condition and Event).
+		// A program naming a benefit missing from its catalog is refused
+		// at admission; one stored before that rule existed reaches the
+		// operator, which reports it (condition and Event).
 		bad := shippedProgram()
 		bad.Spec.Tiers[0].Benefits = append(bad.Spec.Tiers[0].Benefits, "no-such-benefit")
 		pub := newPublisher(ns, "contoso", prog.Name)
@@ -116,7 +117,9 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		typo := testenv.BenefitActivation(ns, "saas-typo", saas.Name, "no-such-benefit")
 		// The publisher first: TierChanged is recorded on a change of a
 		// tier already computed.
-		create(prog, bad, pub)
+		create(prog)
+		Expect(testenv.CreateWithoutValidation(bg, admin, bad)).To(Succeed())
+		create(pub)
 		Eventually(func() string { return ready(fetch(pub)().Status.Conditions) }, waitLong, poll).Should(Equal("True/TierComputed"))
 		Expect(pub.Status.Tier).To(BeZero())
 		create(saas, trial, usd, eur, jpy, badge, typo)
