@@ -138,7 +138,9 @@ type PublisherStatus struct {
 	TierName string `json:"tierName,omitempty"`
 
 	// billedSales counted towards tiers, in program currency, over the
-	// program's window, after fraud and cancellations are removed (S3, S4).
+	// program's window, after fraud and cancellations are removed (S3, S4):
+	// the exact sum of the lines' program amounts, up to 40 digits before the
+	// point. Absent, with Ready False (ValueOutOfRange), should it not fit.
 	// +optional
 	BilledSales DerivedMoney `json:"billedSales,omitempty"`
 

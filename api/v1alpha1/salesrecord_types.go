@@ -116,6 +116,8 @@ type SalesRecordStatus struct {
 	// programAmount is the amount converted to the program currency, when a
 	// rate is known: amount times rate, rounded half to even to 6 decimal
 	// places when the exact product has more (the Ready message says so).
+	// It has at most 32 digits before the point (20 of an amount, 12 of a
+	// rate), within the 40 a status amount holds.
 	// +optional
 	ProgramAmount DerivedMoney `json:"programAmount,omitempty"`
 
