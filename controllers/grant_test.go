@@ -218,6 +218,13 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 		for _, a := range granted {
 			Eventually(func() int { return countEvents(a, "Activated") }).Should(Equal(1), a.Name)
 		}
+		// O5: three months on, every live offer with no contacted activation
+		// shows the follow-up hint. The snapshot below must be of that
+		// converged state, not of an offer still being reconciled when the
+		// manager stops.
+		for _, o := range []*v1alpha1.Offer{trialA, listB, saasA, saasB, trialD} {
+			Eventually(func() string { return fetch(o)().Status.FollowUpHint }).ShouldNot(BeEmpty(), o.Name)
+		}
 
 		By("every status wiped while the operator is stopped")
 		stopManager()

@@ -196,14 +196,17 @@ func newReconcilers(t *testing.T, now time.Time, objs ...client.Object) reconcil
 		WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) []string {
 			return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
 		}).
+		WithIndex(&v1alpha1.BenefitGrant{}, indexGrantPublisher, func(o client.Object) []string {
+			return []string{o.(*v1alpha1.BenefitGrant).Spec.Publisher}
+		}).
 		Build()
 	clk := clocktesting.NewFakeClock(now)
 	rec := events.NewFakeRecorder(100)
 	return reconcilers{
 		client:    c,
-		offer:     &OfferReconciler{Client: c, APIReader: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk)},
-		sales:     &SalesRecordReconciler{Client: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk)},
-		publisher: &PublisherReconciler{Client: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk)},
+		offer:     &OfferReconciler{Client: c, APIReader: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
+		sales:     &SalesRecordReconciler{Client: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
+		publisher: &PublisherReconciler{Client: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
 	}
 }
 
