@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -35,6 +36,7 @@ func main() {
 		enableLeaderElection bool
 		secureMetrics        bool
 		enableHTTP2          bool
+		resyncPeriod         time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to, "+
 		"for example :8443 (HTTPS) or :8080 (HTTP). 0 disables the metrics endpoint.")
@@ -45,6 +47,8 @@ func main() {
 		"and authorization. Set to false to serve plain HTTP.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server "+
 		"(off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
+	flag.DurationVar(&resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is "+
+		"reconciled with no event, so that a status wiped or edited by anyone but the operator is repaired. 0 disables it.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -81,7 +85,7 @@ func main() {
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupWithManager(ctx, mgr, clock.RealClock{}); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: resyncPeriod}); err != nil {
 		setupLog.Error(err, "unable to set up controllers")
 		os.Exit(1)
 	}

@@ -357,26 +357,44 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B3: with equal creation timestamps the name breaks the tie, whichever is created first", func() {
-			// Create the later name first, then the earlier one, in the same
-			// second; an attempt that straddles a second is left alone (its
-			// own offer) and retried.
+			// Both activations exist before their offer does, so the
+			// operator decides with both in view: the later name is created
+			// first, then the earlier one, in the same second (an attempt
+			// that straddles a second is left alone and retried).
 			var first, second *v1alpha1.BenefitActivation
+			var offer *v1alpha1.Offer
 			attempt := 0
 			Eventually(func() bool {
 				attempt++
-				offer := testenv.Offer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
-				create(offer)
+				offer = testenv.Offer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
 				second = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-b", attempt), offer.Name, "webinar")
 				first = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-a", attempt), offer.Name, "webinar")
 				create(second, first)
 				return first.CreationTimestamp.Equal(&second.CreationTimestamp)
 			}).Should(BeTrue())
+			Eventually(stateOf(first)).Should(Equal("Pending/OfferNotFound"))
+			Eventually(stateOf(second)).Should(Equal("Pending/OfferNotFound"))
 
+			create(offer)
 			Eventually(func() []string { return []string{stateOf(first)(), stateOf(second)()} }).
 				Should(Equal([]string{active, pendingAlready}))
-			Consistently(func() []string { return []string{stateOf(first)(), stateOf(second)()} }, short).
-				Should(Equal([]string{active, pendingAlready}))
 			Expect(readyCondition(second.Status.Conditions).Message).To(ContainSubstring(first.Name))
+			Expect(grantOf(first)()).NotTo(BeNil(), "the winner holds the grant")
+			Expect(grantOf(second)()).To(BeNil(), "the loser was never granted")
+		})
+
+		It("B3, R6: a granted one-time benefit is not taken back by a sibling that would have won the tie-break", func() {
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			holder := testenv.BenefitActivation(ns, "zz-holder", offer.Name, "webinar")
+			create(offer, holder)
+			Eventually(stateOf(holder)).Should(Equal(active))
+			// A sibling with an earlier name; whatever its timestamp, the
+			// benefit was granted and used.
+			late := testenv.BenefitActivation(ns, "aa-late", offer.Name, "webinar")
+			create(late)
+			Eventually(stateOf(late)).Should(Equal(pendingAlready))
+			Expect(readyCondition(late.Status.Conditions).Message).To(ContainSubstring(holder.Name))
+			Expect(stateOf(holder)()).To(Equal(active))
 		})
 	})
 
@@ -528,7 +546,11 @@ var _ = Describe("Benefit activations", func() {
 				Expect(a.Status.Revocation.Time.Time).To(BeTemporally("==", delistAt))
 			}
 			Consistently(stateOf(other), short).Should(Equal(active), "another publication is not affected")
-			Eventually(func() int64 { return fetch(bare)().Status.RevocationCount }).Should(Equal(int64(2)))
+			Expect(mkt.Status.Revocation.RecordedAt).To(BeNil(), "never granted: nothing recorded")
+			Expect(tech.Status.Revocation.RecordedAt.Time).To(BeTemporally("==", delistAt))
+			// The history holds what was granted and taken away: tech only.
+			Eventually(func() int64 { return fetch(bare)().Status.RevocationCount }).Should(Equal(int64(1)))
+			Expect(bare.Status.Revocations[0].Activation).To(Equal(tech.Name))
 		})
 
 		It("R3: a sales line with fraud Suspected revokes the publisher's active Transact benefits, on every offer", func() {

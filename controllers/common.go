@@ -33,6 +33,8 @@ const (
 	// indexPublisherProgram indexes Publishers by the program they follow
 	// (spec.programRef.name, or "default").
 	indexPublisherProgram = "programName"
+	// indexGrantPublisher indexes BenefitGrants by spec.publisher.
+	indexGrantPublisher = "spec.publisher"
 )
 
 // SetupIndexes registers the field indexes every controller relies on.
@@ -50,6 +52,11 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 	}
 	if err := idx.IndexField(ctx, &v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) []string {
 		return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &v1alpha1.BenefitGrant{}, indexGrantPublisher, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.BenefitGrant).Spec.Publisher}
 	}); err != nil {
 		return err
 	}
@@ -150,18 +157,30 @@ func metaTime(t *time.Time) *metav1.Time {
 
 // patchStatusIfChanged writes obj's status when it differs from before's.
 // Comparing first is what keeps a steady state free of API writes (and of
-// the watch events each write would cause).
+// the watch events each write would cause). The patch carries before's
+// resourceVersion: a status computed from a cache that was behind the API
+// server is refused with a conflict instead of overwriting a newer one.
 func patchStatusIfChanged(ctx context.Context, c client.Client, before, obj client.Object, statusOf func(client.Object) any) (bool, error) {
 	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
 		return false, nil
 	}
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	if err := c.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil // deleted meanwhile: nothing left to report on
 		}
 		return false, err
 	}
 	return true, nil
+}
+
+// resultOf ends a reconcile that failed with err. A conflict means the
+// cache was behind the API server: the object is reconciled again, after
+// the workqueue's backoff, on fresher data, without reporting an error.
+func resultOf(err error) (reconcile.Result, error) {
+	if apierrors.IsConflict(err) {
+		return reconcile.Result{Requeue: true}, nil //nolint:staticcheck // a stale cache is not an error to report
+	}
+	return reconcile.Result{}, err
 }
 
 // requests turns a list of objects into reconcile requests.

@@ -74,6 +74,12 @@ func (rel relations) activationsOfOffer(ctx context.Context, namespace, offer st
 	return list.Items, err
 }
 
+func (rel relations) grantsOfPublisher(ctx context.Context, namespace, publisher string) ([]v1alpha1.BenefitGrant, error) {
+	var list v1alpha1.BenefitGrantList
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexGrantPublisher: publisher})
+	return list.Items, err
+}
+
 // recordsOfPublisher lists the sales records of all of a publisher's offers.
 func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, offers []v1alpha1.Offer) ([]v1alpha1.SalesRecord, error) {
 	var all []v1alpha1.SalesRecord

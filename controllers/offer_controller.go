@@ -3,9 +3,9 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -27,7 +27,13 @@ type OfferReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
-	wakeups  *Wakeups
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	wakeups      *Wakeups
+	// APIReader reads from the API server, bypassing the cache: only to
+	// confirm a follow-up hint before it first appears.
+	APIReader client.Reader
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers,verbs=get;list;watch
@@ -55,9 +61,11 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	st := &offer.Status
 	st.ObservedGeneration = offer.Generation
 	st.Phase = facts.Phase
-	st.EngagementEndsAt = metaTime(facts.EngagementEndsAt)
+	engagementEnds, endsTooLate := rewards.StatusInstant("status.engagementEndsAt", facts.EngagementEndsAt)
+	st.EngagementEndsAt = metaTime(engagementEnds)
 	st.EngagementEvergreen = facts.Evergreen
-	st.BenefitsExpireAt = metaTime(facts.BenefitsExpireAt)
+	expires, expiresTooLate := rewards.StatusInstant("status.benefitsExpireAt", facts.BenefitsExpireAt)
+	st.BenefitsExpireAt = metaTime(expires)
 	st.ISVConnectEligible = facts.ISVConnect
 	st.Microsoft365App = facts.Microsoft365App
 
@@ -66,10 +74,24 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.rules, now)
+	if followUp && before.Status.FollowUpHint == "" {
+		// The hint is about to appear, with an Event. The cache may not hold
+		// yet an activation created with (or just before) the offer, whose
+		// contactedAt would contradict both: confirm with the API server.
+		// This read happens when the hint would appear, not at every
+		// reconcile; once the cache catches up, the activation's own event
+		// reconciles the offer again.
+		if activations, err = activationsFromAPI(ctx, r.APIReader, offer.Namespace, offer.Name); err != nil {
+			return ctrl.Result{}, err
+		}
+		followUp, hint, followUpAt = rewards.FollowUpHint(&offer, activations, prog.rules, now)
+	}
 	st.FollowUpHint = hint
+	// Always shown, True or False, so that the status is the same however
+	// it was reached (a status rebuilt after a wipe included).
 	if followUp {
 		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, "NotContacted", hint)
-	} else if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionFollowUpNeeded) != nil {
+	} else {
 		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, "NotNeeded", "no follow-up needed")
 	}
 
@@ -81,6 +103,9 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	default:
 		reason, message = prog.notReadyReason()
 	}
+	if p := rewards.FirstProblem(endsTooLate, expiresTooLate); reason == "" && p != nil {
+		reason, message = p.Reason, p.Message
+	}
 	if reason == "" {
 		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, string(facts.Phase), phaseMessage(&offer, facts))
 	} else {
@@ -89,7 +114,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
 	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
 		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", message)
@@ -102,6 +127,23 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	}
 	r.wakeups.At(&offer, earliestOf(facts.NextChange, followUpAt))
 	return ctrl.Result{}, nil
+}
+
+// activationsFromAPI lists an offer's activations from the API server. The
+// API server has no index on spec.offerRef.name: it lists the namespace's
+// activations and keeps the offer's.
+func activationsFromAPI(ctx context.Context, api client.Reader, namespace, offer string) ([]v1alpha1.BenefitActivation, error) {
+	var list v1alpha1.BenefitActivationList
+	if err := api.List(ctx, &list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	var out []v1alpha1.BenefitActivation
+	for _, a := range list.Items {
+		if a.Spec.OfferRef.Name == offer {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func phaseMessage(o *v1alpha1.Offer, f rewards.OfferFacts) string {
@@ -126,7 +168,7 @@ func readyReason(conds []metav1.Condition) string {
 
 // SetupWithManager registers the controller and what it watches.
 func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Offer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("offer").

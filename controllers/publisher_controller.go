@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,11 +28,15 @@ type PublisherReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
-	wakeups  *Wakeups
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	wakeups      *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers/status,verbs=patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitgrants,verbs=get;list;watch
 
 // Reconcile computes a publisher's status.
 func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -65,7 +70,8 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.Program = prog.name
 	st.Tier = res.Tier
 	st.TierName = res.TierName
-	st.BilledSales = v1alpha1.Money(res.BilledSales.String())
+	var salesTooLarge *rewards.Problem
+	st.BilledSales, salesTooLarge = rewards.StatusMoney("status.billedSales", res.BilledSales)
 	st.Currency = prog.rules.Currency
 	st.Seats = res.Seats
 	st.NextTier = res.Next
@@ -75,21 +81,21 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if len(pub.Spec.Violations) > 0 {
 		st.Standing = v1alpha1.StandingViolation
 	}
-	st.NextChangeAt = metaTime(res.NextChangeAt)
+	nextChange, nextChangeTooLate := rewards.StatusInstant("status.nextChangeAt", res.NextChangeAt)
+	st.NextChangeAt = metaTime(nextChange)
 	st.Breakdown = detail.Breakdown
 	st.Forecast = detail.Forecast
 
-	var activations []v1alpha1.BenefitActivation
-	for i := range offers {
-		acts, err := rel.activationsOfOffer(ctx, pub.Namespace, offers[i].Name)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		activations = append(activations, acts...)
+	grants, err := rel.grantsOfPublisher(ctx, pub.Namespace, pub.Name)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	st.Revocations, st.RevocationCount = rewards.MergeRevocations(st.Revocations, st.RevocationCount, activations, rewards.RevocationHistoryLimit)
+	st.Revocations, st.RevocationCount = rewards.RevocationHistory(grants, rewards.RevocationHistoryLimit)
 
 	reason, message := prog.notReadyReason()
+	if p := rewards.FirstProblem(salesTooLarge, nextChangeTooLate); reason == "" && p != nil {
+		reason, message = p.Reason, p.Message
+	}
 	if reason == "" {
 		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "TierComputed", tierMessage(res, prog.rules))
 	} else {
@@ -98,7 +104,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
 	if changed && before.Status.ObservedGeneration > 0 && before.Status.Tier != res.Tier {
 		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, "TierChanged", "ComputeTier",
@@ -134,7 +140,7 @@ func tierMessage(res rewards.TierResult, rules *rewards.Rules) string {
 
 // SetupWithManager registers the controller and what it watches.
 func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Publisher{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("publisher").
@@ -152,16 +158,16 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			pubs, err := rel.publishersOfProgram(ctx, p.Name)
 			return requests(ptrs(pubs)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		// A revocation enters the publisher's history.
-		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(_ context.Context, _ relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Status.Publisher}}}, nil
+		// A revocation recorded in a grant enters the publisher's history.
+		Watches(&v1alpha1.BenefitGrant{}, mapper(r.Client, func(_ context.Context, _ relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Spec.Publisher}}}, nil
 		}), builder.WithPredicates(predicate.Funcs{
-			CreateFunc:  func(event.CreateEvent) bool { return false },
-			DeleteFunc:  func(event.DeleteEvent) bool { return false },
+			CreateFunc:  func(e event.CreateEvent) bool { return e.Object.(*v1alpha1.BenefitGrant).Spec.Revocation != nil },
+			DeleteFunc:  func(e event.DeleteEvent) bool { return e.Object.(*v1alpha1.BenefitGrant).Spec.Revocation != nil },
 			GenericFunc: func(event.GenericEvent) bool { return false },
 			UpdateFunc: func(e event.UpdateEvent) bool {
-				old, cur := e.ObjectOld.(*v1alpha1.BenefitActivation), e.ObjectNew.(*v1alpha1.BenefitActivation)
-				return old.Status.Revocation == nil && cur.Status.Revocation != nil && cur.Status.Publisher != ""
+				old, cur := e.ObjectOld.(*v1alpha1.BenefitGrant), e.ObjectNew.(*v1alpha1.BenefitGrant)
+				return old.Spec.Revocation == nil && cur.Spec.Revocation != nil
 			},
 		})).
 		WatchesRawSource(r.wakeups.Source()).

@@ -65,10 +65,13 @@ var _ = Describe("References to missing objects", func() {
 	})
 
 	It("shows a program that names a benefit missing from its catalog as not Ready, and publishers with it", func() {
+		// Admission refuses such a program; one stored before its rules
+		// existed still reaches the operator, which checks again.
 		prog := testenv.Program()
 		prog.Spec.Tiers[2].Benefits = append(prog.Spec.Tiers[2].Benefits, "no-such-benefit")
 		pub := testenv.Publisher(ns, "contoso", prog.Name)
-		create(prog, pub)
+		Expect(testenv.CreateWithoutValidation(bg, k8sClient, prog)).To(Succeed())
+		create(pub)
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(prog)().Status.Conditions })).Should(Equal("UnknownBenefit"))
 		Expect(readyCondition(prog.Status.Conditions).Message).To(ContainSubstring(`"no-such-benefit"`))
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("ProgramInvalid"))

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,8 +23,12 @@ import (
 // unlocks) and reports it in the Ready condition.
 type RewardsProgramReconciler struct {
 	Client   client.Client
-	Clock    clock.PassiveClock
+	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
+	// ResyncPeriod is how often a program is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	wakeups      *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms,verbs=get;list;watch
@@ -34,6 +39,9 @@ type RewardsProgramReconciler struct {
 func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var prog v1alpha1.RewardsProgram
 	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &prog); err != nil || !found {
+		if !found && err == nil {
+			r.wakeups.Forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, err
 	}
 	before := prog.DeepCopy()
@@ -57,16 +65,22 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &prog, func(o client.Object) any { return o.(*v1alpha1.RewardsProgram).Status })
-	if err == nil && changed && len(problems) > 0 {
+	if err != nil {
+		return resultOf(err)
+	}
+	if changed && len(problems) > 0 {
 		r.Recorder.Eventf(&prog, nil, corev1.EventTypeWarning, problems[0].Reason, "Validate", "%s", problems[0].Message)
 	}
-	return ctrl.Result{}, err
+	r.wakeups.At(&prog, nil)
+	return ctrl.Result{}, nil
 }
 
 // SetupWithManager registers the controller.
 func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.RewardsProgram{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("rewardsprogram").
+		WatchesRawSource(r.wakeups.Source()).
 		Complete(r)
 }

@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,7 +24,10 @@ type SalesRecordReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
-	wakeups  *Wakeups
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	wakeups      *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords,verbs=get;list;watch
@@ -62,14 +67,19 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	st.Publisher = v.Publisher
 	st.ProgramCurrency = prog.rules.Currency
 	st.ProgramAmount = ""
+	var tooLarge *rewards.Problem
 	if v.ProgramAmount != nil {
-		st.ProgramAmount = v1alpha1.Money(v.ProgramAmount.String())
+		st.ProgramAmount, tooLarge = rewards.StatusMoney("status.programAmount", *v.ProgramAmount)
 	}
-	setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
+	if tooLarge == nil {
+		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
+	} else {
+		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, tooLarge.Reason, tooLarge.Message)
+	}
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
 	if changed && before.Status.Reason != "" && before.Status.Counted != v.Counted {
 		if v.Counted {
@@ -81,13 +91,16 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if changed && !v.Settled && before.Status.Reason != v.Reason {
 		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, v.Reason, "Count", "%s", v.Message)
 	}
+	if changed && tooLarge != nil && readyReason(before.Status.Conditions) != tooLarge.Reason {
+		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, tooLarge.Reason, "Count", "%s", tooLarge.Message)
+	}
 	r.wakeups.At(&rec, v.NextChange)
 	return ctrl.Result{}, nil
 }
 
 // SetupWithManager registers the controller and what it watches.
 func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	recordsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {

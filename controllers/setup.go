@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -9,20 +10,35 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
+// DefaultResyncPeriod is how often every object is reconciled with no
+// event unless Options says otherwise: a status wiped or edited by anyone
+// but the operator is repaired within that time.
+const DefaultResyncPeriod = 10 * time.Minute
+
+// Options configure the controllers.
+type Options struct {
+	// Clock is the clock all controllers read time from: clock.RealClock in
+	// production, a fake clock in tests.
+	Clock clock.WithDelayedExecution
+	// ResyncPeriod is how often every object is reconciled with no event;
+	// 0 never.
+	ResyncPeriod time.Duration
+}
+
 // SetupWithManager registers the field indexes and every controller with
-// mgr. clk is the clock all of them read time from: clock.RealClock in
-// production, a fake clock in tests.
-func SetupWithManager(ctx context.Context, mgr ctrl.Manager, clk clock.WithDelayedExecution) error {
+// mgr.
+func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
 	recorder := mgr.GetEventRecorder("rewards-operator")
+	clk, resync := opts.Clock, opts.ResyncPeriod
 	setups := []interface{ SetupWithManager(ctrl.Manager) error }{
-		&RewardsProgramReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&OfferReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&BenefitActivationReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
+		&RewardsProgramReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
+		&OfferReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
+		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
+		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
+		&BenefitActivationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync},
 	}
 	for _, s := range setups {
 		if err := s.SetupWithManager(mgr); err != nil {

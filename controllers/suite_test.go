@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
@@ -29,7 +30,12 @@ var (
 	scheme    = testenv.Scheme()
 	fakeClock *clocktesting.FakeClock
 	writes    = &writeCounter{counts: map[string]int{}}
-	mgr       *testenv.Manager
+	// grantCreates counts the manager's creates of BenefitGrants, by name.
+	grantCreates = &writeCounter{counts: map[string]int{}}
+	// reads counts the manager's Gets by kind and key: a reconcile starts
+	// by reading its object, so this shows that one happened.
+	reads = &writeCounter{counts: map[string]int{}}
+	mgr   *testenv.Manager
 )
 
 // suiteStart is the fake clock's time when the suite starts.
@@ -72,6 +78,12 @@ func startManager() {
 		if c.Subresource != "" {
 			writes.add(c.Object)
 		}
+		if _, isGrant := c.Object.(*v1alpha1.BenefitGrant); isGrant && c.Verb == testenv.VerbCreate {
+			grantCreates.add(c.Object)
+		}
+		if c.Verb == testenv.VerbGet {
+			reads.addKey(c.Object, c.Key)
+		}
 	})
 	var err error
 	mgr, err = testenv.StartOperator(cfg, opts, fakeClock, func(err error) {
@@ -104,10 +116,39 @@ func writeKey(obj client.Object) string {
 	return kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
 }
 
+// countEvents counts the Events of a reason regarding an object. The
+// events API folds a repeated Event into a series on one object: each
+// occurrence counts.
+func countEvents(obj client.Object, reason string) int {
+	n := 0
+	for _, e := range eventsFor(obj) {
+		if e.Reason != reason {
+			continue
+		}
+		if e.Series != nil && e.Series.Count > 1 {
+			n += int(e.Series.Count)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 func (w *writeCounter) add(obj client.Object) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.counts[writeKey(obj)]++
+}
+
+// addKey counts one for the object of obj's kind with key.
+func (w *writeCounter) addKey(obj client.Object, key client.ObjectKey) {
+	gvks, _, err := scheme.ObjectKinds(obj)
+	if err != nil || len(gvks) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.counts[gvks[0].Kind+"/"+key.Namespace+"/"+key.Name]++
 }
 
 func (w *writeCounter) of(obj client.Object) int {
@@ -123,17 +164,26 @@ func newNamespace() string {
 	return ns
 }
 
-// eventsFor lists the events.k8s.io Events regarding an object.
+// eventsFor lists the events.k8s.io Events regarding an object: same
+// kind, same name (an activation and its grant share a name).
 func eventsFor(obj client.Object) []eventsv1.Event {
 	var list eventsv1.EventList
 	Expect(k8sClient.List(bg, &list, client.InNamespace(obj.GetNamespace()))).To(Succeed())
+	kind := kindOf(obj)
 	var out []eventsv1.Event
 	for _, e := range list.Items {
-		if e.Regarding.Name == obj.GetName() {
+		if e.Regarding.Name == obj.GetName() && e.Regarding.Kind == kind {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// kindOf is the kind of a typed object, from the scheme.
+func kindOf(obj client.Object) string {
+	gvks, _, err := scheme.ObjectKinds(obj)
+	ExpectWithOffset(2, err).NotTo(HaveOccurred())
+	return gvks[0].Kind
 }
 
 // eventReasons lists the reasons of the events regarding an object.

@@ -11,9 +11,8 @@ type PublisherSpec struct {
 	// required to take part and immutable once set (rule P1). Competency and
 	// partner type never gate benefits.
 	// +required
-	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:Pattern=`^[0-9]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[0-9]+$')`,message=`spec.mpnId must be the publisher's Microsoft Partner Network ID, digits only, such as "4761234"`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.mpnId is immutable"
 	MPNID string `json:"mpnId"`
 
@@ -23,13 +22,12 @@ type PublisherSpec struct {
 	DisplayName string `json:"displayName,omitempty"`
 
 	// accountEmail is the email of the company's Partner Center account, as
-	// a bare address such as partner-center@contoso.com: no display name,
-	// comment or spaces, so that rule P3 can compare it.
+	// a bare address such as partner-center@contoso.com: one @, a domain with
+	// a dot, no display name, comment or spaces, so that rule P3 can compare
+	// it.
 	// +required
-	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Format=email
-	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[^\\s@<>()",;]+@[^\\s@<>()",;.]+([.][^\\s@<>()",;.]+)+$')`,message=`spec.accountEmail must be a bare email address such as "partner-center@contoso.com": one @ and a domain with a dot, without a display name, comment or spaces`
 	AccountEmail string `json:"accountEmail"`
 
 	// enrolled is the act of enrolling in the program (rule P2). Not enrolled:
@@ -69,10 +67,8 @@ type MarketingContact struct {
 	// email of the contact, a bare address like accountEmail; must differ
 	// from the publisher's accountEmail (rule P3).
 	// +required
-	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Format=email
-	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[^\\s@<>()",;]+@[^\\s@<>()",;.]+([.][^\\s@<>()",;.]+)+$')`,message=`spec.marketingContact.email must be a bare email address such as "jane@contoso.com": one @ and a domain with a dot, without a display name, comment or spaces`
 	Email string `json:"email"`
 
 	// phone of the contact in E.164 form: a plus sign and up to 15 digits,
@@ -142,9 +138,11 @@ type PublisherStatus struct {
 	TierName string `json:"tierName,omitempty"`
 
 	// billedSales counted towards tiers, in program currency, over the
-	// program's window, after fraud and cancellations are removed (S3, S4).
+	// program's window, after fraud and cancellations are removed (S3, S4):
+	// the exact sum of the lines' program amounts, up to 40 digits before the
+	// point. Absent, with Ready False (ValueOutOfRange), should it not fit.
 	// +optional
-	BilledSales Money `json:"billedSales,omitempty"`
+	BilledSales DerivedMoney `json:"billedSales,omitempty"`
 
 	// currency of billedSales: the program currency.
 	// +optional
@@ -176,15 +174,16 @@ type PublisherStatus struct {
 	// +optional
 	NextChangeAt *metav1.Time `json:"nextChangeAt,omitempty"`
 
-	// revocations is the publisher's revocation history, newest first, at
-	// most 50 entries.
+	// revocations is the publisher's revocation history, read from the
+	// BenefitGrants of its offers: each revocation once, newest recordedAt
+	// first, at most 50 entries.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=50
 	Revocations []RevocationRecord `json:"revocations,omitempty"`
 
-	// revocationCount is the total number of revocations ever recorded,
-	// including those dropped from the bounded history.
+	// revocationCount is the number of revoked BenefitGrants of the
+	// publisher, including those beyond the bounded history.
 	// +optional
 	RevocationCount int64 `json:"revocationCount,omitempty"`
 
@@ -236,7 +235,7 @@ type OfferSales struct {
 	Offer string `json:"offer"`
 
 	// billedSales counted from the offer's lines, in program currency.
-	BilledSales Money `json:"billedSales"`
+	BilledSales DerivedMoney `json:"billedSales"`
 
 	// lines is the number of the offer's sales lines counted.
 	Lines int32 `json:"lines"`
@@ -248,7 +247,7 @@ type OtherOffersSales struct {
 	Offers int32 `json:"offers"`
 
 	// billedSales counted from their lines, in program currency.
-	BilledSales Money `json:"billedSales"`
+	BilledSales DerivedMoney `json:"billedSales"`
 
 	// lines is the number of their sales lines counted.
 	Lines int32 `json:"lines"`
@@ -269,7 +268,7 @@ type ExcludedSales struct {
 
 	// amount of those lines in program currency, summing the lines whose
 	// currency is the program's or has a rate.
-	Amount Money `json:"amount"`
+	Amount DerivedMoney `json:"amount"`
 
 	// linesWithoutRate is how many of the lines are not in amount because
 	// the program has no rate for their currency (all of them for
@@ -297,7 +296,7 @@ type TierForecast struct {
 	TierName string `json:"tierName,omitempty"`
 
 	// billedSales counted from dropsAt on, in program currency.
-	BilledSales Money `json:"billedSales"`
+	BilledSales DerivedMoney `json:"billedSales"`
 
 	// seats counted from dropsAt on (rule S5).
 	// +optional
@@ -316,7 +315,7 @@ type TierProgress struct {
 	// billedSalesMissing is how much more billed sales, in program currency,
 	// reaches the next tier.
 	// +optional
-	BilledSalesMissing Money `json:"billedSalesMissing,omitempty"`
+	BilledSalesMissing DerivedMoney `json:"billedSalesMissing,omitempty"`
 
 	// seatsMissing is how many more seats reach the next tier, when the tier
 	// has a seats threshold that can still be reached.
@@ -375,7 +374,8 @@ type ObjectReference struct {
 	Name string `json:"name"`
 }
 
-// RevocationRecord is one entry in a publisher's revocation history.
+// RevocationRecord is one entry in a publisher's revocation history, read
+// from the revoked BenefitGrants of its offers.
 type RevocationRecord struct {
 	// activation that was revoked.
 	Activation string `json:"activation"`
@@ -387,11 +387,18 @@ type RevocationRecord struct {
 	// message for people.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// time of the revocation.
-	Time metav1.Time `json:"time"`
 	// causedBy is the object whose state caused the revocation.
 	// +optional
 	CausedBy *ObjectReference `json:"causedBy,omitempty"`
+	// causeTime is the cause's own instant, from its spec, when it has one.
+	// +optional
+	CauseTime *metav1.Time `json:"causeTime,omitempty"`
+	// recordedAt is when the operator recorded the revocation.
+	// +optional
+	RecordedAt *metav1.Time `json:"recordedAt,omitempty"`
+	// time is recordedAt.
+	// Deprecated: kept for clients of earlier versions; read recordedAt.
+	Time metav1.Time `json:"time"`
 }
 
 // Publisher is a company publishing offers in the commercial marketplace and

@@ -113,7 +113,7 @@ func run(kubeconfigPath, namespace string) error {
 	if err != nil {
 		return err
 	}
-	if err := controllers.SetupWithManager(ctx, mgr, clock.RealClock{}); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: controllers.DefaultResyncPeriod}); err != nil {
 		return err
 	}
 

@@ -330,14 +330,14 @@ func instantPtr(t *metav1.Time) string {
 	return instant(t.Time)
 }
 
-func orZero(m v1alpha1.Money) string {
+func orZero(m v1alpha1.DerivedMoney) string {
 	if m == "" {
 		return "0.00"
 	}
 	return string(m)
 }
 
-func moneyOrZero(m v1alpha1.Money) rewards.Money {
+func moneyOrZero(m v1alpha1.DerivedMoney) rewards.Money {
 	v, err := rewards.ParseMoney(string(m))
 	if err != nil {
 		return rewards.ZeroMoney()

@@ -70,7 +70,7 @@ var _ = Describe("explain publisher", func() {
 		Eventually(func(g Gomega) {
 			p := fetch(pub)()
 			g.Expect(p.Status.ObservedGeneration).To(Equal(p.Generation))
-			g.Expect(p.Status.BilledSales).To(Equal(v1alpha1.Money("28400.00")))
+			g.Expect(p.Status.BilledSales).To(Equal(v1alpha1.DerivedMoney("28400.00")))
 			g.Expect(p.Status.SalesRecords).To(Equal(v1alpha1.SalesRecordCounts{Counted: 3, Excluded: 4}))
 			g.Expect(p.Status.Forecast).NotTo(BeNil())
 		}).Should(Succeed())
@@ -108,7 +108,7 @@ var _ = Describe("explain publisher", func() {
 		}), "S2/S3/S4: what is left out, per reason")
 		Expect(st.Forecast.DropsAt.Time).To(BeTemporally("==", dropsAt), "S4: the exact instant saas-big ages out")
 		Expect(st.Forecast.Tier).To(Equal(int32(1)))
-		Expect(st.Forecast.BilledSales).To(Equal(v1alpha1.Money("8400.00")))
+		Expect(st.Forecast.BilledSales).To(Equal(v1alpha1.DerivedMoney("8400.00")))
 
 		r := kubectlRewards("explain", "publisher", "contoso", "-n", ns)
 		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)

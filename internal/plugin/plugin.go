@@ -146,6 +146,7 @@ func restMapper() meta.RESTMapper {
 	gv := v1alpha1.GroupVersion
 	for kind, plural := range map[string]string{
 		"Publisher": "publishers", "Offer": "offers", "SalesRecord": "salesrecords", "BenefitActivation": "benefitactivations",
+		"BenefitGrant": "benefitgrants",
 	} {
 		m.AddSpecific(gv.WithKind(kind), gv.WithResource(plural), gv.WithResource(lower(kind)), meta.RESTScopeNamespace)
 	}

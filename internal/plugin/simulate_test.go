@@ -93,7 +93,7 @@ var _ = Describe("simulate", func() {
 		}
 		Expect(drops.NoLongerUnlocked).To(Equal([]string{"case-study"}))
 		Expect(drops.Activations).To(Equal([]plugin.ActivationRef{{Name: "drops-case-study", Benefit: "case-study", Phase: "Active"}}))
-		Expect(drops.Candidate.NextTier.BilledSalesMissing).To(Equal(v1alpha1.Money("20000.00")))
+		Expect(drops.Candidate.NextTier.BilledSalesMissing).To(Equal(v1alpha1.DerivedMoney("20000.00")))
 
 		By("the table says the same, aligned")
 		r = kubectlRewards("simulate", "--program", file, "-n", ns)

@@ -180,10 +180,14 @@ func baTierWithNext(n int32, next time.Time) SalesFacts {
 }
 
 // baInput decides act for offer at baNow, for publisher "contoso" at tier 2
-// under the "default" program; the activation is its own only sibling.
+// under the "default" program; the activation is its own only sibling. An
+// activation whose status says it was granted (activatedAt set) comes with
+// the BenefitGrant the operator recorded then, as the controller passes it;
+// baNoGrant and baWiped take one of the two away.
 func baInput(act v1alpha1.BenefitActivation, offer v1alpha1.Offer, mods ...func(*ActivationInput)) ActivationInput {
 	in := ActivationInput{
 		Activation: &act,
+		Grant:      baGrantOf(act),
 		Offer:      &offer,
 		Publisher:  baPublisher(),
 		Program:    ProgramState{Name: "default", Rules: baRules()},
@@ -195,6 +199,39 @@ func baInput(act v1alpha1.BenefitActivation, offer v1alpha1.Offer, mods ...func(
 		m(&in)
 	}
 	return in
+}
+
+// baGrantOf is the BenefitGrant recorded for an activation whose status
+// says it was granted, nil for one that was not.
+func baGrantOf(a v1alpha1.BenefitActivation) *v1alpha1.BenefitGrant {
+	st := a.Status
+	if st.ActivatedAt == nil {
+		return nil
+	}
+	g := &v1alpha1.BenefitGrant{
+		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace},
+		Spec: v1alpha1.BenefitGrantSpec{
+			Activation: v1alpha1.GrantedActivation{Name: a.Name, UID: a.UID},
+			Benefit:    a.Spec.Benefit, Category: st.Category, Offer: a.Spec.OfferRef.Name, Publisher: "contoso",
+			ActivatedAt: *st.ActivatedAt, ContactDueBy: *st.ContactDueBy, ExpiresAt: st.ExpiresAt,
+		},
+	}
+	if r := st.Revocation; r != nil {
+		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: r.Reason, Message: r.Message, CausedBy: r.CausedBy, CauseTime: r.CauseTime, RecordedAt: r.Time}
+	}
+	return g
+}
+
+// baNoGrant: no BenefitGrant records the activation, whatever its status
+// says (an activation granted by an earlier version of the operator).
+func baNoGrant(in *ActivationInput) { in.Grant = nil }
+
+// baWiped: the activation's status is gone (a backup restored without it,
+// a cluster rebuilt from Git); its grant is still there.
+func baWiped(in *ActivationInput) {
+	a := in.Activation.DeepCopy()
+	a.Status = v1alpha1.BenefitActivationStatus{}
+	in.Activation = a
 }
 
 func baAt(now time.Time) func(*ActivationInput) {
@@ -213,10 +250,19 @@ func baProgram(mods ...func(*v1alpha1.RewardsProgramSpec)) func(*ActivationInput
 	return func(in *ActivationInput) { in.Program.Rules = baRules(mods...) }
 }
 
-// baSiblings adds other activations of the same offer.
+// baSiblings adds other activations of the same offer; those whose status
+// says they were granted hold a grant.
 func baSiblings(others ...v1alpha1.BenefitActivation) func(*ActivationInput) {
 	return func(in *ActivationInput) {
 		in.Siblings = append([]v1alpha1.BenefitActivation{*in.Activation}, others...)
+		for _, o := range others {
+			if g := baGrantOf(o); g != nil {
+				if in.SiblingGrants == nil {
+					in.SiblingGrants = map[string]time.Time{}
+				}
+				in.SiblingGrants[o.Name] = g.Spec.ActivatedAt.Time
+			}
+		}
 	}
 }
 
@@ -235,20 +281,34 @@ func baWantPending(reason string, cat v1alpha1.BenefitCategory, next *time.Time)
 	return ActivationDecision{Phase: v1alpha1.ActivationPending, Reason: reason, Category: cat, NextCheck: next}
 }
 
-// baWantRevoked is the Revoked decision of an activation that was Active
-// since since (contact due a week later), revoked at now.
-func baWantRevoked(cat v1alpha1.BenefitCategory, since *time.Time, expires *time.Time, reason v1alpha1.RevocationReason, kind, name string, now time.Time) ActivationDecision {
+// baWantRevoked is the Revoked decision of an activation that was granted
+// at since (contact due a week later), its revocation recorded at now;
+// causeTime is the cause's own instant, nil when it has none.
+func baWantRevoked(cat v1alpha1.BenefitCategory, since *time.Time, expires *time.Time, reason v1alpha1.RevocationReason, kind, name string, now time.Time, causeTime *time.Time) ActivationDecision {
+	recordedAt := metav1.NewTime(now.Truncate(time.Second))
 	d := ActivationDecision{
 		Phase: v1alpha1.ActivationRevoked, Reason: ReasonRevoked, Category: cat, ExpiresAt: expires,
 		Revocation: &v1alpha1.Revocation{
-			Reason: reason, Time: metav1.NewTime(now.Truncate(time.Second)),
-			CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name},
+			Reason: reason, RecordedAt: &recordedAt, Time: recordedAt,
+			CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name}, CauseTime: metaTimeOrNil(causeTime),
 		},
 	}
 	if since != nil {
 		d.ActivatedAt, d.ContactDueBy = since, ptrTo(since.Add(baWeek))
 	}
 	return d
+}
+
+// baWantRevokedNotGranted is the Revoked decision of an activation never
+// granted, by a cause at at: nothing recorded, the cause's spec says it all.
+func baWantRevokedNotGranted(cat v1alpha1.BenefitCategory, reason v1alpha1.RevocationReason, kind, name string, at time.Time) ActivationDecision {
+	t := metav1.NewTime(at)
+	return ActivationDecision{
+		Phase: v1alpha1.ActivationRevoked, Reason: ReasonRevoked, Category: cat,
+		Revocation: &v1alpha1.Revocation{
+			Reason: reason, Time: t, CauseTime: &t, CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name},
+		},
+	}
 }
 
 type activationCase struct {
@@ -263,8 +323,9 @@ type activationCase struct {
 // people and are only checked for non-emptiness and msgHas.
 func runActivationCases(t *testing.T, cases map[string]activationCase) {
 	t.Helper()
+	// What the decision asks to record is checked by TestDecideActivationRecord.
 	opts := []cmp.Option{
-		cmpopts.IgnoreFields(ActivationDecision{}, "Message", "ContactMessage"),
+		cmpopts.IgnoreFields(ActivationDecision{}, "Message", "ContactMessage", "Record"),
 		cmpopts.IgnoreFields(v1alpha1.Revocation{}, "Message"),
 	}
 	for name, tc := range cases {
@@ -294,6 +355,15 @@ func runActivationCases(t *testing.T, cases map[string]activationCase) {
 func TestDecideActivationMissingReferences(t *testing.T) {
 	blog := baActivation("blog", "trial", "go-live-blog", baCreated)
 	activeBlog := baActivation("blog", "trial", "go-live-blog", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry))
+	// pausedActive: granted, Active, its contact overdue at baNow, Ready
+	// False naming what is missing.
+	pausedActive := func(reason string) ActivationDecision {
+		return ActivationDecision{
+			Phase: v1alpha1.ActivationActive, Reason: reason, Category: v1alpha1.BenefitCategoryMarketing,
+			ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, NextCheck: &baExpiry,
+			ContactOverdue: true, ContactReason: ReasonContactOverdue,
+		}
+	}
 	cases := map[string]activationCase{
 		"OfferNotFound": {
 			reason: "references: an offer that does not exist keeps the activation Pending OfferNotFound",
@@ -328,12 +398,44 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			}),
 			want: baWantPending(ReasonOfferNotFound, "", nil),
 		},
-		"ActiveOfferGoneKeepsInstants": {
-			reason: "references/B4: an Active activation whose offer disappears is Pending OfferNotFound and keeps activatedAt, contactDueBy and expiresAt",
+		"GrantedOfferGoneKeepsPhase": {
+			reason: "references/B4: a granted benefit whose offer disappears stays Active with its instants, Ready False OfferNotFound: nothing new is decided until it is back",
 			in:     baInput(activeBlog, baTrial(), func(in *ActivationInput) { in.Offer = nil }),
+			want:   pausedActive(ReasonOfferNotFound),
+			msgHas: []string{`"trial"`, "kept"},
+		},
+		"GrantedPublisherGoneKeepsPhase": {
+			reason: "references: a granted benefit whose publisher disappears stays Active, Ready False PublisherNotFound",
+			in:     baInput(activeBlog, baTrial(), baPub(baViolation), func(in *ActivationInput) { in.Publisher = nil }),
+			want:   pausedActive(ReasonPublisherNotFound),
+		},
+		"GrantedProgramGoneKeepsPhase": {
+			reason: "references: a granted benefit whose program is deleted stays Active, Ready False ProgramNotFound; no revocation is decided meanwhile",
+			in: baInput(activeBlog, baTrial(withDelisting(baSince)), func(in *ActivationInput) {
+				in.Program = ProgramState{Name: "gold", Missing: true}
+			}),
+			want: pausedActive(ReasonProgramNotFound),
+		},
+		"GrantedProgramInvalidKeepsPhase": {
+			reason: "references: a granted benefit under an invalid program stays Active, Ready False ProgramInvalid",
+			in:     baInput(activeBlog, baTrial(), func(in *ActivationInput) { in.Program.Problem = "spec.tiers: broken" }),
+			want:   pausedActive(ReasonProgramInvalid),
+		},
+		"GrantedOptedOutOfferGone": {
+			reason: "references/O6: a granted benefit opted out by its own spec stays OptedOut while its offer is missing",
+			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)),
+				baTrial(), func(in *ActivationInput) { in.Offer = nil }),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationPending, Reason: ReasonOfferNotFound, Category: v1alpha1.BenefitCategoryMarketing,
-				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry,
+				Phase: v1alpha1.ActivationOptedOut, Reason: ReasonOfferNotFound, Category: v1alpha1.BenefitCategoryMarketing,
+				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, NextCheck: &baExpiry,
+			},
+		},
+		"GrantedExpiresWhileOfferGone": {
+			reason: "references/O4: the grant's expiresAt needs no reference: a granted benefit expires at its instant while its offer is missing",
+			in:     baInput(activeBlog, baTrial(), baAt(baExpiry), func(in *ActivationInput) { in.Offer = nil }),
+			want: ActivationDecision{
+				Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &baExpiry,
 			},
 		},
 	}
@@ -557,25 +659,37 @@ func TestDecideActivationB3OneTimeUse(t *testing.T) {
 				baSiblings(baActivation("co-sell-old", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil)))),
 			want: baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
-		"TieWinnerActiveBesideActiveLoser": {
-			reason: "B3: blog-z became Active before blog-a (created in the same second, smaller name) reached the cache; the tie-break, not the order seen, decides: blog-a is Active",
+		"GrantedSiblingHoldsIt": {
+			reason: "B3: blog-z was granted before blog-a (created in the same second, smaller name) reached the operator; a granted benefit is used, so blog-a is Pending AlreadyUsed, naming blog-z",
 			in: baInput(blogAt("blog-a", baCreated), baTrial(),
 				baSiblings(blogAt("blog-z", baCreated, baActive(baCreated, v1alpha1.BenefitCategoryMarketing, &baExpiry)))),
-			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			msgHas: []string{`"blog-z"`},
 		},
-		"ActiveTieLoserBackToPending": {
-			reason: "B3: an Active activation that loses the tie-break to a sibling created in the same second goes back to Pending AlreadyUsed, so that only one of them is Active; it never held the benefit, so it has no activation instants",
+		"GrantedNewerSiblingHoldsIt": {
+			reason: "B3: a newer activation that was granted (an older sibling came late) holds the benefit: the older one is AlreadyUsed",
+			in: baInput(blogAt("blog-old", baCreated), baTrial(),
+				baSiblings(blogAt("blog-new", later, baActive(later, v1alpha1.BenefitCategoryMarketing, &baExpiry)))),
+			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			msgHas: []string{`"blog-new"`},
+		},
+		"GrantKeptWhateverSiblingAppears": {
+			reason: "B3/R6: a granted benefit is never taken back by a sibling appearing later, even one that would have won the tie-break",
 			in: baInput(blogAt("blog-z", baCreated, baActive(baCreated, v1alpha1.BenefitCategoryMarketing, &baExpiry)), baTrial(),
 				baSiblings(blogAt("blog-a", baCreated))),
-			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
-			msgHas: []string{`"blog-a"`},
+			want: ActivationDecision{
+				Phase: v1alpha1.ActivationActive, Ready: true, Reason: ReasonActive, Category: v1alpha1.BenefitCategoryMarketing,
+				ActivatedAt: &baCreated, ContactDueBy: ptrTo(baCreated.Add(baWeek)), ExpiresAt: &baExpiry,
+				ContactOverdue: true, ContactReason: ReasonContactOverdue, NextCheck: &baExpiry,
+			},
 		},
-		"ActiveOlderLoserBackToPending": {
-			reason: "B3: an Active activation with an older sibling it did not see in time (cache lag) goes back to Pending AlreadyUsed",
-			in: baInput(blogAt("blog-new", later, baActive(later, v1alpha1.BenefitCategoryMarketing, &baExpiry)), baTrial(),
-				baSiblings(blogAt("blog-old", baCreated))),
+		"EarliestGrantHoldsIt": {
+			reason: "B3: should two siblings hold grants, the earliest granted is the holder",
+			in: baInput(blogAt("blog-c", baCreated), baTrial(), baSiblings(
+				blogAt("blog-b", later, baActive(later.Add(time.Hour), v1alpha1.BenefitCategoryMarketing, &baExpiry)),
+				blogAt("blog-a", later, baActive(later.Add(2*time.Hour), v1alpha1.BenefitCategoryMarketing, &baExpiry)))),
 			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
-			msgHas: []string{`"blog-old"`},
+			msgHas: []string{`"blog-b"`},
 		},
 	}
 	runActivationCases(t, cases)
@@ -671,14 +785,16 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &expiredAt,
 	}
+	recorded := revocation
+	recorded.RecordedAt = &recorded.Time
 	wantRevoked := ActivationDecision{
 		Phase: v1alpha1.ActivationRevoked, Reason: ReasonRevoked, Category: v1alpha1.BenefitCategoryMarketing,
-		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, Revocation: &revocation,
+		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, Revocation: &recorded,
 	}
 	cases := map[string]activationCase{
 		"ExpiredStaysExpired": {
-			reason: "B5: Expired is terminal even when the offer is live again and every prerequisite holds",
-			in:     baInput(expired, baTrial(baLiveAt(baNow)), baAt(baNow.AddDate(0, 1, 0))),
+			reason: "B5/O4: Expired is terminal even when the offer goes live again later (a recomputed expiry would be in April): the grant's expiresAt decides",
+			in:     baInput(expired, baTrial(baLiveAt(baNow)), baAt(baExpiry.AddDate(0, 1, 0))),
 			want:   wantExpired,
 		},
 		"ExpiredIgnoresEverything": {
@@ -691,7 +807,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		},
 		"ExpiredWithMissingReferences": {
 			reason: "B5: Expired is terminal even when the offer, publisher and program are gone",
-			in: baInput(expired, baTrial(), func(in *ActivationInput) {
+			in: baInput(expired, baTrial(), baAt(baExpiry.Add(time.Hour)), func(in *ActivationInput) {
 				in.Offer, in.Publisher, in.Program = nil, nil, ProgramState{Name: "default", Missing: true}
 			}),
 			want: wantExpired,
@@ -734,13 +850,13 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 	cases := map[string]activationCase{
 		"TrialExpiresEndOfFebruary": {
 			reason: "O3/O4: a Trial benefit expires 3 calendar months after liveAt: 30 Nov + 3 months = 28 Feb, Expired at that instant",
-			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), baTrial(), baAt(baExpiry)),
+			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &baExpiry), baTrial(), baAt(baExpiry)),
 			want:   wantExpired(v1alpha1.BenefitCategoryMarketing, &baSince, baExpiry),
 			msgHas: []string{"2027-02-28T09:00:00Z"},
 		},
 		"TrialActiveOneNanosecondBefore": {
 			reason: "O4: one nanosecond before the expiry the benefit is Active with NextCheck = expiresAt",
-			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), baTrial(), baAt(baExpiry.Add(-time.Nanosecond))),
+			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &baExpiry), baTrial(), baAt(baExpiry.Add(-time.Nanosecond))),
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
 		},
 		"TrialExpiredLater": {
@@ -750,12 +866,12 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 		},
 		"ConsultingExpires": {
 			reason: "O3/O4: a Consulting benefit expires 3 calendar months after liveAt, at that instant",
-			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, nil), consulting, baAt(baExpiry)),
+			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, &baExpiry), consulting, baAt(baExpiry)),
 			want:   wantExpired(v1alpha1.BenefitCategorySales, &baSince, baExpiry),
 		},
 		"ConsultingActiveOneNanosecondBefore": {
 			reason: "O4: one nanosecond before, a Consulting benefit is Active with NextCheck = expiresAt",
-			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, nil), consulting, baAt(baExpiry.Add(-time.Nanosecond))),
+			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, &baExpiry), consulting, baAt(baExpiry.Add(-time.Nanosecond))),
 			want:   baWantActive(v1alpha1.BenefitCategorySales, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
 		},
 		"LeapYearEndOfFebruary": {
@@ -782,12 +898,12 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 			want: wantExpired(v1alpha1.BenefitCategoryMarketing, nil, baExpiry),
 		},
 		"PersistedExpiresAtWinsEarlier": {
-			reason: "O4: the persisted status.expiresAt wins over a recomputation: Expired at the persisted instant",
+			reason: "O4: the grant's expiresAt wins over a recomputation: Expired at the recorded instant",
 			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &persistedEarly), baTrial(), baAt(persistedEarly)),
 			want:   wantExpired(v1alpha1.BenefitCategoryMarketing, &baSince, persistedEarly),
 		},
 		"PersistedExpiresAtWinsLater": {
-			reason: "O4: the persisted status.expiresAt wins: still Active at the recomputed instant, NextCheck = persisted expiresAt",
+			reason: "O4: the grant's expiresAt wins: still Active at the recomputed instant, NextCheck = the recorded expiresAt",
 			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &persistedLate), baTrial(), baAt(baExpiry)),
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &persistedLate, ReasonContactOverdue, &persistedLate),
 		},
@@ -802,16 +918,27 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"ListExpiryMonths": {
-			reason: "O4: with listExpiryMonths 6, List benefits expire 6 calendar months after liveAt, at that instant",
-			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), list,
+			reason: "O4: with listExpiryMonths 6, a List benefit granted under it expires 6 calendar months after liveAt, at that instant",
+			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &listExpiry), list,
 				baProgram(baListExpiryMonths(6)), baAt(listExpiry)),
 			want: wantExpired(v1alpha1.BenefitCategoryMarketing, &baSince, listExpiry),
 		},
 		"ListExpiryMonthsBefore": {
 			reason: "O4: with listExpiryMonths 6, one nanosecond before the List benefit is Active with NextCheck = expiresAt",
-			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), list,
+			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &listExpiry), list,
 				baProgram(baListExpiryMonths(6)), baAt(listExpiry.Add(-time.Nanosecond))),
 			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &listExpiry, ReasonContactOverdue, &listExpiry),
+		},
+		"ListExpiryMonthsNew": {
+			reason: "O4: a List benefit granted under listExpiryMonths 6 records its expiry, 6 calendar months after liveAt",
+			in:     baInput(baActivation("blog", "list", "go-live-blog", baCreated), list, baProgram(baListExpiryMonths(6))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &listExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+		},
+		"GrantedExpiryNotMovedByProgram": {
+			reason: "O4/R6: a List benefit granted without expiry keeps none when the program later sets listExpiryMonths: a program change does not change a decision already made",
+			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), list,
+				baProgram(baListExpiryMonths(6)), baAt(listExpiry)),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, ReasonContactOverdue, nil),
 		},
 		"TransactNeverExpires": {
 			reason: "O4: Transact engagement is evergreen, whatever the program's expiry months",
@@ -858,10 +985,16 @@ func TestDecideActivationO6OptOut(t *testing.T) {
 			in:     baInput(activeBlog(baOptOut), baTrial(baOfferOptOut)),
 			want:   optedOut(activeBlog(), ReasonOptedOut),
 		},
-		"OptOutHoldsViolation": {
-			reason: "O6/R1: an opted-out activation stays OptedOut while its publisher has a violation",
+		"ViolationRevokesOptedOut": {
+			reason: "O6/R1/R6: opting out does not shelter a granted benefit from a violation: it is revoked",
 			in:     baInput(activeBlog(baOptOut, baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(baViolation)),
-			want:   optedOut(activeBlog(), ReasonOptedOut),
+			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry, v1alpha1.RevocationViolation, "Publisher", "contoso",
+				baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
+		},
+		"NewOptedOutNotRevokedByViolation": {
+			reason: "O6/R1: an opted-out activation never granted is OptedOut, not revoked, while a violation stands",
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial(), baPub(baViolation)),
+			want:   optedOut(baActivation("blog", "trial", "go-live-blog", baCreated), ReasonOptedOut),
 		},
 		"TransactOfferOptOut": {
 			reason: "O6: a Transact offer can opt out too; no NextCheck from sales while OptedOut",
@@ -883,13 +1016,10 @@ func TestDecideActivationO6OptOut(t *testing.T) {
 				baActive(baSince, v1alpha1.BenefitCategorySales, nil), baPhase(v1alpha1.ActivationOptedOut)), baSaaS()),
 			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, nil),
 		},
-		"ClearOptOutStillNeedsPrerequisites": {
-			reason: "O6/B2: opting back in goes through the prerequisites again",
+		"OptBackInResumesGrant": {
+			reason: "O6/B2: B2's prerequisites gate becoming Active; a granted benefit opted back in resumes under its grant, even with the publisher no longer enrolled",
 			in:     baInput(activeBlog(baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(baNotEnrolled)),
-			want: ActivationDecision{
-				Phase: v1alpha1.ActivationPending, Reason: ReasonNotEnrolled, Category: v1alpha1.BenefitCategoryMarketing,
-				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, NextCheck: &baExpiry,
-			},
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
 		},
 	}
 	runActivationCases(t, cases)
@@ -903,7 +1033,7 @@ func TestDecideActivationR1Violation(t *testing.T) {
 			reason: "R1: a violation on the publisher revokes an Active activation, caused by the Publisher",
 			in:     baInput(activeBlog, baTrial(), baPub(baViolation)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow),
+				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
 			msgHas: []string{"SponsorshipPolicy"},
 		},
 		"ActiveTransactRevoked": {
@@ -911,13 +1041,13 @@ func TestDecideActivationR1Violation(t *testing.T) {
 			in: baInput(baActivation("credits", "saas", "azure-credits", baCreated, baActive(baSince, v1alpha1.BenefitCategoryTechnical, nil)),
 				baSaaS(), baPub(baViolation), baSales(baTierWithNext(3, baNow.AddDate(0, 1, 0)))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryTechnical, &baSince, nil,
-				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow),
+				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
 		},
 		"RevocationTimeInSeconds": {
 			reason: "R1: the revocation time is now in whole seconds, as the API server keeps it",
 			in:     baInput(activeBlog, baTrial(), baPub(baViolation), baAt(baNow.Add(750*time.Millisecond))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow),
+				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
 		},
 		"PendingStaysPending": {
 			reason: "R1: while a violation stands a Pending activation stays Pending, naming it",
@@ -958,31 +1088,31 @@ func TestDecideActivationR2Delisted(t *testing.T) {
 			reason: "R2: a delisted offer revokes its Active activations, caused by the Offer",
 			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow, &delistedAt),
 			msgHas: []string{"2027-01-05T00:00:00Z"},
 		},
 		"PendingRevoked": {
-			reason: "R2: a delisted offer revokes its Pending activations alike",
+			reason: "R2: a delisted offer revokes its Pending activations alike; nothing was granted, so nothing is recorded: the revocation is the offer's delistedAt",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baPhase(v1alpha1.ActivationPending)),
 				baTrial(withDelisting(delistedAt)), baPub(baNotEnrolled)),
-			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, nil, nil, v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+			want: baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"NewRevoked": {
 			reason: "R2: an activation created for an already delisted offer is Revoked OfferDelisted",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(withDelisting(delistedAt))),
-			want:   baWantRevoked(v1alpha1.BenefitCategoryMarketing, nil, nil, v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+			want:   baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"OptedOutRevoked": {
 			reason: "R2: delisting ends the publication, opted-out activations included",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baPhase(v1alpha1.ActivationOptedOut)),
 				baTrial(withDelisting(delistedAt))),
-			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, nil, nil, v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+			want: baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"AtDelistedAt": {
 			reason: "R2/O2: revoked at exactly delistedAt",
 			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt)), baAt(delistedAt)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
+				v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt, &delistedAt),
 		},
 		"NextCheckAtDelisting": {
 			reason: "R2/O2: before a scheduled delisting the Active activation looks again at delistedAt",
@@ -993,13 +1123,13 @@ func TestDecideActivationR2Delisted(t *testing.T) {
 			reason: "R2: a delisted Transact offer revokes its activations; no NextCheck once Revoked",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil)),
 				baSaaS(withDelisting(delistedAt)), baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationOfferDelisted, "Offer", "saas", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationOfferDelisted, "Offer", "saas", baNow, &delistedAt),
 		},
 		"DelistingBeforeViolation": {
 			reason: "R2/R1: delisting is named before a violation",
 			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt)), baPub(baViolation)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow, &delistedAt),
 		},
 		"ExpiredBeforeDelistedOnReplay": {
 			reason: "R2/O4: the benefit expired (28 Feb) before the offer was delisted (15 Mar); a decision made later (restart, missed wake-up) must give the same status as one made in time: Expired, not Revoked",
@@ -1026,18 +1156,18 @@ func TestDecideActivationR3Fraud(t *testing.T) {
 		"SuspectedRevokes": {
 			reason: "R3: fraud Suspected on a sales record of the publisher (scope Publisher) revokes its active Transact benefits, caused by the SalesRecord",
 			in:     baInput(activeCoSell, baSaaS(), baSales(fraud("s-42", "saas-2", v1alpha1.FraudSuspected))),
-			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 			msgHas: []string{`"s-42"`, "Suspected"},
 		},
 		"ProvenRevokes": {
 			reason: "R3: fraud Proven revokes active Transact benefits",
 			in:     baInput(activeCoSell, baSaaS(), baSales(fraud("s-42", "saas", v1alpha1.FraudProven))),
-			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 		},
 		"TierOneBenefitRevokedToo": {
 			reason: "R3: every active Transact benefit is revoked, whatever its tier",
 			in:     baInput(activeBadge, baSaaS(), baSales(fraud("s-42", "saas", v1alpha1.FraudSuspected))),
-			want:   baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 		},
 		"PendingHeld": {
 			reason: "R3: a Pending Transact activation stays Pending FraudReported while fraud is reported",
@@ -1054,7 +1184,7 @@ func TestDecideActivationR3Fraud(t *testing.T) {
 			reason: "R3: with fraudScope Offer, fraud on the same offer revokes its active benefits",
 			in: baInput(activeCoSell, baSaaS(), baProgram(baFraudScopeOffer),
 				baSales(fraud("s-42", "saas", v1alpha1.FraudSuspected))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 		},
 		"NonTransactUntouched": {
 			reason: "R3: fraud revokes Transact benefits only: an Active Trial benefit stays Active",
@@ -1083,7 +1213,7 @@ func TestDecideActivationR3Fraud(t *testing.T) {
 			in.Program.Rules = rules
 			in.Sales = SalesFactsFor(rules, offers, records, baNow)
 		}),
-		want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-2", baNow),
+		want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-2", baNow, nil),
 	}
 	runActivationCases(t, cases)
 }
@@ -1127,7 +1257,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 		"CancelledLineAloneRestoresTier": {
 			reason: "R4: a tier-2 benefit is revoked when the cancelled line alone would restore tier 2 (20000 + 10000 >= 25000), naming the line",
 			in:     inputs(activeCoSell, oneCancelled),
-			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-2", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-2", baNow, &cancelledAt),
 			msgHas: []string{`"s-2"`, "tier 2"},
 		},
 		"TierOneBenefitKept": {
@@ -1140,7 +1270,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 			in: inputs(activeCoSell, facts(lifetime,
 				mkSale("s-1", "saas", "20000", "USD", billedAt),
 				mkSale("s-eur", "saas", "5000", "EUR", billedAt, baCancelled(cancelledAt)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-eur", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-eur", baNow, &cancelledAt),
 		},
 		"ProgramCurrencyNotEnough": {
 			reason: "R4/S2: 4600 EUR × 1.08 = 4968 USD; 20000 + 4968 < 25000: the cancellation did not unlock tier 2, the benefit is kept (R5)",
@@ -1156,7 +1286,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 				mkSale("c-small", "saas", "1000", "USD", billedAt, baCancelled(cancelledAt)),
 				mkSale("c-big", "saas", "6000", "USD", billedAt, baCancelled(cancelledAt)),
 				mkSale("c-huge", "saas", "9000", "USD", billedAt, baCancelled(cancelledAt)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-big", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-big", baNow, &cancelledAt),
 		},
 		"SeveralTogether": {
 			reason: "R4: when only several cancelled lines together restore the tier, the last of them by name is named",
@@ -1164,7 +1294,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 				mkSale("s-1", "saas", "20000", "USD", billedAt),
 				mkSale("c-a", "saas", "3000", "USD", billedAt, baCancelled(cancelledAt)),
 				mkSale("c-b", "saas", "3000", "USD", billedAt, baCancelled(cancelledAt)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-b", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-b", baNow, &cancelledAt),
 		},
 		"SeatsRestoreTier": {
 			reason: "R4/S5: a cancelled line whose seats alone would restore tier 2 (10 + 990 = 1000 seats) revokes a tier-2 benefit, naming it (not s-z, which adds no seats)",
@@ -1173,7 +1303,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 				mkSale("s-seats", "saas", "100", "USD", utc(2021, time.February, 1, 0, 0, 0), withSeats(990), baCancelled(cancelledAt)),
 				mkSale("s-z", "saas", "100", "USD", utc(2021, time.February, 1, 0, 0, 0), baCancelled(cancelledAt)),
 			}, baNow)),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-seats", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-seats", baNow, &cancelledAt),
 		},
 		"PendingNotRevoked": {
 			reason: "R4/B2: a cancellation does not revoke a Pending benefit; it is Pending TierNotReached",
@@ -1301,6 +1431,8 @@ func TestSalesFactsFor(t *testing.T) {
 		reason string
 		args   args
 		want   SalesFacts
+		// cancelled is what CancelledLinesAt(now) lists.
+		cancelled []CancelledLine
 	}{
 		"NoSales": {
 			reason: "S6: a live Transact offer and no sales: tier 1, nothing cancelled, no fraud",
@@ -1325,15 +1457,15 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 1, BilledSales: money("21010"), HasLiveTransactOffer: true, NextChangeAt: &future,
-				Cancelled: []CancelledLine{
-					{Name: "b-cancel-eur", Amount: money("10800")},
-					{Name: "c-cancel-usd", Amount: money("5000")},
-				},
 				Fraud: []FraudLine{
 					{Name: "g-fraud-proven", Offer: "saas", State: v1alpha1.FraudProven},
 					{Name: "i-cancel-proven", Offer: "saas", State: v1alpha1.FraudProven},
 					{Name: "z-fraud-suspected", Offer: "saas", State: v1alpha1.FraudSuspected},
 				},
+			},
+			cancelled: []CancelledLine{
+				{Name: "b-cancel-eur", Amount: money("10800")},
+				{Name: "c-cancel-usd", Amount: money("5000")},
 			},
 		},
 		"CancelledSeats": {
@@ -1345,10 +1477,10 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 1, BilledSales: money("100"), Seats: 10, HasLiveTransactOffer: true,
-				Cancelled: []CancelledLine{
-					{Name: "s-after", Amount: money("300")},
-					{Name: "s-before", Amount: money("254"), Seats: 500},
-				},
+			},
+			cancelled: []CancelledLine{
+				{Name: "s-after", Amount: money("300")},
+				{Name: "s-before", Amount: money("254"), Seats: 500},
 			},
 		},
 		"TrailingWindow": {
@@ -1359,8 +1491,8 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 1, HasLiveTransactOffer: true,
-				Cancelled: []CancelledLine{{Name: "s-inside", Amount: money("50000")}},
 			},
+			cancelled: []CancelledLine{{Name: "s-inside", Amount: money("50000")}},
 		},
 		"NoLiveTransactOffer": {
 			reason: "S6/R4: without a live Transact offer the tier is 0, and cancelled lines still list what they would add",
@@ -1370,16 +1502,19 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 0, BilledSales: money("30000"), NextChangeAt: &future,
-				Cancelled: []CancelledLine{{Name: "s-2", Amount: money("1000")}},
 			},
+			cancelled: []CancelledLine{{Name: "s-2", Amount: money("1000")}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := SalesFactsFor(tc.args.rules, tc.args.offers, tc.args.records, now)
-			opts := []cmp.Option{cmp.Comparer(func(a, b Money) bool { return a.Cmp(b) == 0 }), cmpopts.EquateEmpty()}
+			opts := []cmp.Option{cmp.Comparer(func(a, b Money) bool { return a.Cmp(b) == 0 }), cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(SalesFacts{})}
 			if diff := cmp.Diff(tc.want, got, opts...); diff != "" {
 				t.Errorf("%s\nSalesFactsFor(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.cancelled, got.CancelledLinesAt(now), opts...); diff != "" {
+				t.Errorf("%s\nCancelledLinesAt(now): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -183,7 +183,9 @@ func (t *tally) breakdown() v1alpha1.SalesBreakdown {
 	return b
 }
 
-// moneyOf formats an exact sum of millionths as the API's Money.
-func moneyOf(micros *big.Int) v1alpha1.Money {
-	return v1alpha1.Money(Money{micros: micros}.String())
+// moneyOf formats an exact sum of millionths as a status amount. Every sum
+// here is part of a sum of the publisher's lines, which fits (see
+// MaxDerivedMoneyDigits).
+func moneyOf(micros *big.Int) v1alpha1.DerivedMoney {
+	return v1alpha1.DerivedMoney(Money{micros: micros}.String())
 }

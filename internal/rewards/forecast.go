@@ -78,6 +78,9 @@ func (t *tally) forecast(res *TierResult) *v1alpha1.TierForecast {
 			tier, name = t.rules.Tiers[reached].Level, t.rules.Tiers[reached].Name
 		}
 		if tier < res.Tier {
+			if _, tooLate := StatusInstant("status.forecast.dropsAt", &at); tooLate != nil {
+				return nil // beyond what status can hold (admission bounds the inputs)
+			}
 			// Whole seconds, as the API keeps them (the instants come from
 			// API objects, which have no fraction of a second).
 			return &v1alpha1.TierForecast{

@@ -33,7 +33,7 @@ func TestForecast(t *testing.T) {
 	teams := mkOffer("teams", v1alpha1.ListingTypeTransact, liveAt, withM365)
 
 	forecast := func(at time.Time, tier int32, billed string, seats int64) *v1alpha1.TierForecast {
-		f := &v1alpha1.TierForecast{DropsAt: metav1.NewTime(at), Tier: tier, BilledSales: v1alpha1.Money(billed), Seats: seats}
+		f := &v1alpha1.TierForecast{DropsAt: metav1.NewTime(at), Tier: tier, BilledSales: v1alpha1.DerivedMoney(billed), Seats: seats}
 		if tier > 0 {
 			f.TierName = map[int32]string{1: "Tier 1", 2: "Tier 2", 3: "Tier 3"}[tier]
 		}

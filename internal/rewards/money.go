@@ -129,12 +129,39 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{r: r}, nil
 }
 
+// String formats the rate as the exact decimal it was parsed from, without
+// trailing zeros: "1.08", "0.000000000001".
+func (rate Rate) String() string {
+	if rate.r == nil {
+		return "1"
+	}
+	return exactDecimal(rate.r)
+}
+
+// exactDecimal formats r, whose denominator divides a power of ten (a
+// product of decimals), with as many decimal places as it needs.
+func exactDecimal(r *big.Rat) string {
+	places, scaled := 0, new(big.Rat).Set(r)
+	for !scaled.IsInt() && places < 64 {
+		scaled.Mul(scaled, big.NewRat(10, 1))
+		places++
+	}
+	return r.FloatString(places)
+}
+
 // Convert returns m × rate, rounded half to even to the nearest millionth.
 // Rounding happens once per line, so sums of converted lines stay exact sums
 // of what each line shows.
 func (m Money) Convert(rate Rate) Money {
+	c, _ := m.ConvertRounded(rate)
+	return c
+}
+
+// ConvertRounded is Convert that also reports whether the exact product had
+// more than six decimal places, so that rounding changed it.
+func (m Money) ConvertRounded(rate Rate) (Money, bool) {
 	if rate.r == nil {
-		return m
+		return m, false
 	}
 	p := new(big.Rat).Mul(new(big.Rat).SetInt(m.int()), rate.r)
 	num, den := p.Num(), p.Denom()
@@ -149,5 +176,14 @@ func (m Money) Convert(rate Rate) Money {
 			q.Add(q, big.NewInt(1))
 		}
 	}
-	return Money{micros: q}
+	return Money{micros: q}, r.Sign() != 0
+}
+
+// ExactProduct formats m × rate exactly, with as many decimal places as it
+// needs: what ConvertRounded rounds.
+func (m Money) ExactProduct(rate Rate) string {
+	if rate.r == nil {
+		return m.String()
+	}
+	return exactDecimal(new(big.Rat).Mul(new(big.Rat).SetFrac(m.int(), bigMicros), rate.r))
 }

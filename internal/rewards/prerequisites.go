@@ -125,24 +125,21 @@ func benefitOf(in ActivationInput) v1alpha1.Benefit {
 
 func checkOfferExists(in ActivationInput) CheckResult {
 	if in.Offer == nil {
-		return failed(ReasonOfferNotFound, fmt.Sprintf("offer %q does not exist in this namespace", in.Activation.Spec.OfferRef.Name))
+		return failed(missingReference(in))
 	}
 	return passed("offer %q (%s) exists", in.Offer.Name, in.Offer.Spec.ListingType)
 }
 
 func checkPublisherExists(in ActivationInput) CheckResult {
 	if in.Publisher == nil {
-		return failed(ReasonPublisherNotFound, fmt.Sprintf("publisher %q of offer %q does not exist", in.Offer.Spec.PublisherRef.Name, in.Offer.Name))
+		return failed(missingReference(in))
 	}
 	return passed("publisher %q exists", in.Publisher.Name)
 }
 
 func checkProgramValid(in ActivationInput) CheckResult {
-	switch {
-	case in.Program.Missing:
-		return failed(ReasonProgramNotFound, fmt.Sprintf("RewardsProgram %q does not exist", in.Program.Name))
-	case in.Program.Problem != "":
-		return failed(ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid: %s", in.Program.Name, in.Program.Problem))
+	if reason, msg := missingReference(in); reason != "" {
+		return failed(reason, msg)
 	}
 	return passed("the publisher follows RewardsProgram %q, which is valid", in.Program.Name)
 }
@@ -168,10 +165,8 @@ func checkEnrolled(in ActivationInput) CheckResult {
 
 func checkGoodStanding(in ActivationInput) CheckResult {
 	pub := in.Publisher
-	if n := len(pub.Spec.Violations); n > 0 {
-		v := pub.Spec.Violations[n-1]
-		return failed(ReasonViolation, fmt.Sprintf("publisher %q has a %s violation recorded at %s (R1); removing the violation lets this benefit proceed",
-			pub.Name, v.Type, v.Time.UTC().Format(time.RFC3339)))
+	if v, found := latestViolation(pub); found {
+		return failed(ReasonViolation, violationMessage(pub, v)+"; removing the violation lets this benefit proceed")
 	}
 	return passed("publisher %q has no violation recorded", pub.Name)
 }
@@ -182,7 +177,7 @@ func checkNoFraud(in ActivationInput) CheckResult {
 	}
 	scope := in.Program.Rules.FraudScope
 	if f, found := fraudInScope(in.Sales.Fraud, scope, in.Offer.Name); found {
-		return failed(ReasonFraud, fmt.Sprintf("sales record %q is reported as fraud %s (R3, scope %s)", f.Name, f.State, scope))
+		return failed(ReasonFraud, fraudMessage(f, scope))
 	}
 	return passed("no sales record in scope %s is reported as fraud", scope)
 }
@@ -206,19 +201,16 @@ func checkOfferLive(in ActivationInput) CheckResult {
 		r.Wait = next
 		return r
 	case v1alpha1.OfferDelisted:
-		// decide revokes (R2) before asking; explain still says why.
-		return failed(string(v1alpha1.RevocationOfferDelisted), fmt.Sprintf("offer %q was delisted at %s, which ends this publication (R2)",
-			offer.Name, offer.Spec.DelistedAt.UTC().Format(time.RFC3339)))
+		// decide ends the activation (R2) before asking; explain still
+		// says why.
+		return failed(string(v1alpha1.RevocationOfferDelisted), delisting(offer).message)
 	}
 	return passed("offer %q is Live since %s", offer.Name, offer.Spec.LiveAt.UTC().Format(time.RFC3339))
 }
 
 func checkNotOptedOut(in ActivationInput) CheckResult {
-	switch {
-	case in.Activation.Spec.OptOut:
-		return failed(ReasonOptedOut, "spec.optOut is set; clear it to opt back in (O6)")
-	case in.Offer.Spec.OptOut:
-		return failed(ReasonOfferOptedOut, fmt.Sprintf("offer %q has spec.optOut set; clear it to opt back in (O6)", in.Offer.Name))
+	if reason, msg := optedOut(in); reason != "" {
+		return failed(reason, msg)
 	}
 	return passed("neither the activation nor offer %q is opted out", in.Offer.Name)
 }
@@ -231,26 +223,20 @@ func checkListingType(in ActivationInput) CheckResult {
 	return passed("benefit %q is offered for %s offers", b.Name, offer.Spec.ListingType)
 }
 
-// checkOneTimeUseOrTier is B3 for List, Trial and Consulting offers and the
-// tier (S6) for Transact ones. A Transact benefit already unlocked is kept
-// when its tier only aged out (R5), unless a cancelled purchase had
-// unlocked it (R4, which decide revokes before asking).
+// checkOneTimeUseOrTier is B3 for List, Trial and Consulting offers (a
+// granted sibling, or else the oldest, has the benefit) and the tier (S6)
+// for Transact ones.
 func checkOneTimeUseOrTier(in ActivationInput) CheckResult {
-	b, offer, rules := benefitOf(in), in.Offer, in.Program.Rules
+	b, offer := benefitOf(in), in.Offer
 	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		if winner := oneTimeWinner(in.Siblings, in.Activation); winner != in.Activation.Name {
-			return failed(ReasonAlreadyUsed, alreadyUsedMessage(b.Name, winner, offer.Name))
+		if holder := oneTimeHolder(in); holder != in.Activation.Name {
+			return failed(ReasonAlreadyUsed, alreadyUsedMessage(b.Name, holder, offer.Name))
 		}
-		return passed("benefit %q is used once per offer and this is the first activation of it for offer %q (B3)", b.Name, offer.Name)
+		return passed("benefit %q is used once per offer and this activation is the one to use it for offer %q (B3)", b.Name, offer.Name)
 	}
-	need := rules.BenefitTier[b.Name]
-	if in.Sales.Tier >= need {
-		return passed("benefit %q needs tier %d and publisher %q is at tier %d", b.Name, need, in.Publisher.Name, in.Sales.Tier)
+	need := in.Program.Rules.BenefitTier[b.Name]
+	if in.Sales.Tier < need {
+		return failed(ReasonTierNotReached, tierNotReachedMessage(in, b.Name, need, false))
 	}
-	if activatedAt := timePtr(in.Activation.Status.ActivatedAt); activatedAt != nil && rules.KeepUnlockedBenefits {
-		if _, byCancellation := cancellationCause(rules, in.Sales, need, *activatedAt, in.Now); !byCancellation {
-			return passed("benefit %q was unlocked before and is kept although publisher %q is at tier %d (R5)", b.Name, in.Publisher.Name, in.Sales.Tier)
-		}
-	}
-	return failed(ReasonTierNotReached, tierNotReachedMessage(in, b.Name, need))
+	return passed("benefit %q needs tier %d and publisher %q is at tier %d", b.Name, need, in.Publisher.Name, in.Sales.Tier)
 }

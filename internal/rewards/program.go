@@ -44,7 +44,10 @@ type TierRule struct {
 	Benefits       []string
 }
 
-// Problem is something wrong with a program that admission cannot see.
+// Problem is something wrong with a program. Admission refuses every one
+// of them (api/v1alpha1's CEL rules); ResolveProgram still checks, as
+// defence in depth, for what gets past it: a program stored before those
+// rules existed, or written with validation bypassed.
 type Problem struct {
 	// Reason is a CamelCase condition reason.
 	Reason string
@@ -70,10 +73,12 @@ func DefaultRules() *Rules {
 }
 
 // ResolveProgram applies the program's defaults (documented on the API
-// fields) and checks what admission cannot: that every benefit a tier names
-// exists in the catalog and is for Transact offers, and that every Transact
-// benefit is unlocked by some tier. It always returns usable rules: a
-// problem is reported, and the offending entry is left out.
+// fields) and checks again what admission checks first: thresholds and
+// rates that parse, thresholds strictly increasing with the level, every
+// benefit a tier names in the catalog and for Transact offers, every
+// Transact benefit unlocked by some tier. It always returns usable rules: a
+// problem is reported, and the offending entry is left out. Whatever
+// admission accepts, it accepts (FuzzResolveProgramAcceptsWhatAdmissionAccepts).
 func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 	var problems []Problem
 	r := &Rules{

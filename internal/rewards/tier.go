@@ -132,7 +132,7 @@ func TierFor(rules *Rules, billed Money, seats int64, hasLiveTransactOffer bool,
 	p := &v1alpha1.TierProgress{
 		Level:                  next.Level,
 		Name:                   next.Name,
-		BilledSalesMissing:     v1alpha1.Money(next.MinBilledSales.Sub(billed).String()),
+		BilledSalesMissing:     v1alpha1.DerivedMoney(next.MinBilledSales.Sub(billed).String()),
 		NeedsLiveTransactOffer: !hasLiveTransactOffer,
 	}
 	// Seats only help while seats can still be billed before the cut-off.

@@ -63,7 +63,7 @@ var _ = Describe("kstatus", Ordered, func() {
 		deps, cases := newFailing(ns, w.program.Name, fakeClock.Now())
 		create(deps...)
 		for _, c := range cases {
-			create(c.obj)
+			createCase(c)
 		}
 		for _, c := range cases {
 			u := waitReady(c.obj, metav1.ConditionFalse, c.reason)
