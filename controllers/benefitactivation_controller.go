@@ -235,10 +235,7 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, reader client.
 		return in, err
 	}
 	in.Publisher = pub
-	in.Program = rewards.ProgramState{Name: prog.name, Rules: prog.rules, Missing: prog.program == nil}
-	if len(prog.problems) > 0 {
-		in.Program.Problem = prog.problems[0].Message
-	}
+	in.Program = prog
 	offers, err := rel.offersOfPublisher(ctx, pub.Namespace, pub.Name)
 	if err != nil {
 		return in, err
@@ -247,7 +244,7 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, reader client.
 	if err != nil {
 		return in, err
 	}
-	in.Sales = rewards.SalesFactsFor(prog.rules, offers, records, in.Now)
+	in.Sales = rewards.SalesFactsFor(prog.Rules, offers, records, in.Now)
 	return in, nil
 }
 

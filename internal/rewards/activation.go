@@ -35,16 +35,6 @@ const (
 	ReasonPreviousGrantExists     = "PreviousGrantExists"
 )
 
-// ProgramState is the program an activation's publisher follows.
-type ProgramState struct {
-	Name  string
-	Rules *Rules
-	// Missing is true when the RewardsProgram does not exist.
-	Missing bool
-	// Problem describes why the program is invalid, "" when it is valid.
-	Problem string
-}
-
 // ActivationInput is everything the activation decision depends on.
 type ActivationInput struct {
 	Activation *v1alpha1.BenefitActivation
@@ -243,12 +233,8 @@ func missingReference(in ActivationInput) (reason, message string) {
 		return ReasonOfferNotFound, fmt.Sprintf("offer %q does not exist in this namespace", in.Activation.Spec.OfferRef.Name)
 	case in.Publisher == nil:
 		return ReasonPublisherNotFound, fmt.Sprintf("publisher %q of offer %q does not exist", in.Offer.Spec.PublisherRef.Name, in.Offer.Name)
-	case in.Program.Missing:
-		return ReasonProgramNotFound, fmt.Sprintf("RewardsProgram %q does not exist", in.Program.Name)
-	case in.Program.Problem != "":
-		return ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid: %s", in.Program.Name, in.Program.Problem)
 	}
-	return "", ""
+	return in.Program.NotInForce()
 }
 
 // optedOut: opting out, of this engagement or of the whole publication (O6).

@@ -190,7 +190,7 @@ func baInput(act v1alpha1.BenefitActivation, offer v1alpha1.Offer, mods ...func(
 		Grant:      baGrantOf(act),
 		Offer:      &offer,
 		Publisher:  baPublisher(),
-		Program:    ProgramState{Name: "default", Rules: baRules()},
+		Program:    ProgramState{Name: "default", Rules: baRules(), Generation: 1, RulesGeneration: 1},
 		Siblings:   []v1alpha1.BenefitActivation{act},
 		Sales:      baTier(2),
 		Now:        baNow,
@@ -232,6 +232,14 @@ func baWiped(in *ActivationInput) {
 	a := in.Activation.DeepCopy()
 	a.Status = v1alpha1.BenefitActivationStatus{}
 	in.Activation = a
+}
+
+// baNeverValid: the program's spec is not valid and never was, so no rules
+// are in force.
+func baNeverValid(problem string) func(*ActivationInput) {
+	return func(in *ActivationInput) {
+		in.Program = ProgramState{Name: "default", Rules: DefaultRules(), Problem: problem, Generation: 1}
+	}
 }
 
 func baAt(now time.Time) func(*ActivationInput) {
@@ -384,10 +392,8 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			msgHas: []string{`"gold"`},
 		},
 		"ProgramInvalid": {
-			reason: "references: an invalid RewardsProgram keeps the activation Pending ProgramInvalid, naming the problem",
-			in: baInput(blog, baTrial(), func(in *ActivationInput) {
-				in.Program.Problem = "spec.tiers[level=2].benefits: \"nope\" is not in spec.benefits"
-			}),
+			reason: "references: a RewardsProgram never valid decides nothing: the activation is Pending ProgramInvalid, naming the problem",
+			in:     baInput(blog, baTrial(), baNeverValid("spec.tiers[level=2].benefits: \"nope\" is not in spec.benefits")),
 			want:   baWantPending(ReasonProgramInvalid, "", nil),
 			msgHas: []string{"spec.tiers[level=2].benefits"},
 		},
@@ -417,9 +423,16 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			want: pausedActive(ReasonProgramNotFound),
 		},
 		"GrantedProgramInvalidKeepsPhase": {
-			reason: "references: a granted benefit under an invalid program stays Active, Ready False ProgramInvalid",
-			in:     baInput(activeBlog, baTrial(), func(in *ActivationInput) { in.Program.Problem = "spec.tiers: broken" }),
+			reason: "references: a granted benefit under a program never valid stays Active, Ready False ProgramInvalid",
+			in:     baInput(activeBlog, baTrial(), baNeverValid("spec.tiers: broken")),
 			want:   pausedActive(ReasonProgramInvalid),
+		},
+		"ProgramSupersededDecides": {
+			reason: "program safety: a spec that is not valid leaves the last valid rules in force; the activation is decided by them",
+			in: baInput(blog, baTrial(), func(in *ActivationInput) {
+				in.Program.Problem, in.Program.Generation = "spec.tiers: broken", 2
+			}),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"GrantedOptedOutOfferGone": {
 			reason: "references/O6: a granted benefit opted out by its own spec stays OptedOut while its offer is missing",
