@@ -64,7 +64,8 @@ type ActivationInput struct {
 // BenefitGrant must record for it.
 type ActivationDecision struct {
 	Phase v1alpha1.ActivationPhase
-	// Ready condition: True while Active with every reference resolved.
+	// Ready condition: True while Active with every reference resolved,
+	// and once Expired (a normal end).
 	Ready   bool
 	Reason  string
 	Message string
@@ -482,8 +483,11 @@ func (d ActivationDecision) paused(in ActivationInput, reason, message string) A
 	return d
 }
 
+// expired: the benefit ran its course (O4). It is a normal end, not a
+// failure: Ready is True (nothing is pending, nothing is wrong), so kstatus,
+// Flux and Argo CD read it as done, not as in progress or failed.
 func (d ActivationDecision) expired() ActivationDecision {
-	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationExpired, false, ReasonExpired
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationExpired, true, ReasonExpired
 	d.ExpiredAt, d.NextCheck = d.ExpiresAt, nil
 	d.Message = expiredMessage(d.ExpiresAt)
 	return d

@@ -447,7 +447,7 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			reason: "references/O4: the grant's expiresAt needs no reference: a granted benefit expires at its instant while its offer is missing",
 			in:     baInput(activeBlog, baTrial(), baAt(baExpiry), func(in *ActivationInput) { in.Offer = nil }),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+				Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &baExpiry,
 			},
 		},
@@ -795,7 +795,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		}}, mods...)...)
 	}
 	wantExpired := ActivationDecision{
-		Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+		Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &expiredAt,
 	}
 	recorded := revocation
@@ -854,7 +854,7 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 	leapLive := utc(2027, time.November, 30, 9, 0, 0)
 	leapExpiry := utc(2028, time.February, 29, 9, 0, 0)
 	wantExpired := func(cat v1alpha1.BenefitCategory, since *time.Time, at time.Time) ActivationDecision {
-		d := ActivationDecision{Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: cat, ExpiresAt: &at, ExpiredAt: &at}
+		d := ActivationDecision{Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: cat, ExpiresAt: &at, ExpiredAt: &at}
 		if since != nil {
 			d.ActivatedAt, d.ContactDueBy = since, ptrTo(since.Add(baWeek))
 		}
@@ -1149,7 +1149,7 @@ func TestDecideActivationR2Delisted(t *testing.T) {
 			in: baInput(activeBlog, baTrial(withDelisting(utc(2027, time.March, 15, 0, 0, 0))),
 				baAt(utc(2027, time.March, 20, 0, 0, 0))),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+				Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &baExpiry,
 			},
 		},
