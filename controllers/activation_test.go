@@ -155,8 +155,8 @@ var _ = Describe("Benefit activations", func() {
 			fakeClock.SetTime(want)
 			Eventually(stateOf(trial)).Should(Equal(expired), "expires at exactly that instant")
 			Expect(trial.Status.ExpiredAt.Time).To(BeTemporally("==", want))
-			Expect(meta.IsStatusConditionTrue(trial.Status.Conditions, "Stalled")).To(BeTrue(), "terminal: not in progress")
-			Expect(readyCondition(trial.Status.Conditions).Status).To(Equal(metav1.ConditionFalse))
+			Expect(meta.FindStatusCondition(trial.Status.Conditions, "Stalled")).To(BeNil(), "a normal end, not a failure")
+			Expect(readyCondition(trial.Status.Conditions).Status).To(Equal(metav1.ConditionTrue), "done: nothing is pending")
 			Eventually(activationEvents(trial)).Should(ContainElement("Expired"))
 
 			Consistently(func() []string { return []string{stateOf(list)(), stateOf(badge)()} }, short).

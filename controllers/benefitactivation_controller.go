@@ -89,8 +89,10 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	st.ExpiredAt = metaTime(d.ExpiredAt)
 	st.Revocation = d.Revocation
 	setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionReady, boolStatus(d.Ready), d.Reason, d.Message)
-	terminal := d.Phase == v1alpha1.ActivationExpired || d.Phase == v1alpha1.ActivationRevoked
-	if terminal {
+	// Stalled means what Flux and kstatus mean by it: it will not get
+	// better by itself and needs a person. A revoked benefit does; an
+	// expired one ran its course (Ready=True, no Stalled).
+	if d.Phase == v1alpha1.ActivationRevoked {
 		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionStalled, metav1.ConditionTrue, d.Reason, d.Message)
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
@@ -235,10 +237,7 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, reader client.
 		return in, err
 	}
 	in.Publisher = pub
-	in.Program = rewards.ProgramState{Name: prog.name, Rules: prog.rules, Missing: prog.program == nil}
-	if len(prog.problems) > 0 {
-		in.Program.Problem = prog.problems[0].Message
-	}
+	in.Program = prog
 	offers, err := rel.offersOfPublisher(ctx, pub.Namespace, pub.Name)
 	if err != nil {
 		return in, err
@@ -247,7 +246,7 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, reader client.
 	if err != nil {
 		return in, err
 	}
-	in.Sales = rewards.SalesFactsFor(prog.rules, offers, records, in.Now)
+	in.Sales = rewards.SalesFactsFor(prog.Rules, offers, records, in.Now)
 	return in, nil
 }
 

@@ -6,7 +6,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -73,41 +72,18 @@ func programName(p *v1alpha1.Publisher) string {
 	return v1alpha1.DefaultProgramName
 }
 
-// programRules is the program a publisher follows, resolved into rules.
-type programRules struct {
-	name     string
-	program  *v1alpha1.RewardsProgram // nil when it does not exist
-	rules    *rewards.Rules
-	problems []rewards.Problem
-}
-
-// loadProgram reads the named program from the cache. A missing program is
-// not an error: the caller shows it as a condition and uses default rules.
-func loadProgram(ctx context.Context, c client.Reader, name string) (programRules, error) {
-	pr := programRules{name: name}
+// loadProgram reads the named program from the cache and resolves the
+// rules in force (rewards.ProgramStateOf). A missing program is not an
+// error: the state says so, and the callers show it as a condition.
+func loadProgram(ctx context.Context, c client.Reader, name string) (rewards.ProgramState, error) {
 	var prog v1alpha1.RewardsProgram
 	if err := c.Get(ctx, types.NamespacedName{Name: name}, &prog); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return pr, err
+			return rewards.ProgramState{}, err
 		}
-		pr.rules = rewards.DefaultRules()
-		return pr, nil
+		return rewards.ProgramStateOf(name, nil), nil
 	}
-	pr.program = &prog
-	pr.rules, pr.problems = rewards.ResolveProgram(&prog.Spec)
-	return pr, nil
-}
-
-// notReadyReason says why a publisher's program cannot be used as is, or
-// returns "" when it can.
-func (pr programRules) notReadyReason() (reason, message string) {
-	switch {
-	case pr.program == nil:
-		return "ProgramNotFound", fmt.Sprintf("RewardsProgram %q does not exist; create it or set spec.programRef", pr.name)
-	case len(pr.problems) > 0:
-		return "ProgramInvalid", fmt.Sprintf("RewardsProgram %q is not valid: %s", pr.name, pr.problems[0].Message)
-	}
-	return "", ""
+	return rewards.ProgramStateOf(name, &prog), nil
 }
 
 // getOptional reads an object from the cache; a missing object gives

@@ -57,7 +57,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 
-	facts := rewards.EvaluateOffer(&offer.Spec, prog.rules, now)
+	facts := rewards.EvaluateOffer(&offer.Spec, prog.Rules, now)
 	st := &offer.Status
 	st.ObservedGeneration = offer.Generation
 	st.Phase = facts.Phase
@@ -73,7 +73,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.rules, now)
+	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.Rules, now)
 	if followUp && before.Status.FollowUpHint == "" {
 		// The hint is about to appear, with an Event. The cache may not hold
 		// yet an activation created with (or just before) the offer, whose
@@ -84,7 +84,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		if activations, err = activationsFromAPI(ctx, r.APIReader, offer.Namespace, offer.Name); err != nil {
 			return ctrl.Result{}, err
 		}
-		followUp, hint, followUpAt = rewards.FollowUpHint(&offer, activations, prog.rules, now)
+		followUp, hint, followUpAt = rewards.FollowUpHint(&offer, activations, prog.Rules, now)
 	}
 	st.FollowUpHint = hint
 	// Always shown, True or False, so that the status is the same however
@@ -101,7 +101,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		reason = "PublisherNotFound"
 		message = fmt.Sprintf("publisher %q does not exist in namespace %q; create it or fix spec.publisherRef", offer.Spec.PublisherRef.Name, offer.Namespace)
 	default:
-		reason, message = prog.notReadyReason()
+		reason, message = prog.NotInForce()
 	}
 	if p := rewards.FirstProblem(endsTooLate, expiresTooLate); reason == "" && p != nil {
 		reason, message = p.Reason, p.Message

@@ -64,15 +64,15 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 
-	res, detail := rewards.ComputeTierDetail(prog.rules, offers, records, now)
+	res, detail := rewards.ComputeTierDetail(prog.Rules, offers, records, now)
 	st := &pub.Status
 	st.ObservedGeneration = pub.Generation
-	st.Program = prog.name
+	st.Program = prog.Name
 	st.Tier = res.Tier
 	st.TierName = res.TierName
 	var salesTooLarge *rewards.Problem
 	st.BilledSales, salesTooLarge = rewards.StatusMoney("status.billedSales", res.BilledSales)
-	st.Currency = prog.rules.Currency
+	st.Currency = prog.Rules.Currency
 	st.Seats = res.Seats
 	st.NextTier = res.Next
 	st.Offers = res.Offers
@@ -92,12 +92,16 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	st.Revocations, st.RevocationCount = rewards.RevocationHistory(grants, rewards.RevocationHistoryLimit)
 
-	reason, message := prog.notReadyReason()
+	reason, message := prog.NotInForce()
 	if p := rewards.FirstProblem(salesTooLarge, nextChangeTooLate); reason == "" && p != nil {
 		reason, message = p.Reason, p.Message
 	}
 	if reason == "" {
-		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "TierComputed", tierMessage(res, prog.rules))
+		msg := tierMessage(res, prog.Rules)
+		if superseded := prog.Superseded(); superseded != "" {
+			msg += "; " + superseded
+		}
+		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "TierComputed", msg)
 	} else {
 		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
 	}
@@ -108,7 +112,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if changed && before.Status.ObservedGeneration > 0 && before.Status.Tier != res.Tier {
 		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, "TierChanged", "ComputeTier",
-			"tier changed from %d to %d: %s %s billed sales, %d seats", before.Status.Tier, res.Tier, res.BilledSales, prog.rules.Currency, res.Seats)
+			"tier changed from %d to %d: %s %s billed sales, %d seats", before.Status.Tier, res.Tier, res.BilledSales, prog.Rules.Currency, res.Seats)
 	}
 	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
 		r.Recorder.Eventf(&pub, nil, corev1.EventTypeWarning, reason, "ComputeTier", "%s", message)

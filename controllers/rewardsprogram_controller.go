@@ -53,13 +53,24 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	st.Tiers = int32(len(prog.Spec.Tiers))
 	st.Benefits = int32(len(prog.Spec.Benefits))
 	if len(problems) == 0 {
+		// These rules are in force; a later spec that is not valid leaves
+		// them in force (program safety), so they are kept.
 		st.RulesGeneration = prog.Generation
+		st.RulesInForce = prog.Spec.DeepCopy()
 		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "Valid",
 			fmt.Sprintf("%d tiers and %d benefits in force; billed sales in %s over a %s window", len(rules.Tiers), len(rules.Catalog), rules.Currency, rules.Window))
 	} else {
+		if st.RulesInForce == nil {
+			st.RulesGeneration = 0
+		}
 		msg := problems[0].Message
 		if len(problems) > 1 {
 			msg = fmt.Sprintf("%s (and %d more problems)", msg, len(problems)-1)
+		}
+		if st.RulesGeneration > 0 {
+			msg += fmt.Sprintf("; the rules of generation %d stay in force", st.RulesGeneration)
+		} else {
+			msg += "; no rules are in force: publishers following this program get no tier until it is fixed"
 		}
 		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, problems[0].Reason, msg)
 	}

@@ -59,13 +59,13 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, err
 	}
 
-	v := rewards.EvaluateLine(&rec.Spec, offer, prog.rules, now)
+	v := rewards.EvaluateLine(&rec.Spec, offer, prog.Rules, now)
 	st := &rec.Status
 	st.ObservedGeneration = rec.Generation
 	st.Counted = v.Counted
 	st.Reason = v.Reason
 	st.Publisher = v.Publisher
-	st.ProgramCurrency = prog.rules.Currency
+	st.ProgramCurrency = prog.Rules.Currency
 	st.ProgramAmount = ""
 	var tooLarge *rewards.Problem
 	if v.ProgramAmount != nil {

@@ -85,10 +85,12 @@ type BenefitActivationStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready is True while the benefit is Active; otherwise its
-	// reason names the first missing prerequisite or the terminal outcome.
-	// ContactOverdue is True when contactDueBy passed without contactedAt.
-	// Stalled is True once the activation is Expired or Revoked (terminal).
+	// conditions: Ready is True while the benefit is Active, and once it is
+	// Expired (it ran its course: a normal end); otherwise its reason names
+	// the first missing prerequisite, what is missing, or the revocation.
+	// ContactOverdue is True while an Active benefit's contactDueBy passed
+	// without contactedAt. Stalled is True once it is Revoked: final, and
+	// needing a person (kstatus reads it as Failed).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

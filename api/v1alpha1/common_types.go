@@ -138,9 +138,10 @@ const (
 	// is the program valid, is the publisher's tier computed, is the offer
 	// evaluated, is the sales line decided, is the benefit active?
 	ConditionReady = "Ready"
-	// ConditionStalled is True on a BenefitActivation that reached a terminal
-	// outcome (Expired, Revoked): nothing more will happen to it, which
-	// kstatus, Flux and Helm read as "not in progress".
+	// ConditionStalled is True on a revoked BenefitActivation: a final
+	// outcome that needs a person, which kstatus reads as Failed. As in Flux,
+	// Stalled means failure, never a normal end: an Expired activation ran
+	// its course and is Ready.
 	ConditionStalled = "Stalled"
 	// ConditionContactOverdue is True on an Active BenefitActivation whose
 	// contactDueBy has passed without contactedAt (rule B4).

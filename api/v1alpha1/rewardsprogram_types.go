@@ -278,9 +278,18 @@ type RewardsProgramStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
 	// rulesGeneration is the generation of the spec whose rules are in force:
-	// the last one found valid.
+	// the last one found valid; 0 while none ever was (the program then
+	// decides nothing: publishers following it get no tier).
 	// +optional
 	RulesGeneration int64 `json:"rulesGeneration,omitempty"`
+
+	// rulesInForce is a copy of the spec of rulesGeneration: the rules the
+	// operator decides with while a newer spec is not valid. It lives in
+	// status only: if the status is wiped while the spec is not valid, no
+	// rules are in force until the spec is fixed (granted benefits are kept
+	// by their BenefitGrants meanwhile).
+	// +optional
+	RulesInForce *RewardsProgramSpec `json:"rulesInForce,omitempty"`
 
 	// tiers is the number of tiers defined.
 	// +optional

@@ -22,38 +22,19 @@ func programName(p *v1alpha1.Publisher) string {
 	return v1alpha1.DefaultProgramName
 }
 
-// program is a RewardsProgram resolved into rules, as the operator uses it:
-// a missing program decides with the default rules (no tiers), an invalid
-// one with the rules that remain.
-type program struct {
-	name     string
-	object   *v1alpha1.RewardsProgram // nil when it does not exist
-	rules    *rewards.Rules
-	problems []rewards.Problem
-}
-
-func loadProgram(ctx context.Context, c client.Reader, name string) (program, error) {
-	p := program{name: name}
+// loadProgram reads the named RewardsProgram and resolves the rules in
+// force as the operator does (rewards.ProgramStateOf): its spec when valid,
+// else the last valid rules; default rules (no tier) when it is missing or
+// was never valid.
+func loadProgram(ctx context.Context, c client.Reader, name string) (rewards.ProgramState, error) {
 	var obj v1alpha1.RewardsProgram
 	if err := c.Get(ctx, types.NamespacedName{Name: name}, &obj); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return p, fmt.Errorf("reading RewardsProgram %q: %w", name, err)
+			return rewards.ProgramState{}, fmt.Errorf("reading RewardsProgram %q: %w", name, err)
 		}
-		p.rules = rewards.DefaultRules()
-		return p, nil
+		return rewards.ProgramStateOf(name, nil), nil
 	}
-	p.object = &obj
-	p.rules, p.problems = rewards.ResolveProgram(&obj.Spec)
-	return p, nil
-}
-
-// state is the program as the activation rules see it.
-func (p program) state() rewards.ProgramState {
-	s := rewards.ProgramState{Name: p.name, Rules: p.rules, Missing: p.object == nil}
-	if len(p.problems) > 0 {
-		s.Problem = p.problems[0].Message
-	}
-	return s
+	return rewards.ProgramStateOf(name, &obj), nil
 }
 
 // snapshot is the operator's objects of one namespace (or of all, for ""),

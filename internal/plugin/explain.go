@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
@@ -106,17 +107,17 @@ func (o *Options) explainPublisher(cmd *cobra.Command, name string) error {
 }
 
 // writePublisherExplanation prints what explain publisher shows.
-func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *publisherObjects, prog program, now time.Time) {
+func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *publisherObjects, prog rewards.ProgramState, now time.Time) {
 	st := &pub.Status
 	cur := string(st.Currency)
 	if cur == "" {
-		cur = string(prog.rules.Currency)
+		cur = string(prog.Rules.Currency)
 	}
 	w := newTables(out)
 	defer w.flush()
 
 	fmt.Fprintf(w, "Publisher:\t%s/%s\n", pub.Namespace, pub.Name)
-	fmt.Fprintf(w, "Program:\t%s (%s window, %s)\n", programName(pub), prog.rules.Window, prog.rules.Currency)
+	fmt.Fprintf(w, "Program:\t%s (%s window, %s)\n", programName(pub), prog.Rules.Window, prog.Rules.Currency)
 	if st.ObservedGeneration < pub.Generation {
 		fmt.Fprintf(w, "Note:\tthe operator has not yet computed generation %d of this publisher; what follows is from generation %d\n", pub.Generation, st.ObservedGeneration)
 	}
@@ -126,7 +127,7 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 	fmt.Fprintf(w, "Tier:\t%s\n", tierText(st.Tier, st.TierName))
 	fmt.Fprintf(w, "Billed sales:\t%s %s from %d counted lines (%d left out), %d seats\n", orZero(st.BilledSales), cur, st.SalesRecords.Counted, st.SalesRecords.Excluded, st.Seats)
 	fmt.Fprintf(w, "Next tier:\t%s\n", nextTierText(st.NextTier, cur))
-	fmt.Fprintf(w, "Forecast:\t%s\n", forecastText(st.Forecast, prog.rules.Window, cur))
+	fmt.Fprintf(w, "Forecast:\t%s\n", forecastText(st.Forecast, prog.Rules.Window, cur))
 	fmt.Fprintf(w, "Standing:\t%s\n", st.Standing)
 	w.next()
 
@@ -156,7 +157,7 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 	}
 
 	if objs != nil {
-		writeLines(w, objs.records, prog.rules, now)
+		writeLines(w, objs.records, prog.Rules, now)
 		writeBenefits(w, objs.activations)
 	}
 }
@@ -374,11 +375,41 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 			in.Offer = &snap.offers[i]
 		}
 	}
-	var prog program
+	// The grants: this activation's own (when its uid matches), and when
+	// its one-time siblings were granted (B3).
+	var grants v1alpha1.BenefitGrantList
+	if err := c.List(ctx, &grants, client.InNamespace(ns)); err != nil {
+		return fmt.Errorf("listing BenefitGrants: %w", err)
+	}
+	grantOf := func(a *v1alpha1.BenefitActivation) (grant *v1alpha1.BenefitGrant, ofAnother bool) {
+		for i := range grants.Items {
+			if g := &grants.Items[i]; g.Name == a.Name {
+				if g.Spec.Activation.UID != a.UID {
+					return nil, true
+				}
+				return g, false
+			}
+		}
+		return nil, false
+	}
+	in.Grant, in.GrantOfAnother = grantOf(&act)
+	var prog rewards.ProgramState
 	if in.Offer != nil {
 		for i := range snap.activations {
 			if snap.activations[i].Spec.OfferRef.Name == in.Offer.Name {
 				in.Siblings = append(in.Siblings, snap.activations[i])
+			}
+		}
+		if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
+			in.SiblingGrants = map[string]time.Time{}
+			for i := range in.Siblings {
+				s := &in.Siblings[i]
+				if s.Name == act.Name || s.Spec.Benefit != act.Spec.Benefit {
+					continue
+				}
+				if g, _ := grantOf(s); g != nil {
+					in.SiblingGrants[s.Name] = g.Spec.ActivatedAt.Time
+				}
 			}
 		}
 		for _, po := range snap.byPublisher() {
@@ -387,8 +418,8 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 				if prog, err = loadProgram(ctx, c, programName(po.publisher)); err != nil {
 					return err
 				}
-				in.Program = prog.state()
-				in.Sales = rewards.SalesFactsFor(prog.rules, po.offers, po.records, in.Now)
+				in.Program = prog
+				in.Sales = rewards.SalesFactsFor(prog.Rules, po.offers, po.records, in.Now)
 			}
 		}
 	}
@@ -397,16 +428,16 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 }
 
 // writeActivationExplanation prints what explain activation shows.
-func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, in rewards.ActivationInput, prog program) {
+func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, in rewards.ActivationInput, prog rewards.ProgramState) {
 	w := newTables(out)
 	defer w.flush()
 	st := &act.Status
 	fmt.Fprintf(w, "Activation:\t%s/%s\n", act.Namespace, act.Name)
 	benefit := act.Spec.Benefit
-	if prog.rules != nil {
-		if b, ok := prog.rules.Catalog[benefit]; ok {
+	if prog.Rules != nil {
+		if b, ok := prog.Rules.Catalog[benefit]; ok {
 			benefit = fmt.Sprintf("%s (%s, for %s offers", b.Name, b.Category, joinListingTypes(b.ListingTypes))
-			if tier, ok := prog.rules.BenefitTier[b.Name]; ok {
+			if tier, ok := prog.Rules.BenefitTier[b.Name]; ok {
 				benefit += fmt.Sprintf(", unlocked at tier %d", tier)
 			}
 			benefit += ")"
@@ -420,7 +451,7 @@ func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, 
 		fmt.Fprintf(w, "Offer:\t%s (not found)\n", act.Spec.OfferRef.Name)
 	}
 	if in.Publisher != nil {
-		fmt.Fprintf(w, "Publisher:\t%s (tier %d, program %s)\n", in.Publisher.Name, in.Sales.Tier, prog.name)
+		fmt.Fprintf(w, "Publisher:\t%s (tier %d, program %s)\n", in.Publisher.Name, in.Sales.Tier, prog.Name)
 	}
 	phase := string(st.Phase)
 	if phase == "" {
@@ -430,9 +461,12 @@ func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, 
 	if ready := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady); ready != nil {
 		fmt.Fprintf(w, "Ready:\t%s %s: %s\n", ready.Status, ready.Reason, ready.Message)
 	}
-	switch st.Phase {
-	case v1alpha1.ActivationActive, v1alpha1.ActivationExpired, v1alpha1.ActivationRevoked, v1alpha1.ActivationOptedOut:
-		fmt.Fprintf(w, "Note:\tthe prerequisites decide only while an activation is Pending; they are shown as they stand now\n")
+	if g := in.Grant; g != nil {
+		fmt.Fprintf(w, "Granted:\tat %s (BenefitGrant %s)\n", instant(g.Spec.ActivatedAt.Time), g.Name)
+		if r := g.Spec.Revocation; r != nil {
+			fmt.Fprintf(w, "Revoked:\t%s, recorded at %s: %s\n", r.Reason, instant(r.RecordedAt.Time), r.Message)
+		}
+		fmt.Fprintf(w, "Note:\tthe prerequisites decide only until a benefit is granted; they are shown as they stand now\n")
 	}
 	w.next()
 

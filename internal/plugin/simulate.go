@@ -156,16 +156,16 @@ func (o *Options) simulate(cmd *cobra.Command, f *simulateFlags) error {
 	if err != nil {
 		return err
 	}
-	if current.object == nil {
-		fmt.Fprintf(o.ErrOut, "note: RewardsProgram %q does not exist yet; its publishers have no tier today\n", candidate.Name)
-	} else if len(current.problems) > 0 {
-		fmt.Fprintf(o.ErrOut, "note: RewardsProgram %q in force is not valid (%s); compared with the rules that remain\n", candidate.Name, current.problems[0].Message)
+	if reason, msg := current.NotInForce(); reason != "" {
+		fmt.Fprintf(o.ErrOut, "note: %s; its publishers have no tier today\n", msg)
+	} else if superseded := current.Superseded(); superseded != "" {
+		fmt.Fprintf(o.ErrOut, "note: %s; compared with those\n", superseded)
 	}
 	snap, err := listSnapshot(ctx, c, ns, true)
 	if err != nil {
 		return err
 	}
-	report := Simulate(current.rules, candidateRules, candidate.Name, snap.byPublisher(), o.Now())
+	report := Simulate(current.Rules, candidateRules, candidate.Name, snap.byPublisher(), o.Now())
 	report.Namespace = ns
 
 	switch f.output {

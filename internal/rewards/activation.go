@@ -35,16 +35,6 @@ const (
 	ReasonPreviousGrantExists     = "PreviousGrantExists"
 )
 
-// ProgramState is the program an activation's publisher follows.
-type ProgramState struct {
-	Name  string
-	Rules *Rules
-	// Missing is true when the RewardsProgram does not exist.
-	Missing bool
-	// Problem describes why the program is invalid, "" when it is valid.
-	Problem string
-}
-
 // ActivationInput is everything the activation decision depends on.
 type ActivationInput struct {
 	Activation *v1alpha1.BenefitActivation
@@ -74,7 +64,8 @@ type ActivationInput struct {
 // BenefitGrant must record for it.
 type ActivationDecision struct {
 	Phase v1alpha1.ActivationPhase
-	// Ready condition: True while Active with every reference resolved.
+	// Ready condition: True while Active with every reference resolved,
+	// and once Expired (a normal end).
 	Ready   bool
 	Reason  string
 	Message string
@@ -243,12 +234,8 @@ func missingReference(in ActivationInput) (reason, message string) {
 		return ReasonOfferNotFound, fmt.Sprintf("offer %q does not exist in this namespace", in.Activation.Spec.OfferRef.Name)
 	case in.Publisher == nil:
 		return ReasonPublisherNotFound, fmt.Sprintf("publisher %q of offer %q does not exist", in.Offer.Spec.PublisherRef.Name, in.Offer.Name)
-	case in.Program.Missing:
-		return ReasonProgramNotFound, fmt.Sprintf("RewardsProgram %q does not exist", in.Program.Name)
-	case in.Program.Problem != "":
-		return ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid: %s", in.Program.Name, in.Program.Problem)
 	}
-	return "", ""
+	return in.Program.NotInForce()
 }
 
 // optedOut: opting out, of this engagement or of the whole publication (O6).
@@ -483,8 +470,11 @@ func (d ActivationDecision) paused(in ActivationInput, reason, message string) A
 	return d
 }
 
+// expired: the benefit ran its course (O4). It is a normal end, not a
+// failure: Ready is True (nothing is pending, nothing is wrong), so kstatus,
+// Flux and Argo CD read it as done, not as in progress or failed.
 func (d ActivationDecision) expired() ActivationDecision {
-	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationExpired, false, ReasonExpired
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationExpired, true, ReasonExpired
 	d.ExpiredAt, d.NextCheck = d.ExpiresAt, nil
 	d.Message = expiredMessage(d.ExpiresAt)
 	return d

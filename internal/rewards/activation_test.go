@@ -190,7 +190,7 @@ func baInput(act v1alpha1.BenefitActivation, offer v1alpha1.Offer, mods ...func(
 		Grant:      baGrantOf(act),
 		Offer:      &offer,
 		Publisher:  baPublisher(),
-		Program:    ProgramState{Name: "default", Rules: baRules()},
+		Program:    ProgramState{Name: "default", Rules: baRules(), Generation: 1, RulesGeneration: 1},
 		Siblings:   []v1alpha1.BenefitActivation{act},
 		Sales:      baTier(2),
 		Now:        baNow,
@@ -232,6 +232,14 @@ func baWiped(in *ActivationInput) {
 	a := in.Activation.DeepCopy()
 	a.Status = v1alpha1.BenefitActivationStatus{}
 	in.Activation = a
+}
+
+// baNeverValid: the program's spec is not valid and never was, so no rules
+// are in force.
+func baNeverValid(problem string) func(*ActivationInput) {
+	return func(in *ActivationInput) {
+		in.Program = ProgramState{Name: "default", Rules: DefaultRules(), Problem: problem, Generation: 1}
+	}
 }
 
 func baAt(now time.Time) func(*ActivationInput) {
@@ -384,10 +392,8 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			msgHas: []string{`"gold"`},
 		},
 		"ProgramInvalid": {
-			reason: "references: an invalid RewardsProgram keeps the activation Pending ProgramInvalid, naming the problem",
-			in: baInput(blog, baTrial(), func(in *ActivationInput) {
-				in.Program.Problem = "spec.tiers[level=2].benefits: \"nope\" is not in spec.benefits"
-			}),
+			reason: "references: a RewardsProgram never valid decides nothing: the activation is Pending ProgramInvalid, naming the problem",
+			in:     baInput(blog, baTrial(), baNeverValid("spec.tiers[level=2].benefits: \"nope\" is not in spec.benefits")),
 			want:   baWantPending(ReasonProgramInvalid, "", nil),
 			msgHas: []string{"spec.tiers[level=2].benefits"},
 		},
@@ -417,9 +423,16 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			want: pausedActive(ReasonProgramNotFound),
 		},
 		"GrantedProgramInvalidKeepsPhase": {
-			reason: "references: a granted benefit under an invalid program stays Active, Ready False ProgramInvalid",
-			in:     baInput(activeBlog, baTrial(), func(in *ActivationInput) { in.Program.Problem = "spec.tiers: broken" }),
+			reason: "references: a granted benefit under a program never valid stays Active, Ready False ProgramInvalid",
+			in:     baInput(activeBlog, baTrial(), baNeverValid("spec.tiers: broken")),
 			want:   pausedActive(ReasonProgramInvalid),
+		},
+		"ProgramSupersededDecides": {
+			reason: "program safety: a spec that is not valid leaves the last valid rules in force; the activation is decided by them",
+			in: baInput(blog, baTrial(), func(in *ActivationInput) {
+				in.Program.Problem, in.Program.Generation = "spec.tiers: broken", 2
+			}),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"GrantedOptedOutOfferGone": {
 			reason: "references/O6: a granted benefit opted out by its own spec stays OptedOut while its offer is missing",
@@ -434,7 +447,7 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			reason: "references/O4: the grant's expiresAt needs no reference: a granted benefit expires at its instant while its offer is missing",
 			in:     baInput(activeBlog, baTrial(), baAt(baExpiry), func(in *ActivationInput) { in.Offer = nil }),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+				Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &baExpiry,
 			},
 		},
@@ -782,7 +795,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		}}, mods...)...)
 	}
 	wantExpired := ActivationDecision{
-		Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+		Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &expiredAt,
 	}
 	recorded := revocation
@@ -841,7 +854,7 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 	leapLive := utc(2027, time.November, 30, 9, 0, 0)
 	leapExpiry := utc(2028, time.February, 29, 9, 0, 0)
 	wantExpired := func(cat v1alpha1.BenefitCategory, since *time.Time, at time.Time) ActivationDecision {
-		d := ActivationDecision{Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: cat, ExpiresAt: &at, ExpiredAt: &at}
+		d := ActivationDecision{Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: cat, ExpiresAt: &at, ExpiredAt: &at}
 		if since != nil {
 			d.ActivatedAt, d.ContactDueBy = since, ptrTo(since.Add(baWeek))
 		}
@@ -1136,7 +1149,7 @@ func TestDecideActivationR2Delisted(t *testing.T) {
 			in: baInput(activeBlog, baTrial(withDelisting(utc(2027, time.March, 15, 0, 0, 0))),
 				baAt(utc(2027, time.March, 20, 0, 0, 0))),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+				Phase: v1alpha1.ActivationExpired, Ready: true, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &baExpiry,
 			},
 		},

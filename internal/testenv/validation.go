@@ -27,6 +27,18 @@ const (
 // restored even when creating obj fails. No other test may create objects
 // of the kind meanwhile: the suites run their specs one at a time.
 func CreateWithoutValidation(ctx context.Context, c client.Client, obj client.Object) error {
+	return WithoutValidation(ctx, c, obj, func() error { return c.Create(ctx, obj) })
+}
+
+// UpdateWithoutValidation writes obj, an existing custom resource changed
+// in a way its CRD's CEL rules refuse, as CreateWithoutValidation creates.
+func UpdateWithoutValidation(ctx context.Context, c client.Client, obj client.Object) error {
+	return WithoutValidation(ctx, c, obj, func() error { return c.Update(ctx, obj) })
+}
+
+// WithoutValidation runs write, which creates or updates obj, while obj's
+// CRD has no CEL rules; see CreateWithoutValidation.
+func WithoutValidation(ctx context.Context, c client.Client, obj client.Object, write func() error) error {
 	gvk, err := c.GroupVersionKindFor(obj)
 	if err != nil {
 		return err
@@ -49,6 +61,7 @@ func CreateWithoutValidation(ctx context.Context, c client.Client, obj client.Ob
 	probe := obj.DeepCopyObject().(client.Object)
 	probe.SetName(obj.GetName() + "-probe")
 	probe.SetResourceVersion("")
+	probe.SetUID("")
 	accepted := func() (bool, error) {
 		err := c.Create(ctx, probe.DeepCopyObject().(client.Object), client.DryRunAll)
 		switch {
@@ -67,7 +80,7 @@ func CreateWithoutValidation(ctx context.Context, c client.Client, obj client.Ob
 	}
 	createErr := waitFor(ctx, func() (bool, error) { return accepted() })
 	if createErr == nil {
-		createErr = c.Create(ctx, obj)
+		createErr = write()
 	}
 
 	if err := setVersions(ctx, c, key, original); err != nil {

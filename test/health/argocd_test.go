@@ -199,7 +199,7 @@ func TestArgoCDHealthScripts(t *testing.T) {
 			cond("Ready", "False", "ProgramInvalid", "invalid", 1))), want{"Degraded", "ProgramInvalid"}},
 		"BenefitActivation: OptedOut": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "OptedOut", cond("Ready", "False", "OptedOut", "spec.optOut is set", 1))), want{"Suspended", "OptedOut: spec.optOut is set"}},
 		"BenefitActivation: Expired": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Expired",
-			cond("Ready", "False", "Expired", "the benefit expired", 1), cond("Stalled", "True", "Expired", "the benefit expired", 1))), want{"Healthy", "Expired: the benefit expired"}},
+			cond("Ready", "True", "Expired", "the benefit expired", 1))), want{"Healthy", "Expired: the benefit expired"}},
 		"BenefitActivation: Revoked": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Revoked",
 			cond("Ready", "False", "Revoked", "revoked (Violation)", 1), cond("Stalled", "True", "Revoked", "revoked (Violation)", 1))), want{"Degraded", "Revoked: revoked (Violation)"}},
 	} {
