@@ -141,6 +141,9 @@ func checkProgramValid(in ActivationInput) CheckResult {
 	if reason, msg := missingReference(in); reason != "" {
 		return failed(reason, msg)
 	}
+	if superseded := in.Program.Superseded(); superseded != "" {
+		return passed("%s", superseded)
+	}
 	return passed("the publisher follows RewardsProgram %q, which is valid", in.Program.Name)
 }
 
