@@ -186,6 +186,23 @@ var _ = Describe("explain activation", func() {
 			Expect(marks[i]).To(HavePrefix(w), "check %d", i)
 		}
 
+		By("B3: a one-time benefit granted to one activation is used: the other waits on it")
+		create(testenv.Offer(ns, "workshop", pub.Name, v1alpha1.ListingTypeConsulting, now.Add(-time.Hour)))
+		update := func(p *v1alpha1.Publisher) { p.Spec.Enrolled = true }
+		Expect(testenv.UpdateWithRetry(bg, k8sClient, pub, update)).To(Succeed())
+		first := testenv.BenefitActivation(ns, "workshop-consult", "workshop", "presales-consult")
+		create(first)
+		Eventually(func() v1alpha1.ActivationPhase { return fetch(first)().Status.Phase }).Should(Equal(v1alpha1.ActivationActive))
+		second := testenv.BenefitActivation(ns, "workshop-consult-again", "workshop", "presales-consult")
+		create(second)
+		Eventually(func() string { return readyReason(fetch(second)().Status.Conditions) }).Should(Equal("AlreadyUsed"))
+		r = kubectlRewards("explain", "activation", "workshop-consult-again", "-n", ns)
+		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
+		Expect(r.out).To(MatchRegexp(`(?m)^\s+✗\s+one-time use, or tier reached for Transact\s+\(B3/S6\)\s+AlreadyUsed: .*activation "workshop-consult" for offer "workshop" came first`))
+		r = kubectlRewards("explain", "activation", "workshop-consult", "-n", ns)
+		Expect(r.out).To(MatchRegexp(`(?m)^Granted:\s+at \S+ \(BenefitGrant workshop-consult\)$`))
+		Expect(r.out).To(MatchRegexp(`(?m)^\s+✓\s+one-time use, or tier reached for Transact`))
+
 		By("B1: an activation whose offer is missing fails the first check and cannot be checked further")
 		r = kubectlRewards("explain", "activation", "orphan", "-n", ns)
 		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
