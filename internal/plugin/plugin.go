@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/liggitt/tabwriter"
@@ -148,20 +149,10 @@ func restMapper() meta.RESTMapper {
 		"Publisher": "publishers", "Offer": "offers", "SalesRecord": "salesrecords", "BenefitActivation": "benefitactivations",
 		"BenefitGrant": "benefitgrants",
 	} {
-		m.AddSpecific(gv.WithKind(kind), gv.WithResource(plural), gv.WithResource(lower(kind)), meta.RESTScopeNamespace)
+		m.AddSpecific(gv.WithKind(kind), gv.WithResource(plural), gv.WithResource(strings.ToLower(kind)), meta.RESTScopeNamespace)
 	}
 	m.AddSpecific(gv.WithKind("RewardsProgram"), gv.WithResource("rewardsprograms"), gv.WithResource("rewardsprogram"), meta.RESTScopeRoot)
 	return m
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 // Client-side rate limit when the kubeconfig sets none: client-go's

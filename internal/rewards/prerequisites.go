@@ -19,7 +19,7 @@ type Prerequisite struct {
 	Title string
 	// Check decides. It may assume the references hold (see
 	// ReferenceChecks): the offer, publisher and program exist, the program
-	// is valid and names the benefit.
+	// has rules in force and its catalog names the benefit.
 	Check func(in ActivationInput) CheckResult
 }
 
