@@ -41,7 +41,9 @@ type BenefitActivationReconciler struct {
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
-	wakeups      *Wakeups
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
+	wakeups  *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations,verbs=get;list;watch
@@ -347,5 +349,5 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return activationsOfOffers(ctx, rel, offers)
 		}), specChanged).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("benefitactivation", r, r.Observer))
 }
