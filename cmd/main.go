@@ -20,6 +20,7 @@ import (
 
 	rewardsv1alpha1 "github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
 var scheme = runtime.NewScheme()
@@ -87,6 +88,10 @@ func main() {
 	ctx := ctrl.SetupSignalHandler()
 	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: resyncPeriod}); err != nil {
 		setupLog.Error(err, "unable to set up controllers")
+		os.Exit(1)
+	}
+	if err := metrics.Register(mgr); err != nil {
+		setupLog.Error(err, "unable to register the metrics collector")
 		os.Exit(1)
 	}
 

@@ -41,7 +41,12 @@ type BenefitActivationReconciler struct {
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
-	wakeups      *Wakeups
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
+	wakeups  *Wakeups
+	// oneTimeGrants serialises the grants of one one-time benefit of one
+	// offer (B3) across concurrent workers.
+	oneTimeGrants keyedMutex
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations,verbs=get;list;watch
@@ -134,8 +139,12 @@ func (r *BenefitActivationReconciler) record(ctx context.Context, act *v1alpha1.
 
 	if !rec.Adopted && in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
 		// B3: a one-time benefit is granted once per offer, and a grant
-		// cannot be taken back. The cache may not yet hold a sibling
+		// cannot be taken back. Two workers granting siblings at once
+		// would both see none granted: one grant of a benefit and offer is
+		// decided at a time. And the cache may not yet hold a sibling
 		// created (or granted) a moment ago, so ask the API server.
+		unlock := r.oneTimeGrants.lock(act.Namespace + "/" + act.Spec.OfferRef.Name + "/" + act.Spec.Benefit)
+		defer unlock()
 		fresh, err := r.gather(ctx, r.APIReader, act)
 		if err != nil {
 			return in, err
@@ -347,5 +356,5 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return activationsOfOffers(ctx, rel, offers)
 		}), specChanged).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("benefitactivation", r, r.Observer))
 }

@@ -30,10 +30,12 @@ type OfferReconciler struct {
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
-	wakeups      *Wakeups
 	// APIReader reads from the API server, bypassing the cache: only to
 	// confirm a follow-up hint before it first appears.
 	APIReader client.Reader
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
+	wakeups  *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers,verbs=get;list;watch
@@ -187,5 +189,5 @@ func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.OfferRef.Name}}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("offer", r, r.Observer))
 }

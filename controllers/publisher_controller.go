@@ -31,7 +31,9 @@ type PublisherReconciler struct {
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
-	wakeups      *Wakeups
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
+	wakeups  *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
@@ -175,5 +177,5 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			},
 		})).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("publisher", r, r.Observer))
 }

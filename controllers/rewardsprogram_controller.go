@@ -28,7 +28,9 @@ type RewardsProgramReconciler struct {
 	// ResyncPeriod is how often a program is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
-	wakeups      *Wakeups
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
+	wakeups  *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms,verbs=get;list;watch
@@ -93,5 +95,5 @@ func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.RewardsProgram{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("rewardsprogram").
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("rewardsprogram", r, r.Observer))
 }

@@ -27,7 +27,9 @@ type SalesRecordReconciler struct {
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
-	wakeups      *Wakeups
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
+	wakeups  *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords,verbs=get;list;watch
@@ -136,5 +138,5 @@ func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return recordsOfOffers(ctx, rel, offers)
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("salesrecord", r, r.Observer))
 }

@@ -174,7 +174,3 @@ type BenefitActivationList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []BenefitActivation `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&BenefitActivation{}, &BenefitActivationList{})
-}

@@ -141,7 +141,3 @@ type BenefitGrantList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []BenefitGrant `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&BenefitGrant{}, &BenefitGrantList{})
-}

@@ -443,7 +443,3 @@ type PublisherList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Publisher `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Publisher{}, &PublisherList{})
-}

@@ -339,7 +339,3 @@ type RewardsProgramList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []RewardsProgram `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&RewardsProgram{}, &RewardsProgramList{})
-}

@@ -165,7 +165,3 @@ type SalesRecordList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []SalesRecord `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&SalesRecord{}, &SalesRecordList{})
-}

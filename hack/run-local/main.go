@@ -26,6 +26,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
 func main() {
@@ -114,6 +115,9 @@ func run(kubeconfigPath, namespace string) error {
 		return err
 	}
 	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: controllers.DefaultResyncPeriod}); err != nil {
+		return err
+	}
+	if err := metrics.Register(mgr); err != nil {
 		return err
 	}
 

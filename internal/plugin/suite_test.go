@@ -20,6 +20,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/operator"
 )
 
 // One envtest (a real kube-apiserver and etcd) for the package, with the
@@ -60,7 +61,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	fakeClock = clocktesting.NewFakeClock(suiteStart)
-	mgr, err = testenv.StartOperator(cfg, testenv.ManagerOptions(scheme), fakeClock, func(err error) {
+	mgr, err = operator.Start(cfg, testenv.ManagerOptions(scheme), operator.Options(fakeClock), func(err error) {
 		defer GinkgoRecover()
 		Expect(err).NotTo(HaveOccurred())
 	})

@@ -5,7 +5,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -13,8 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
-	"github.com/marketplace-rewards/rewards-operator/controllers"
 )
 
 // ManagerOptions returns the options the suites' managers start from: the
@@ -134,14 +131,6 @@ func StartManager(cfg *rest.Config, opts ctrl.Options, setup func(context.Contex
 		}
 	}()
 	return m, nil
-}
-
-// StartOperator starts a manager, as StartManager does, running every
-// controller of the operator (controllers.SetupWithManager) on clk.
-func StartOperator(cfg *rest.Config, opts ctrl.Options, clk clock.WithDelayedExecution, exited func(error)) (*Manager, error) {
-	return StartManager(cfg, opts, func(ctx context.Context, mgr manager.Manager) error {
-		return controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clk, ResyncPeriod: controllers.DefaultResyncPeriod})
-	}, exited)
 }
 
 // Cancel asks the manager to stop, without waiting until it has.
