@@ -132,7 +132,7 @@ func (r *BenefitActivationReconciler) record(ctx context.Context, act *v1alpha1.
 		if err := r.Client.Patch(ctx, grant, client.MergeFromWithOptions(in.Grant, client.MergeFromWithOptimisticLock{})); err != nil {
 			return in, fmt.Errorf("recording the revocation in BenefitGrant %s: %w", grant.Name, err)
 		}
-		r.Recorder.Eventf(act, grant, corev1.EventTypeWarning, "Revoked", "Revoke", "revoked (%s): %s", rec.Revoke.Reason, rec.Revoke.Message)
+		r.Recorder.Eventf(act, grant, corev1.EventTypeWarning, v1alpha1.EventRevoked, "Revoke", "revoked (%s): %s", rec.Revoke.Reason, rec.Revoke.Message)
 		in.Grant = grant
 		return in, nil
 	}
@@ -174,10 +174,10 @@ func (r *BenefitActivationReconciler) record(ctx context.Context, act *v1alpha1.
 		return in, fmt.Errorf("creating BenefitGrant %s: %w", grant.Name, err)
 	}
 	if rec.Adopted {
-		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, "GrantAdopted", "Grant",
+		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, v1alpha1.EventGrantAdopted, "Grant",
 			"BenefitGrant %s records the grant of %s from this activation's status (upgrade)", grant.Name, grant.Spec.ActivatedAt.UTC().Format(time.RFC3339))
 	} else {
-		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, "Activated", "Activate",
+		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, v1alpha1.EventActivated, "Activate",
 			"%s benefit %q is active for offer %q, recorded in BenefitGrant %s", grant.Spec.Category, grant.Spec.Benefit, grant.Spec.Offer, grant.Name)
 	}
 	in.Grant, in.GrantOfAnother = grant, false
@@ -193,13 +193,13 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 	if old.Phase != "" && old.Phase != d.Phase {
 		switch d.Phase {
 		case v1alpha1.ActivationExpired:
-			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, "Expired", "Expire", "%s", d.Message)
+			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, v1alpha1.EventExpired, "Expire", "%s", d.Message)
 		case v1alpha1.ActivationRevoked:
 			if d.Revocation != nil && d.Revocation.RecordedAt == nil { // a grant's revocation has its own Event
-				r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, "Revoked", "Revoke", "%s", d.Message)
+				r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, v1alpha1.EventRevoked, "Revoke", "%s", d.Message)
 			}
 		case v1alpha1.ActivationOptedOut:
-			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, "OptedOut", "OptOut", "%s", d.Message)
+			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, v1alpha1.EventOptedOut, "OptOut", "%s", d.Message)
 		}
 	}
 	// What admission cannot check (a missing offer, publisher or program, an
@@ -208,14 +208,14 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 	// waiting and only show in the condition.
 	if !d.Ready && readyReason(old.Conditions) != d.Reason {
 		switch d.Reason {
-		case rewards.ReasonOfferNotFound, rewards.ReasonPublisherNotFound, rewards.ReasonProgramNotFound,
-			rewards.ReasonProgramInvalid, rewards.ReasonUnknownBenefit:
+		case v1alpha1.ReasonOfferNotFound, v1alpha1.ReasonPublisherNotFound, v1alpha1.ReasonProgramNotFound,
+			v1alpha1.ReasonProgramInvalid, v1alpha1.ReasonUnknownBenefit:
 			r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, d.Reason, "Evaluate", "%s", d.Message)
 		}
 	}
 	wasOverdue := meta.IsStatusConditionTrue(old.Conditions, v1alpha1.ConditionContactOverdue)
 	if d.ContactOverdue && !wasOverdue && old.Phase != "" {
-		r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, "ContactOverdue", "Contact", "%s", d.ContactMessage)
+		r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, v1alpha1.EventContactOverdue, "Contact", "%s", d.ContactMessage)
 	}
 }
 

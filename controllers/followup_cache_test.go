@@ -126,7 +126,12 @@ func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 				apiObjs = append(apiObjs, activation.DeepCopy())
 			}
 			var apiLists atomic.Int32
+			// The API server selects activations by spec.offerRef.name (a
+			// selectable field of the CRD); the fake does with an index.
 			api := fake.NewClientBuilder().WithScheme(scheme).WithObjects(apiObjs...).
+				WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) []string {
+					return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
+				}).
 				WithInterceptorFuncs(interceptor.Funcs{
 					List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
 						apiLists.Add(1)

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -83,7 +82,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		// This read happens when the hint would appear, not at every
 		// reconcile; once the cache catches up, the activation's own event
 		// reconciles the offer again.
-		if activations, err = activationsFromAPI(ctx, r.APIReader, offer.Namespace, offer.Name); err != nil {
+		if activations, err = (relations{r.APIReader}).activationsOfOffer(ctx, offer.Namespace, offer.Name); err != nil {
 			return ctrl.Result{}, err
 		}
 		followUp, hint, followUpAt = rewards.FollowUpHint(&offer, activations, prog.Rules, now)
@@ -92,70 +91,29 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	// Always shown, True or False, so that the status is the same however
 	// it was reached (a status rebuilt after a wipe included).
 	if followUp {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, "NotContacted", hint)
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, v1alpha1.ReasonNotContacted, hint)
 	} else {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, "NotNeeded", "no follow-up needed")
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, v1alpha1.ReasonNotNeeded, "no follow-up needed")
 	}
 
-	reason, message := "", ""
-	switch {
-	case pub == nil:
-		reason = "PublisherNotFound"
-		message = fmt.Sprintf("publisher %q does not exist in namespace %q; create it or fix spec.publisherRef", offer.Spec.PublisherRef.Name, offer.Namespace)
-	default:
-		reason, message = prog.NotInForce()
-	}
-	if p := rewards.FirstProblem(endsTooLate, expiresTooLate); reason == "" && p != nil {
-		reason, message = p.Reason, p.Message
-	}
-	if reason == "" {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, string(facts.Phase), phaseMessage(&offer, facts))
-	} else {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
-	}
+	ready := rewards.OfferReadiness(&offer, pub != nil, prog, facts, endsTooLate, expiresTooLate)
+	setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
 	if err != nil {
 		return resultOf(err)
 	}
-	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
-		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", message)
+	if changed && !ready.Ready && readyReason(before.Status.Conditions) != ready.Reason {
+		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, ready.Reason, "Evaluate", "%s", ready.Message)
 	}
 	if changed && before.Status.Phase != "" && before.Status.Phase != facts.Phase {
 		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, string(facts.Phase), "Evaluate", "offer is now %s", facts.Phase)
 	}
 	if changed && followUp && before.Status.FollowUpHint == "" {
-		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, "FollowUpNeeded", "Evaluate", "%s", hint)
+		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, v1alpha1.EventFollowUpNeeded, "Evaluate", "%s", hint)
 	}
 	r.wakeups.At(&offer, earliestOf(facts.NextChange, followUpAt))
 	return ctrl.Result{}, nil
-}
-
-// activationsFromAPI lists an offer's activations from the API server. The
-// API server has no index on spec.offerRef.name: it lists the namespace's
-// activations and keeps the offer's.
-func activationsFromAPI(ctx context.Context, api client.Reader, namespace, offer string) ([]v1alpha1.BenefitActivation, error) {
-	var list v1alpha1.BenefitActivationList
-	if err := api.List(ctx, &list, client.InNamespace(namespace)); err != nil {
-		return nil, err
-	}
-	var out []v1alpha1.BenefitActivation
-	for _, a := range list.Items {
-		if a.Spec.OfferRef.Name == offer {
-			out = append(out, a)
-		}
-	}
-	return out, nil
-}
-
-func phaseMessage(o *v1alpha1.Offer, f rewards.OfferFacts) string {
-	switch f.Phase {
-	case v1alpha1.OfferScheduled:
-		return fmt.Sprintf("goes live at %s", o.Spec.LiveAt.UTC().Format("2006-01-02T15:04:05Z"))
-	case v1alpha1.OfferDelisted:
-		return fmt.Sprintf("delisted at %s", o.Spec.DelistedAt.UTC().Format("2006-01-02T15:04:05Z"))
-	}
-	return fmt.Sprintf("live since %s", o.Spec.LiveAt.UTC().Format("2006-01-02T15:04:05Z"))
 }
 
 // readyReason is the reason of the Ready condition, "" when absent.

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
 // What admission's bounds keep out can still be stored: objects written
@@ -81,7 +80,7 @@ func TestDerivedValuesOutOfRangeShowReadyFalse(t *testing.T) {
 				_, err := r.offer.Reconcile(context.Background(), request("trial"))
 				return &v1alpha1.Offer{}, err
 			},
-			ready:   rewards.ReasonValueOutOfRange,
+			ready:   v1alpha1.ReasonValueOutOfRange,
 			message: "status.engagementEndsAt cannot be shown: 10000-02-01T00:00:00Z",
 			fieldOK: func(o client.Object) bool {
 				st := o.(*v1alpha1.Offer).Status
@@ -105,7 +104,7 @@ func TestDerivedValuesOutOfRangeShowReadyFalse(t *testing.T) {
 				_, err := r.sales.Reconcile(context.Background(), request("line"))
 				return &v1alpha1.SalesRecord{}, err
 			},
-			ready:   rewards.ReasonValueOutOfRange,
+			ready:   v1alpha1.ReasonValueOutOfRange,
 			message: "status.programAmount cannot be shown: the amount has 41 digits before the decimal point",
 			fieldOK: func(o client.Object) bool { return o.(*v1alpha1.SalesRecord).Status.ProgramAmount == "" },
 		},
@@ -116,7 +115,7 @@ func TestDerivedValuesOutOfRangeShowReadyFalse(t *testing.T) {
 				_, err := r.publisher.Reconcile(context.Background(), request("contoso"))
 				return &v1alpha1.Publisher{}, err
 			},
-			ready:   rewards.ReasonValueOutOfRange,
+			ready:   v1alpha1.ReasonValueOutOfRange,
 			message: "status.billedSales cannot be shown",
 			fieldOK: func(o client.Object) bool { return o.(*v1alpha1.Publisher).Status.BilledSales == "" },
 		},
@@ -157,7 +156,7 @@ func TestDerivedValuesOutOfRangeShowReadyFalse(t *testing.T) {
 			if ready == nil || ready.Reason != tc.ready || !strings.Contains(ready.Message, tc.message) {
 				t.Errorf("%s\nReady = %+v, want reason %s with %q", tc.reason, ready, tc.ready, tc.message)
 			}
-			if want := tc.ready == rewards.ReasonValueOutOfRange; ready != nil && (ready.Status == metav1.ConditionFalse) != want {
+			if want := tc.ready == v1alpha1.ReasonValueOutOfRange; ready != nil && (ready.Status == metav1.ConditionFalse) != want {
 				t.Errorf("%s\nReady status %s, want False: %v", tc.reason, ready.Status, want)
 			}
 			if observed != generation {

@@ -2,11 +2,9 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -79,10 +77,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.NextTier = res.Next
 	st.Offers = res.Offers
 	st.SalesRecords = v1alpha1.SalesRecordCounts{Counted: res.Counted, Excluded: res.Excluded}
-	st.Standing = v1alpha1.StandingGood
-	if len(pub.Spec.Violations) > 0 {
-		st.Standing = v1alpha1.StandingViolation
-	}
+	st.Standing = rewards.StandingOf(&pub.Spec)
 	nextChange, nextChangeTooLate := rewards.StatusInstant("status.nextChangeAt", res.NextChangeAt)
 	st.NextChangeAt = metaTime(nextChange)
 	st.Breakdown = detail.Breakdown
@@ -94,54 +89,22 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	st.Revocations, st.RevocationCount = rewards.RevocationHistory(grants, rewards.RevocationHistoryLimit)
 
-	reason, message := prog.NotInForce()
-	if p := rewards.FirstProblem(salesTooLarge, nextChangeTooLate); reason == "" && p != nil {
-		reason, message = p.Reason, p.Message
-	}
-	if reason == "" {
-		msg := tierMessage(res, prog.Rules)
-		if superseded := prog.Superseded(); superseded != "" {
-			msg += "; " + superseded
-		}
-		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "TierComputed", msg)
-	} else {
-		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
-	}
+	ready := rewards.PublisherReadiness(prog, res, salesTooLarge, nextChangeTooLate)
+	setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
 	if err != nil {
 		return resultOf(err)
 	}
 	if changed && before.Status.ObservedGeneration > 0 && before.Status.Tier != res.Tier {
-		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, "TierChanged", "ComputeTier",
+		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, v1alpha1.EventTierChanged, "ComputeTier",
 			"tier changed from %d to %d: %s %s billed sales, %d seats", before.Status.Tier, res.Tier, res.BilledSales, prog.Rules.Currency, res.Seats)
 	}
-	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
-		r.Recorder.Eventf(&pub, nil, corev1.EventTypeWarning, reason, "ComputeTier", "%s", message)
+	if changed && !ready.Ready && readyReason(before.Status.Conditions) != ready.Reason {
+		r.Recorder.Eventf(&pub, nil, corev1.EventTypeWarning, ready.Reason, "ComputeTier", "%s", ready.Message)
 	}
 	r.wakeups.At(&pub, res.NextChangeAt)
 	return ctrl.Result{}, nil
-}
-
-// tierMessage explains the tier in one sentence (rule S7).
-func tierMessage(res rewards.TierResult, rules *rewards.Rules) string {
-	msg := fmt.Sprintf("%s %s billed sales and %d seats counted", res.BilledSales, rules.Currency, res.Seats)
-	if res.Tier > 0 {
-		msg = fmt.Sprintf("%s reached: %s", res.TierName, msg)
-	} else {
-		msg = "no tier: " + msg
-	}
-	if n := res.Next; n != nil {
-		if n.NeedsLiveTransactOffer {
-			msg += fmt.Sprintf("; %s needs a live Transact offer", n.Name)
-		} else {
-			msg += fmt.Sprintf("; %s needs %s %s more", n.Name, n.BilledSalesMissing, rules.Currency)
-			if n.SeatsMissing != nil {
-				msg += fmt.Sprintf(" or %d more seats", *n.SeatsMissing)
-			}
-		}
-	}
-	return msg
 }
 
 // SetupWithManager registers the controller and what it watches.

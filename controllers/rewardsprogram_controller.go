@@ -59,7 +59,7 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		// them in force (program safety), so they are kept.
 		st.RulesGeneration = prog.Generation
 		st.RulesInForce = prog.Spec.DeepCopy()
-		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "Valid",
+		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonValid,
 			fmt.Sprintf("%d tiers and %d benefits in force; billed sales in %s over a %s window", len(rules.Tiers), len(rules.Catalog), rules.Currency, rules.Window))
 	} else {
 		if st.RulesInForce == nil {

@@ -85,9 +85,9 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	if changed && before.Status.Reason != "" && before.Status.Counted != v.Counted {
 		if v.Counted {
-			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, "CountingStarted", "Count", "%s", v.Message)
+			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStarted, "Count", "%s", v.Message)
 		} else {
-			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, "CountingStopped", "Count", "%s", v.Message)
+			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStopped, "Count", "%s", v.Message)
 		}
 	}
 	if changed && !v.Settled && before.Status.Reason != v.Reason {

@@ -74,18 +74,6 @@ type Cancellation struct {
 	Time *metav1.Time `json:"time,omitempty"`
 }
 
-// Reasons a SalesRecord is or is not counted; they are the Ready condition's
-// reasons too.
-const (
-	SalesCounted          = "Counted"
-	SalesOfferNotTransact = "OfferNotTransact"
-	SalesFraudProven      = "FraudProven"
-	SalesCancelled        = "Cancelled"
-	SalesNoExchangeRate   = "NoExchangeRate"
-	SalesOfferNotFound    = "OfferNotFound"
-	SalesOutsideWindow    = "OutsideWindow"
-)
-
 // SalesRecordStatus is what the operator derives about a sales line.
 type SalesRecordStatus struct {
 	// observedGeneration is the generation the status was computed from.

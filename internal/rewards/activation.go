@@ -9,32 +9,6 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
 
-// Reasons of a BenefitActivation's Ready condition. For Pending, the reason
-// names the first missing prerequisite (rule B2).
-const (
-	ReasonActive                  = "Active"
-	ReasonOfferNotFound           = "OfferNotFound"
-	ReasonPublisherNotFound       = "PublisherNotFound"
-	ReasonProgramNotFound         = "ProgramNotFound"
-	ReasonProgramInvalid          = "ProgramInvalid"
-	ReasonNotEnrolled             = "NotEnrolled"
-	ReasonViolation               = "Violation"
-	ReasonFraud                   = "FraudReported"
-	ReasonOfferNotLive            = "OfferNotLive"
-	ReasonNotForListingType       = "BenefitNotForListingType"
-	ReasonAlreadyUsed             = "AlreadyUsed"
-	ReasonMarketingContactMissing = "MarketingContactMissing"
-	ReasonTierNotReached          = "TierNotReached"
-	ReasonOptedOut                = "OptedOut"
-	ReasonOfferOptedOut           = "OfferOptedOut"
-	ReasonExpired                 = "Expired"
-	ReasonRevoked                 = "Revoked"
-	ReasonContactOverdue          = "ContactOverdue"
-	ReasonContactPending          = "ContactPending"
-	ReasonContacted               = "Contacted"
-	ReasonPreviousGrantExists     = "PreviousGrantExists"
-)
-
 // ActivationInput is everything the activation decision depends on.
 type ActivationInput struct {
 	Activation *v1alpha1.BenefitActivation
@@ -161,7 +135,7 @@ func decideGranted(in ActivationInput, g *v1alpha1.BenefitGrantSpec) ActivationD
 	// program says not to; it is Active again, same grant, once the tier
 	// is back.
 	if need, lost := tierLost(in, g.Benefit); lost && !in.Program.Rules.KeepUnlockedBenefits {
-		return d.pending(ReasonTierNotReached, tierNotReachedMessage(in, g.Benefit, need, true))
+		return d.pending(v1alpha1.ReasonTierNotReached, tierNotReachedMessage(in, g.Benefit, need, true))
 	}
 	return d.active(in, g.Benefit)
 }
@@ -176,7 +150,7 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 	a, rules, offer := in.Activation, in.Program.Rules, in.Offer
 	benefit, ok := rules.Catalog[a.Spec.Benefit]
 	if !ok {
-		return d.pending(ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", a.Spec.Benefit, in.Program.Name))
+		return d.pending(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", a.Spec.Benefit, in.Program.Name))
 	}
 	d.Category = benefit.Category
 	phase, offerNext := OfferPhaseAt(&offer.Spec, in.Now)
@@ -200,12 +174,12 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 	}
 	// R1: a violation holds every activation not yet granted.
 	if v, found := latestViolation(in.Publisher); found {
-		return d.pending(ReasonViolation, violationMessage(in.Publisher, v)+"; removing the violation lets this benefit proceed")
+		return d.pending(v1alpha1.ReasonViolation, violationMessage(in.Publisher, v)+"; removing the violation lets this benefit proceed")
 	}
 	// R3: fraud holds Transact benefits.
 	if offer.Spec.ListingType == v1alpha1.ListingTypeTransact {
 		if f, found := fraudInScope(in.Sales.Fraud, rules.FraudScope, offer.Name); found {
-			return d.pending(ReasonFraud, fraudMessage(f, rules.FraudScope))
+			return d.pending(v1alpha1.ReasonFraud, fraudMessage(f, rules.FraudScope))
 		}
 	}
 	if reason, msg, wait := firstMissing(in, benefit, phase, offerNext, false); reason != "" {
@@ -213,7 +187,7 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 		return d.pending(reason, msg)
 	}
 	if in.GrantOfAnother {
-		return d.pending(ReasonPreviousGrantExists, fmt.Sprintf(
+		return d.pending(v1alpha1.ReasonPreviousGrantExists, fmt.Sprintf(
 			"BenefitGrant %q still records an earlier activation of this name; it is removed with that activation by the garbage collector, then this one proceeds", a.Name))
 	}
 
@@ -231,9 +205,9 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 func missingReference(in ActivationInput) (reason, message string) {
 	switch {
 	case in.Offer == nil:
-		return ReasonOfferNotFound, fmt.Sprintf("offer %q does not exist in this namespace", in.Activation.Spec.OfferRef.Name)
+		return v1alpha1.ReasonOfferNotFound, fmt.Sprintf("offer %q does not exist in this namespace", in.Activation.Spec.OfferRef.Name)
 	case in.Publisher == nil:
-		return ReasonPublisherNotFound, fmt.Sprintf("publisher %q of offer %q does not exist", in.Offer.Spec.PublisherRef.Name, in.Offer.Name)
+		return v1alpha1.ReasonPublisherNotFound, fmt.Sprintf("publisher %q of offer %q does not exist", in.Offer.Spec.PublisherRef.Name, in.Offer.Name)
 	}
 	return in.Program.NotInForce()
 }
@@ -242,9 +216,9 @@ func missingReference(in ActivationInput) (reason, message string) {
 func optedOut(in ActivationInput) (reason, message string) {
 	switch {
 	case in.Activation.Spec.OptOut:
-		return ReasonOptedOut, "spec.optOut is set; clear it to opt back in (O6)"
+		return v1alpha1.ReasonOptedOut, "spec.optOut is set; clear it to opt back in (O6)"
 	case in.Offer.Spec.OptOut:
-		return ReasonOfferOptedOut, fmt.Sprintf("offer %q has spec.optOut set; clear it to opt back in (O6)", in.Offer.Name)
+		return v1alpha1.ReasonOfferOptedOut, fmt.Sprintf("offer %q has spec.optOut set; clear it to opt back in (O6)", in.Offer.Name)
 	}
 	return "", ""
 }
@@ -338,7 +312,7 @@ func fraudMessage(f FraudLine, scope v1alpha1.FraudRevocationScope) string {
 func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.OfferPhase, offerNext *time.Time, keptByR5 bool) (string, string, *time.Time) {
 	// The checks of prerequisites.go, in B2's order; they work out the
 	// benefit, the offer's phase and the tier themselves.
-	if r, failing := FirstFailingPrerequisite(in); failing && !(keptByR5 && r.Reason == ReasonTierNotReached) {
+	if r, failing := FirstFailingPrerequisite(in); failing && !(keptByR5 && r.Reason == v1alpha1.ReasonTierNotReached) {
 		return r.Reason, r.Message, r.Wait
 	}
 	return "", "", nil
@@ -421,13 +395,13 @@ func fraudInScope(fraud []FraudLine, scope v1alpha1.FraudRevocationScope, offer 
 func (d *ActivationDecision) setContact(contactedAt interface{ IsZero() bool }, now time.Time) {
 	switch {
 	case contactedAt != nil && !contactedAt.IsZero():
-		d.ContactReason, d.ContactMessage = ReasonContacted, "the marketing contact was contacted"
+		d.ContactReason, d.ContactMessage = v1alpha1.ReasonContacted, "the marketing contact was contacted"
 	case !now.Before(*d.ContactDueBy):
 		d.ContactOverdue = true
-		d.ContactReason = ReasonContactOverdue
+		d.ContactReason = v1alpha1.ReasonContactOverdue
 		d.ContactMessage = fmt.Sprintf("the Rewards team had to contact the marketing contact by %s; record spec.contactedAt once done (B4)", d.ContactDueBy.UTC().Format(time.RFC3339))
 	default:
-		d.ContactReason = ReasonContactPending
+		d.ContactReason = v1alpha1.ReasonContactPending
 		d.ContactMessage = fmt.Sprintf("the Rewards team will contact the marketing contact by %s (B4)", d.ContactDueBy.UTC().Format(time.RFC3339))
 		d.NextCheck = earliest(d.NextCheck, d.ContactDueBy)
 	}
@@ -446,7 +420,7 @@ func (d ActivationDecision) optedOut(reason, message string) ActivationDecision 
 // active: the benefit is in use (B4); the contact condition says whether the
 // Rewards team is late.
 func (d ActivationDecision) active(in ActivationInput, benefit string) ActivationDecision {
-	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationActive, true, ReasonActive
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationActive, true, v1alpha1.ReasonActive
 	d.Message = fmt.Sprintf("%s benefit %q is active for offer %q", d.Category, benefit, in.Activation.Spec.OfferRef.Name)
 	if d.ExpiresAt != nil {
 		d.Message += "; it expires at " + d.ExpiresAt.UTC().Format(time.RFC3339)
@@ -474,7 +448,7 @@ func (d ActivationDecision) paused(in ActivationInput, reason, message string) A
 // failure: Ready is True (nothing is pending, nothing is wrong), so kstatus,
 // Flux and Argo CD read it as done, not as in progress or failed.
 func (d ActivationDecision) expired() ActivationDecision {
-	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationExpired, true, ReasonExpired
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationExpired, true, v1alpha1.ReasonExpired
 	d.ExpiredAt, d.NextCheck = d.ExpiresAt, nil
 	d.Message = expiredMessage(d.ExpiresAt)
 	return d
@@ -500,7 +474,7 @@ func (d ActivationDecision) revokedNotGranted(c cause) ActivationDecision {
 }
 
 func (d ActivationDecision) revoked(r *v1alpha1.Revocation) ActivationDecision {
-	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationRevoked, false, ReasonRevoked
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationRevoked, false, v1alpha1.ReasonRevoked
 	d.Message = fmt.Sprintf("revoked (%s): %s", r.Reason, r.Message)
 	d.Revocation, d.NextCheck = r, nil
 	return d

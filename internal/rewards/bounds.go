@@ -29,10 +29,6 @@ var (
 	LatestStatusInstant   = time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)
 )
 
-// ReasonValueOutOfRange is the Ready reason of an object with a derived
-// value that its status field cannot hold.
-const ReasonValueOutOfRange = "ValueOutOfRange"
-
 var maxDerivedMoney = new(big.Int).Mul(
 	new(big.Int).Exp(big.NewInt(10), big.NewInt(MaxDerivedMoneyDigits), nil), bigMicros)
 
@@ -43,7 +39,7 @@ var maxDerivedMoney = new(big.Int).Mul(
 func StatusMoney(field string, m Money) (v1alpha1.DerivedMoney, *Problem) {
 	if m.int().Cmp(maxDerivedMoney) >= 0 {
 		q := new(big.Int).Quo(m.int(), bigMicros)
-		return "", &Problem{ReasonValueOutOfRange, fmt.Sprintf(
+		return "", &Problem{v1alpha1.ReasonValueOutOfRange, fmt.Sprintf(
 			"%s cannot be shown: the amount has %d digits before the decimal point, more than the %d the field holds",
 			field, len(q.String()), MaxDerivedMoneyDigits)}
 	}
@@ -61,7 +57,7 @@ func StatusInstant(field string, t *time.Time) (*time.Time, *Problem) {
 	}
 	s := t.Truncate(time.Second)
 	if s.Before(EarliestStatusInstant) || s.After(LatestStatusInstant) {
-		return nil, &Problem{ReasonValueOutOfRange, fmt.Sprintf(
+		return nil, &Problem{v1alpha1.ReasonValueOutOfRange, fmt.Sprintf(
 			"%s cannot be shown: %s is outside the years 0000 to 9999 that the API stores; "+
 				"it is derived from an instant too far in the future (spec.liveAt and spec.billedAt must be before 9000-01-01T00:00:00Z)",
 			field, s.UTC().Format(time.RFC3339))}

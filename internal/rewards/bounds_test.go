@@ -37,8 +37,8 @@ func TestStatusMoney(t *testing.T) {
 			switch {
 			case tc.problem == "" && p != nil:
 				t.Errorf("%s\nStatusMoney(%s) reports %+v, want none", tc.reason, tc.amount, p)
-			case tc.problem != "" && (p == nil || p.Reason != ReasonValueOutOfRange || !strings.Contains(p.Message, tc.problem)):
-				t.Errorf("%s\nStatusMoney(%s) reports %+v, want %s with %q", tc.reason, tc.amount, p, ReasonValueOutOfRange, tc.problem)
+			case tc.problem != "" && (p == nil || p.Reason != v1alpha1.ReasonValueOutOfRange || !strings.Contains(p.Message, tc.problem)):
+				t.Errorf("%s\nStatusMoney(%s) reports %+v, want %s with %q", tc.reason, tc.amount, p, v1alpha1.ReasonValueOutOfRange, tc.problem)
 			case got != tc.want:
 				t.Errorf("%s\nStatusMoney(%s) = %q, want %q", tc.reason, tc.amount, got, tc.want)
 			}
@@ -84,8 +84,8 @@ func TestStatusInstant(t *testing.T) {
 				}
 				return
 			}
-			if got != nil || p == nil || p.Reason != ReasonValueOutOfRange || !strings.Contains(p.Message, tc.problem) {
-				t.Errorf("%s\nStatusInstant(%v) = %v, %+v; want nil and %s with %q", tc.reason, tc.in, got, p, ReasonValueOutOfRange, tc.problem)
+			if got != nil || p == nil || p.Reason != v1alpha1.ReasonValueOutOfRange || !strings.Contains(p.Message, tc.problem) {
+				t.Errorf("%s\nStatusInstant(%v) = %v, %+v; want nil and %s with %q", tc.reason, tc.in, got, p, v1alpha1.ReasonValueOutOfRange, tc.problem)
 			}
 		})
 	}

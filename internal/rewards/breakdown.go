@@ -22,11 +22,8 @@ var ExcludedReasons = []string{
 	v1alpha1.SalesOutsideWindow,
 	v1alpha1.SalesOfferNotTransact,
 	v1alpha1.SalesOfferNotFound,
-	reasonInvalidAmount,
+	v1alpha1.ReasonInvalidAmount,
 }
-
-// reasonInvalidAmount: an amount that does not parse (admission forbids it).
-const reasonInvalidAmount = "InvalidAmount"
 
 // tally gathers, line by line while ComputeTierDetail sums them, what
 // explains the result: the breakdown, and the changes to come for the
@@ -91,7 +88,7 @@ func (t *tally) line(rec *v1alpha1.SalesRecord, offer *v1alpha1.Offer, v *LineVe
 	switch {
 	case amount != nil:
 		e.amount.Add(&e.amount, amount.int())
-	case v.Reason != reasonInvalidAmount:
+	case v.Reason != v1alpha1.ReasonInvalidAmount:
 		e.withoutRate++
 	}
 

@@ -125,7 +125,7 @@ func TestDecideActivationR6(t *testing.T) {
 					mkSale("s-late", "saas", "30000", "USD", baSince.Add(24*time.Hour), baCancelled(baNow)),
 				}, baNow)
 			}),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, nil),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
 		"BackDatedFraudRevokes": {
 			reason: "R3/R6: fraud reported after the grant on a line billed before it revokes; a fraud report has no instant of its own",
@@ -145,7 +145,7 @@ func TestDecideActivationR6(t *testing.T) {
 		"NotGrantedNotRevoked": {
 			reason: "R1/R6: a violation keeps an activation never granted Pending, not Revoked",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baPub(baViolation)),
-			want:   baWantPending(ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 	}
 	runActivationCases(t, cases)
@@ -250,8 +250,8 @@ func TestDecideActivationRecord(t *testing.T) {
 	}
 	// A grant of another activation holds the activation Pending, naming it.
 	d := DecideActivation(cases["GrantOfAnotherActivation"].in)
-	if d.Phase != v1alpha1.ActivationPending || d.Reason != ReasonPreviousGrantExists {
-		t.Errorf("grant of another activation: got %s/%s, want Pending/%s", d.Phase, d.Reason, ReasonPreviousGrantExists)
+	if d.Phase != v1alpha1.ActivationPending || d.Reason != v1alpha1.ReasonPreviousGrantExists {
+		t.Errorf("grant of another activation: got %s/%s, want Pending/%s", d.Phase, d.Reason, v1alpha1.ReasonPreviousGrantExists)
 	}
 }
 

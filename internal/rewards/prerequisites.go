@@ -150,7 +150,7 @@ func checkProgramValid(in ActivationInput) CheckResult {
 func checkBenefitInCatalog(in ActivationInput) CheckResult {
 	b, ok := in.Program.Rules.Catalog[in.Activation.Spec.Benefit]
 	if !ok {
-		return failed(ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", in.Activation.Spec.Benefit, in.Program.Name))
+		return failed(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", in.Activation.Spec.Benefit, in.Program.Name))
 	}
 	types := make([]string, len(b.ListingTypes))
 	for i, lt := range b.ListingTypes {
@@ -161,7 +161,7 @@ func checkBenefitInCatalog(in ActivationInput) CheckResult {
 
 func checkEnrolled(in ActivationInput) CheckResult {
 	if !in.Publisher.Spec.Enrolled {
-		return failed(ReasonNotEnrolled, fmt.Sprintf("publisher %q is not enrolled; set spec.enrolled to take part (P2)", in.Publisher.Name))
+		return failed(v1alpha1.ReasonNotEnrolled, fmt.Sprintf("publisher %q is not enrolled; set spec.enrolled to take part (P2)", in.Publisher.Name))
 	}
 	return passed("publisher %q is enrolled", in.Publisher.Name)
 }
@@ -169,7 +169,7 @@ func checkEnrolled(in ActivationInput) CheckResult {
 func checkGoodStanding(in ActivationInput) CheckResult {
 	pub := in.Publisher
 	if v, found := latestViolation(pub); found {
-		return failed(ReasonViolation, violationMessage(pub, v)+"; removing the violation lets this benefit proceed")
+		return failed(v1alpha1.ReasonViolation, violationMessage(pub, v)+"; removing the violation lets this benefit proceed")
 	}
 	return passed("publisher %q has no violation recorded", pub.Name)
 }
@@ -180,7 +180,7 @@ func checkNoFraud(in ActivationInput) CheckResult {
 	}
 	scope := in.Program.Rules.FraudScope
 	if f, found := fraudInScope(in.Sales.Fraud, scope, in.Offer.Name); found {
-		return failed(ReasonFraud, fraudMessage(f, scope))
+		return failed(v1alpha1.ReasonFraud, fraudMessage(f, scope))
 	}
 	return passed("no sales record in scope %s is reported as fraud", scope)
 }
@@ -191,7 +191,7 @@ func checkMarketingContact(in ActivationInput) CheckResult {
 	case !needsContact(b.Category):
 		return passed("%s benefits need no marketing contact (P4)", b.Category)
 	case pub.Spec.MarketingContact == nil:
-		return failed(ReasonMarketingContactMissing, fmt.Sprintf("%s benefits need a marketing contact: set spec.marketingContact on publisher %q (P4)", b.Category, pub.Name))
+		return failed(v1alpha1.ReasonMarketingContactMissing, fmt.Sprintf("%s benefits need a marketing contact: set spec.marketingContact on publisher %q (P4)", b.Category, pub.Name))
 	}
 	return passed("publisher %q has a marketing contact", pub.Name)
 }
@@ -200,7 +200,7 @@ func checkOfferLive(in ActivationInput) CheckResult {
 	offer := in.Offer
 	switch phase, next := OfferPhaseAt(&offer.Spec, in.Now); phase {
 	case v1alpha1.OfferScheduled:
-		r := failed(ReasonOfferNotLive, fmt.Sprintf("offer %q goes live at %s (B2)", offer.Name, offer.Spec.LiveAt.UTC().Format(time.RFC3339)))
+		r := failed(v1alpha1.ReasonOfferNotLive, fmt.Sprintf("offer %q goes live at %s (B2)", offer.Name, offer.Spec.LiveAt.UTC().Format(time.RFC3339)))
 		r.Wait = next
 		return r
 	case v1alpha1.OfferDelisted:
@@ -221,7 +221,7 @@ func checkNotOptedOut(in ActivationInput) CheckResult {
 func checkListingType(in ActivationInput) CheckResult {
 	b, offer := benefitOf(in), in.Offer
 	if !forListingType(b, offer.Spec.ListingType) {
-		return failed(ReasonNotForListingType, fmt.Sprintf("benefit %q is for %v offers, and offer %q is %s (B2)", b.Name, b.ListingTypes, offer.Name, offer.Spec.ListingType))
+		return failed(v1alpha1.ReasonNotForListingType, fmt.Sprintf("benefit %q is for %v offers, and offer %q is %s (B2)", b.Name, b.ListingTypes, offer.Name, offer.Spec.ListingType))
 	}
 	return passed("benefit %q is offered for %s offers", b.Name, offer.Spec.ListingType)
 }
@@ -233,13 +233,13 @@ func checkOneTimeUseOrTier(in ActivationInput) CheckResult {
 	b, offer := benefitOf(in), in.Offer
 	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
 		if holder := oneTimeHolder(in); holder != in.Activation.Name {
-			return failed(ReasonAlreadyUsed, alreadyUsedMessage(b.Name, holder, offer.Name))
+			return failed(v1alpha1.ReasonAlreadyUsed, alreadyUsedMessage(b.Name, holder, offer.Name))
 		}
 		return passed("benefit %q is used once per offer and this activation is the one to use it for offer %q (B3)", b.Name, offer.Name)
 	}
 	need := in.Program.Rules.BenefitTier[b.Name]
 	if in.Sales.Tier < need {
-		return failed(ReasonTierNotReached, tierNotReachedMessage(in, b.Name, need, false))
+		return failed(v1alpha1.ReasonTierNotReached, tierNotReachedMessage(in, b.Name, need, false))
 	}
 	return passed("benefit %q needs tier %d and publisher %q is at tier %d", b.Name, need, in.Publisher.Name, in.Sales.Tier)
 }

@@ -55,16 +55,6 @@ type Problem struct {
 	Message string
 }
 
-// Reasons for program problems.
-const (
-	ReasonUnknownBenefit     = "UnknownBenefit"
-	ReasonBenefitNotTransact = "BenefitNotTransact"
-	ReasonUnreachableBenefit = "UnreachableBenefit"
-	ReasonInvalidThreshold   = "InvalidThreshold"
-	ReasonInvalidRate        = "InvalidRate"
-	ReasonTiersNotIncreasing = "TiersNotIncreasing"
-)
-
 // DefaultRules are the rules of a program whose optional fields are all
 // unset and which has no tiers and no catalog.
 func DefaultRules() *Rules {
@@ -104,7 +94,7 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 	for _, er := range spec.ExchangeRates {
 		rate, err := ParseRate(er.Rate)
 		if err != nil {
-			problems = append(problems, Problem{ReasonInvalidRate, fmt.Sprintf("spec.exchangeRates[%s].rate: %v", er.Currency, err)})
+			problems = append(problems, Problem{v1alpha1.ReasonInvalidRate, fmt.Sprintf("spec.exchangeRates[%s].rate: %v", er.Currency, err)})
 			continue
 		}
 		r.Rates[er.Currency] = rate
@@ -119,11 +109,11 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 	for _, t := range tiers {
 		min, err := ParseMoney(string(t.MinBilledSales))
 		if err != nil {
-			problems = append(problems, Problem{ReasonInvalidThreshold, fmt.Sprintf("spec.tiers[level=%d].minBilledSales: %v", t.Level, err)})
+			problems = append(problems, Problem{v1alpha1.ReasonInvalidThreshold, fmt.Sprintf("spec.tiers[level=%d].minBilledSales: %v", t.Level, err)})
 			continue
 		}
 		if n := len(r.Tiers); n > 0 && min.Cmp(r.Tiers[n-1].MinBilledSales) <= 0 {
-			problems = append(problems, Problem{ReasonTiersNotIncreasing, fmt.Sprintf(
+			problems = append(problems, Problem{v1alpha1.ReasonTiersNotIncreasing, fmt.Sprintf(
 				"spec.tiers[level=%d].minBilledSales %s must be greater than tier %d's %s", t.Level, min, r.Tiers[n-1].Level, r.Tiers[n-1].MinBilledSales)})
 			continue
 		}
@@ -135,11 +125,11 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 			b, ok := r.Catalog[name]
 			switch {
 			case !ok:
-				problems = append(problems, Problem{ReasonUnknownBenefit, fmt.Sprintf(
+				problems = append(problems, Problem{v1alpha1.ReasonUnknownBenefit, fmt.Sprintf(
 					"spec.tiers[level=%d].benefits: %q is not in spec.benefits", t.Level, name)})
 				continue
 			case !forListingType(b, v1alpha1.ListingTypeTransact):
-				problems = append(problems, Problem{ReasonBenefitNotTransact, fmt.Sprintf(
+				problems = append(problems, Problem{v1alpha1.ReasonBenefitNotTransact, fmt.Sprintf(
 					"spec.tiers[level=%d].benefits: %q is not for Transact offers (its listingTypes are %v)", t.Level, name, b.ListingTypes)})
 				continue
 			}
@@ -153,7 +143,7 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 
 	for _, b := range spec.Benefits {
 		if _, unlocked := r.BenefitTier[b.Name]; forListingType(b, v1alpha1.ListingTypeTransact) && !unlocked {
-			problems = append(problems, Problem{ReasonUnreachableBenefit, fmt.Sprintf(
+			problems = append(problems, Problem{v1alpha1.ReasonUnreachableBenefit, fmt.Sprintf(
 				"spec.benefits[%s] is for Transact offers but no entry of spec.tiers unlocks it", b.Name)})
 		}
 	}

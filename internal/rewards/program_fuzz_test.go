@@ -99,8 +99,8 @@ func TestResolveProgramOnGeneratedPrograms(t *testing.T) {
 	if admitted < 100 {
 		t.Errorf("only %d generated programs are admitted: the property is barely exercised", admitted)
 	}
-	for _, r := range []string{ReasonUnknownBenefit, ReasonBenefitNotTransact, ReasonUnreachableBenefit,
-		ReasonInvalidThreshold, ReasonInvalidRate, ReasonTiersNotIncreasing} {
+	for _, r := range []string{v1alpha1.ReasonUnknownBenefit, v1alpha1.ReasonBenefitNotTransact, v1alpha1.ReasonUnreachableBenefit,
+		v1alpha1.ReasonInvalidThreshold, v1alpha1.ReasonInvalidRate, v1alpha1.ReasonTiersNotIncreasing} {
 		if reasons[r] == 0 {
 			t.Errorf("no generated program has a %s problem: the generator does not reach it", r)
 		}

@@ -59,9 +59,9 @@ func (p ProgramState) InForce() bool { return !p.Missing && (p.Problem == "" || 
 func (p ProgramState) NotInForce() (reason, message string) {
 	switch {
 	case p.Missing:
-		return ReasonProgramNotFound, fmt.Sprintf("RewardsProgram %q does not exist; create it or set spec.programRef", p.Name)
+		return v1alpha1.ReasonProgramNotFound, fmt.Sprintf("RewardsProgram %q does not exist; create it or set spec.programRef", p.Name)
 	case !p.InForce():
-		return ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid and never was, so it decides nothing until it is fixed: %s", p.Name, p.Problem)
+		return v1alpha1.ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid and never was, so it decides nothing until it is fixed: %s", p.Name, p.Problem)
 	}
 	return "", ""
 }

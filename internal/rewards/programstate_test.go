@@ -29,7 +29,7 @@ func TestProgramStateOf(t *testing.T) {
 	}{
 		"Missing": {
 			reason: "a program that does not exist decides nothing: default rules, no tier",
-			prog:   nil, wantNotInForce: ReasonProgramNotFound, wantMessageHave: "does not exist",
+			prog:   nil, wantNotInForce: v1alpha1.ReasonProgramNotFound, wantMessageHave: "does not exist",
 		},
 		"Valid": {
 			reason: "a valid spec is in force, at its generation",
@@ -42,15 +42,15 @@ func TestProgramStateOf(t *testing.T) {
 		},
 		"NeverValidDecidesNothing": {
 			reason: "program safety: a program never valid decides nothing: no rules in force, ProgramInvalid",
-			prog:   program(1, invalid, v1alpha1.RewardsProgramStatus{}), wantNotInForce: ReasonProgramInvalid, wantMessageHave: "no-such-benefit",
+			prog:   program(1, invalid, v1alpha1.RewardsProgramStatus{}), wantNotInForce: v1alpha1.ReasonProgramInvalid, wantMessageHave: "no-such-benefit",
 		},
 		"WipedStatusWhileInvalid": {
 			reason: "program safety: the last valid rules live in status; wiped while the spec is not valid, none are in force",
-			prog:   program(4, invalid, v1alpha1.RewardsProgramStatus{RulesGeneration: 3}), wantNotInForce: ReasonProgramInvalid,
+			prog:   program(4, invalid, v1alpha1.RewardsProgramStatus{RulesGeneration: 3}), wantNotInForce: v1alpha1.ReasonProgramInvalid,
 		},
 		"RulesInForceNoLongerValid": {
 			reason: "defence in depth: rules in force that do not resolve either are not used",
-			prog:   program(4, invalid, v1alpha1.RewardsProgramStatus{RulesGeneration: 3, RulesInForce: invalid}), wantNotInForce: ReasonProgramInvalid,
+			prog:   program(4, invalid, v1alpha1.RewardsProgramStatus{RulesGeneration: 3, RulesInForce: invalid}), wantNotInForce: v1alpha1.ReasonProgramInvalid,
 		},
 	}
 	for name, tc := range cases {

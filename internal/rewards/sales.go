@@ -91,7 +91,7 @@ func evaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *R
 
 	amount, err := ParseMoney(string(rec.Amount))
 	if err != nil { // admission forbids this; never crash on it
-		v.Reason, v.Message, v.Settled = "InvalidAmount", "spec.amount: "+err.Error(), true
+		v.Reason, v.Message, v.Settled = v1alpha1.ReasonInvalidAmount, "spec.amount: "+err.Error(), true
 		return v
 	}
 	if rec.Currency == rules.Currency {
