@@ -70,28 +70,15 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	st.ISVConnectEligible = facts.ISVConnect
 	st.Microsoft365App = facts.Microsoft365App
 
-	activations, err := relations{r.Client}.activationsOfOffer(ctx, offer.Namespace, offer.Name)
+	hint, err := r.followUpHint(ctx, &offer, prog, now, before.Status.FollowUpHint == "")
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.Rules, now)
-	if followUp && before.Status.FollowUpHint == "" {
-		// The hint is about to appear, with an Event. The cache may not hold
-		// yet an activation created with (or just before) the offer, whose
-		// contactedAt would contradict both: confirm with the API server.
-		// This read happens when the hint would appear, not at every
-		// reconcile; once the cache catches up, the activation's own event
-		// reconciles the offer again.
-		if activations, err = (relations{r.APIReader}).activationsOfOffer(ctx, offer.Namespace, offer.Name); err != nil {
-			return ctrl.Result{}, err
-		}
-		followUp, hint, followUpAt = rewards.FollowUpHint(&offer, activations, prog.Rules, now)
-	}
-	st.FollowUpHint = hint
+	st.FollowUpHint = hint.text
 	// Always shown, True or False, so that the status is the same however
 	// it was reached (a status rebuilt after a wipe included).
-	if followUp {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, v1alpha1.ReasonNotContacted, hint)
+	if hint.needed {
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, v1alpha1.ReasonNotContacted, hint.text)
 	} else {
 		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, v1alpha1.ReasonNotNeeded, "no follow-up needed")
 	}
@@ -103,17 +90,57 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err != nil {
 		return resultOf(err)
 	}
-	if changed && !ready.Ready && readyReason(before.Status.Conditions) != ready.Reason {
-		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, ready.Reason, "Evaluate", "%s", ready.Message)
+	if changed {
+		r.recordEvents(&offer, before.Status, facts.Phase, hint, ready)
 	}
-	if changed && before.Status.Phase != "" && before.Status.Phase != facts.Phase {
-		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, string(facts.Phase), "Evaluate", "offer is now %s", facts.Phase)
-	}
-	if changed && followUp && before.Status.FollowUpHint == "" {
-		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, v1alpha1.EventFollowUpNeeded, "Evaluate", "%s", hint)
-	}
-	r.wakeups.At(&offer, earliestOf(facts.NextChange, followUpAt))
+	r.wakeups.At(&offer, earliestOf(facts.NextChange, hint.at))
 	return ctrl.Result{}, nil
+}
+
+// followUp is an offer's follow-up hint (O5): whether it is needed, its
+// text, and when it would next appear by itself.
+type followUp struct {
+	needed bool
+	text   string
+	at     *time.Time
+}
+
+// followUpHint computes the hint from the offer's activations in the cache.
+// When it is about to appear (appearing), with an Event, the cache may not
+// hold yet an activation created with (or just before) the offer, whose
+// contactedAt would contradict both: it is confirmed with the API server.
+// That read happens when the hint would appear, not at every reconcile;
+// once the cache catches up, the activation's own event reconciles the
+// offer again.
+func (r *OfferReconciler) followUpHint(ctx context.Context, offer *v1alpha1.Offer, prog rewards.ProgramState, now time.Time, appearing bool) (followUp, error) {
+	activations, err := relations{r.Client}.activationsOfOffer(ctx, offer.Namespace, offer.Name)
+	if err != nil {
+		return followUp{}, err
+	}
+	var h followUp
+	h.needed, h.text, h.at = rewards.FollowUpHint(offer, activations, prog.Rules, now)
+	if !h.needed || !appearing {
+		return h, nil
+	}
+	if activations, err = (relations{r.APIReader}).activationsOfOffer(ctx, offer.Namespace, offer.Name); err != nil {
+		return followUp{}, err
+	}
+	h.needed, h.text, h.at = rewards.FollowUpHint(offer, activations, prog.Rules, now)
+	return h, nil
+}
+
+// recordEvents emits the Events of a changed status: a reference admission
+// could not check, a phase change, the follow-up hint appearing.
+func (r *OfferReconciler) recordEvents(offer *v1alpha1.Offer, old v1alpha1.OfferStatus, phase v1alpha1.OfferPhase, hint followUp, ready rewards.Readiness) {
+	if !ready.Ready && readyReason(old.Conditions) != ready.Reason {
+		r.Recorder.Eventf(offer, nil, corev1.EventTypeWarning, ready.Reason, "Evaluate", "%s", ready.Message)
+	}
+	if old.Phase != "" && old.Phase != phase {
+		r.Recorder.Eventf(offer, nil, corev1.EventTypeNormal, string(phase), "Evaluate", "offer is now %s", phase)
+	}
+	if hint.needed && old.FollowUpHint == "" {
+		r.Recorder.Eventf(offer, nil, corev1.EventTypeNormal, v1alpha1.EventFollowUpNeeded, "Evaluate", "%s", hint.text)
+	}
 }
 
 // readyReason is the reason of the Ready condition, "" when absent.

@@ -96,15 +96,23 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return resultOf(err)
 	}
-	if changed && before.Status.ObservedGeneration > 0 && before.Status.Tier != res.Tier {
-		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, v1alpha1.EventTierChanged, "ComputeTier",
-			"tier changed from %d to %d: %s %s billed sales, %d seats", before.Status.Tier, res.Tier, res.BilledSales, prog.Rules.Currency, res.Seats)
-	}
-	if changed && !ready.Ready && readyReason(before.Status.Conditions) != ready.Reason {
-		r.Recorder.Eventf(&pub, nil, corev1.EventTypeWarning, ready.Reason, "ComputeTier", "%s", ready.Message)
+	if changed {
+		r.recordEvents(&pub, before.Status, res, prog.Rules.Currency, ready)
 	}
 	r.wakeups.At(&pub, res.NextChangeAt)
 	return ctrl.Result{}, nil
+}
+
+// recordEvents emits the Events of a changed status: the tier changing
+// (not on a first or rebuilt status), and why it is not Ready.
+func (r *PublisherReconciler) recordEvents(pub *v1alpha1.Publisher, old v1alpha1.PublisherStatus, res rewards.TierResult, currency v1alpha1.CurrencyCode, ready rewards.Readiness) {
+	if old.ObservedGeneration > 0 && old.Tier != res.Tier {
+		r.Recorder.Eventf(pub, nil, corev1.EventTypeNormal, v1alpha1.EventTierChanged, "ComputeTier",
+			"tier changed from %d to %d: %s %s billed sales, %d seats", old.Tier, res.Tier, res.BilledSales, currency, res.Seats)
+	}
+	if !ready.Ready && readyReason(old.Conditions) != ready.Reason {
+		r.Recorder.Eventf(pub, nil, corev1.EventTypeWarning, ready.Reason, "ComputeTier", "%s", ready.Message)
+	}
 }
 
 // SetupWithManager registers the controller and what it watches.

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -73,31 +72,34 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if v.ProgramAmount != nil {
 		st.ProgramAmount, tooLarge = rewards.StatusMoney("status.programAmount", *v.ProgramAmount)
 	}
-	if tooLarge == nil {
-		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
-	} else {
-		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, tooLarge.Reason, tooLarge.Message)
-	}
+	ready := rewards.LineReadiness(v, tooLarge)
+	setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
 	if err != nil {
 		return resultOf(err)
 	}
-	if changed && before.Status.Reason != "" && before.Status.Counted != v.Counted {
-		if v.Counted {
-			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStarted, "Count", "%s", v.Message)
-		} else {
-			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStopped, "Count", "%s", v.Message)
-		}
-	}
-	if changed && !v.Settled && before.Status.Reason != v.Reason {
-		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, v.Reason, "Count", "%s", v.Message)
-	}
-	if changed && tooLarge != nil && readyReason(before.Status.Conditions) != tooLarge.Reason {
-		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, tooLarge.Reason, "Count", "%s", tooLarge.Message)
+	if changed {
+		r.recordEvents(&rec, before.Status, v, ready)
 	}
 	r.wakeups.At(&rec, v.NextChange)
 	return ctrl.Result{}, nil
+}
+
+// recordEvents emits the Events of a changed status: the line starting or
+// stopping to count, and why it is not settled (what admission could not
+// check).
+func (r *SalesRecordReconciler) recordEvents(rec *v1alpha1.SalesRecord, old v1alpha1.SalesRecordStatus, v rewards.LineVerdict, ready rewards.Readiness) {
+	switch {
+	case old.Reason == "" || old.Counted == v.Counted:
+	case v.Counted:
+		r.Recorder.Eventf(rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStarted, "Count", "%s", v.Message)
+	default:
+		r.Recorder.Eventf(rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStopped, "Count", "%s", v.Message)
+	}
+	if !ready.Ready && readyReason(old.Conditions) != ready.Reason {
+		r.Recorder.Eventf(rec, nil, corev1.EventTypeWarning, ready.Reason, "Count", "%s", ready.Message)
+	}
 }
 
 // SetupWithManager registers the controller and what it watches.

@@ -96,3 +96,14 @@ func OfferReadiness(offer *v1alpha1.Offer, publisherFound bool, prog ProgramStat
 	}
 	return Readiness{Ready: true, Reason: string(facts.Phase), Message: msg}
 }
+
+// LineReadiness is a sales line's Ready condition (S1–S5): True once its
+// verdict is settled (counted, or excluded by a rule), False while it waits
+// for something that can be fixed (a missing offer, an exchange rate) or
+// when its program amount does not fit status.
+func LineReadiness(v LineVerdict, outOfRange *Problem) Readiness {
+	if outOfRange != nil {
+		return Readiness{Reason: outOfRange.Reason, Message: outOfRange.Message}
+	}
+	return Readiness{Ready: v.Settled, Reason: v.Reason, Message: v.Message}
+}
