@@ -103,8 +103,8 @@ build: manifests generate ## Build the manager binary.
 # program, however cleanly it stops).
 .PHONY: run-local
 run-local: manifests generate test-binaries ## Start a local control plane, install CRDs, default program and samples, run the operator (Ctrl-C stops all).
-	go build -o bin/run-local ./hack/run-local
-	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" bin/run-local
+	go build -o bin/run-local/run-local ./hack/run-local
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" bin/run-local/run-local
 
 .PHONY: run
 run: manifests generate ## Run the operator against the cluster of the current kubeconfig.
