@@ -116,13 +116,18 @@ docker-build: ## Build the container image IMG (needs a Docker engine).
 
 # ko builds the image from the Go sources, without Docker: distroless
 # nonroot base, linux/amd64 and linux/arm64 (.ko.yaml). It pulls the base
-# image from gcr.io. The tarball holds the image index, for `crane push` or
-# `skopeo copy`; KO_FLAGS=--push=true pushes to IMAGE_REPO instead.
-KO_FLAGS ?= --push=false --tarball=dist/rewards-operator-v$(VERSION)-image.tar
+# image from gcr.io. The result is an OCI image layout (an index of both
+# platforms; ko's --tarball holds one platform only) and its tar archive,
+# which `skopeo copy oci-archive:dist/...-image.tar docker://...` or
+# `crane push dist/image ...` publishes. KO_FLAGS=--push=true pushes to
+# IMAGE_REPO directly instead.
+KO_FLAGS ?= --push=false --oci-layout-path=dist/image
 .PHONY: ko-build
-ko-build: $(KO) ## Build the multi-arch image with ko (no Docker) into dist/ as a tarball.
+ko-build: $(KO) ## Build the multi-arch image with ko (no Docker) into dist/ (OCI layout and tarball).
+	rm -rf dist/image
 	@mkdir -p dist
 	VERSION=v$(VERSION) KO_DOCKER_REPO=$(IMAGE_REPO) $(KO) build ./cmd --bare --tags=v$(VERSION) $(KO_FLAGS)
+	if [ -d dist/image ]; then tar -C dist/image -cf dist/rewards-operator-v$(VERSION)-image.tar .; fi
 
 ##@ Release
 
@@ -161,6 +166,9 @@ deploy: build-installer test-binaries ## Deploy the operator (image IMG) to the 
 	$(KUBECTL) apply --server-side -f dist/install.yaml
 
 ##@ Tools
+
+.PHONY: tools
+tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) ## Install the pinned tools make verify and make test use into bin/ (once).
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
