@@ -30,6 +30,7 @@ var (
 	kubectlBin string
 	kubeconfig string
 	testEnv    *envtest.Environment
+	managerBin string
 	manager    *exec.Cmd
 	managerLog *syncBuffer
 )
@@ -49,7 +50,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("building the manager binary")
-	managerBin := filepath.Join(GinkgoT().TempDir(), "manager")
+	managerBin = filepath.Join(GinkgoT().TempDir(), "manager")
 	build := exec.Command("go", "build", "-o", managerBin, "./cmd")
 	build.Dir = root
 	out, err := build.CombinedOutput()
