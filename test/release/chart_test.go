@@ -116,7 +116,7 @@ var _ = Describe("The Helm chart", func() {
 			Expect(cc.Image).To(Equal(kc.Image))
 			Expect(cc.Image).To(Equal(image))
 			Expect(cc.ImagePullPolicy).To(Equal(kc.ImagePullPolicy))
-			Expect(cc.Command).To(Equal(kc.Command))
+			Expect(cc.Command).To(Equal(kc.Command), "none: the image's entrypoint")
 			Expect(cc.SecurityContext).To(Equal(kc.SecurityContext))
 			Expect(cc.Resources).To(Equal(kc.Resources))
 			Expect(cc.Ports).To(Equal(kc.Ports))
