@@ -30,7 +30,7 @@ GINKGO_FLAGS ?=
 # What `make manifests generate build-installer` writes; `make verify` fails
 # when these differ from git.
 GENERATED = config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go \
-	$(CHART_DIR)/files $(CHART_DIR)/Chart.yaml config/manager/kustomization.yaml dist/install.yaml
+	$(CHART_DIR)/crds $(CHART_DIR)/files $(CHART_DIR)/Chart.yaml config/manager/kustomization.yaml dist/install.yaml
 
 .DEFAULT_GOAL := help
 
@@ -48,11 +48,11 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and ma
 	$(MAKE) --no-print-directory chart-files
 
 .PHONY: chart-files
-chart-files: ## Copy what the chart shares with config/ into its files/ and stamp VERSION into Chart.yaml.
-	rm -rf $(CHART_DIR)/files
-	mkdir -p $(CHART_DIR)/files/crds $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus \
+chart-files: ## Copy what the chart shares with config/ into its crds/ and files/, and stamp VERSION into Chart.yaml.
+	rm -rf $(CHART_DIR)/crds $(CHART_DIR)/files
+	mkdir -p $(CHART_DIR)/crds $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus \
 		$(CHART_DIR)/files/dashboards $(CHART_DIR)/files/programs
-	cp config/crd/bases/*.yaml $(CHART_DIR)/files/crds/
+	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
 	for role in $(CHART_RBAC); do cp config/rbac/$$role.yaml $(CHART_DIR)/files/rbac/; done
 	cp config/prometheus/prometheus_rule.yaml $(CHART_DIR)/files/prometheus/
 	cp config/prometheus/dashboards/*.json $(CHART_DIR)/files/dashboards/

@@ -13,11 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
@@ -52,7 +50,7 @@ var _ = Describe("The Helm chart", func() {
 		var chart, kust []*unstructured.Unstructured
 
 		BeforeAll(func() {
-			chart = helmTemplate()
+			chart = helmTemplate("--include-crds")
 			kust = kustomize("config/default")
 		})
 
@@ -85,20 +83,22 @@ var _ = Describe("The Helm chart", func() {
 			}
 		})
 
-		It("installs every CRD of config/crd/bases as generated, kept when the release is uninstalled", func() {
+		It("installs every CRD of config/crd/bases as generated, from its crds/ directory", func() {
 			bases, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(bases).NotTo(BeEmpty())
-			chartCRDs := ofKind(chart, "CustomResourceDefinition")
+			chartCRDs, err := filepath.Glob(filepath.Join(root, chartDir, "crds", "*.yaml"))
+			Expect(err).NotTo(HaveOccurred())
 			Expect(chartCRDs).To(HaveLen(len(bases)))
-			Expect(ofKind(kust, "CustomResourceDefinition")).To(HaveLen(len(bases)), "config/crd/kustomization.yaml lists every base")
-			for _, path := range bases {
-				rel, _ := filepath.Rel(root, path)
-				want := typed[apiextensionsv1.CustomResourceDefinition](readObjects(rel)[0])
-				got := typed[apiextensionsv1.CustomResourceDefinition](mustFind(chartCRDs, "CustomResourceDefinition", want.Name))
-				Expect(got.Spec).To(Equal(want.Spec), want.Name)
-				Expect(got.Annotations).To(HaveKeyWithValue("helm.sh/resource-policy", "keep"), want.Name)
+			for _, base := range bases {
+				want, err := os.ReadFile(base)
+				Expect(err).NotTo(HaveOccurred())
+				got, err := os.ReadFile(filepath.Join(root, chartDir, "crds", filepath.Base(base)))
+				Expect(err).NotTo(HaveOccurred(), "the chart lacks %s: run make manifests", filepath.Base(base))
+				Expect(string(got)).To(Equal(string(want)), "%s: run make manifests", filepath.Base(base))
 			}
+			Expect(ofKind(chart, "CustomResourceDefinition")).To(HaveLen(len(bases)))
+			Expect(ofKind(kust, "CustomResourceDefinition")).To(HaveLen(len(bases)), "config/crd/kustomization.yaml lists every base")
 		})
 
 		It("runs the manager with the same image, security contexts, resources, probes and flags", func() {
@@ -179,9 +179,9 @@ var _ = Describe("The Helm chart", func() {
 			Expect(dashboard.GetLabels()).To(HaveKeyWithValue("grafana_dashboard", "1"))
 		})
 
-		It("creates the default program of config/programs once, after the CRDs exist", func() {
+		It("creates the default program of config/programs, and keeps it", func() {
 			program := mustFind(chart, "RewardsProgram", "default")
-			Expect(program.GetAnnotations()).To(HaveKeyWithValue("helm.sh/hook", "post-install,post-upgrade"))
+			Expect(program.GetAnnotations()).To(HaveKeyWithValue("helm.sh/resource-policy", "keep"))
 			Expect(program.Object["spec"]).To(Equal(mustFind(readObjects("config/programs/default.yaml"), "RewardsProgram", "default").Object["spec"]))
 		})
 	})
@@ -214,7 +214,6 @@ var _ = Describe("The Helm chart", func() {
 		Expect(mustFind(objs, "RoleBinding", "rewards-operator-leader-election-rolebinding").GetNamespace()).To(Equal("rewards-leases"))
 		Expect(find(objs, "ClusterRole", "rewards-operator-rewards-viewer")).To(BeNil(), "rbac.userRoles: false")
 		Expect(find(objs, "RewardsProgram", "default")).To(BeNil(), "defaultProgram.enabled: false")
-		Expect(ofKind(objs, "CustomResourceDefinition")).To(BeEmpty(), "crds.enabled: false")
 		np := typed[networkingv1.NetworkPolicy](mustFind(objs, "NetworkPolicy", "rewards-operator-allow-metrics-traffic"))
 		Expect(np.Spec.Ingress[0].From).To(HaveLen(1))
 		Expect(mustFind(objs, "ServiceMonitor", "rewards-operator-controller-manager-metrics-monitor").GetLabels()).To(HaveKeyWithValue("release", "prometheus"))
@@ -241,13 +240,7 @@ var _ = Describe("The Helm chart", func() {
 
 		BeforeAll(func() {
 			By("starting an empty API server: no CRDs, no namespace")
-			env := &envtest.Environment{}
-			_, err := env.Start()
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(env.Stop)
-			kubeconfig, err := testenv.AdminKubeconfig(env, "admin", GinkgoT().TempDir())
-			Expect(err).NotTo(HaveOccurred())
-			c = &cluster{kubeconfig: kubeconfig}
+			c, _ = newCluster()
 
 			By("packaging the chart, as make release does")
 			dir := GinkgoT().TempDir()
@@ -260,7 +253,8 @@ var _ = Describe("The Helm chart", func() {
 			_, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS, "--create-namespace")
 			Expect(err).NotTo(HaveOccurred(), errOut)
 
-			c.mustKubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+			// Helm waited for them before creating the rest.
+			c.mustKubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=1s")
 			crds := c.mustKubectl("get", "crd", "-o", "name")
 			bases, _ := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
 			Expect(strings.Fields(crds)).To(HaveLen(len(bases)))

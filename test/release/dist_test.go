@@ -14,9 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
 var _ = Describe("dist/install.yaml", func() {
@@ -63,13 +60,7 @@ var _ = Describe("dist/install.yaml", func() {
 
 		BeforeAll(func() {
 			By("starting an empty API server: no CRDs, no namespace")
-			env := &envtest.Environment{}
-			_, err := env.Start()
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(env.Stop)
-			kubeconfig, err := testenv.AdminKubeconfig(env, "admin", GinkgoT().TempDir())
-			Expect(err).NotTo(HaveOccurred())
-			c = &cluster{kubeconfig: kubeconfig}
+			c, _ = newCluster()
 		})
 
 		It("installs in one kubectl apply --server-side, then the default program", func() {

@@ -22,6 +22,8 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
@@ -82,6 +84,11 @@ var _ = BeforeSuite(func() {
 // command runs a program (kubectl, helm) in the repository root and returns
 // its stdout, stderr and error; what it printed goes to the test's log.
 func command(stdin string, name string, args ...string) (string, string, error) {
+	return commandEnv(nil, stdin, name, args...)
+}
+
+// commandEnv is command with extra environment variables.
+func commandEnv(env []string, stdin string, name string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(bg, 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -89,6 +96,7 @@ func command(stdin string, name string, args ...string) (string, string, error) 
 	// helm keeps its cache and configuration in these; keep them out of
 	// the user's home.
 	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+helmHome, "HELM_CONFIG_HOME="+helmHome, "HELM_DATA_HOME="+helmHome)
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != "" {
@@ -185,15 +193,33 @@ func toYAML(objs []*unstructured.Unstructured) string {
 	return s
 }
 
-// cluster is an empty envtest API server (no CRDs) driven with kubectl and
-// helm through an admin kubeconfig.
+// cluster is an envtest API server driven with kubectl and helm through an
+// admin kubeconfig.
 type cluster struct {
 	kubeconfig string
-	stop       func() error
+}
+
+// newCluster starts an empty API server (no CRDs, no namespace), stopped
+// when the current container's specs are done.
+func newCluster() (*cluster, *rest.Config) {
+	env := &envtest.Environment{}
+	cfg, err := env.Start()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	kubeconfig, err := testenv.AdminKubeconfig(env, "admin", GinkgoT().TempDir())
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return &cluster{kubeconfig: kubeconfig}, cfg
+}
+
+// env gives kubectl and helm a discovery cache of this cluster's own: the
+// default one (~/.kube/cache) is keyed by host and port, which another
+// test run's API server may have used, with other API groups.
+func (c *cluster) env() []string {
+	return []string{"KUBECACHEDIR=" + filepath.Join(filepath.Dir(c.kubeconfig), "cache")}
 }
 
 func (c *cluster) kubectl(stdin string, args ...string) (string, string, error) {
-	return command(stdin, kubectlBin, append([]string{"--kubeconfig", c.kubeconfig}, args...)...)
+	return commandEnv(c.env(), stdin, kubectlBin, append([]string{"--kubeconfig", c.kubeconfig}, args...)...)
 }
 
 func (c *cluster) mustKubectl(args ...string) string {
@@ -203,5 +229,5 @@ func (c *cluster) mustKubectl(args ...string) string {
 }
 
 func (c *cluster) helm(args ...string) (string, string, error) {
-	return command("", helmBin, append([]string{"--kubeconfig", c.kubeconfig}, args...)...)
+	return commandEnv(c.env(), "", helmBin, append([]string{"--kubeconfig", c.kubeconfig}, args...)...)
 }
