@@ -66,6 +66,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	kubectlBin, err = testenv.Kubectl()
 	Expect(err).NotTo(HaveOccurred())
+	helmHome = GinkgoT().TempDir()
 	helmBin = os.Getenv("HELM")
 	Expect(helmBin).NotTo(BeEmpty(), "HELM is not set: run through `make test`, which builds helm into bin/ and sets it")
 	_, err = os.Stat(helmBin)
@@ -107,7 +108,8 @@ func commandEnv(env []string, stdin string, name string, args ...string) (string
 	return stdout.String(), stderr.String(), err
 }
 
-var helmHome = filepath.Join(os.TempDir(), "rewards-operator-release-test-helm")
+// helmHome holds helm's cache and configuration for the suite.
+var helmHome string
 
 func truncate(s string) string {
 	const max = 2000
