@@ -11,7 +11,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
-	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -68,10 +67,11 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"(off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 1, "How many objects of one kind "+
 		"each controller reconciles at the same time.")
-	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", float64(rest.DefaultQPS), "Requests per second the manager's "+
-		"client may send to the Kubernetes API server on average.")
-	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", rest.DefaultBurst, "Requests the manager's client may send "+
-		"to the Kubernetes API server in a burst above --kube-api-qps.")
+	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", -1, "Requests per second the manager's client may send to "+
+		"the Kubernetes API server on average. -1 sets no client-side limit and leaves it to the API server's "+
+		"priority and fairness (controller-runtime's default).")
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 30, "Requests the manager's client may send to the "+
+		"Kubernetes API server at once above --kube-api-qps, when that is above 0.")
 	o.zap.BindFlags(fs)
 	return o
 }
@@ -106,6 +106,8 @@ func main() {
 	}
 
 	restConfig := ctrl.GetConfigOrDie()
+	// The default, -1, is what GetConfigOrDie sets: no client-side rate
+	// limit, the API server's priority and fairness being the limit.
 	restConfig.QPS = float32(opts.kubeAPIQPS)
 	restConfig.Burst = opts.kubeAPIBurst
 

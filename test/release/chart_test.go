@@ -131,7 +131,7 @@ var _ = Describe("The Helm chart", func() {
 			}
 			Expect(chartFlags).To(Equal(map[string]string{
 				"leader-elect": "true", "health-probe-bind-address": ":8081", "metrics-bind-address": ":8443",
-				"max-concurrent-reconciles": "1", "kube-api-qps": "5", "kube-api-burst": "10", "zap-log-level": "info",
+				"max-concurrent-reconciles": "1", "kube-api-qps": "-1", "kube-api-burst": "30", "zap-log-level": "info",
 			}))
 		})
 
