@@ -249,8 +249,10 @@ var _ = Describe("The Helm chart", func() {
 			Expect(chartTgz).To(BeAnExistingFile())
 		})
 
-		It("installs with helm install, CRDs and default program included", func() {
-			_, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS, "--create-namespace")
+		It("installs with helm install as the README says, CRDs and default program included", func() {
+			c.mustKubectl("create", "namespace", operatorNS)
+			c.mustKubectl("label", "namespace", operatorNS, "pod-security.kubernetes.io/enforce=restricted")
+			_, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS)
 			Expect(err).NotTo(HaveOccurred(), errOut)
 
 			// Helm waited for them before creating the rest.
