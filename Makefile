@@ -96,8 +96,9 @@ bench: ## Run the benchmarks.
 ##@ Build
 
 .PHONY: build
-build: manifests generate ## Build the manager binary.
+build: manifests generate ## Build the manager and the kubectl plugin (bin/manager, bin/kubectl-rewards).
 	go build -ldflags "-X main.version=v$(VERSION)" -o bin/manager ./cmd
+	go build -o bin/kubectl-rewards ./cmd/kubectl-rewards
 
 # Built, then run (not `go run`, which exits 1 when Ctrl-C interrupts the
 # program, however cleanly it stops).
@@ -117,10 +118,9 @@ docker-build: ## Build the container image IMG (needs a Docker engine).
 # ko builds the image from the Go sources, without Docker: distroless
 # nonroot base, linux/amd64 and linux/arm64 (.ko.yaml). It pulls the base
 # image from gcr.io. The result is an OCI image layout (an index of both
-# platforms; ko's --tarball holds one platform only) and its tar archive,
-# which `skopeo copy oci-archive:dist/...-image.tar docker://...` or
-# `crane push dist/image ...` publishes. KO_FLAGS=--push=true pushes to
-# IMAGE_REPO directly instead.
+# platforms; ko's --tarball holds one platform only), which
+# `crane push dist/image <ref>` publishes, and its tar archive.
+# KO_FLAGS=--push=true pushes to IMAGE_REPO directly instead.
 KO_FLAGS ?= --push=false --oci-layout-path=dist/image
 .PHONY: ko-build
 ko-build: $(KO) ## Build the multi-arch image with ko (no Docker) into dist/ (OCI layout and tarball).

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +24,7 @@ import (
 	rewardsv1alpha1 "github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
 	"github.com/marketplace-rewards/rewards-operator/internal/logging"
+	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
 var scheme = runtime.NewScheme()
@@ -47,6 +49,7 @@ type options struct {
 	maxConcurrentReconciles int
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
+	resyncPeriod            time.Duration
 	zap                     zap.Options
 }
 
@@ -72,6 +75,8 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"priority and fairness (controller-runtime's default).")
 	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 30, "Requests the manager's client may send to the "+
 		"Kubernetes API server at once above --kube-api-qps, when that is above 0.")
+	fs.DurationVar(&o.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is "+
+		"reconciled with no event, so that a status wiped or edited by anyone but the operator is repaired. 0 disables it.")
 	o.zap.BindFlags(fs)
 	return o
 }
@@ -130,8 +135,12 @@ func main() {
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupWithManager(ctx, mgr, clock.RealClock{}); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: opts.resyncPeriod}); err != nil {
 		setupLog.Error(err, "unable to set up controllers")
+		os.Exit(1)
+	}
+	if err := metrics.Register(mgr); err != nil {
+		setupLog.Error(err, "unable to register the metrics collector")
 		os.Exit(1)
 	}
 

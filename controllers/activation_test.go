@@ -91,7 +91,6 @@ const (
 	revoked          = "Revoked/Revoked"
 	pendingAlready   = "Pending/AlreadyUsed"
 	pendingViolation = "Pending/Violation"
-	short            = "500ms" // Consistently window: nothing changes by itself
 )
 
 var _ = Describe("Benefit activations", func() {
@@ -149,18 +148,18 @@ var _ = Describe("Benefit activations", func() {
 			Eventually(stateOf(badge)).Should(Equal(active))
 			Expect(badge.Status.ExpiresAt).To(BeNil(), "O4: Transact engagement is evergreen")
 
-			fakeClock.SetTime(want.Add(-time.Second))
-			Consistently(stateOf(trial), short).Should(Equal(active), "one second before: still Active")
+			reconciledAfter(func() { fakeClock.SetTime(want.Add(-time.Second)) }, trial)
+			Expect(stateOf(trial)()).To(Equal(active), "one second before: still Active")
 
 			fakeClock.SetTime(want)
 			Eventually(stateOf(trial)).Should(Equal(expired), "expires at exactly that instant")
 			Expect(trial.Status.ExpiredAt.Time).To(BeTemporally("==", want))
-			Expect(meta.IsStatusConditionTrue(trial.Status.Conditions, "Stalled")).To(BeTrue(), "terminal: not in progress")
-			Expect(readyCondition(trial.Status.Conditions).Status).To(Equal(metav1.ConditionFalse))
+			Expect(meta.FindStatusCondition(trial.Status.Conditions, "Stalled")).To(BeNil(), "a normal end, not a failure")
+			Expect(readyCondition(trial.Status.Conditions).Status).To(Equal(metav1.ConditionTrue), "done: nothing is pending")
 			Eventually(activationEvents(trial)).Should(ContainElement("Expired"))
 
-			Consistently(func() []string { return []string{stateOf(list)(), stateOf(badge)()} }, short).
-				Should(Equal([]string{active, active}), "O4: List and Transact benefits outlive the Trial's")
+			resynced(list, badge)
+			Expect([]string{stateOf(list)(), stateOf(badge)()}).To(Equal([]string{active, active}), "O4: List and Transact benefits outlive the Trial's")
 		})
 
 		It("O5: shows a follow-up hint on an offer live for 28 days with no contacted activation, and clears it when one is contacted", func() {
@@ -170,8 +169,8 @@ var _ = Describe("Benefit activations", func() {
 			Eventually(stateOf(act)).Should(Equal(active))
 			due := now.Add(28 * 24 * time.Hour)
 
-			fakeClock.SetTime(due.Add(-time.Second))
-			Consistently(func() string { return fetch(offer)().Status.FollowUpHint }, short).Should(BeEmpty())
+			reconciledAfter(func() { fakeClock.SetTime(due.Add(-time.Second)) }, offer)
+			Expect(fetch(offer)().Status.FollowUpHint).To(BeEmpty())
 			Expect(meta.IsStatusConditionTrue(offer.Status.Conditions, v1alpha1.ConditionFollowUpNeeded)).To(BeFalse())
 
 			fakeClock.SetTime(due)
@@ -201,7 +200,8 @@ var _ = Describe("Benefit activations", func() {
 			Eventually(stateOf(act)).Should(Equal(optedOut))
 			Expect(readyCondition(act.Status.Conditions).Status).To(Equal(metav1.ConditionFalse))
 			Eventually(activationEvents(act)).Should(ContainElement("OptedOut"))
-			Consistently(stateOf(act), short).Should(Equal(optedOut), "B5: OptedOut lasts while optOut is set")
+			resynced(act)
+			Expect(stateOf(act)()).To(Equal(optedOut), "B5: OptedOut lasts while optOut is set")
 
 			fakeClock.Step(time.Hour)
 			update(act, func(a *v1alpha1.BenefitActivation) { a.Spec.OptOut = false })
@@ -276,7 +276,8 @@ var _ = Describe("Benefit activations", func() {
 			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
 			create(out, offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/NotEnrolled"))
-			Consistently(stateOf(act), short).Should(Equal("Pending/NotEnrolled"))
+			resynced(act)
+			Expect(stateOf(act)()).To(Equal("Pending/NotEnrolled"))
 			Expect(act.Status.ActivatedAt).To(BeNil())
 
 			update(out, func(p *v1alpha1.Publisher) { p.Spec.Enrolled = true })
@@ -290,8 +291,8 @@ var _ = Describe("Benefit activations", func() {
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/OfferNotLive"))
 
-			fakeClock.SetTime(liveAt.Add(-time.Second))
-			Consistently(stateOf(act), short).Should(Equal("Pending/OfferNotLive"))
+			reconciledAfter(func() { fakeClock.SetTime(liveAt.Add(-time.Second)) }, act)
+			Expect(stateOf(act)()).To(Equal("Pending/OfferNotLive"))
 
 			fakeClock.SetTime(liveAt)
 			Eventually(stateOf(act)).Should(Equal(active))
@@ -308,7 +309,8 @@ var _ = Describe("Benefit activations", func() {
 			Eventually(stateOf(onTrial)).Should(Equal("Pending/BenefitNotForListingType"))
 			Expect(readyCondition(onTrial.Status.Conditions).Message).To(ContainSubstring("Trial"))
 			Eventually(stateOf(onSaas)).Should(Equal("Pending/BenefitNotForListingType"))
-			Consistently(stateOf(onSaas), short).Should(Equal("Pending/BenefitNotForListingType"))
+			resynced(onSaas)
+			Expect(stateOf(onSaas)()).To(Equal("Pending/BenefitNotForListingType"))
 		})
 
 		It("B2, S6: a tier-2 Transact benefit waits TierNotReached and turns Active when billed sales reach 25000", func() {
@@ -334,17 +336,17 @@ var _ = Describe("Benefit activations", func() {
 			older := testenv.BenefitActivation(ns, "zz-older", offer.Name, "webinar")
 			create(offer, older)
 			Eventually(stateOf(older)).Should(Equal(active))
-			// Creation timestamps have a resolution of one second: this
-			// window also makes the next one strictly newer.
-			Consistently(stateOf(older), "1100ms").Should(Equal(active))
+			// Creation timestamps have a resolution of one second: the next
+			// one is strictly newer once the wall clock is in a later second.
+			Eventually(func() bool { return time.Now().Truncate(time.Second).After(older.CreationTimestamp.Time) }).Should(BeTrue())
 
 			newer := testenv.BenefitActivation(ns, "aa-newer", offer.Name, "webinar")
 			create(newer)
 			Expect(newer.CreationTimestamp.After(older.CreationTimestamp.Time)).To(BeTrue())
 			Eventually(stateOf(newer)).Should(Equal(pendingAlready))
 			Expect(readyCondition(newer.Status.Conditions).Message).To(ContainSubstring(`"zz-older"`))
-			Consistently(func() []string { return []string{stateOf(older)(), stateOf(newer)()} }, short).
-				Should(Equal([]string{active, pendingAlready}))
+			resynced(older, newer)
+			Expect([]string{stateOf(older)(), stateOf(newer)()}).To(Equal([]string{active, pendingAlready}))
 
 			// O3: each offer is a publication with its own set of benefits.
 			other := testenv.Offer(ns, "trial-2", pub.Name, v1alpha1.ListingTypeTrial, now)
@@ -357,26 +359,44 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B3: with equal creation timestamps the name breaks the tie, whichever is created first", func() {
-			// Create the later name first, then the earlier one, in the same
-			// second; an attempt that straddles a second is left alone (its
-			// own offer) and retried.
+			// Both activations exist before their offer does, so the
+			// operator decides with both in view: the later name is created
+			// first, then the earlier one, in the same second (an attempt
+			// that straddles a second is left alone and retried).
 			var first, second *v1alpha1.BenefitActivation
+			var offer *v1alpha1.Offer
 			attempt := 0
 			Eventually(func() bool {
 				attempt++
-				offer := testenv.Offer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
-				create(offer)
+				offer = testenv.Offer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
 				second = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-b", attempt), offer.Name, "webinar")
 				first = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-a", attempt), offer.Name, "webinar")
 				create(second, first)
 				return first.CreationTimestamp.Equal(&second.CreationTimestamp)
 			}).Should(BeTrue())
+			Eventually(stateOf(first)).Should(Equal("Pending/OfferNotFound"))
+			Eventually(stateOf(second)).Should(Equal("Pending/OfferNotFound"))
 
+			create(offer)
 			Eventually(func() []string { return []string{stateOf(first)(), stateOf(second)()} }).
 				Should(Equal([]string{active, pendingAlready}))
-			Consistently(func() []string { return []string{stateOf(first)(), stateOf(second)()} }, short).
-				Should(Equal([]string{active, pendingAlready}))
 			Expect(readyCondition(second.Status.Conditions).Message).To(ContainSubstring(first.Name))
+			Expect(grantOf(first)()).NotTo(BeNil(), "the winner holds the grant")
+			Expect(grantOf(second)()).To(BeNil(), "the loser was never granted")
+		})
+
+		It("B3, R6: a granted one-time benefit is not taken back by a sibling that would have won the tie-break", func() {
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			holder := testenv.BenefitActivation(ns, "zz-holder", offer.Name, "webinar")
+			create(offer, holder)
+			Eventually(stateOf(holder)).Should(Equal(active))
+			// A sibling with an earlier name; whatever its timestamp, the
+			// benefit was granted and used.
+			late := testenv.BenefitActivation(ns, "aa-late", offer.Name, "webinar")
+			create(late)
+			Eventually(stateOf(late)).Should(Equal(pendingAlready))
+			Expect(readyCondition(late.Status.Conditions).Message).To(ContainSubstring(holder.Name))
+			Expect(stateOf(holder)()).To(Equal(active))
 		})
 	})
 
@@ -391,8 +411,8 @@ var _ = Describe("Benefit activations", func() {
 			Expect(act.Status.ContactDueBy.Time).To(BeTemporally("==", due))
 			Expect(conditionState(act, v1alpha1.ConditionContactOverdue)()).To(Equal("False/ContactPending"))
 
-			fakeClock.SetTime(due.Add(-time.Second))
-			Consistently(conditionState(act, v1alpha1.ConditionContactOverdue), short).Should(Equal("False/ContactPending"))
+			reconciledAfter(func() { fakeClock.SetTime(due.Add(-time.Second)) }, act)
+			Expect(conditionState(act, v1alpha1.ConditionContactOverdue)()).To(Equal("False/ContactPending"))
 
 			fakeClock.SetTime(due)
 			Eventually(conditionState(act, v1alpha1.ConditionContactOverdue)).Should(Equal("True/ContactOverdue"))
@@ -421,7 +441,8 @@ var _ = Describe("Benefit activations", func() {
 			update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.Durations.TrialConsultingExpiryMonths = ptr.To[int32](6) })
 			Eventually(func() *metav1.Time { return fetch(offer)().Status.BenefitsExpireAt }).
 				Should(HaveField("Time", BeTemporally("==", rewards.AddCalendarMonths(liveAt, 6))), "the program change was seen")
-			Consistently(stateOf(act), short).Should(Equal(expired), "Expired is terminal")
+			resynced(act)
+			Expect(stateOf(act)()).To(Equal(expired), "Expired is terminal")
 			Expect(act.Status.ExpiredAt.Time).To(BeTemporally("==", expiresAt))
 		})
 
@@ -439,7 +460,7 @@ var _ = Describe("Benefit activations", func() {
 				}
 			})
 			fakeClock.SetTime(expiresAt.Add(time.Hour))
-			Consistently(stateOf(act), short).Should(Equal(active), "no operator, no change")
+			Expect(stateOf(act)()).To(Equal(active), "the operator is stopped: its last status stands")
 
 			startManager()
 			Eventually(stateOf(act)).Should(Equal(expired))
@@ -493,7 +514,8 @@ var _ = Describe("Benefit activations", func() {
 			update(pub, func(p *v1alpha1.Publisher) { p.Spec.Violations = nil })
 			Eventually(stateOf(newOne)).Should(Equal(active))
 			Eventually(stateOf(pendingOne)).Should(Equal("Pending/OfferNotLive"), "back to its own first missing prerequisite")
-			Consistently(stateOf(activeOne), short).Should(Equal(revoked), "B5: Revoked is terminal")
+			resynced(activeOne)
+			Expect(stateOf(activeOne)()).To(Equal(revoked), "B5: Revoked is terminal")
 
 			fakeClock.SetTime(soonAt)
 			Eventually(stateOf(pendingOne)).Should(Equal(active))
@@ -516,9 +538,8 @@ var _ = Describe("Benefit activations", func() {
 
 			delistAt := now.Add(time.Hour)
 			update(offer, func(o *v1alpha1.Offer) { o.Spec.DelistedAt = &metav1.Time{Time: delistAt} })
-			fakeClock.SetTime(delistAt.Add(-time.Second))
-			Consistently(func() []string { return []string{stateOf(tech)(), stateOf(mkt)()} }, short).
-				Should(Equal([]string{active, "Pending/MarketingContactMissing"}))
+			reconciledAfter(func() { fakeClock.SetTime(delistAt.Add(-time.Second)) }, tech, mkt)
+			Expect([]string{stateOf(tech)(), stateOf(mkt)()}).To(Equal([]string{active, "Pending/MarketingContactMissing"}))
 
 			fakeClock.SetTime(delistAt)
 			for _, a := range []*v1alpha1.BenefitActivation{tech, mkt} {
@@ -527,8 +548,13 @@ var _ = Describe("Benefit activations", func() {
 				Expect(a.Status.Revocation.CausedBy).To(Equal(&v1alpha1.ObjectReference{Kind: "Offer", Name: offer.Name}))
 				Expect(a.Status.Revocation.Time.Time).To(BeTemporally("==", delistAt))
 			}
-			Consistently(stateOf(other), short).Should(Equal(active), "another publication is not affected")
-			Eventually(func() int64 { return fetch(bare)().Status.RevocationCount }).Should(Equal(int64(2)))
+			resynced(other)
+			Expect(stateOf(other)()).To(Equal(active), "another publication is not affected")
+			Expect(mkt.Status.Revocation.RecordedAt).To(BeNil(), "never granted: nothing recorded")
+			Expect(tech.Status.Revocation.RecordedAt.Time).To(BeTemporally("==", delistAt))
+			// The history holds what was granted and taken away: tech only.
+			Eventually(func() int64 { return fetch(bare)().Status.RevocationCount }).Should(Equal(int64(1)))
+			Expect(bare.Status.Revocations[0].Activation).To(Equal(tech.Name))
 		})
 
 		It("R3: a sales line with fraud Suspected revokes the publisher's active Transact benefits, on every offer", func() {
@@ -551,7 +577,8 @@ var _ = Describe("Benefit activations", func() {
 				Expect(a.Status.Revocation.Reason).To(Equal(v1alpha1.RevocationFraud))
 				Expect(a.Status.Revocation.CausedBy).To(Equal(&v1alpha1.ObjectReference{Kind: "SalesRecord", Name: suspect.Name}))
 			}
-			Consistently(stateOf(tech), short).Should(Equal(active), "only Transact benefits")
+			resynced(tech)
+			Expect(stateOf(tech)()).To(Equal(active), "only Transact benefits")
 			Eventually(func() int64 { return fetch(pub)().Status.RevocationCount }).Should(Equal(int64(2)))
 
 			late := testenv.BenefitActivation(ns, "badge-2", saasB.Name, "listing-badge")
@@ -577,7 +604,8 @@ var _ = Describe("Benefit activations", func() {
 			Expect(caseStudy.Status.Revocation.Reason).To(Equal(v1alpha1.RevocationCancellation))
 			Expect(caseStudy.Status.Revocation.CausedBy).To(Equal(&v1alpha1.ObjectReference{Kind: "SalesRecord", Name: over.Name}))
 			Eventually(publisherTier(pub)).Should(Equal(int32(1)))
-			Consistently(stateOf(badge), short).Should(Equal(active), "tier 1 is still reached")
+			resynced(badge)
+			Expect(stateOf(badge)()).To(Equal(active), "tier 1 is still reached")
 		})
 
 		It("R5: with a trailing window, a tier-2 benefit stays Active when the tier drops because a line ages out (keepUnlockedBenefits default); with it false the benefit waits", func() {
@@ -607,9 +635,10 @@ var _ = Describe("Benefit activations", func() {
 			Eventually(stateOf(dropped)).Should(Equal("Pending/TierNotReached"), "the tier drop was evaluated")
 			Expect(readyCondition(dropped.Status.Conditions).Message).To(ContainSubstring("keepUnlockedBenefits"))
 			droppedWrites := writes.of(dropped)
-			Consistently(func() int { return writes.of(dropped) }, short).Should(Equal(droppedWrites), "a further reconcile changes nothing")
+			resynced(dropped, kept)
+			Expect(writes.of(dropped)).To(Equal(droppedWrites), "a further reconcile changes nothing")
 			Expect(readyCondition(fetch(dropped)().Status.Conditions).Message).To(ContainSubstring("keepUnlockedBenefits"))
-			Consistently(stateOf(kept), short).Should(Equal(active), "R5: unlocked benefits are kept")
+			Expect(stateOf(kept)()).To(Equal(active), "R5: unlocked benefits are kept")
 			Expect(kept.Status.Revocation).To(BeNil())
 			Expect(fetch(pub)().Status.RevocationCount).To(BeZero())
 		})

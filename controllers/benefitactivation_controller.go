@@ -2,15 +2,20 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -21,18 +26,36 @@ import (
 
 // BenefitActivationReconciler runs the life of an activation: Pending until
 // every prerequisite holds, Active with its contact and expiry instants,
-// then Expired, Revoked or OptedOut (rules O3–O6, B1–B5, R1–R5).
+// then Expired, Revoked or OptedOut (rules O3–O6, B1–B5, R1–R6). What must
+// last (that the benefit was granted, when, and that it was revoked) it
+// records in the activation's BenefitGrant before it shows it in status,
+// and the status is read back from that grant.
 type BenefitActivationReconciler struct {
-	Client   client.Client
-	Clock    clock.WithDelayedExecution
-	Recorder events.EventRecorder
+	Client client.Client
+	// APIReader reads from the API server, not the cache: used only before
+	// granting a one-time benefit, and when a grant the cache did not show
+	// already exists.
+	APIReader client.Reader
+	Clock     clock.WithDelayedExecution
+	Recorder  events.EventRecorder
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
 	wakeups  *Wakeups
+	// oneTimeGrants serialises the grants of one one-time benefit of one
+	// offer (B3) across concurrent workers.
+	oneTimeGrants keyedMutex
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations/status,verbs=patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations/finalizers,verbs=update
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitgrants,verbs=get;list;watch;create;patch
 
-// Reconcile computes an activation's status.
+// Reconcile computes an activation's status, recording a grant or a
+// revocation first when the decision needs one.
 func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var act v1alpha1.BenefitActivation
 	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &act); err != nil || !found {
@@ -42,18 +65,28 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return ctrl.Result{}, err
 	}
 	before := act.DeepCopy()
-	in, err := r.gather(ctx, &act)
+	in, err := r.gather(ctx, r.Client, &act)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	d := rewards.DecideActivation(in)
+	if !d.Record.IsZero() {
+		if in, err = r.record(ctx, &act, in, d.Record); err != nil {
+			return resultOf(err)
+		}
+		// The status is read back from what is now recorded.
+		d = rewards.DecideActivation(in)
+	}
 
 	st := &act.Status
 	st.ObservedGeneration = act.Generation
 	st.Phase = d.Phase
 	st.Category = d.Category
-	if in.Offer != nil {
+	switch {
+	case in.Offer != nil:
 		st.Publisher = in.Offer.Spec.PublisherRef.Name
+	case in.Grant != nil:
+		st.Publisher = in.Grant.Spec.Publisher
 	}
 	st.ActivatedAt = metaTime(d.ActivatedAt)
 	st.ContactDueBy = metaTime(d.ContactDueBy)
@@ -61,21 +94,25 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	st.ExpiredAt = metaTime(d.ExpiredAt)
 	st.Revocation = d.Revocation
 	setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionReady, boolStatus(d.Ready), d.Reason, d.Message)
-	terminal := d.Phase == v1alpha1.ActivationExpired || d.Phase == v1alpha1.ActivationRevoked
-	if terminal {
+	// Stalled means what Flux and kstatus mean by it: it will not get
+	// better by itself and needs a person. A revoked benefit does; an
+	// expired one ran its course (Ready=True, no Stalled).
+	if d.Phase == v1alpha1.ActivationRevoked {
 		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionStalled, metav1.ConditionTrue, d.Reason, d.Message)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
 	}
 	if d.ContactReason != "" {
 		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionContactOverdue, boolStatus(d.ContactOverdue), d.ContactReason, d.ContactMessage)
-	} else if d.ActivatedAt == nil {
-		// Never (or, after losing a one-time benefit to an older sibling,
-		// no longer) activated: there is no contact obligation to show.
+	} else {
+		// Only an Active benefit has a contact obligation to show; keeping
+		// an old one would make the status depend on its history.
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionContactOverdue)
 	}
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &act, func(o client.Object) any { return o.(*v1alpha1.BenefitActivation).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
 	if changed {
 		r.recordTransition(&act, before.Status, d)
@@ -84,46 +121,113 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	return ctrl.Result{}, nil
 }
 
-// recordTransition emits the Event of a phase change or an overdue contact.
+// record writes what the decision needs recorded in the activation's
+// BenefitGrant, and returns the input with the grant as now stored.
+func (r *BenefitActivationReconciler) record(ctx context.Context, act *v1alpha1.BenefitActivation, in rewards.ActivationInput, rec rewards.Record) (rewards.ActivationInput, error) {
+	if rec.Revoke != nil {
+		grant := in.Grant.DeepCopy()
+		grant.Spec.Revocation = rec.Revoke
+		// The lock refuses a write based on a grant the cache showed
+		// before another write to it; the next reconcile decides again.
+		if err := r.Client.Patch(ctx, grant, client.MergeFromWithOptions(in.Grant, client.MergeFromWithOptimisticLock{})); err != nil {
+			return in, fmt.Errorf("recording the revocation in BenefitGrant %s: %w", grant.Name, err)
+		}
+		r.Recorder.Eventf(act, grant, corev1.EventTypeWarning, v1alpha1.EventRevoked, "Revoke", "revoked (%s): %s", rec.Revoke.Reason, rec.Revoke.Message)
+		in.Grant = grant
+		return in, nil
+	}
+
+	if !rec.Adopted && in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
+		// B3: a one-time benefit is granted once per offer, and a grant
+		// cannot be taken back. Two workers granting siblings at once
+		// would both see none granted: one grant of a benefit and offer is
+		// decided at a time. And the cache may not yet hold a sibling
+		// created (or granted) a moment ago, so ask the API server.
+		unlock := r.oneTimeGrants.lock(act.Namespace + "/" + act.Spec.OfferRef.Name + "/" + act.Spec.Benefit)
+		defer unlock()
+		fresh, err := r.gather(ctx, r.APIReader, act)
+		if err != nil {
+			return in, err
+		}
+		if d := rewards.DecideActivation(fresh); d.Record.Create == nil {
+			return fresh, nil
+		}
+	}
+	grant := &v1alpha1.BenefitGrant{
+		ObjectMeta: metav1.ObjectMeta{Name: act.Name, Namespace: act.Namespace},
+		Spec:       *rec.Create,
+	}
+	if err := controllerutil.SetControllerReference(act, grant, r.Client.Scheme()); err != nil {
+		return in, err
+	}
+	err := r.Client.Create(ctx, grant)
+	if apierrors.IsAlreadyExists(err) {
+		// The cache had not seen it yet: read the grant that exists.
+		existing, other, err := grantOf(ctx, r.APIReader, act)
+		if err != nil {
+			return in, err
+		}
+		in.Grant, in.GrantOfAnother = existing, other
+		return in, nil
+	}
+	if err != nil {
+		return in, fmt.Errorf("creating BenefitGrant %s: %w", grant.Name, err)
+	}
+	if rec.Adopted {
+		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, v1alpha1.EventGrantAdopted, "Grant",
+			"BenefitGrant %s records the grant of %s from this activation's status (upgrade)", grant.Name, grant.Spec.ActivatedAt.UTC().Format(time.RFC3339))
+	} else {
+		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, v1alpha1.EventActivated, "Activate",
+			"%s benefit %q is active for offer %q, recorded in BenefitGrant %s", grant.Spec.Category, grant.Spec.Benefit, grant.Spec.Offer, grant.Name)
+	}
+	in.Grant, in.GrantOfAnother = grant, false
+	return in, nil
+}
+
+// recordTransition emits the Events of a status change that no grant write
+// announced already: a phase reached without a grant write (Expired,
+// OptedOut, a Pending activation revoked by delisting), a missing reference,
+// an overdue contact. A status rebuilt after it was wiped (no phase before)
+// announces nothing: nothing happened.
 func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActivation, old v1alpha1.BenefitActivationStatus, d rewards.ActivationDecision) {
-	if old.Phase != d.Phase {
+	if old.Phase != "" && old.Phase != d.Phase {
 		switch d.Phase {
-		case v1alpha1.ActivationActive:
-			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, "Activated", "Activate", "%s", d.Message)
 		case v1alpha1.ActivationExpired:
-			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, "Expired", "Expire", "%s", d.Message)
+			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, v1alpha1.EventExpired, "Expire", "%s", d.Message)
 		case v1alpha1.ActivationRevoked:
-			r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, "Revoked", "Revoke", "%s", d.Message)
+			if d.Revocation != nil && d.Revocation.RecordedAt == nil { // a grant's revocation has its own Event
+				r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, v1alpha1.EventRevoked, "Revoke", "%s", d.Message)
+			}
 		case v1alpha1.ActivationOptedOut:
-			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, "OptedOut", "OptOut", "%s", d.Message)
+			r.Recorder.Eventf(act, nil, corev1.EventTypeNormal, v1alpha1.EventOptedOut, "OptOut", "%s", d.Message)
 		}
 	}
 	// What admission cannot check (a missing offer, publisher or program, an
 	// invalid program, a benefit not in the catalog) shows as a condition
 	// and an Event, as DESIGN.md asks; other Pending reasons are ordinary
 	// waiting and only show in the condition.
-	if d.Phase == v1alpha1.ActivationPending && readyReason(old.Conditions) != d.Reason {
+	if !d.Ready && readyReason(old.Conditions) != d.Reason {
 		switch d.Reason {
-		case rewards.ReasonOfferNotFound, rewards.ReasonPublisherNotFound, rewards.ReasonProgramNotFound,
-			rewards.ReasonProgramInvalid, rewards.ReasonUnknownBenefit:
+		case v1alpha1.ReasonOfferNotFound, v1alpha1.ReasonPublisherNotFound, v1alpha1.ReasonProgramNotFound,
+			v1alpha1.ReasonProgramInvalid, v1alpha1.ReasonUnknownBenefit:
 			r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, d.Reason, "Evaluate", "%s", d.Message)
 		}
 	}
-	wasOverdue := false
-	for _, c := range old.Conditions {
-		if c.Type == v1alpha1.ConditionContactOverdue && c.Status == metav1.ConditionTrue {
-			wasOverdue = true
-		}
-	}
-	if d.ContactOverdue && !wasOverdue {
-		r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, "ContactOverdue", "Contact", "%s", d.ContactMessage)
+	wasOverdue := meta.IsStatusConditionTrue(old.Conditions, v1alpha1.ConditionContactOverdue)
+	if d.ContactOverdue && !wasOverdue && old.Phase != "" {
+		r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, v1alpha1.EventContactOverdue, "Contact", "%s", d.ContactMessage)
 	}
 }
 
-// gather reads everything the decision depends on from the cache.
-func (r *BenefitActivationReconciler) gather(ctx context.Context, act *v1alpha1.BenefitActivation) (rewards.ActivationInput, error) {
+// gather reads everything the decision depends on through reader: the
+// manager's cache, or the API server itself before a one-time grant.
+func (r *BenefitActivationReconciler) gather(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitActivation) (rewards.ActivationInput, error) {
 	in := rewards.ActivationInput{Activation: act, Now: r.Clock.Now()}
-	rel := relations{r.Client}
+	var err error
+	if in.Grant, in.GrantOfAnother, err = grantOf(ctx, reader, act); err != nil {
+		return in, err
+	}
+	rel := relations{reader}
 	offer, err := rel.offer(ctx, act.Namespace, act.Spec.OfferRef.Name)
 	if err != nil || offer == nil {
 		return in, err
@@ -132,15 +236,17 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, act *v1alpha1.
 	if in.Siblings, err = rel.activationsOfOffer(ctx, act.Namespace, offer.Name); err != nil {
 		return in, err
 	}
+	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
+		if in.SiblingGrants, err = siblingGrants(ctx, reader, act, in.Siblings); err != nil {
+			return in, err
+		}
+	}
 	pub, prog, err := rel.publisherAndProgram(ctx, act.Namespace, offer.Spec.PublisherRef.Name)
 	if err != nil || pub == nil {
 		return in, err
 	}
 	in.Publisher = pub
-	in.Program = rewards.ProgramState{Name: prog.name, Rules: prog.rules, Missing: prog.program == nil}
-	if len(prog.problems) > 0 {
-		in.Program.Problem = prog.problems[0].Message
-	}
+	in.Program = prog
 	offers, err := rel.offersOfPublisher(ctx, pub.Namespace, pub.Name)
 	if err != nil {
 		return in, err
@@ -149,14 +255,50 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, act *v1alpha1.
 	if err != nil {
 		return in, err
 	}
-	in.Sales = rewards.SalesFactsFor(prog.rules, offers, records, in.Now)
+	in.Sales = rewards.SalesFactsFor(prog.Rules, offers, records, in.Now)
 	return in, nil
+}
+
+// grantOf reads the BenefitGrant of an activation. A grant of the same name
+// that records another activation (deleted and created again under this
+// name, its grant not yet garbage-collected) is not this one's: it returns
+// nil and other = true.
+func grantOf(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitActivation) (grant *v1alpha1.BenefitGrant, other bool, err error) {
+	var g v1alpha1.BenefitGrant
+	found, err := getOptional(ctx, reader, types.NamespacedName{Namespace: act.Namespace, Name: act.Name}, &g)
+	if err != nil || !found {
+		return nil, false, err
+	}
+	if g.Spec.Activation.UID != act.UID {
+		return nil, true, nil
+	}
+	return &g, false, nil
+}
+
+// siblingGrants says when each sibling of the same benefit holding a grant
+// was granted (B3).
+func siblingGrants(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitActivation, siblings []v1alpha1.BenefitActivation) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for i := range siblings {
+		s := &siblings[i]
+		if s.Name == act.Name || s.Spec.Benefit != act.Spec.Benefit {
+			continue
+		}
+		g, _, err := grantOf(ctx, reader, s)
+		if err != nil {
+			return nil, err
+		}
+		if g != nil {
+			out[s.Name] = g.Spec.ActivatedAt.Time
+		}
+	}
+	return out, nil
 }
 
 // SetupWithManager registers the controller and what it watches: anything
 // an activation's decision reads.
 func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	activationsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {
@@ -179,6 +321,13 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.BenefitActivation{}, specChanged).
 		Named("benefitactivation").
+		// The grant is the record the status is read from; a grant created
+		// or revoked also decides B3 for the siblings of a one-time benefit.
+		Watches(&v1alpha1.BenefitGrant{}, mapper(r.Client, func(ctx context.Context, rel relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
+			acts, err := rel.activationsOfOffer(ctx, g.Namespace, g.Spec.Offer)
+			reqs := requests(ptrs(acts))
+			return append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Spec.Activation.Name}}), err
+		})).
 		// B3: an activation appearing or going away changes who used a
 		// one-time benefit first.
 		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(ctx context.Context, rel relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
@@ -207,5 +356,5 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return activationsOfOffers(ctx, rel, offers)
 		}), specChanged).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("benefitactivation", r, r.Observer))
 }

@@ -6,7 +6,7 @@ package controllers
 
 import (
 	"context"
-	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -33,6 +33,8 @@ const (
 	// indexPublisherProgram indexes Publishers by the program they follow
 	// (spec.programRef.name, or "default").
 	indexPublisherProgram = "programName"
+	// indexGrantPublisher indexes BenefitGrants by spec.publisher.
+	indexGrantPublisher = "spec.publisher"
 )
 
 // SetupIndexes registers the field indexes every controller relies on.
@@ -53,6 +55,11 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 	}); err != nil {
 		return err
 	}
+	if err := idx.IndexField(ctx, &v1alpha1.BenefitGrant{}, indexGrantPublisher, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.BenefitGrant).Spec.Publisher}
+	}); err != nil {
+		return err
+	}
 	return idx.IndexField(ctx, &v1alpha1.Publisher{}, indexPublisherProgram, func(o client.Object) []string {
 		return []string{programName(o.(*v1alpha1.Publisher))}
 	})
@@ -66,41 +73,18 @@ func programName(p *v1alpha1.Publisher) string {
 	return v1alpha1.DefaultProgramName
 }
 
-// programRules is the program a publisher follows, resolved into rules.
-type programRules struct {
-	name     string
-	program  *v1alpha1.RewardsProgram // nil when it does not exist
-	rules    *rewards.Rules
-	problems []rewards.Problem
-}
-
-// loadProgram reads the named program from the cache. A missing program is
-// not an error: the caller shows it as a condition and uses default rules.
-func loadProgram(ctx context.Context, c client.Reader, name string) (programRules, error) {
-	pr := programRules{name: name}
+// loadProgram reads the named program from the cache and resolves the
+// rules in force (rewards.ProgramStateOf). A missing program is not an
+// error: the state says so, and the callers show it as a condition.
+func loadProgram(ctx context.Context, c client.Reader, name string) (rewards.ProgramState, error) {
 	var prog v1alpha1.RewardsProgram
 	if err := c.Get(ctx, types.NamespacedName{Name: name}, &prog); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return pr, err
+			return rewards.ProgramState{}, err
 		}
-		pr.rules = rewards.DefaultRules()
-		return pr, nil
+		return rewards.ProgramStateOf(name, nil), nil
 	}
-	pr.program = &prog
-	pr.rules, pr.problems = rewards.ResolveProgram(&prog.Spec)
-	return pr, nil
-}
-
-// notReadyReason says why a publisher's program cannot be used as is, or
-// returns "" when it can.
-func (pr programRules) notReadyReason() (reason, message string) {
-	switch {
-	case pr.program == nil:
-		return "ProgramNotFound", fmt.Sprintf("RewardsProgram %q does not exist; create it or set spec.programRef", pr.name)
-	case len(pr.problems) > 0:
-		return "ProgramInvalid", fmt.Sprintf("RewardsProgram %q is not valid: %s", pr.name, pr.problems[0].Message)
-	}
-	return "", ""
+	return rewards.ProgramStateOf(name, &prog), nil
 }
 
 // getOptional reads an object from the cache; a missing object gives
@@ -150,18 +134,30 @@ func metaTime(t *time.Time) *metav1.Time {
 
 // patchStatusIfChanged writes obj's status when it differs from before's.
 // Comparing first is what keeps a steady state free of API writes (and of
-// the watch events each write would cause).
+// the watch events each write would cause). The patch carries before's
+// resourceVersion: a status computed from a cache that was behind the API
+// server is refused with a conflict instead of overwriting a newer one.
 func patchStatusIfChanged(ctx context.Context, c client.Client, before, obj client.Object, statusOf func(client.Object) any) (bool, error) {
 	if equality.Semantic.DeepEqual(statusOf(before), statusOf(obj)) {
 		return false, nil
 	}
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	if err := c.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil // deleted meanwhile: nothing left to report on
 		}
 		return false, err
 	}
 	return true, nil
+}
+
+// resultOf ends a reconcile that failed with err. A conflict means the
+// cache was behind the API server: the object is reconciled again, after
+// the workqueue's backoff, on fresher data, without reporting an error.
+func resultOf(err error) (reconcile.Result, error) {
+	if apierrors.IsConflict(err) {
+		return reconcile.Result{Requeue: true}, nil //nolint:staticcheck // a stale cache is not an error to report
+	}
+	return reconcile.Result{}, err
 }
 
 // requests turns a list of objects into reconcile requests.
@@ -191,4 +187,41 @@ func earliestOf(ts ...*time.Time) *time.Time {
 		}
 	}
 	return out
+}
+
+// keyedMutex is a set of mutexes by key, each created on first use and
+// dropped when no one holds or waits for it.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	users int
+}
+
+// lock locks key and returns the function that unlocks it.
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,6 +33,20 @@ func fetch[T client.Object](obj T) func() T {
 	}
 }
 
+// grantOf returns a function reading an activation's BenefitGrant fresh
+// from the API server; nil when it has none.
+func grantOf(a *v1alpha1.BenefitActivation) func() *v1alpha1.BenefitGrant {
+	return func() *v1alpha1.BenefitGrant {
+		var g v1alpha1.BenefitGrant
+		err := k8sClient.Get(bg, client.ObjectKeyFromObject(a), &g)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		ExpectWithOffset(1, err).NotTo(HaveOccurred())
+		return &g
+	}
+}
+
 // readyCondition returns the Ready condition of a status' conditions.
 func readyCondition(conds []metav1.Condition) *metav1.Condition {
 	return meta.FindStatusCondition(conds, v1alpha1.ConditionReady)
@@ -41,8 +56,8 @@ func publisherTier(p *v1alpha1.Publisher) func() int32 {
 	return func() int32 { return fetch(p)().Status.Tier }
 }
 
-func publisherSales(p *v1alpha1.Publisher) func() v1alpha1.Money {
-	return func() v1alpha1.Money { return fetch(p)().Status.BilledSales }
+func publisherSales(p *v1alpha1.Publisher) func() v1alpha1.DerivedMoney {
+	return func() v1alpha1.DerivedMoney { return fetch(p)().Status.BilledSales }
 }
 
 func readyReasonOf(conds func() []metav1.Condition) func() string {

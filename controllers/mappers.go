@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
 // Event mappers: given a changed object, which objects does it affect? All
@@ -32,13 +33,13 @@ func (rel relations) offer(ctx context.Context, namespace, name string) (*v1alph
 // publisherAndProgram reads a publisher (nil when it does not exist) and
 // the program it follows: spec.programRef, or "default", which is also what
 // the objects of a missing (or unknown, name "") publisher are judged by.
-func (rel relations) publisherAndProgram(ctx context.Context, namespace, name string) (*v1alpha1.Publisher, programRules, error) {
+func (rel relations) publisherAndProgram(ctx context.Context, namespace, name string) (*v1alpha1.Publisher, rewards.ProgramState, error) {
 	var p v1alpha1.Publisher
 	found := false
 	if name != "" {
 		var err error
 		if found, err = getOptional(ctx, rel.c, types.NamespacedName{Namespace: namespace, Name: name}, &p); err != nil {
-			return nil, programRules{}, err
+			return nil, rewards.ProgramState{}, err
 		}
 	}
 	progName := v1alpha1.DefaultProgramName
@@ -71,6 +72,12 @@ func (rel relations) recordsOfOffer(ctx context.Context, namespace, offer string
 func (rel relations) activationsOfOffer(ctx context.Context, namespace, offer string) ([]v1alpha1.BenefitActivation, error) {
 	var list v1alpha1.BenefitActivationList
 	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer})
+	return list.Items, err
+}
+
+func (rel relations) grantsOfPublisher(ctx context.Context, namespace, publisher string) ([]v1alpha1.BenefitGrant, error) {
+	var list v1alpha1.BenefitGrantList
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexGrantPublisher: publisher})
 	return list.Items, err
 }
 

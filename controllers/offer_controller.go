@@ -2,10 +2,9 @@ package controllers
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -27,6 +26,14 @@ type OfferReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	// APIReader reads from the API server, bypassing the cache: only to
+	// confirm a follow-up hint before it first appears.
+	APIReader client.Reader
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
 	wakeups  *Wakeups
 }
 
@@ -51,13 +58,15 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, err
 	}
 
-	facts := rewards.EvaluateOffer(&offer.Spec, prog.rules, now)
+	facts := rewards.EvaluateOffer(&offer.Spec, prog.Rules, now)
 	st := &offer.Status
 	st.ObservedGeneration = offer.Generation
 	st.Phase = facts.Phase
-	st.EngagementEndsAt = metaTime(facts.EngagementEndsAt)
+	engagementEnds, endsTooLate := rewards.StatusInstant("status.engagementEndsAt", facts.EngagementEndsAt)
+	st.EngagementEndsAt = metaTime(engagementEnds)
 	st.EngagementEvergreen = facts.Evergreen
-	st.BenefitsExpireAt = metaTime(facts.BenefitsExpireAt)
+	expires, expiresTooLate := rewards.StatusInstant("status.benefitsExpireAt", facts.BenefitsExpireAt)
+	st.BenefitsExpireAt = metaTime(expires)
 	st.ISVConnectEligible = facts.ISVConnect
 	st.Microsoft365App = facts.Microsoft365App
 
@@ -65,53 +74,46 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.rules, now)
+	followUp, hint, followUpAt := rewards.FollowUpHint(&offer, activations, prog.Rules, now)
+	if followUp && before.Status.FollowUpHint == "" {
+		// The hint is about to appear, with an Event. The cache may not hold
+		// yet an activation created with (or just before) the offer, whose
+		// contactedAt would contradict both: confirm with the API server.
+		// This read happens when the hint would appear, not at every
+		// reconcile; once the cache catches up, the activation's own event
+		// reconciles the offer again.
+		if activations, err = (relations{r.APIReader}).activationsOfOffer(ctx, offer.Namespace, offer.Name); err != nil {
+			return ctrl.Result{}, err
+		}
+		followUp, hint, followUpAt = rewards.FollowUpHint(&offer, activations, prog.Rules, now)
+	}
 	st.FollowUpHint = hint
+	// Always shown, True or False, so that the status is the same however
+	// it was reached (a status rebuilt after a wipe included).
 	if followUp {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, "NotContacted", hint)
-	} else if meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionFollowUpNeeded) != nil {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, "NotNeeded", "no follow-up needed")
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, v1alpha1.ReasonNotContacted, hint)
+	} else {
+		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, v1alpha1.ReasonNotNeeded, "no follow-up needed")
 	}
 
-	reason, message := "", ""
-	switch {
-	case pub == nil:
-		reason = "PublisherNotFound"
-		message = fmt.Sprintf("publisher %q does not exist in namespace %q; create it or fix spec.publisherRef", offer.Spec.PublisherRef.Name, offer.Namespace)
-	default:
-		reason, message = prog.notReadyReason()
-	}
-	if reason == "" {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, string(facts.Phase), phaseMessage(&offer, facts))
-	} else {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
-	}
+	ready := rewards.OfferReadiness(&offer, pub != nil, prog, facts, endsTooLate, expiresTooLate)
+	setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
-	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
-		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, reason, "Evaluate", "%s", message)
+	if changed && !ready.Ready && readyReason(before.Status.Conditions) != ready.Reason {
+		r.Recorder.Eventf(&offer, nil, corev1.EventTypeWarning, ready.Reason, "Evaluate", "%s", ready.Message)
 	}
 	if changed && before.Status.Phase != "" && before.Status.Phase != facts.Phase {
 		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, string(facts.Phase), "Evaluate", "offer is now %s", facts.Phase)
 	}
 	if changed && followUp && before.Status.FollowUpHint == "" {
-		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, "FollowUpNeeded", "Evaluate", "%s", hint)
+		r.Recorder.Eventf(&offer, nil, corev1.EventTypeNormal, v1alpha1.EventFollowUpNeeded, "Evaluate", "%s", hint)
 	}
 	r.wakeups.At(&offer, earliestOf(facts.NextChange, followUpAt))
 	return ctrl.Result{}, nil
-}
-
-func phaseMessage(o *v1alpha1.Offer, f rewards.OfferFacts) string {
-	switch f.Phase {
-	case v1alpha1.OfferScheduled:
-		return fmt.Sprintf("goes live at %s", o.Spec.LiveAt.UTC().Format("2006-01-02T15:04:05Z"))
-	case v1alpha1.OfferDelisted:
-		return fmt.Sprintf("delisted at %s", o.Spec.DelistedAt.UTC().Format("2006-01-02T15:04:05Z"))
-	}
-	return fmt.Sprintf("live since %s", o.Spec.LiveAt.UTC().Format("2006-01-02T15:04:05Z"))
 }
 
 // readyReason is the reason of the Ready condition, "" when absent.
@@ -126,7 +128,7 @@ func readyReason(conds []metav1.Condition) string {
 
 // SetupWithManager registers the controller and what it watches.
 func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Offer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("offer").
@@ -145,5 +147,5 @@ func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.OfferRef.Name}}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("offer", r, r.Observer))
 }

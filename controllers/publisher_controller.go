@@ -2,10 +2,9 @@ package controllers
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -27,11 +26,17 @@ type PublisherReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
 	wakeups  *Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers/status,verbs=patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitgrants,verbs=get;list;watch
 
 // Reconcile computes a publisher's status.
 func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -59,80 +64,52 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 
-	res := rewards.ComputeTier(prog.rules, offers, records, now)
+	res, detail := rewards.ComputeTierDetail(prog.Rules, offers, records, now)
 	st := &pub.Status
 	st.ObservedGeneration = pub.Generation
-	st.Program = prog.name
+	st.Program = prog.Name
 	st.Tier = res.Tier
 	st.TierName = res.TierName
-	st.BilledSales = v1alpha1.Money(res.BilledSales.String())
-	st.Currency = prog.rules.Currency
+	var salesTooLarge *rewards.Problem
+	st.BilledSales, salesTooLarge = rewards.StatusMoney("status.billedSales", res.BilledSales)
+	st.Currency = prog.Rules.Currency
 	st.Seats = res.Seats
 	st.NextTier = res.Next
 	st.Offers = res.Offers
 	st.SalesRecords = v1alpha1.SalesRecordCounts{Counted: res.Counted, Excluded: res.Excluded}
-	st.Standing = v1alpha1.StandingGood
-	if len(pub.Spec.Violations) > 0 {
-		st.Standing = v1alpha1.StandingViolation
-	}
-	st.NextChangeAt = metaTime(res.NextChangeAt)
+	st.Standing = rewards.StandingOf(&pub.Spec)
+	nextChange, nextChangeTooLate := rewards.StatusInstant("status.nextChangeAt", res.NextChangeAt)
+	st.NextChangeAt = metaTime(nextChange)
+	st.Breakdown = detail.Breakdown
+	st.Forecast = detail.Forecast
 
-	var activations []v1alpha1.BenefitActivation
-	for i := range offers {
-		acts, err := rel.activationsOfOffer(ctx, pub.Namespace, offers[i].Name)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		activations = append(activations, acts...)
-	}
-	st.Revocations, st.RevocationCount = rewards.MergeRevocations(st.Revocations, st.RevocationCount, activations, rewards.RevocationHistoryLimit)
-
-	reason, message := prog.notReadyReason()
-	if reason == "" {
-		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, "TierComputed", tierMessage(res, prog.rules))
-	} else {
-		setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, message)
-	}
-
-	changed, err := patchStatusIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
+	grants, err := rel.grantsOfPublisher(ctx, pub.Namespace, pub.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if changed && before.Status.ObservedGeneration > 0 && before.Status.Tier != res.Tier {
-		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, "TierChanged", "ComputeTier",
-			"tier changed from %d to %d: %s %s billed sales, %d seats", before.Status.Tier, res.Tier, res.BilledSales, prog.rules.Currency, res.Seats)
+	st.Revocations, st.RevocationCount = rewards.RevocationHistory(grants, rewards.RevocationHistoryLimit)
+
+	ready := rewards.PublisherReadiness(prog, res, salesTooLarge, nextChangeTooLate)
+	setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
+
+	changed, err := patchStatusIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
+	if err != nil {
+		return resultOf(err)
 	}
-	if changed && reason != "" && readyReason(before.Status.Conditions) != reason {
-		r.Recorder.Eventf(&pub, nil, corev1.EventTypeWarning, reason, "ComputeTier", "%s", message)
+	if changed && before.Status.ObservedGeneration > 0 && before.Status.Tier != res.Tier {
+		r.Recorder.Eventf(&pub, nil, corev1.EventTypeNormal, v1alpha1.EventTierChanged, "ComputeTier",
+			"tier changed from %d to %d: %s %s billed sales, %d seats", before.Status.Tier, res.Tier, res.BilledSales, prog.Rules.Currency, res.Seats)
+	}
+	if changed && !ready.Ready && readyReason(before.Status.Conditions) != ready.Reason {
+		r.Recorder.Eventf(&pub, nil, corev1.EventTypeWarning, ready.Reason, "ComputeTier", "%s", ready.Message)
 	}
 	r.wakeups.At(&pub, res.NextChangeAt)
 	return ctrl.Result{}, nil
 }
 
-// tierMessage explains the tier in one sentence (rule S7).
-func tierMessage(res rewards.TierResult, rules *rewards.Rules) string {
-	msg := fmt.Sprintf("%s %s billed sales and %d seats counted", res.BilledSales, rules.Currency, res.Seats)
-	if res.Tier > 0 {
-		msg = fmt.Sprintf("%s reached: %s", res.TierName, msg)
-	} else {
-		msg = "no tier: " + msg
-	}
-	if n := res.Next; n != nil {
-		if n.NeedsLiveTransactOffer {
-			msg += fmt.Sprintf("; %s needs a live Transact offer", n.Name)
-		} else {
-			msg += fmt.Sprintf("; %s needs %s %s more", n.Name, n.BilledSalesMissing, rules.Currency)
-			if n.SeatsMissing != nil {
-				msg += fmt.Sprintf(" or %d more seats", *n.SeatsMissing)
-			}
-		}
-	}
-	return msg
-}
-
 // SetupWithManager registers the controller and what it watches.
 func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Publisher{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("publisher").
@@ -150,18 +127,18 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			pubs, err := rel.publishersOfProgram(ctx, p.Name)
 			return requests(ptrs(pubs)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		// A revocation enters the publisher's history.
-		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(_ context.Context, _ relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Status.Publisher}}}, nil
+		// A revocation recorded in a grant enters the publisher's history.
+		Watches(&v1alpha1.BenefitGrant{}, mapper(r.Client, func(_ context.Context, _ relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Spec.Publisher}}}, nil
 		}), builder.WithPredicates(predicate.Funcs{
-			CreateFunc:  func(event.CreateEvent) bool { return false },
-			DeleteFunc:  func(event.DeleteEvent) bool { return false },
+			CreateFunc:  func(e event.CreateEvent) bool { return e.Object.(*v1alpha1.BenefitGrant).Spec.Revocation != nil },
+			DeleteFunc:  func(e event.DeleteEvent) bool { return e.Object.(*v1alpha1.BenefitGrant).Spec.Revocation != nil },
 			GenericFunc: func(event.GenericEvent) bool { return false },
 			UpdateFunc: func(e event.UpdateEvent) bool {
-				old, cur := e.ObjectOld.(*v1alpha1.BenefitActivation), e.ObjectNew.(*v1alpha1.BenefitActivation)
-				return old.Status.Revocation == nil && cur.Status.Revocation != nil && cur.Status.Publisher != ""
+				old, cur := e.ObjectOld.(*v1alpha1.BenefitGrant), e.ObjectNew.(*v1alpha1.BenefitGrant)
+				return old.Spec.Revocation == nil && cur.Spec.Revocation != nil
 			},
 		})).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("publisher", r, r.Observer))
 }

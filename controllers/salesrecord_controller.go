@@ -2,8 +2,10 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -22,6 +24,11 @@ type SalesRecordReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
+	// ResyncPeriod is how often an object is reconciled with no event, so
+	// that a status wiped or edited by anyone else is repaired.
+	ResyncPeriod time.Duration
+	// Observer, if set, is told of every finished reconcile.
+	Observer ReconcileObserver
 	wakeups  *Wakeups
 }
 
@@ -54,32 +61,40 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, err
 	}
 
-	v := rewards.EvaluateLine(&rec.Spec, offer, prog.rules, now)
+	v := rewards.EvaluateLine(&rec.Spec, offer, prog.Rules, now)
 	st := &rec.Status
 	st.ObservedGeneration = rec.Generation
 	st.Counted = v.Counted
 	st.Reason = v.Reason
 	st.Publisher = v.Publisher
-	st.ProgramCurrency = prog.rules.Currency
+	st.ProgramCurrency = prog.Rules.Currency
 	st.ProgramAmount = ""
+	var tooLarge *rewards.Problem
 	if v.ProgramAmount != nil {
-		st.ProgramAmount = v1alpha1.Money(v.ProgramAmount.String())
+		st.ProgramAmount, tooLarge = rewards.StatusMoney("status.programAmount", *v.ProgramAmount)
 	}
-	setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
+	if tooLarge == nil {
+		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(v.Settled), v.Reason, v.Message)
+	} else {
+		setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, tooLarge.Reason, tooLarge.Message)
+	}
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
 	if err != nil {
-		return ctrl.Result{}, err
+		return resultOf(err)
 	}
 	if changed && before.Status.Reason != "" && before.Status.Counted != v.Counted {
 		if v.Counted {
-			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, "CountingStarted", "Count", "%s", v.Message)
+			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStarted, "Count", "%s", v.Message)
 		} else {
-			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, "CountingStopped", "Count", "%s", v.Message)
+			r.Recorder.Eventf(&rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStopped, "Count", "%s", v.Message)
 		}
 	}
 	if changed && !v.Settled && before.Status.Reason != v.Reason {
 		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, v.Reason, "Count", "%s", v.Message)
+	}
+	if changed && tooLarge != nil && readyReason(before.Status.Conditions) != tooLarge.Reason {
+		r.Recorder.Eventf(&rec, nil, corev1.EventTypeWarning, tooLarge.Reason, "Count", "%s", tooLarge.Message)
 	}
 	r.wakeups.At(&rec, v.NextChange)
 	return ctrl.Result{}, nil
@@ -87,7 +102,7 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 
 // SetupWithManager registers the controller and what it watches.
 func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock)
+	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
 	recordsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {
@@ -123,5 +138,5 @@ func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return recordsOfOffers(ctx, rel, offers)
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.wakeups.Source()).
-		Complete(r)
+		Complete(observed("salesrecord", r, r.Observer))
 }

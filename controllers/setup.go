@@ -2,32 +2,68 @@ package controllers
 
 import (
 	"context"
+	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-
-	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
+// DefaultResyncPeriod is how often every object is reconciled with no
+// event unless Options says otherwise: a status wiped or edited by anyone
+// but the operator is repaired within that time.
+const DefaultResyncPeriod = 10 * time.Minute
+
+// Options configure the controllers.
+type Options struct {
+	// Clock is the clock all controllers read time from: clock.RealClock in
+	// production, a fake clock in tests.
+	Clock clock.WithDelayedExecution
+	// ResyncPeriod is how often every object is reconciled with no event;
+	// 0 never.
+	ResyncPeriod time.Duration
+	// Observer, if set, is told of every finished reconcile: tests wait on
+	// it for a reconcile that saw a change, instead of watching for a
+	// while that nothing happens.
+	Observer ReconcileObserver
+}
+
+// ReconcileObserver is told that controller finished reconciling req, in a
+// reconcile that started at started (wall-clock time).
+type ReconcileObserver func(controller string, req ctrl.Request, started time.Time)
+
+// observed wraps a reconciler so that observer, when set, hears of every
+// finished reconcile.
+func observed(controller string, r reconcile.Reconciler, observer ReconcileObserver) reconcile.Reconciler {
+	if observer == nil {
+		return r
+	}
+	return reconcile.Func(func(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+		started := time.Now()
+		defer observer(controller, req, started)
+		return r.Reconcile(ctx, req)
+	})
+}
+
 // SetupWithManager registers the field indexes and every controller with
-// mgr. clk is the clock all of them read time from: clock.RealClock in
-// production, a fake clock in tests.
-func SetupWithManager(ctx context.Context, mgr ctrl.Manager, clk clock.WithDelayedExecution) error {
+// mgr. The metrics collector is the caller's to register (cmd/main.go).
+func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return err
 	}
 	recorder := mgr.GetEventRecorder("rewards-operator")
+	clk, resync, obs := opts.Clock, opts.ResyncPeriod, opts.Observer
 	setups := []interface{ SetupWithManager(ctrl.Manager) error }{
-		&RewardsProgramReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&OfferReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
-		&BenefitActivationReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder},
+		&RewardsProgramReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&OfferReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&BenefitActivationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
 	}
 	for _, s := range setups {
 		if err := s.SetupWithManager(mgr); err != nil {
 			return err
 		}
 	}
-	return metrics.Register(mgr)
+	return nil
 }

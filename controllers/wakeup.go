@@ -21,8 +21,16 @@ import (
 // Timers live in memory only. After a restart, the manager's initial list
 // reconciles every object, and each reconcile schedules its next instant
 // again from persisted spec and status.
+//
+// With a resync period, every object is also woken that long after its
+// last reconcile even when nothing changes: the reconcile then repairs a
+// status that someone else wiped or edited (status-only edits are not
+// events the controllers watch) and, finding nothing to change, writes
+// nothing. One timer per object spreads the resyncs over time instead of
+// a cache-wide burst, and the injected clock makes them testable.
 type Wakeups struct {
 	clock  clock.WithDelayedExecution
+	resync time.Duration
 	events chan event.GenericEvent
 
 	mu     sync.Mutex
@@ -34,10 +42,12 @@ type scheduled struct {
 	timer clock.Timer
 }
 
-// NewWakeups returns a scheduler using clk.
-func NewWakeups(clk clock.WithDelayedExecution) *Wakeups {
+// NewWakeups returns a scheduler using clk that also wakes every object
+// resync after its last schedule (0: never).
+func NewWakeups(clk clock.WithDelayedExecution, resync time.Duration) *Wakeups {
 	return &Wakeups{
 		clock:  clk,
+		resync: resync,
 		events: make(chan event.GenericEvent, 1024),
 		timers: map[types.NamespacedName]scheduled{},
 	}
@@ -48,13 +58,20 @@ func (w *Wakeups) Source() source.Source {
 	return source.Channel(w.events, &handler.EnqueueRequestForObject{})
 }
 
-// At schedules a reconcile of obj at instant at, replacing any earlier
-// schedule for it; a nil at cancels the schedule. An instant already past
-// wakes the object at once.
+// At schedules a reconcile of obj at instant at, or at its next resync if
+// that comes first, replacing any earlier schedule for it; a nil at (and no
+// resync) cancels the schedule. An instant already past wakes the object
+// at once.
 func (w *Wakeups) At(obj client.Object, at *time.Time) {
 	key := client.ObjectKeyFromObject(obj)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+
+	if w.resync > 0 {
+		if resync := w.clock.Now().Add(w.resync); at == nil || resync.Before(*at) {
+			at = &resync
+		}
+	}
 
 	if s, ok := w.timers[key]; ok {
 		if at != nil && s.at.Equal(*at) {

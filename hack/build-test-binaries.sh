@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the binaries envtest needs (kube-apiserver, etcd) and a pinned kubectl
-# from Go modules into bin/k8s/<version>/, skipping any that are already built.
+# Builds the binaries envtest needs (kube-apiserver, etcd), a pinned kubectl and
+# kube-controller-manager (for its garbage collector) from Go modules into
+# bin/k8s/<version>/, skipping any that are already built.
 #
 # Why not setup-envtest? It downloads prebuilt binaries from cloud storage,
 # which is fine for users online but not for machines that only reach the Go
@@ -41,3 +42,6 @@ build() { # build <name> <wrapper dir> <package> [ldflags]
 build etcd etcd go.etcd.io/etcd/server/v3 "-s -w"
 build kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "${ldflags}"
 build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "${ldflags}"
+# Only its garbage collector is used: tests prove that deleting an
+# activation deletes the BenefitGrant it owns.
+build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "${ldflags}"

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -332,12 +334,12 @@ var _ = Describe("Admission", func() {
 		// RewardsProgram: rules S2, S4, S6, B1.
 		Entry("RewardsProgram: tier thresholds decreasing",
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
-				p.Spec.Tiers = []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "1000"}, {Level: 2, MinBilledSales: "500"}}
+				p.Spec.Tiers = []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "1000", Benefits: unlockEverything}, {Level: 2, MinBilledSales: "500"}}
 			})),
 			"spec.tiers[].minBilledSales"),
 		Entry("RewardsProgram: tier thresholds equal",
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
-				p.Spec.Tiers = []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "1000"}, {Level: 2, MinBilledSales: "1000.00"}}
+				p.Spec.Tiers = []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "1000", Benefits: unlockEverything}, {Level: 2, MinBilledSales: "1000.00"}}
 			})),
 			"spec.tiers[].minBilledSales"),
 		Entry("RewardsProgram: tier thresholds decreasing between non-adjacent tiers, listed out of order",
@@ -348,7 +350,7 @@ var _ = Describe("Admission", func() {
 		Entry("RewardsProgram: tier thresholds beyond int64 compared exactly",
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
 				p.Spec.Tiers = []rewardsv1alpha1.Tier{
-					{Level: 1, MinBilledSales: "99999999999999999999"},
+					{Level: 1, MinBilledSales: "99999999999999999999", Benefits: unlockEverything},
 					{Level: 2, MinBilledSales: "99999999999999999999.000000"},
 				}
 			})),
@@ -408,6 +410,246 @@ var _ = Describe("Admission", func() {
 		Entry("RewardsProgram: tier threshold not exact money",
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "2.5e4" })),
 			"spec.tiers[1].minBilledSales"),
+
+		// RewardsProgram consistency (DESIGN.md, "Program safety"): every
+		// inconsistency the operator's ResolveProgram detects is refused
+		// here, so that no program reaches the operator invalid.
+		Entry("RewardsProgram: a tier names a benefit missing from the catalog",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[2].Benefits = []string{"ghost-benefit"}
+			})),
+			"spec.tiers[].benefits"),
+		Entry("RewardsProgram: a tier names a catalog benefit in the wrong case",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[0].Benefits = []string{"Azure-Credits"}
+				p.Spec.Tiers[3].Benefits = []string{"azure-credits"} // still unlocked
+			})),
+			"spec.tiers[].benefits"),
+		Entry("RewardsProgram: one unknown benefit among known ones",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[1].Benefits = []string{"marketing-campaign", "azure-credit"}
+			})),
+			"spec.tiers[].benefits"),
+		Entry("RewardsProgram: a benefit removed from the catalog on update while a tier still names it",
+			onUpdate(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = p.Spec.Benefits[1:] // marketing-campaign goes; tier 2 names it
+			}),
+			"spec.tiers[].benefits"),
+		Entry("RewardsProgram: a tier names a List-only benefit",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = append(p.Spec.Benefits, rewardsv1alpha1.Benefit{
+					Name: "byol-blog", Category: rewardsv1alpha1.BenefitCategoryMarketing,
+					ListingTypes: []rewardsv1alpha1.ListingType{rewardsv1alpha1.ListingTypeList},
+				})
+				p.Spec.Tiers[2].Benefits = []string{"byol-blog"}
+			})),
+			"spec.tiers[].benefits"),
+		Entry("RewardsProgram: a tier names a benefit for Trial and Consulting offers only",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = append(p.Spec.Benefits, rewardsv1alpha1.Benefit{
+					Name: "engagement-manager", Category: rewardsv1alpha1.BenefitCategorySales,
+					ListingTypes: []rewardsv1alpha1.ListingType{rewardsv1alpha1.ListingTypeTrial, rewardsv1alpha1.ListingTypeConsulting},
+				})
+				p.Spec.Tiers[0].Benefits = append(p.Spec.Tiers[0].Benefits, "engagement-manager")
+			})),
+			"spec.tiers[].benefits"),
+		Entry("RewardsProgram: a catalog benefit loses Transact while a tier still names it",
+			onUpdate(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits[1].ListingTypes = []rewardsv1alpha1.ListingType{rewardsv1alpha1.ListingTypeList}
+			}),
+			"spec.tiers[].benefits"),
+		Entry("RewardsProgram: a Transact benefit that no tier unlocks",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = append(p.Spec.Benefits, rewardsv1alpha1.Benefit{
+					Name: "co-sell", Category: rewardsv1alpha1.BenefitCategorySales,
+					ListingTypes: []rewardsv1alpha1.ListingType{rewardsv1alpha1.ListingTypeTransact},
+				})
+			})),
+			"spec.benefits[]"),
+		Entry("RewardsProgram: a benefit for every listing type that no tier unlocks",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].Benefits = nil })),
+			"spec.benefits[]"),
+		Entry("RewardsProgram: a tier's benefits removed on update, leaving its benefit unlocked by none",
+			onUpdate(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[0].Benefits = nil }),
+			"spec.benefits[]"),
+		Entry("RewardsProgram: the only tier unlocking a benefit removed on update",
+			onUpdate(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers = p.Spec.Tiers[1:] }),
+			"spec.benefits[]"),
+		Entry("RewardsProgram: duplicate tier levels, not adjacent",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[3].Level, p.Spec.Tiers[3].MinBilledSales = 1, "0"
+			})),
+			"spec.tiers[3]"),
+		Entry("RewardsProgram: duplicate benefit names in the catalog",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = append(p.Spec.Benefits, p.Spec.Benefits[1])
+			})),
+			"spec.benefits[2]"),
+		Entry("RewardsProgram: two rates for one currency",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.ExchangeRates = append(p.Spec.ExchangeRates, rewardsv1alpha1.ExchangeRate{Currency: "EUR", Rate: "1.09"})
+			})),
+			"spec.exchangeRates[2]"),
+		Entry("RewardsProgram: a tier naming the same benefit twice",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[0].Benefits = []string{"azure-credits", "azure-credits"}
+			})),
+			"spec.tiers[0].benefits[1]"),
+		Entry("RewardsProgram: a rate for the program's own currency when it is not USD",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Currency = "EUR"
+				p.Spec.ExchangeRates = []rewardsv1alpha1.ExchangeRate{{Currency: "USD", Rate: "0.92"}, {Currency: "EUR", Rate: "1"}}
+			})),
+			"spec.exchangeRates"),
+		Entry("RewardsProgram: thresholds equal once written alike (25000 and 25000.000000)",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[2].MinBilledSales = "25000.000000" })),
+			"spec.tiers[].minBilledSales"),
+		Entry("RewardsProgram: a higher tier one millionth below a lower one",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[3].MinBilledSales = "99999.999999" })),
+			"spec.tiers[].minBilledSales"),
+		Entry("RewardsProgram: minBilledSales with a thousands separator",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "25,000" })),
+			"spec.tiers[1].minBilledSales"),
+		Entry("RewardsProgram: minBilledSales negative",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "-1" })),
+			"spec.tiers[1].minBilledSales"),
+		Entry("RewardsProgram: minBilledSales with 7 decimals",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "25000.0000001" })),
+			"spec.tiers[1].minBilledSales"),
+		Entry("RewardsProgram: minBilledSales with 21 digits before the point",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[3].MinBilledSales = "100000000000000000000"
+			})),
+			"spec.tiers[3].minBilledSales"),
+		Entry("RewardsProgram: minBilledSales with a currency sign",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "$25000" })),
+			"spec.tiers[1].minBilledSales"),
+		Entry("RewardsProgram: rate with a decimal comma",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Rate = "1,08" })),
+			"spec.exchangeRates[0].rate"),
+		Entry("RewardsProgram: rate in exponent form",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[1].Rate = "6.7e-3" })),
+			"spec.exchangeRates[1].rate"),
+		Entry("RewardsProgram: rate with 13 digits before the point",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Rate = "1000000000000" })),
+			"spec.exchangeRates[0].rate"),
+		Entry("RewardsProgram: rate with 13 decimals",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[1].Rate = "0.0000000000001" })),
+			"spec.exchangeRates[1].rate"),
+		Entry("RewardsProgram: rate with a leading space",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Rate = " 1.08" })),
+			"spec.exchangeRates[0].rate"),
+		Entry("RewardsProgram: rate currency in mixed case",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[1].Currency = "Jpy" })),
+			"spec.exchangeRates[1].currency"),
+		Entry("RewardsProgram: program currency spelt out",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Currency = "US$" })),
+			"spec.currency"),
+		Entry("RewardsProgram: tier level 0",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[0].Level = 0 })),
+			"spec.tiers[0].level"),
+		Entry("RewardsProgram: more tiers than the 20 allowed",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers = nil
+				for i := range 21 {
+					p.Spec.Tiers = append(p.Spec.Tiers, rewardsv1alpha1.Tier{Level: int32(i + 1), MinBilledSales: rewardsv1alpha1.Money(fmt.Sprint(i * 1000))})
+				}
+				p.Spec.Tiers[0].Benefits = []string{"azure-credits", "marketing-campaign"}
+			})),
+			"spec.tiers"),
+	)
+
+	// A newcomer's typical mistakes get a sentence naming the field and
+	// showing an example, never the raw regular expression of an OpenAPI
+	// pattern ("should match '^(0|[1-9]...'"), which the API server would
+	// print for a pattern.
+	DescribeTable("says what is expected in words, naming the field",
+		func(c change, field, text string) {
+			err := apply(c, ns)
+			expectInvalid(err, field)
+			Expect(err.Error()).To(ContainSubstring(text))
+			Expect(err.Error()).NotTo(ContainSubstring("should match"), "the message shows a raw regular expression")
+		},
+
+		Entry("SalesRecord: amount with a decimal comma",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "12,5" })),
+			"spec.amount", `spec.amount must be a decimal string such as "1234.56"`),
+		Entry("SalesRecord: amount with a thousands separator",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Amount = "1 234.56" })),
+			"spec.amount", `spec.amount must be a decimal string such as "1234.56"`),
+		Entry("SalesRecord: currency in lower case",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) { s.Spec.Currency = "usd" })),
+			"spec.currency", `spec.currency must be an ISO 4217 currency code of three upper-case letters such as "USD"`),
+		Entry("SalesRecord: billedAt in the year 9999",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) {
+				s.Spec.BilledAt = metav1.NewTime(time.Date(9999, time.December, 1, 0, 0, 0, 0, time.UTC))
+			})),
+			"spec.billedAt", "spec.billedAt must be before 9000-01-01T00:00:00Z"),
+		Entry("SalesRecord: billedAt at the first refused instant",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) {
+				s.Spec.BilledAt = metav1.NewTime(time.Date(9000, time.January, 1, 0, 0, 0, 0, time.UTC))
+			})),
+			"spec.billedAt", "spec.billedAt must be before 9000-01-01T00:00:00Z"),
+		Entry("Offer: liveAt in the year 9999",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.LiveAt = metav1.NewTime(time.Date(9999, time.December, 1, 0, 0, 0, 0, time.UTC))
+			})),
+			"spec.liveAt", "spec.liveAt must be before 9000-01-01T00:00:00Z"),
+		Entry("Publisher: mpnId with letters",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MPNID = "MPN-4761234" })),
+			"spec.mpnId", `spec.mpnId must be the publisher's Microsoft Partner Network ID, digits only, such as "4761234"`),
+		Entry("Publisher: mpnId empty",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MPNID = "" })),
+			"spec.mpnId", `spec.mpnId must be the publisher's Microsoft Partner Network ID`),
+		Entry("Publisher: accountEmail with a display name",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {
+				p.Spec.AccountEmail = "Contoso <partner-center@contoso.com>"
+			})),
+			"spec.accountEmail", `spec.accountEmail must be a bare email address such as "partner-center@contoso.com"`),
+		Entry("Publisher: marketingContact.email with a space for the at sign",
+			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) { p.Spec.MarketingContact.Email = "jane at contoso.com" })),
+			"spec.marketingContact.email", `spec.marketingContact.email must be a bare email address such as "jane@contoso.com"`),
+		Entry("RewardsProgram: currency in lower case",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Currency = "usd" })),
+			"spec.currency", `spec.currency must be an ISO 4217 currency code of three upper-case letters such as "USD"`),
+		Entry("RewardsProgram: exchange rate currency in lower case",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Currency = "eur" })),
+			"spec.exchangeRates[0].currency", `spec.exchangeRates[].currency must be an ISO 4217 currency code of three upper-case letters such as "EUR"`),
+		Entry("RewardsProgram: rate with a decimal comma",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Rate = "1,08" })),
+			"spec.exchangeRates[0].rate", `spec.exchangeRates[].rate must be a decimal string such as "1.08"`),
+		Entry("RewardsProgram: rate zero, well-formed (one message, not two)",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.ExchangeRates[0].Rate = "0.00" })),
+			"spec.exchangeRates[0].rate", "spec.exchangeRates[].rate must be greater than zero"),
+		Entry("RewardsProgram: minBilledSales with a thousands separator",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "25,000" })),
+			"spec.tiers[1].minBilledSales", `spec.tiers[].minBilledSales must be a decimal string such as "25000" or "99999.99"`),
+		Entry("RewardsProgram: a tier names a benefit missing from the catalog, named in the message",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[2].Benefits = []string{"ghost-benefit"} })),
+			"spec.tiers[].benefits", `spec.tiers[].benefits must name benefits of the catalog, spec.benefits: "ghost-benefit" is not in it`),
+		Entry("RewardsProgram: tiers name several missing benefits, the first one named",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[1].Benefits = []string{"marketing-campaign", "co-sell", "case-study"}
+				p.Spec.Tiers[3].Benefits = []string{"ghost"}
+			})),
+			"spec.tiers[].benefits", `spec.benefits: "co-sell" is not in it`),
+		Entry("RewardsProgram: a tier names a List-only benefit, named in the message",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = append(p.Spec.Benefits, rewardsv1alpha1.Benefit{
+					Name: "byol-blog", Category: rewardsv1alpha1.BenefitCategoryMarketing,
+					ListingTypes: []rewardsv1alpha1.ListingType{rewardsv1alpha1.ListingTypeList},
+				})
+				p.Spec.Tiers[2].Benefits = []string{"byol-blog"}
+			})),
+			"spec.tiers[].benefits", `spec.tiers[].benefits must name benefits for Transact offers (whose spec.benefits[].listingTypes include Transact): "byol-blog" is not for Transact`),
+		Entry("RewardsProgram: a Transact benefit no tier unlocks, named in the message",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = append(p.Spec.Benefits, rewardsv1alpha1.Benefit{
+					Name: "co-sell", Category: rewardsv1alpha1.BenefitCategorySales,
+					ListingTypes: []rewardsv1alpha1.ListingType{rewardsv1alpha1.ListingTypeTransact},
+				})
+			})),
+			"spec.benefits[]", `spec.benefits[] for Transact offers must each be unlocked by a tier (named in some spec.tiers[].benefits): no tier unlocks "co-sell"`),
 	)
 
 	DescribeTable("accepts valid objects and changes",
@@ -515,7 +757,7 @@ var _ = Describe("Admission", func() {
 		Entry("RewardsProgram: tier thresholds one millionth apart, and beyond int64",
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
 				p.Spec.Tiers = []rewardsv1alpha1.Tier{
-					{Level: 1, MinBilledSales: "0.000001"},
+					{Level: 1, MinBilledSales: "0.000001", Benefits: unlockEverything},
 					{Level: 2, MinBilledSales: "0.000002"},
 					{Level: 3, MinBilledSales: "99999999999999999998.999999"},
 					{Level: 4, MinBilledSales: "99999999999999999999"},
@@ -526,9 +768,42 @@ var _ = Describe("Admission", func() {
 				p.Spec = rewardsv1alpha1.RewardsProgramSpec{
 					SalesWindow:   rewardsv1alpha1.SalesWindowTrailing12Months,
 					ExchangeRates: []rewardsv1alpha1.ExchangeRate{{Currency: "JPY", Rate: "0.000000000001"}},
-					Tiers:         []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "0"}},
+					Tiers:         []rewardsv1alpha1.Tier{{Level: 1, MinBilledSales: "0", Benefits: []string{"marketing-campaign"}}},
 					Benefits:      p.Spec.Benefits[:1],
 				}
+			}))),
+		Entry("SalesRecord: the largest amount, billed at the last admitted second",
+			onCreate(with(validSalesRecord(), func(s *rewardsv1alpha1.SalesRecord) {
+				s.Spec.Amount = "99999999999999999999.999999"
+				s.Spec.BilledAt = metav1.NewTime(time.Date(8999, time.December, 31, 23, 59, 59, 0, time.UTC))
+			}))),
+		Entry("Offer: live at the last admitted second, delisted in the year 9999",
+			onCreate(with(validOffer(), func(o *rewardsv1alpha1.Offer) {
+				o.Spec.LiveAt = metav1.NewTime(time.Date(8999, time.December, 31, 23, 59, 59, 0, time.UTC))
+				o.Spec.DelistedAt = &metav1.Time{Time: time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)}
+			}))),
+		Entry("RewardsProgram: the largest and smallest rates",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.ExchangeRates = []rewardsv1alpha1.ExchangeRate{
+					{Currency: "VND", Rate: "999999999999.999999999999"}, {Currency: "JPY", Rate: "0.000000000001"},
+				}
+			}))),
+		Entry("RewardsProgram: the largest program the schema allows (its CEL rules stay within the API server's cost budget)",
+			onCreate(with(validProgram(), largestProgram))),
+		Entry("RewardsProgram: a benefit for Transact and other listing types, unlocked by a tier",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits[1].ListingTypes = rewardsv1alpha1.AllListingTypes
+			}))),
+		Entry("RewardsProgram: a benefit named by two tiers (the lower one unlocks it)",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Tiers[3].Benefits = []string{"azure-credits", "marketing-campaign"}
+			}))),
+		Entry("RewardsProgram: a List-only benefit that no tier names",
+			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
+				p.Spec.Benefits = append(p.Spec.Benefits, rewardsv1alpha1.Benefit{
+					Name: "byol-blog", Category: rewardsv1alpha1.BenefitCategoryMarketing,
+					ListingTypes: []rewardsv1alpha1.ListingType{rewardsv1alpha1.ListingTypeList},
+				})
 			}))),
 		Entry("RewardsProgram: tier added and exchange rate changed on update",
 			onUpdate(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) {
@@ -537,3 +812,31 @@ var _ = Describe("Admission", func() {
 			})),
 	)
 })
+
+// unlockEverything names every Transact benefit of validProgram's catalog,
+// for a test that replaces its tiers.
+var unlockEverything = []string{"azure-credits", "marketing-campaign"}
+
+// largestProgram fills p to every size limit of the schema: the most tiers,
+// the largest catalog, every tier naming as many benefits as it may, with
+// names of the longest length, so that the CEL rules comparing tiers with
+// the catalog run at their worst case.
+func largestProgram(p *rewardsv1alpha1.RewardsProgram) {
+	const tiers, catalog, perTier = 20, 200, 100
+	name := func(i int) string { return fmt.Sprintf("%s-%03d", strings.Repeat("b", 59), i) } // 63 characters
+	p.Spec.Benefits = nil
+	for i := range catalog {
+		p.Spec.Benefits = append(p.Spec.Benefits, rewardsv1alpha1.Benefit{
+			Name: name(i), Category: rewardsv1alpha1.BenefitCategoryTechnical, ListingTypes: rewardsv1alpha1.AllListingTypes,
+		})
+	}
+	p.Spec.Tiers = nil
+	for t := range tiers {
+		tier := rewardsv1alpha1.Tier{Level: int32(t + 1), MinBilledSales: rewardsv1alpha1.Money(fmt.Sprint(t * 1000))}
+		// The last names of the catalog, which the rules find last.
+		for i := range perTier {
+			tier.Benefits = append(tier.Benefits, name(catalog-1-(t*perTier/2+i)%catalog))
+		}
+		p.Spec.Tiers = append(p.Spec.Tiers, tier)
+	}
+}

@@ -51,18 +51,32 @@ const (
 	ActivationOptedOut ActivationPhase = "OptedOut"
 )
 
-// Revocation records why and when an activation was revoked.
+// Revocation records why and when an activation was revoked (rules R1–R4,
+// R6). For a granted benefit it is read back from the activation's
+// BenefitGrant, so it never changes once recorded.
 type Revocation struct {
 	// reason of the revocation (rules R1–R4).
 	Reason RevocationReason `json:"reason"`
 	// message for people.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// time of the revocation.
-	Time metav1.Time `json:"time"`
 	// causedBy is the object whose state caused the revocation.
 	// +optional
 	CausedBy *ObjectReference `json:"causedBy,omitempty"`
+	// causeTime is the cause's own instant, from its spec: violation.time,
+	// offer.delistedAt or cancellation.time. Absent when the cause has none.
+	// +optional
+	CauseTime *metav1.Time `json:"causeTime,omitempty"`
+	// recordedAt is when the operator recorded the revocation in the
+	// activation's BenefitGrant. Absent for an activation that was never
+	// granted (a Pending activation of a delisted offer, rule R2): nothing
+	// was taken away, and the revocation follows from the offer's spec.
+	// +optional
+	RecordedAt *metav1.Time `json:"recordedAt,omitempty"`
+	// time is recordedAt, or causeTime when nothing was recorded.
+	// Deprecated: kept for clients of earlier versions; read recordedAt
+	// and causeTime instead.
+	Time metav1.Time `json:"time"`
 }
 
 // BenefitActivationStatus is what the operator derives about an activation.
@@ -71,10 +85,12 @@ type BenefitActivationStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready is True while the benefit is Active; otherwise its
-	// reason names the first missing prerequisite or the terminal outcome.
-	// ContactOverdue is True when contactDueBy passed without contactedAt.
-	// Stalled is True once the activation is Expired or Revoked (terminal).
+	// conditions: Ready is True while the benefit is Active, and once it is
+	// Expired (it ran its course: a normal end); otherwise its reason names
+	// the first missing prerequisite, what is missing, or the revocation.
+	// ContactOverdue is True while an Active benefit's contactDueBy passed
+	// without contactedAt. Stalled is True once it is Revoked: final, and
+	// needing a person (kstatus reads it as Failed).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -92,17 +108,19 @@ type BenefitActivationStatus struct {
 	// +optional
 	Category BenefitCategory `json:"category,omitempty"`
 
-	// activatedAt is when the activation first became Active; set once.
+	// activatedAt is when the activation first became Active, read back
+	// from its BenefitGrant.
 	// +optional
 	ActivatedAt *metav1.Time `json:"activatedAt,omitempty"`
 
 	// contactDueBy is when the Rewards team must have contacted the
-	// marketing contact (rule B4).
+	// marketing contact (rule B4), read back from the BenefitGrant.
 	// +optional
 	ContactDueBy *metav1.Time `json:"contactDueBy,omitempty"`
 
-	// expiresAt is when the benefit expires (rule O4). Absent when it does
-	// not expire.
+	// expiresAt is when the benefit expires (rule O4): from the
+	// BenefitGrant once granted, from the offer and the program before.
+	// Absent when it does not expire.
 	// +optional
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 
@@ -110,7 +128,8 @@ type BenefitActivationStatus struct {
 	// +optional
 	ExpiredAt *metav1.Time `json:"expiredAt,omitempty"`
 
-	// revocation is set once the activation is revoked.
+	// revocation is set once the activation is revoked; read back from the
+	// BenefitGrant for a granted benefit.
 	// +optional
 	Revocation *Revocation `json:"revocation,omitempty"`
 }
@@ -121,6 +140,8 @@ type BenefitActivationStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ba;activation,categories=rewards
+// +kubebuilder:selectablefield:JSONPath=`.spec.offerRef.name`
+// +kubebuilder:selectablefield:JSONPath=`.spec.benefit`
 // +kubebuilder:printcolumn:name="Offer",type=string,JSONPath=`.spec.offerRef.name`
 // +kubebuilder:printcolumn:name="Benefit",type=string,JSONPath=`.spec.benefit`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
@@ -152,8 +173,4 @@ type BenefitActivationList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []BenefitActivation `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&BenefitActivation{}, &BenefitActivationList{})
 }

@@ -25,16 +25,28 @@ type ProgramReference struct {
 }
 
 // Money is an exact, non-negative decimal amount written as a string, for
-// example "25000" or "1234.56". It is never a floating-point number: amounts
-// are summed exactly (rule S2).
+// example "25000" or "1234.56": at most 20 digits before an optional decimal
+// point and 6 after it, no sign, exponent, spaces or thousands separators.
+// It is never a floating-point number: amounts are summed exactly (rule S2).
+// Each spec field of this type checks the form with a CEL rule of its own,
+// whose message names the field (an OpenAPI pattern would show the raw
+// regular expression instead).
 // +kubebuilder:validation:MaxLength=32
-// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]{0,19})(\.[0-9]{1,6})?$`
 type Money string
 
+// DerivedMoney is an exact, non-negative decimal amount the operator derives
+// into status: a line converted at an exchange rate, a sum of lines, a gap to
+// a threshold. Same form as Money, with up to 40 digits before the point:
+// the largest admitted amount (20 digits) times the largest rate (12)
+// has 32, and summing more lines than a cluster can store adds fewer than 8.
+// +kubebuilder:validation:MaxLength=47
+// +kubebuilder:validation:Pattern=`^(0|[1-9][0-9]{0,39})(\.[0-9]{1,6})?$`
+type DerivedMoney string
+
 // CurrencyCode is a three-letter ISO 4217 currency code in upper case, for
-// example USD or EUR.
+// example USD or EUR. Each spec field of this type checks the form with a
+// CEL rule whose message names the field.
 // +kubebuilder:validation:MaxLength=3
-// +kubebuilder:validation:Pattern=`^[A-Z]{3}$`
 type CurrencyCode string
 
 // Storefront is where an offer is published (rule O1).
@@ -126,9 +138,10 @@ const (
 	// is the program valid, is the publisher's tier computed, is the offer
 	// evaluated, is the sales line decided, is the benefit active?
 	ConditionReady = "Ready"
-	// ConditionStalled is True on a BenefitActivation that reached a terminal
-	// outcome (Expired, Revoked): nothing more will happen to it, which
-	// kstatus, Flux and Helm read as "not in progress".
+	// ConditionStalled is True on a revoked BenefitActivation: a final
+	// outcome that needs a person, which kstatus reads as Failed. As in Flux,
+	// Stalled means failure, never a normal end: an Expired activation ran
+	// its course and is Ready.
 	ConditionStalled = "Stalled"
 	// ConditionContactOverdue is True on an Active BenefitActivation whose
 	// contactDueBy has passed without contactedAt (rule B4).

@@ -64,8 +64,12 @@ type OfferSpec struct {
 	Microsoft365Integrations []Microsoft365Integration `json:"microsoft365Integrations,omitempty"`
 
 	// liveAt is when the offer went, or will go, live. A future liveAt means
-	// Scheduled; the offer turns Live at that instant (rule O2).
+	// Scheduled; the offer turns Live at that instant (rule O2). Must be
+	// before 9000-01-01T00:00:00Z: the operator derives instants up to 120
+	// months after it (engagement end, benefit expiry), and every derived
+	// instant must fit the API's four-digit years.
 	// +required
+	// +kubebuilder:validation:XValidation:rule=`self < timestamp('9000-01-01T00:00:00Z')`,message=`spec.liveAt must be before 9000-01-01T00:00:00Z`
 	LiveAt metav1.Time `json:"liveAt"`
 
 	// delistedAt ends the publication (rule O2); its activations are revoked
@@ -145,6 +149,7 @@ type OfferStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=ofr,categories=rewards
+// +kubebuilder:selectablefield:JSONPath=`.spec.publisherRef.name`
 // +kubebuilder:printcolumn:name="Publisher",type=string,JSONPath=`.spec.publisherRef.name`
 // +kubebuilder:printcolumn:name="Listing Type",type=string,JSONPath=`.spec.listingType`
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
@@ -177,8 +182,4 @@ type OfferList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Offer `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&Offer{}, &OfferList{})
 }

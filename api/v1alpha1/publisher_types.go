@@ -11,9 +11,8 @@ type PublisherSpec struct {
 	// required to take part and immutable once set (rule P1). Competency and
 	// partner type never gate benefits.
 	// +required
-	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=20
-	// +kubebuilder:validation:Pattern=`^[0-9]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[0-9]+$')`,message=`spec.mpnId must be the publisher's Microsoft Partner Network ID, digits only, such as "4761234"`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.mpnId is immutable"
 	MPNID string `json:"mpnId"`
 
@@ -23,13 +22,12 @@ type PublisherSpec struct {
 	DisplayName string `json:"displayName,omitempty"`
 
 	// accountEmail is the email of the company's Partner Center account, as
-	// a bare address such as partner-center@contoso.com: no display name,
-	// comment or spaces, so that rule P3 can compare it.
+	// a bare address such as partner-center@contoso.com: one @, a domain with
+	// a dot, no display name, comment or spaces, so that rule P3 can compare
+	// it.
 	// +required
-	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Format=email
-	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[^\\s@<>()",;]+@[^\\s@<>()",;.]+([.][^\\s@<>()",;.]+)+$')`,message=`spec.accountEmail must be a bare email address such as "partner-center@contoso.com": one @ and a domain with a dot, without a display name, comment or spaces`
 	AccountEmail string `json:"accountEmail"`
 
 	// enrolled is the act of enrolling in the program (rule P2). Not enrolled:
@@ -69,10 +67,8 @@ type MarketingContact struct {
 	// email of the contact, a bare address like accountEmail; must differ
 	// from the publisher's accountEmail (rule P3).
 	// +required
-	// +kubebuilder:validation:MinLength=3
 	// +kubebuilder:validation:MaxLength=254
-	// +kubebuilder:validation:Format=email
-	// +kubebuilder:validation:Pattern=`^[^\s@<>()",;]+@[^\s@<>()",;]+$`
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[^\\s@<>()",;]+@[^\\s@<>()",;.]+([.][^\\s@<>()",;.]+)+$')`,message=`spec.marketingContact.email must be a bare email address such as "jane@contoso.com": one @ and a domain with a dot, without a display name, comment or spaces`
 	Email string `json:"email"`
 
 	// phone of the contact in E.164 form: a plus sign and up to 15 digits,
@@ -142,9 +138,11 @@ type PublisherStatus struct {
 	TierName string `json:"tierName,omitempty"`
 
 	// billedSales counted towards tiers, in program currency, over the
-	// program's window, after fraud and cancellations are removed (S3, S4).
+	// program's window, after fraud and cancellations are removed (S3, S4):
+	// the exact sum of the lines' program amounts, up to 40 digits before the
+	// point. Absent, with Ready False (ValueOutOfRange), should it not fit.
 	// +optional
-	BilledSales Money `json:"billedSales,omitempty"`
+	BilledSales DerivedMoney `json:"billedSales,omitempty"`
 
 	// currency of billedSales: the program currency.
 	// +optional
@@ -176,17 +174,133 @@ type PublisherStatus struct {
 	// +optional
 	NextChangeAt *metav1.Time `json:"nextChangeAt,omitempty"`
 
-	// revocations is the publisher's revocation history, newest first, at
-	// most 50 entries.
+	// revocations is the publisher's revocation history, read from the
+	// BenefitGrants of its offers: each revocation once, newest recordedAt
+	// first, at most 50 entries.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=50
 	Revocations []RevocationRecord `json:"revocations,omitempty"`
 
-	// revocationCount is the total number of revocations ever recorded,
-	// including those dropped from the bounded history.
+	// revocationCount is the number of revoked BenefitGrants of the
+	// publisher, including those beyond the bounded history.
 	// +optional
 	RevocationCount int64 `json:"revocationCount,omitempty"`
+
+	// breakdown explains billedSales: where the counted billed sales come
+	// from, offer by offer, and what was left out and why.
+	// +optional
+	Breakdown SalesBreakdown `json:"breakdown,omitempty,omitzero"`
+
+	// forecast says when the tier drops by itself if nothing new is billed,
+	// as sales lines age out of a Trailing12Months window. Absent under a
+	// Lifetime window, without a tier, or when nothing known makes the tier
+	// drop.
+	// +optional
+	Forecast *TierForecast `json:"forecast,omitempty"`
+}
+
+// SalesBreakdown is where a publisher's billed sales come from (rules S1–S4).
+type SalesBreakdown struct {
+	// offers lists the billed sales counted from each Transact offer that
+	// has counted lines, largest first (by name when equal), at most 20;
+	// others sums the rest.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Offers []OfferSales `json:"offers,omitempty"`
+
+	// others sums the counted billed sales of the offers beyond the largest
+	// 20. Absent when there are no more than 20.
+	// +optional
+	Others *OtherOffersSales `json:"others,omitempty"`
+
+	// excluded sums the sales lines left out of billedSales, per reason
+	// (the reason their SalesRecord's status shows): FraudProven and
+	// Cancelled (S3), NoExchangeRate (S2), OutsideWindow (S4: billed in
+	// the future, or aged out of a Trailing12Months window),
+	// OfferNotTransact (S1), OfferNotFound. Reasons with no line are
+	// omitted.
+	// +optional
+	// +listType=map
+	// +listMapKey=reason
+	// +kubebuilder:validation:MaxItems=7
+	Excluded []ExcludedSales `json:"excluded,omitempty"`
+}
+
+// OfferSales is the billed sales counted from one offer.
+type OfferSales struct {
+	// offer is the name of the Offer.
+	// +kubebuilder:validation:MaxLength=253
+	Offer string `json:"offer"`
+
+	// billedSales counted from the offer's lines, in program currency.
+	BilledSales DerivedMoney `json:"billedSales"`
+
+	// lines is the number of the offer's sales lines counted.
+	Lines int32 `json:"lines"`
+}
+
+// OtherOffersSales sums the offers a breakdown does not list one by one.
+type OtherOffersSales struct {
+	// offers is how many offers are summed here.
+	Offers int32 `json:"offers"`
+
+	// billedSales counted from their lines, in program currency.
+	BilledSales DerivedMoney `json:"billedSales"`
+
+	// lines is the number of their sales lines counted.
+	Lines int32 `json:"lines"`
+}
+
+// ExcludedSalesReason is why sales lines are left out of billed sales; the
+// reasons of a SalesRecord's status.
+// +kubebuilder:validation:Enum=FraudProven;Cancelled;NoExchangeRate;OutsideWindow;OfferNotTransact;OfferNotFound;InvalidAmount
+type ExcludedSalesReason string
+
+// ExcludedSales sums the sales lines left out for one reason.
+type ExcludedSales struct {
+	// reason the lines are left out.
+	Reason ExcludedSalesReason `json:"reason"`
+
+	// lines is the number of lines left out for this reason.
+	Lines int32 `json:"lines"`
+
+	// amount of those lines in program currency, summing the lines whose
+	// currency is the program's or has a rate.
+	Amount DerivedMoney `json:"amount"`
+
+	// linesWithoutRate is how many of the lines are not in amount because
+	// the program has no rate for their currency (all of them for
+	// NoExchangeRate).
+	// +optional
+	LinesWithoutRate int32 `json:"linesWithoutRate,omitempty"`
+}
+
+// TierForecast is when a publisher's tier first drops below the tier it
+// has now, by itself, with the sales lines and offers known now and
+// nothing new billed: counted lines
+// leave a Trailing12Months window at the exact instant they are twelve
+// calendar months old (S4), and the last live Transact offer being
+// delisted ends every tier (S6). The operator recomputes it at each of
+// those instants.
+type TierForecast struct {
+	// dropsAt is the instant the tier drops.
+	DropsAt metav1.Time `json:"dropsAt"`
+
+	// tier it drops to; 0 means no tier.
+	Tier int32 `json:"tier"`
+
+	// tierName of that tier.
+	// +optional
+	TierName string `json:"tierName,omitempty"`
+
+	// billedSales counted from dropsAt on, in program currency.
+	BilledSales DerivedMoney `json:"billedSales"`
+
+	// seats counted from dropsAt on (rule S5).
+	// +optional
+	Seats int64 `json:"seats,omitempty"`
 }
 
 // TierProgress is the next tier and the gap to it.
@@ -201,7 +315,7 @@ type TierProgress struct {
 	// billedSalesMissing is how much more billed sales, in program currency,
 	// reaches the next tier.
 	// +optional
-	BilledSalesMissing Money `json:"billedSalesMissing,omitempty"`
+	BilledSalesMissing DerivedMoney `json:"billedSalesMissing,omitempty"`
 
 	// seatsMissing is how many more seats reach the next tier, when the tier
 	// has a seats threshold that can still be reached.
@@ -260,7 +374,8 @@ type ObjectReference struct {
 	Name string `json:"name"`
 }
 
-// RevocationRecord is one entry in a publisher's revocation history.
+// RevocationRecord is one entry in a publisher's revocation history, read
+// from the revoked BenefitGrants of its offers.
 type RevocationRecord struct {
 	// activation that was revoked.
 	Activation string `json:"activation"`
@@ -272,11 +387,18 @@ type RevocationRecord struct {
 	// message for people.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// time of the revocation.
-	Time metav1.Time `json:"time"`
 	// causedBy is the object whose state caused the revocation.
 	// +optional
 	CausedBy *ObjectReference `json:"causedBy,omitempty"`
+	// causeTime is the cause's own instant, from its spec, when it has one.
+	// +optional
+	CauseTime *metav1.Time `json:"causeTime,omitempty"`
+	// recordedAt is when the operator recorded the revocation.
+	// +optional
+	RecordedAt *metav1.Time `json:"recordedAt,omitempty"`
+	// time is recordedAt.
+	// Deprecated: kept for clients of earlier versions; read recordedAt.
+	Time metav1.Time `json:"time"`
 }
 
 // Publisher is a company publishing offers in the commercial marketplace and
@@ -290,6 +412,9 @@ type RevocationRecord struct {
 // +kubebuilder:printcolumn:name="Billed Sales",type=string,JSONPath=`.status.billedSales`
 // +kubebuilder:printcolumn:name="Currency",type=string,JSONPath=`.status.currency`,priority=1
 // +kubebuilder:printcolumn:name="Standing",type=string,JSONPath=`.status.standing`,priority=1
+// +kubebuilder:printcolumn:name="Next Tier",type=integer,JSONPath=`.status.nextTier.level`,priority=1
+// +kubebuilder:printcolumn:name="Drops At",type=string,JSONPath=`.status.forecast.dropsAt`,priority=1
+// +kubebuilder:printcolumn:name="Drops To",type=integer,JSONPath=`.status.forecast.tier`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Publisher struct {
@@ -317,8 +442,4 @@ type PublisherList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Publisher `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&Publisher{}, &PublisherList{})
 }

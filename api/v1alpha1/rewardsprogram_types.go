@@ -27,6 +27,19 @@ const (
 // optional except the tiers and the catalog; an unset field takes the
 // program's documented default, applied by the operator (not by the schema).
 // +kubebuilder:validation:XValidation:rule="!has(self.exchangeRates) || self.exchangeRates.all(r, r.currency != (has(self.currency) ? self.currency : 'USD'))",message="spec.exchangeRates must not give a rate for the program currency itself (spec.currency, USD when unset)",fieldPath=".exchangeRates"
+// The three rules below compare tiers with the catalog. sets.contains and
+// sets.intersects cost one unit per pair of names, where an exists() macro
+// costs some thirty: that keeps the largest program (20 tiers naming 100
+// benefits each, a catalog of 200) within the API server's cost limits.
+// Their messages name the first offending benefit, using only expressions
+// whose size the cost estimator knows (a list of names, filtered and
+// indexed): string() of a number, an object picked out of a filtered list,
+// or a list joined into a string are estimated at the largest request
+// size, far beyond the limits.
+//
+// +kubebuilder:validation:XValidation:rule=`self.tiers.all(t, !has(t.benefits) || sets.contains(self.benefits.map(b, b.name), t.benefits))`,message="spec.tiers[].benefits must name benefits of the catalog, spec.benefits",messageExpression=`'spec.tiers[].benefits must name benefits of the catalog, spec.benefits: "' + self.tiers.filter(t, has(t.benefits) && !sets.contains(self.benefits.map(b, b.name), t.benefits))[0].benefits.filter(n, !(n in self.benefits.map(b, b.name)))[0] + '" is not in it'`,fieldPath=".tiers"
+// +kubebuilder:validation:XValidation:rule=`self.tiers.all(t, !has(t.benefits) || !sets.intersects(self.benefits.filter(b, !('Transact' in b.listingTypes)).map(b, b.name), t.benefits))`,message="spec.tiers[].benefits must name benefits for Transact offers (whose spec.benefits[].listingTypes include Transact)",messageExpression=`'spec.tiers[].benefits must name benefits for Transact offers (whose spec.benefits[].listingTypes include Transact): "' + self.tiers.filter(t, has(t.benefits) && sets.intersects(self.benefits.filter(b, !('Transact' in b.listingTypes)).map(b, b.name), t.benefits))[0].benefits.filter(n, n in self.benefits.filter(b, !('Transact' in b.listingTypes)).map(b, b.name))[0] + '" is not for Transact'`,fieldPath=".tiers"
+// +kubebuilder:validation:XValidation:rule=`self.benefits.all(b, !('Transact' in b.listingTypes) || self.tiers.exists(t, has(t.benefits) && b.name in t.benefits))`,message="spec.benefits[] for Transact offers must each be unlocked by a tier (named in some spec.tiers[].benefits)",messageExpression=`'spec.benefits[] for Transact offers must each be unlocked by a tier (named in some spec.tiers[].benefits): no tier unlocks "' + self.benefits.map(b, 'Transact' in b.listingTypes && !self.tiers.exists(t, has(t.benefits) && b.name in t.benefits) ? b.name : "").filter(n, n != "")[0] + '"'`,fieldPath=".benefits"
 type RewardsProgramSpec struct {
 	// description of the program, for people.
 	// +optional
@@ -34,13 +47,20 @@ type RewardsProgramSpec struct {
 	Description string `json:"description,omitempty"`
 
 	// currency in which thresholds are expressed and billed sales are summed
-	// (rule S2). Defaults to USD.
+	// (rule S2), a three-letter ISO 4217 code in upper case. Defaults to USD.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[A-Z]{3}$')`,message=`spec.currency must be an ISO 4217 currency code of three upper-case letters such as "USD" or "EUR"`
 	Currency CurrencyCode `json:"currency,omitempty"`
 
 	// exchangeRates convert sales lines billed in another currency into the
-	// program currency. A line in a currency without a rate is not counted,
-	// and says why, until a rate is added (rule S2).
+	// program currency: one entry per currency, none for the program currency
+	// itself. A line in a currency without a rate is not counted, and says
+	// why, until a rate is added (rule S2). A converted amount is the exact
+	// product of amount and rate, rounded once per line to 6 decimal places,
+	// half to even (banker's rounding: 0.0000005 becomes 0.000000 and
+	// 0.0000015 becomes 0.000002); a line whose amount was rounded says so in
+	// its Ready message, and billed sales are the exact sum of the rounded
+	// lines.
 	// +optional
 	// +listType=map
 	// +listMapKey=currency
@@ -66,6 +86,10 @@ type RewardsProgramSpec struct {
 	// +optional
 	Revocation RevocationPolicy `json:"revocation,omitempty,omitzero"`
 
+	// (The rule on thresholds compares two only once both are well-formed:
+	// quantity() fails on anything else, and the rule on minBilledSales
+	// reports those.)
+
 	// tiers for Transact publishers, in increasing order of level; each one
 	// unlocks its own benefits and those of all lower tiers (rule S6).
 	// Thresholds must strictly increase with the level.
@@ -74,7 +98,7 @@ type RewardsProgramSpec struct {
 	// +listMapKey=level
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=20
-	// +kubebuilder:validation:XValidation:rule="self.all(a, self.all(b, a.level < b.level ? quantity(a.minBilledSales).isLessThan(quantity(b.minBilledSales)) : true))",message="spec.tiers[].minBilledSales must strictly increase with the tier level"
+	// +kubebuilder:validation:XValidation:rule=`self.all(a, self.all(b, a.level < b.level && a.minBilledSales.matches('^(0|[1-9][0-9]{0,19})([.][0-9]{1,6})?$') && b.minBilledSales.matches('^(0|[1-9][0-9]{0,19})([.][0-9]{1,6})?$') ? quantity(a.minBilledSales).isLessThan(quantity(b.minBilledSales)) : true))`,message="spec.tiers[].minBilledSales must strictly increase with the tier level"
 	// +kubebuilder:validation:XValidation:rule="self.all(a, self.all(b, a.level < b.level && has(a.minSeats) && has(b.minSeats) ? a.minSeats < b.minSeats : true))",message="spec.tiers[].minSeats must strictly increase with the tier level"
 	Tiers []Tier `json:"tiers"`
 
@@ -90,16 +114,18 @@ type RewardsProgramSpec struct {
 
 // ExchangeRate converts one currency into the program currency.
 type ExchangeRate struct {
-	// currency converted from.
+	// currency converted from, a three-letter ISO 4217 code in upper case.
 	// +required
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[A-Z]{3}$')`,message=`spec.exchangeRates[].currency must be an ISO 4217 currency code of three upper-case letters such as "EUR"`
 	Currency CurrencyCode `json:"currency"`
 
 	// rate is how many units of the program currency one unit of this
-	// currency is worth, as an exact positive decimal, for example "1.08".
+	// currency is worth, as an exact positive decimal string such as "1.08":
+	// at most 12 digits before an optional decimal point and 12 after it.
 	// +required
-	// +kubebuilder:validation:MaxLength=32
-	// +kubebuilder:validation:Pattern=`^[0-9]{1,12}(\.[0-9]{1,12})?$`
-	// +kubebuilder:validation:XValidation:rule="self.matches('[1-9]')",message="spec.exchangeRates[].rate must be greater than zero"
+	// +kubebuilder:validation:MaxLength=25
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[0-9]{1,12}([.][0-9]{1,12})?$')`,message=`spec.exchangeRates[].rate must be a decimal string such as "1.08": digits only, at most 12 before an optional decimal point and at most 12 after it, with no sign, exponent, spaces or thousands separators`
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^[0-9]{1,12}([.][0-9]{1,12})?$') || self.matches('[1-9]')`,message="spec.exchangeRates[].rate must be greater than zero"
 	Rate string `json:"rate"`
 }
 
@@ -183,9 +209,11 @@ type Tier struct {
 	// +kubebuilder:validation:MaxLength=63
 	Name string `json:"name,omitempty"`
 
-	// minBilledSales, in program currency, that reaches this tier. "0" means
-	// any publisher with a live Transact offer.
+	// minBilledSales, in program currency, that reaches this tier, as an
+	// exact decimal string such as "25000" or "99999.99". "0" means any
+	// publisher with a live Transact offer.
 	// +required
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^(0|[1-9][0-9]{0,19})([.][0-9]{1,6})?$')`,message=`spec.tiers[].minBilledSales must be a decimal string such as "25000" or "99999.99": digits only, at most 20 before an optional decimal point and at most 6 after it, with no sign, exponent, spaces or thousands separators`
 	MinBilledSales Money `json:"minBilledSales"`
 
 	// minSeats sold (Microsoft 365 apps only, rule S5) that also reach this
@@ -250,9 +278,18 @@ type RewardsProgramStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
 	// rulesGeneration is the generation of the spec whose rules are in force:
-	// the last one found valid.
+	// the last one found valid; 0 while none ever was (the program then
+	// decides nothing: publishers following it get no tier).
 	// +optional
 	RulesGeneration int64 `json:"rulesGeneration,omitempty"`
+
+	// rulesInForce is a copy of the spec of rulesGeneration: the rules the
+	// operator decides with while a newer spec is not valid. It lives in
+	// status only: if the status is wiped while the spec is not valid, no
+	// rules are in force until the spec is fixed (granted benefits are kept
+	// by their BenefitGrants meanwhile).
+	// +optional
+	RulesInForce *RewardsProgramSpec `json:"rulesInForce,omitempty"`
 
 	// tiers is the number of tiers defined.
 	// +optional
@@ -301,8 +338,4 @@ type RewardsProgramList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []RewardsProgram `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&RewardsProgram{}, &RewardsProgramList{})
 }

@@ -20,20 +20,28 @@ type SalesRecordSpec struct {
 	TransactionID string `json:"transactionId"`
 
 	// amount billed, as an exact non-negative decimal string such as
-	// "1234.56" (rule S2). Immutable.
+	// "1234.56": at most 20 digits before an optional decimal point and 6
+	// after it (rule S2). Immutable.
 	// +required
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^(0|[1-9][0-9]{0,19})([.][0-9]{1,6})?$')`,message=`spec.amount must be a decimal string such as "1234.56": digits only, at most 20 before an optional decimal point and at most 6 after it, with no sign, exponent, spaces or thousands separators`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.amount is immutable"
 	Amount Money `json:"amount"`
 
-	// currency of amount. Lines in a currency other than the program's count
-	// only once the program gives a rate (rule S2). Immutable.
+	// currency of amount, a three-letter ISO 4217 code in upper case such as
+	// USD. Lines in a currency other than the program's count only once the
+	// program gives a rate (rule S2). Immutable.
 	// +required
+	// +kubebuilder:validation:XValidation:rule=`self.matches('^[A-Z]{3}$')`,message=`spec.currency must be an ISO 4217 currency code of three upper-case letters such as "USD" or "EUR"`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.currency is immutable"
 	Currency CurrencyCode `json:"currency"`
 
 	// billedAt is when the line was billed. It decides the trailing sales
-	// window (rule S4) and the seats cut-off (rule S5).
+	// window (rule S4) and the seats cut-off (rule S5). Must be before
+	// 9000-01-01T00:00:00Z: the operator derives the instant the line leaves
+	// a trailing window, twelve months later, and every derived instant must
+	// fit the API's four-digit years.
 	// +required
+	// +kubebuilder:validation:XValidation:rule=`self < timestamp('9000-01-01T00:00:00Z')`,message=`spec.billedAt must be before 9000-01-01T00:00:00Z`
 	BilledAt metav1.Time `json:"billedAt"`
 
 	// seats sold on this line. Count only for Microsoft 365 apps billed on or
@@ -66,18 +74,6 @@ type Cancellation struct {
 	Time *metav1.Time `json:"time,omitempty"`
 }
 
-// Reasons a SalesRecord is or is not counted; they are the Ready condition's
-// reasons too.
-const (
-	SalesCounted          = "Counted"
-	SalesOfferNotTransact = "OfferNotTransact"
-	SalesFraudProven      = "FraudProven"
-	SalesCancelled        = "Cancelled"
-	SalesNoExchangeRate   = "NoExchangeRate"
-	SalesOfferNotFound    = "OfferNotFound"
-	SalesOutsideWindow    = "OutsideWindow"
-)
-
 // SalesRecordStatus is what the operator derives about a sales line.
 type SalesRecordStatus struct {
 	// observedGeneration is the generation the status was computed from.
@@ -106,9 +102,12 @@ type SalesRecordStatus struct {
 	Publisher string `json:"publisher,omitempty"`
 
 	// programAmount is the amount converted to the program currency, when a
-	// rate is known.
+	// rate is known: amount times rate, rounded half to even to 6 decimal
+	// places when the exact product has more (the Ready message says so).
+	// It has at most 32 digits before the point (20 of an amount, 12 of a
+	// rate), within the 40 a status amount holds.
 	// +optional
-	ProgramAmount Money `json:"programAmount,omitempty"`
+	ProgramAmount DerivedMoney `json:"programAmount,omitempty"`
 
 	// programCurrency is the currency of programAmount.
 	// +optional
@@ -120,6 +119,7 @@ type SalesRecordStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=sr;sales,categories=rewards
+// +kubebuilder:selectablefield:JSONPath=`.spec.offerRef.name`
 // +kubebuilder:printcolumn:name="Offer",type=string,JSONPath=`.spec.offerRef.name`
 // +kubebuilder:printcolumn:name="Amount",type=string,JSONPath=`.spec.amount`
 // +kubebuilder:printcolumn:name="Currency",type=string,JSONPath=`.spec.currency`
@@ -152,8 +152,4 @@ type SalesRecordList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []SalesRecord `json:"items"`
-}
-
-func init() {
-	SchemeBuilder.Register(&SalesRecord{}, &SalesRecordList{})
 }

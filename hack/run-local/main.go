@@ -26,6 +26,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
 func main() {
@@ -124,7 +125,10 @@ func run(kubeconfigPath, namespace string) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := controllers.SetupWithManager(ctx, mgr, clock.RealClock{}); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: controllers.DefaultResyncPeriod}); err != nil {
+		return err
+	}
+	if err := metrics.Register(mgr); err != nil {
 		return err
 	}
 

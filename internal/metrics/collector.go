@@ -64,7 +64,7 @@ var (
 			"as a Unix timestamp in seconds; absent once spec.contactedAt records the contact.",
 		[]string{"namespace", "activation", "offer", "benefit"}, nil)
 	revocationsDesc = prometheus.NewDesc(RevocationsName,
-		"Number of revoked BenefitActivations per revocation reason (status.revocation.reason).",
+		"Number of revocations recorded in BenefitGrants per revocation reason (spec.revocation.reason).",
 		[]string{"namespace", "reason"}, nil)
 )
 
@@ -136,9 +136,14 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	var activations v1alpha1.BenefitActivationList
 	if err := c.reader.List(ctx, &activations); err != nil {
 		c.log.Error(err, "listing BenefitActivations for metrics; activation metrics left out of this scrape")
-	} else {
-		c.collectActivations(ch, activations.Items)
+		return
 	}
+	var grants v1alpha1.BenefitGrantList
+	if err := c.reader.List(ctx, &grants); err != nil {
+		c.log.Error(err, "listing BenefitGrants for metrics; revocation metrics left out of this scrape")
+		grants.Items = nil
+	}
+	c.collectActivations(ch, activations.Items, grants.Items)
 }
 
 type nsKey struct{ namespace, value string }
@@ -168,7 +173,9 @@ func (c *Collector) collectPublishers(ch chan<- prometheus.Metric, publishers []
 	}
 }
 
-func (c *Collector) collectActivations(ch chan<- prometheus.Metric, activations []v1alpha1.BenefitActivation) {
+// collectActivations exports the activations' phases and expiries, and the
+// revocations recorded in grants: the record, not status, is what counts.
+func (c *Collector) collectActivations(ch chan<- prometheus.Metric, activations []v1alpha1.BenefitActivation, grants []v1alpha1.BenefitGrant) {
 	perPhase := map[nsKey]int{}
 	perReason := map[nsKey]int{}
 	nextExpiry := map[nsKey]time.Time{} // by namespace and publisher
@@ -180,9 +187,6 @@ func (c *Collector) collectActivations(ch chan<- prometheus.Metric, activations 
 		// it is counted in none.
 		if a.Status.Phase != "" {
 			perPhase[nsKey{a.Namespace, string(a.Status.Phase)}]++
-		}
-		if r := a.Status.Revocation; r != nil && r.Reason != "" {
-			perReason[nsKey{a.Namespace, string(r.Reason)}]++
 		}
 		// An open contact obligation (B4); overdue once the time has passed.
 		if a.Status.Phase == v1alpha1.ActivationActive && a.Status.ContactDueBy != nil && a.Spec.ContactedAt == nil {
@@ -201,6 +205,14 @@ func (c *Collector) collectActivations(ch chan<- prometheus.Metric, activations 
 		k := nsKey{a.Namespace, a.Status.Publisher}
 		if t, ok := nextExpiry[k]; !ok || expiresAt.Before(t) {
 			nextExpiry[k] = expiresAt
+		}
+	}
+
+	for i := range grants {
+		g := &grants[i]
+		namespaces[g.Namespace] = true
+		if r := g.Spec.Revocation; r != nil && r.Reason != "" {
+			perReason[nsKey{g.Namespace, string(r.Reason)}]++
 		}
 	}
 
@@ -251,7 +263,7 @@ var registerMu sync.Mutex
 // restart the manager) replaces the previous collector: the metrics always
 // come from the latest manager's cache.
 func Register(mgr manager.Manager) error {
-	for _, obj := range []client.Object{&v1alpha1.Publisher{}, &v1alpha1.BenefitActivation{}} {
+	for _, obj := range []client.Object{&v1alpha1.Publisher{}, &v1alpha1.BenefitActivation{}, &v1alpha1.BenefitGrant{}} {
 		if _, err := mgr.GetCache().GetInformer(context.Background(), obj, cache.BlockUntilSynced(false)); err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -69,6 +70,14 @@ var _ = Describe("Collector", func() {
 		createActivation(ctx, nsA, "fab-fraud", "fab-saas", "credits", revoked(v1alpha1.RevocationFraud))
 		createActivation(ctx, nsA, "fab-viol-1", "fab-saas", "support", revoked(v1alpha1.RevocationViolation))
 		createActivation(ctx, nsA, "fab-viol-2", "fab-saas", "training", revoked(v1alpha1.RevocationViolation))
+		// Revocations are counted from the grants, the durable record: a
+		// revoked status without a grant counts nothing (con-pending's
+		// stale revocation below), a grant not revoked counts nothing.
+		createGrant(ctx, nsA, "fab-fraud", "fabrikam", v1alpha1.RevocationFraud, t1)
+		createGrant(ctx, nsA, "fab-viol-1", "fabrikam", v1alpha1.RevocationViolation, t1)
+		createGrant(ctx, nsA, "fab-viol-2", "fabrikam", v1alpha1.RevocationViolation, t1)
+		createGrant(ctx, nsA, "fab-ads", "fabrikam", "", t1)
+		createActivation(ctx, nsA, "status-only", "con-vm", "support", revoked(v1alpha1.RevocationCancellation))
 
 		By("scraping the manager's /metrics endpoint")
 		Eventually(func(g Gomega) {
@@ -100,7 +109,7 @@ var _ = Describe("Collector", func() {
 			}))
 			g.Expect(seriesIn(fams, metrics.BenefitActivationsName, nsA)).To(Equal(map[string]float64{
 				`phase="Pending"`: 1, `phase="Active"`: 3, `phase="Expired"`: 1,
-				`phase="Revoked"`: 3, `phase="OptedOut"`: 0,
+				`phase="Revoked"`: 4, `phase="OptedOut"`: 0,
 			}))
 			g.Expect(seriesIn(fams, metrics.ActivationExpiryName, nsA)).To(Equal(map[string]float64{
 				`activation="fab-ads",benefit="ads",offer="fab-saas"`:            float64(t2.Unix()),
@@ -129,11 +138,18 @@ var _ = Describe("Collector", func() {
 		deleteObject(ctx, &v1alpha1.Publisher{}, nsA, "unranked")
 		deleteObject(ctx, &v1alpha1.BenefitActivation{}, nsA, "fab-consult")
 		deleteObject(ctx, &v1alpha1.BenefitActivation{}, nsA, "fab-fraud")
+		// The garbage collector deletes the grant with its activation;
+		// envtest runs none.
+		deleteObject(ctx, &v1alpha1.BenefitGrant{}, nsA, "fab-fraud")
 		var ads v1alpha1.BenefitActivation
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: nsA, Name: "fab-ads"}, &ads)).To(Succeed())
 		ads.Status.Phase = v1alpha1.ActivationRevoked
 		ads.Status.Revocation = &v1alpha1.Revocation{Reason: v1alpha1.RevocationOfferDelisted, Time: metav1.NewTime(t1)}
 		Expect(k8sClient.Status().Update(ctx, &ads)).To(Succeed())
+		var adsGrant v1alpha1.BenefitGrant
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: nsA, Name: "fab-ads"}, &adsGrant)).To(Succeed())
+		adsGrant.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: v1alpha1.RevocationOfferDelisted, RecordedAt: metav1.NewTime(t1)}
+		Expect(k8sClient.Update(ctx, &adsGrant)).To(Succeed())
 		deleteObject(ctx, &v1alpha1.Publisher{}, nsB, "northwind")
 
 		Eventually(func(g Gomega) {
@@ -152,7 +168,7 @@ var _ = Describe("Collector", func() {
 			}))
 			g.Expect(seriesIn(fams, metrics.BenefitActivationsName, nsA)).To(Equal(map[string]float64{
 				`phase="Pending"`: 1, `phase="Active"`: 1, `phase="Expired"`: 1,
-				`phase="Revoked"`: 3, `phase="OptedOut"`: 0,
+				`phase="Revoked"`: 4, `phase="OptedOut"`: 0,
 			}))
 			// Neither fab-consult (deleted) nor fab-ads (no longer Active)
 			// has an expiry, so fabrikam has no next expiry.
@@ -322,6 +338,23 @@ func createActivation(ctx context.Context, ns, name, offer, benefit string, st v
 	Expect(k8sClient.Create(ctx, a)).To(Succeed())
 	a.Status = st
 	Expect(k8sClient.Status().Update(ctx, a)).To(Succeed())
+}
+
+// createGrant creates the BenefitGrant of activation name, revoked for
+// reason at t when reason is not "".
+func createGrant(ctx context.Context, ns, name, publisher string, reason v1alpha1.RevocationReason, t time.Time) {
+	g := &v1alpha1.BenefitGrant{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.BenefitGrantSpec{
+			Activation: v1alpha1.GrantedActivation{Name: name, UID: "uid-" + types.UID(name)},
+			Benefit:    "benefit", Category: v1alpha1.BenefitCategoryMarketing, Offer: "offer", Publisher: publisher,
+			ActivatedAt: metav1.NewTime(t.Add(-72 * time.Hour)), ContactDueBy: metav1.NewTime(t),
+		},
+	}
+	if reason != "" {
+		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: reason, RecordedAt: metav1.NewTime(t)}
+	}
+	Expect(k8sClient.Create(ctx, g)).To(Succeed())
 }
 
 func deleteObject(ctx context.Context, obj client.Object, ns, name string) {

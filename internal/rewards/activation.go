@@ -2,110 +2,24 @@ package rewards
 
 import (
 	"fmt"
-	"sort"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
 
-// Reasons of a BenefitActivation's Ready condition. For Pending, the reason
-// names the first missing prerequisite (rule B2).
-const (
-	ReasonActive                  = "Active"
-	ReasonOfferNotFound           = "OfferNotFound"
-	ReasonPublisherNotFound       = "PublisherNotFound"
-	ReasonProgramNotFound         = "ProgramNotFound"
-	ReasonProgramInvalid          = "ProgramInvalid"
-	ReasonNotEnrolled             = "NotEnrolled"
-	ReasonViolation               = "Violation"
-	ReasonFraud                   = "FraudReported"
-	ReasonOfferNotLive            = "OfferNotLive"
-	ReasonNotForListingType       = "BenefitNotForListingType"
-	ReasonAlreadyUsed             = "AlreadyUsed"
-	ReasonMarketingContactMissing = "MarketingContactMissing"
-	ReasonTierNotReached          = "TierNotReached"
-	ReasonOptedOut                = "OptedOut"
-	ReasonOfferOptedOut           = "OfferOptedOut"
-	ReasonExpired                 = "Expired"
-	ReasonRevoked                 = "Revoked"
-	ReasonContactOverdue          = "ContactOverdue"
-	ReasonContactPending          = "ContactPending"
-	ReasonContacted               = "Contacted"
-)
-
-// SalesFacts is what the activation rules need to know about a publisher's
-// sales: its tier now, and enough to tell which benefits a cancelled
-// purchase alone had unlocked (R4) and whether fraud was reported (R3).
-type SalesFacts struct {
-	Tier                 int32
-	BilledSales          Money
-	Seats                int64
-	HasLiveTransactOffer bool
-	// Cancelled lines that would count were they not cancelled.
-	Cancelled []CancelledLine
-	// Fraud lists the lines with fraud Suspected or Proven.
-	Fraud []FraudLine
-	// NextChangeAt is when the tier may next change by itself (a line
-	// ageing out or being billed, an offer going live).
-	NextChangeAt *time.Time
-}
-
-// CancelledLine is a cancelled purchase and what it would add back.
-type CancelledLine struct {
-	Name   string
-	Amount Money
-	Seats  int64
-	// CancelledAt is spec.cancellation.time; nil when not recorded.
-	CancelledAt *time.Time
-}
-
-// FraudLine is a sales line reported as fraudulent.
-type FraudLine struct {
-	Name  string
-	Offer string
-	State v1alpha1.FraudState
-}
-
-// SalesFactsFor gathers SalesFacts from a publisher's offers and sales lines.
-func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) SalesFacts {
-	res := ComputeTier(rules, offers, records, now)
-	f := SalesFacts{Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats, HasLiveTransactOffer: res.HasLiveTransactOffer, NextChangeAt: res.NextChangeAt}
-	byName := make(map[string]*v1alpha1.Offer, len(offers))
-	for i := range offers {
-		byName[offers[i].Name] = &offers[i]
-	}
-	for i := range records {
-		rec := &records[i]
-		if rec.Spec.Fraud == v1alpha1.FraudSuspected || rec.Spec.Fraud == v1alpha1.FraudProven {
-			f.Fraud = append(f.Fraud, FraudLine{Name: rec.Name, Offer: rec.Spec.OfferRef.Name, State: rec.Spec.Fraud})
-		}
-		if rec.Spec.Cancellation == nil {
-			continue
-		}
-		uncancelled := rec.Spec
-		uncancelled.Cancellation = nil
-		if v := evaluateLine(&uncancelled, byName[rec.Spec.OfferRef.Name], rules, now); v.Counted {
-			f.Cancelled = append(f.Cancelled, CancelledLine{Name: rec.Name, Amount: *v.ProgramAmount, Seats: v.Seats, CancelledAt: timePtr(rec.Spec.Cancellation.Time)})
-		}
-	}
-	sort.Slice(f.Fraud, func(i, j int) bool { return f.Fraud[i].Name < f.Fraud[j].Name })
-	sort.Slice(f.Cancelled, func(i, j int) bool { return f.Cancelled[i].Name < f.Cancelled[j].Name })
-	return f
-}
-
-// ProgramState is the program an activation's publisher follows.
-type ProgramState struct {
-	Name  string
-	Rules *Rules
-	// Missing is true when the RewardsProgram does not exist.
-	Missing bool
-	// Problem describes why the program is invalid, "" when it is valid.
-	Problem string
-}
-
 // ActivationInput is everything the activation decision depends on.
 type ActivationInput struct {
 	Activation *v1alpha1.BenefitActivation
+	// Grant is the activation's BenefitGrant, the durable record that it
+	// was granted; nil when there is none. Only a grant whose
+	// spec.activation.uid is the activation's belongs here.
+	Grant *v1alpha1.BenefitGrant
+	// GrantOfAnother is true when a BenefitGrant of the activation's name
+	// records another activation: one deleted and created again under the
+	// same name, whose grant the garbage collector has not removed yet.
+	GrantOfAnother bool
 	// Offer and Publisher are nil when they do not exist.
 	Offer     *v1alpha1.Offer
 	Publisher *v1alpha1.Publisher
@@ -113,14 +27,19 @@ type ActivationInput struct {
 	// Siblings are the activations of the same offer (this one may be among
 	// them), for the one-time-use rule (B3).
 	Siblings []v1alpha1.BenefitActivation
-	Sales    SalesFacts
-	Now      time.Time
+	// SiblingGrants holds, by activation name, when each sibling holding a
+	// BenefitGrant was granted (B3: a granted one-time benefit is used).
+	SiblingGrants map[string]time.Time
+	Sales         SalesFacts
+	Now           time.Time
 }
 
-// ActivationDecision is the status an activation should have.
+// ActivationDecision is the status an activation should have, and what its
+// BenefitGrant must record for it.
 type ActivationDecision struct {
 	Phase v1alpha1.ActivationPhase
-	// Ready condition: True only while Active.
+	// Ready condition: True while Active with every reference resolved,
+	// and once Expired (a normal end).
 	Ready   bool
 	Reason  string
 	Message string
@@ -140,222 +59,270 @@ type ActivationDecision struct {
 
 	// NextCheck is the next instant the decision changes by itself.
 	NextCheck *time.Time
+
+	// Record is what the BenefitGrant must record before the status is
+	// written: a grant to create, or a revocation to add.
+	Record Record
 }
 
 // DecideActivation computes an activation's phase and instants (rules O3–O6,
-// B1–B5, R1–R5). It is a pure function of its input: the specs, the time,
-// and the few facts the activation's status must remember (activatedAt,
-// contactDueBy, expiresAt, and that it expired or was revoked).
+// B1–B5, R1–R6). It is a pure function of its input: the specs, the clock
+// and the activation's BenefitGrant, so a status wiped and rebuilt is the
+// same status. A granted benefit reads its instants and any revocation from
+// the grant; one not yet granted is decided from the specs, and the
+// decision says which grant to create when it becomes Active.
 func DecideActivation(in ActivationInput) ActivationDecision {
-	d := decide(in)
+	grant, adopted := grantOf(in)
+	var d ActivationDecision
+	if grant != nil {
+		d = decideGranted(in, grant)
+	} else {
+		d = decideNotGranted(in)
+	}
 	// A Transact benefit waiting for (or, without R5, keeping) a tier looks
 	// again when the tier may change by itself.
 	if in.Offer != nil && in.Offer.Spec.ListingType == v1alpha1.ListingTypeTransact &&
 		(d.Phase == v1alpha1.ActivationPending || d.Phase == v1alpha1.ActivationActive) {
 		d.NextCheck = earliest(d.NextCheck, in.Sales.NextChangeAt)
 	}
+	d.Record = recordFor(grant, adopted, in, d)
 	return d
 }
 
-func decide(in ActivationInput) ActivationDecision {
-	a := in.Activation
-	st := a.Status
+// decideGranted decides for a benefit that was granted: its instants come
+// from the grant, a recorded revocation is final (B5), and only R1–R4 take
+// it away (R5, R6). A missing or invalid reference pauses new decisions
+// without demoting it.
+func decideGranted(in ActivationInput, g *v1alpha1.BenefitGrantSpec) ActivationDecision {
 	d := ActivationDecision{
-		Phase:        st.Phase,
-		Category:     st.Category,
-		ActivatedAt:  timePtr(st.ActivatedAt),
-		ContactDueBy: timePtr(st.ContactDueBy),
-		ExpiresAt:    timePtr(st.ExpiresAt),
-		ExpiredAt:    timePtr(st.ExpiredAt),
-		Revocation:   st.Revocation,
+		Category:     g.Category,
+		ActivatedAt:  &g.ActivatedAt.Time,
+		ContactDueBy: &g.ContactDueBy.Time,
+		ExpiresAt:    timePtr(g.ExpiresAt),
 	}
-
-	// B5: Expired and Revoked are terminal.
-	switch st.Phase {
-	case v1alpha1.ActivationExpired:
-		d.Reason, d.Message = ReasonExpired, expiredMessage(d.ExpiredAt)
-		return d
-	case v1alpha1.ActivationRevoked:
-		d.Reason = ReasonRevoked
-		if st.Revocation != nil {
-			d.Message = fmt.Sprintf("revoked (%s): %s", st.Revocation.Reason, st.Revocation.Message)
+	if g.Revocation != nil {
+		return d.revoked(statusRevocation(g.Revocation))
+	}
+	// O4: the grant's expiresAt decides, whatever the program says now.
+	expired := d.ExpiresAt != nil && !in.Now.Before(*d.ExpiresAt)
+	if reason, msg := missingReference(in); reason != "" {
+		if expired {
+			return d.expired()
 		}
-		return d
+		return d.paused(in, reason, msg)
 	}
-	wasActive := st.Phase == v1alpha1.ActivationActive
-	// unlocked: the benefit was Active once and has not been taken away
-	// (R5 keeps it through an opt-out or a passing missing reference too).
-	unlocked := d.ActivatedAt != nil
-
-	// References that admission cannot check.
-	switch {
-	case in.Offer == nil:
-		return d.pending(ReasonOfferNotFound, fmt.Sprintf("offer %q does not exist in this namespace", a.Spec.OfferRef.Name))
-	case in.Publisher == nil:
-		return d.pending(ReasonPublisherNotFound, fmt.Sprintf("publisher %q of offer %q does not exist", in.Offer.Spec.PublisherRef.Name, in.Offer.Name))
-	case in.Program.Missing:
-		return d.pending(ReasonProgramNotFound, fmt.Sprintf("RewardsProgram %q does not exist", in.Program.Name))
-	case in.Program.Problem != "":
-		return d.pending(ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid: %s", in.Program.Name, in.Program.Problem))
-	}
-	rules, offer, pub := in.Program.Rules, in.Offer, in.Publisher
-	benefit, ok := rules.Catalog[a.Spec.Benefit]
-	if !ok {
-		return d.pending(ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", a.Spec.Benefit, in.Program.Name))
-	}
-	d.Category = benefit.Category
-	transact := offer.Spec.ListingType == v1alpha1.ListingTypeTransact
+	offer := in.Offer
 	phase, offerNext := OfferPhaseAt(&offer.Spec, in.Now)
-
-	// O4: a benefit whose time has run out expires. The persisted expiresAt
-	// wins over a recomputation, so a restart cannot move it.
-	expiresAt := d.ExpiresAt
-	if expiresAt == nil {
-		expiresAt = BenefitsExpireAt(&offer.Spec, rules)
-	}
-	expired := expiresAt != nil && !in.Now.Before(*expiresAt)
-	// R2: a delisted offer revokes its activations, Active and Pending
-	// alike. When both instants have passed, the earlier one decides, so a
+	// R2: when both instants have passed, the earlier one decides, so a
 	// decision made late (after a restart) is the one made on time.
-	delisted := phase == v1alpha1.OfferDelisted
-	if delisted && (!expired || offer.Spec.DelistedAt.Time.Before(*expiresAt)) {
-		return d.revoke(v1alpha1.RevocationOfferDelisted,
-			fmt.Sprintf("offer %q was delisted at %s, which ends this publication (R2)", offer.Name, offer.Spec.DelistedAt.UTC().Format(time.RFC3339)),
-			"Offer", offer.Name, in.Now)
+	if phase == v1alpha1.OfferDelisted && (!expired || offer.Spec.DelistedAt.Time.Before(*d.ExpiresAt)) {
+		return d.revoke(delisting(offer), in.Now)
 	}
 	if expired {
-		d.Phase, d.ExpiresAt, d.ExpiredAt = v1alpha1.ActivationExpired, expiresAt, expiresAt
-		d.Reason, d.Message = ReasonExpired, expiredMessage(expiresAt)
-		return d
+		return d.expired()
+	}
+	d.NextCheck = earliest(d.ExpiresAt, offerNext)
+
+	// R1, R3, R4 revoke what was granted, whatever the cause's date (R6);
+	// an opted-out benefit was granted too.
+	if c, found := revocationCause(in, g); found {
+		return d.revoke(c, in.Now)
+	}
+	if reason, msg := optedOut(in); reason != "" {
+		return d.optedOut(reason, msg)
+	}
+	// R5: a tier lost by sales ageing out keeps the benefit, unless the
+	// program says not to; it is Active again, same grant, once the tier
+	// is back.
+	if need, lost := tierLost(in, g.Benefit); lost && !in.Program.Rules.KeepUnlockedBenefits {
+		return d.pending(v1alpha1.ReasonTierNotReached, tierNotReachedMessage(in, g.Benefit, need, true))
+	}
+	return d.active(in, g.Benefit)
+}
+
+// decideNotGranted decides for an activation that holds no grant yet: it
+// becomes Active, and is granted, once every prerequisite of B2 holds.
+func decideNotGranted(in ActivationInput) ActivationDecision {
+	var d ActivationDecision
+	if reason, msg := missingReference(in); reason != "" {
+		return d.pending(reason, msg)
+	}
+	a, rules, offer := in.Activation, in.Program.Rules, in.Offer
+	benefit, ok := rules.Catalog[a.Spec.Benefit]
+	if !ok {
+		return d.pending(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", a.Spec.Benefit, in.Program.Name))
+	}
+	d.Category = benefit.Category
+	phase, offerNext := OfferPhaseAt(&offer.Spec, in.Now)
+
+	// O4, R2: a publication that ended ends its pending activations too.
+	// Nothing was granted, so nothing is recorded: both follow from the
+	// offer's spec and the clock.
+	expiresAt := BenefitsExpireAt(&offer.Spec, rules)
+	expired := expiresAt != nil && !in.Now.Before(*expiresAt)
+	if phase == v1alpha1.OfferDelisted && (!expired || offer.Spec.DelistedAt.Time.Before(*expiresAt)) {
+		return d.revokedNotGranted(delisting(offer))
+	}
+	if expired {
+		d.ExpiresAt = expiresAt
+		return d.expired()
 	}
 	d.NextCheck = earliest(expiresAt, offerNext)
 
-	// O6: opting out, of this engagement or of the whole publication.
-	switch {
-	case a.Spec.OptOut:
-		return d.optedOut(ReasonOptedOut, "spec.optOut is set; clear it to opt back in (O6)")
-	case offer.Spec.OptOut:
-		return d.optedOut(ReasonOfferOptedOut, fmt.Sprintf("offer %q has spec.optOut set; clear it to opt back in (O6)", offer.Name))
+	if reason, msg := optedOut(in); reason != "" {
+		return d.optedOut(reason, msg)
 	}
-
-	// R1: a violation revokes Active benefits and holds Pending ones.
-	if n := len(pub.Spec.Violations); n > 0 {
-		v := pub.Spec.Violations[n-1]
-		msg := fmt.Sprintf("publisher %q has a %s violation recorded at %s (R1)", pub.Name, v.Type, v.Time.UTC().Format(time.RFC3339))
-		if wasActive {
-			return d.revoke(v1alpha1.RevocationViolation, msg, "Publisher", pub.Name, in.Now)
-		}
-		return d.pending(ReasonViolation, msg+"; removing the violation lets this benefit proceed")
+	// R1: a violation holds every activation not yet granted.
+	if v, found := latestViolation(in.Publisher); found {
+		return d.pending(v1alpha1.ReasonViolation, violationMessage(in.Publisher, v)+"; removing the violation lets this benefit proceed")
 	}
-
-	// R3: fraud Suspected or Proven revokes active Transact benefits.
-	if transact {
+	// R3: fraud holds Transact benefits.
+	if offer.Spec.ListingType == v1alpha1.ListingTypeTransact {
 		if f, found := fraudInScope(in.Sales.Fraud, rules.FraudScope, offer.Name); found {
-			msg := fmt.Sprintf("sales record %q is reported as fraud %s (R3, scope %s)", f.Name, f.State, rules.FraudScope)
-			if wasActive {
-				return d.revoke(v1alpha1.RevocationFraud, msg, "SalesRecord", f.Name, in.Now)
-			}
-			return d.pending(ReasonFraud, msg)
+			return d.pending(v1alpha1.ReasonFraud, fraudMessage(f, rules.FraudScope))
 		}
 	}
-
-	// An unlocked Transact benefit whose tier is no longer reached.
-	keptByR5 := false
-	if transact && unlocked {
-		need := rules.BenefitTier[benefit.Name]
-		if in.Sales.Tier < need {
-			// R4: revoked when cancelled purchases had unlocked it.
-			if cause, ok := cancellationCause(rules, in.Sales, need, *d.ActivatedAt, in.Now); ok {
-				return d.revoke(v1alpha1.RevocationCancellation,
-					fmt.Sprintf("cancelled purchase %q had unlocked tier %d, which this benefit needs (R4)", cause, need),
-					"SalesRecord", cause, in.Now)
-			}
-			// R5: otherwise (sales ageing out of a trailing window) an
-			// unlocked benefit is kept, unless the program says not to.
-			if !rules.KeepUnlockedBenefits {
-				return d.pending(ReasonTierNotReached, tierNotReachedMessage(in, benefit.Name, need))
-			}
-			keptByR5 = true
-		}
+	if reason, msg, wait := firstMissing(in, benefit, phase, offerNext, false); reason != "" {
+		d.NextCheck = earliest(d.NextCheck, wait)
+		return d.pending(reason, msg)
+	}
+	if in.GrantOfAnother {
+		return d.pending(v1alpha1.ReasonPreviousGrantExists, fmt.Sprintf(
+			"BenefitGrant %q still records an earlier activation of this name; it is removed with that activation by the garbage collector, then this one proceeds", a.Name))
 	}
 
-	// B3: a one-time benefit has one user, the oldest activation (name
-	// breaking ties), whatever order the operator saw them in. An activation
-	// created in the same second as a sibling with an earlier name can be
-	// reconciled, and made Active, before that sibling reaches the cache;
-	// checking only activations that are not Active yet left both Active.
-	// The loser goes back to Pending and loses its activation instants: it
-	// never held the benefit.
-	if wasActive && !transact {
-		if winner := oneTimeWinner(in.Siblings, a); winner != a.Name {
-			d.ActivatedAt, d.ContactDueBy, d.ExpiresAt = nil, nil, nil
-			return d.pending(ReasonAlreadyUsed, alreadyUsedMessage(benefit.Name, winner, offer.Name))
-		}
-	}
-
-	if !wasActive {
-		if reason, msg, wait := firstMissing(in, benefit, phase, offerNext, keptByR5); reason != "" {
-			d.NextCheck = earliest(d.NextCheck, wait)
-			return d.pending(reason, msg)
-		}
-	}
-
-	// B4: Active. activatedAt is set once; contact is due within the
-	// program's days of it.
-	d.Phase, d.Ready = v1alpha1.ActivationActive, true
-	if d.ActivatedAt == nil {
-		now := in.Now
-		d.ActivatedAt = &now
-	}
-	if d.ContactDueBy == nil {
-		due := d.ActivatedAt.Add(rules.ContactDue)
-		d.ContactDueBy = &due
-	}
+	// B4: Active now. contactDueBy is the program's days later; both, and
+	// expiresAt, are recorded in the grant and never move again.
+	activatedAt := in.Now.Truncate(time.Second)
+	d.ActivatedAt = &activatedAt
+	d.ContactDueBy = ptrTo(activatedAt.Add(rules.ContactDue))
 	d.ExpiresAt = expiresAt
-	d.Reason = ReasonActive
-	d.Message = fmt.Sprintf("%s benefit %q is active for offer %q", benefit.Category, benefit.Name, offer.Name)
-	if expiresAt != nil {
-		d.Message += "; it expires at " + expiresAt.UTC().Format(time.RFC3339)
+	return d.active(in, benefit.Name)
+}
+
+// missingReference says which reference the decision cannot do without: the
+// offer, its publisher, the publisher's program, or a valid one.
+func missingReference(in ActivationInput) (reason, message string) {
+	switch {
+	case in.Offer == nil:
+		return v1alpha1.ReasonOfferNotFound, fmt.Sprintf("offer %q does not exist in this namespace", in.Activation.Spec.OfferRef.Name)
+	case in.Publisher == nil:
+		return v1alpha1.ReasonPublisherNotFound, fmt.Sprintf("publisher %q of offer %q does not exist", in.Offer.Spec.PublisherRef.Name, in.Offer.Name)
 	}
-	d.setContact(a.Spec.ContactedAt, in.Now)
-	return d
+	return in.Program.NotInForce()
+}
+
+// optedOut: opting out, of this engagement or of the whole publication (O6).
+func optedOut(in ActivationInput) (reason, message string) {
+	switch {
+	case in.Activation.Spec.OptOut:
+		return v1alpha1.ReasonOptedOut, "spec.optOut is set; clear it to opt back in (O6)"
+	case in.Offer.Spec.OptOut:
+		return v1alpha1.ReasonOfferOptedOut, fmt.Sprintf("offer %q has spec.optOut set; clear it to opt back in (O6)", in.Offer.Name)
+	}
+	return "", ""
+}
+
+// cause is why a granted benefit is revoked.
+type cause struct {
+	reason  v1alpha1.RevocationReason
+	message string
+	kind    string
+	name    string
+	// at is the cause's own instant from its spec; nil when it has none.
+	at *time.Time
+}
+
+// delisting: a delisted offer ends its publication (R2).
+func delisting(offer *v1alpha1.Offer) cause {
+	at := offer.Spec.DelistedAt.Time
+	return cause{
+		reason:  v1alpha1.RevocationOfferDelisted,
+		message: fmt.Sprintf("offer %q was delisted at %s, which ends this publication (R2)", offer.Name, at.UTC().Format(time.RFC3339)),
+		kind:    "Offer", name: offer.Name, at: &at,
+	}
+}
+
+// revocationCause finds what takes a granted benefit away, in the order of
+// the rules: a violation on the publisher (R1), fraud reported on a sales
+// line in scope (R3, Transact), a cancelled purchase that alone had
+// unlocked its tier (R4, Transact). None of them looks at when the cause
+// happened relative to the grant (R6).
+func revocationCause(in ActivationInput, g *v1alpha1.BenefitGrantSpec) (cause, bool) {
+	if v, found := latestViolation(in.Publisher); found {
+		at := v.Time.Time
+		return cause{v1alpha1.RevocationViolation, violationMessage(in.Publisher, v), "Publisher", in.Publisher.Name, &at}, true
+	}
+	if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
+		return cause{}, false
+	}
+	rules := in.Program.Rules
+	if f, found := fraudInScope(in.Sales.Fraud, rules.FraudScope, in.Offer.Name); found {
+		return cause{v1alpha1.RevocationFraud, fraudMessage(f, rules.FraudScope), "SalesRecord", f.Name, nil}, true
+	}
+	if need, lost := tierLost(in, g.Benefit); lost {
+		if c, found := cancellationCause(in.Sales, need, g.ActivatedAt.Time); found {
+			msg := fmt.Sprintf("cancelled purchase %q had unlocked tier %d, which this benefit needs (R4)", c.Name, need)
+			return cause{v1alpha1.RevocationCancellation, msg, "SalesRecord", c.Name, c.CancelledAt}, true
+		}
+	}
+	return cause{}, false
+}
+
+// tierLost reports whether a Transact benefit's tier is no longer reached,
+// and which tier it needs. A benefit no tier unlocks any more (the program
+// changed) is not taken away by a tier.
+func tierLost(in ActivationInput, benefit string) (int32, bool) {
+	if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
+		return 0, false
+	}
+	need, known := in.Program.Rules.BenefitTier[benefit]
+	return need, known && in.Sales.Tier < need
+}
+
+// latestViolation is the publisher's most recent violation (P5), the last
+// listed breaking ties.
+func latestViolation(pub *v1alpha1.Publisher) (v1alpha1.Violation, bool) {
+	var latest *v1alpha1.Violation
+	for i := range pub.Spec.Violations {
+		v := &pub.Spec.Violations[i]
+		if latest == nil || !v.Time.Before(&latest.Time) {
+			latest = v
+		}
+	}
+	if latest == nil {
+		return v1alpha1.Violation{}, false
+	}
+	return *latest, true
+}
+
+func violationMessage(pub *v1alpha1.Publisher, v v1alpha1.Violation) string {
+	return fmt.Sprintf("publisher %q has a %s violation recorded at %s (R1)", pub.Name, v.Type, v.Time.UTC().Format(time.RFC3339))
+}
+
+func fraudMessage(f FraudLine, scope v1alpha1.FraudRevocationScope) string {
+	return fmt.Sprintf("sales record %q is reported as fraud %s (R3, scope %s)", f.Name, f.State, scope)
 }
 
 // firstMissing returns the first prerequisite of B2 that does not hold, and
 // when it may start holding by itself (an offer going live). keptByR5 skips
 // the tier: an unlocked benefit is kept when its tier only aged out (R5).
+// The checks (Prerequisites) work out benefit, phase and tier again by
+// themselves, so that `kubectl rewards explain` can run them alone.
 func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.OfferPhase, offerNext *time.Time, keptByR5 bool) (string, string, *time.Time) {
-	offer, pub, rules := in.Offer, in.Publisher, in.Program.Rules
-	// The order of B2's own list: enrolled (standing is checked before, R1),
-	// contact, offer live, listing type, then one-time use (B3) or tier.
-	switch {
-	case !pub.Spec.Enrolled:
-		return ReasonNotEnrolled, fmt.Sprintf("publisher %q is not enrolled; set spec.enrolled to take part (P2)", pub.Name), nil
-	case needsContact(benefit.Category) && pub.Spec.MarketingContact == nil:
-		return ReasonMarketingContactMissing, fmt.Sprintf("%s benefits need a marketing contact: set spec.marketingContact on publisher %q (P4)", benefit.Category, pub.Name), nil
-	case phase == v1alpha1.OfferScheduled:
-		return ReasonOfferNotLive, fmt.Sprintf("offer %q goes live at %s (B2)", offer.Name, offer.Spec.LiveAt.UTC().Format(time.RFC3339)), offerNext
-	case !forListingType(benefit, offer.Spec.ListingType):
-		return ReasonNotForListingType, fmt.Sprintf("benefit %q is for %v offers, and offer %q is %s (B2)", benefit.Name, benefit.ListingTypes, offer.Name, offer.Spec.ListingType), nil
-	}
-	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		if winner := oneTimeWinner(in.Siblings, in.Activation); winner != in.Activation.Name {
-			return ReasonAlreadyUsed, alreadyUsedMessage(benefit.Name, winner, offer.Name), nil
-		}
-	} else if need := rules.BenefitTier[benefit.Name]; !keptByR5 && in.Sales.Tier < need {
-		return ReasonTierNotReached, tierNotReachedMessage(in, benefit.Name, need), nil
+	// The checks of prerequisites.go, in B2's order; they work out the
+	// benefit, the offer's phase and the tier themselves.
+	if r, failing := FirstFailingPrerequisite(in); failing && !(keptByR5 && r.Reason == v1alpha1.ReasonTierNotReached) {
+		return r.Reason, r.Message, r.Wait
 	}
 	return "", "", nil
 }
 
-// tierNotReachedMessage explains a Transact benefit waiting for its tier.
-// The R5 branch of decide (an active benefit losing its tier with
-// keepUnlockedBenefits false) and firstMissing (the next reconcile, now that
-// it is Pending) must say the same thing: with two different messages the
-// status changed again on a reconcile whose inputs had not changed.
-func tierNotReachedMessage(in ActivationInput, benefit string, need int32) string {
+// tierNotReachedMessage explains a Transact benefit waiting for its tier;
+// granted is true for one granted before (R5 without keepUnlockedBenefits).
+func tierNotReachedMessage(in ActivationInput, benefit string, need int32, granted bool) string {
 	msg := fmt.Sprintf("benefit %q needs tier %d and publisher %q is at tier %d", benefit, need, in.Publisher.Name, in.Sales.Tier)
-	if in.Activation.Status.ActivatedAt != nil && !in.Program.Rules.KeepUnlockedBenefits {
+	if granted {
 		return msg + "; keepUnlockedBenefits is false, so it is not kept from before (R5)"
 	}
 	return msg + " (B2)"
@@ -371,8 +338,33 @@ func needsContact(c v1alpha1.BenefitCategory) bool {
 	return c == v1alpha1.BenefitCategoryMarketing || c == v1alpha1.BenefitCategorySales
 }
 
-// oneTimeWinner is the activation that gets a one-time benefit of an offer
-// (B3): the oldest activation of the same benefit, name breaking ties.
+// oneTimeHolder is the activation that gets a one-time benefit of an offer
+// (B3). A granted benefit is used, whatever activation appears later: the
+// sibling holding a grant for it has it (the earliest granted, name
+// breaking ties). Until one is granted, the oldest activation of the same
+// benefit gets it, name breaking ties, whatever order the operator saw
+// them in.
+func oneTimeHolder(in ActivationInput) string {
+	self := in.Activation
+	holder, holderAt := "", time.Time{}
+	for i := range in.Siblings {
+		s := &in.Siblings[i]
+		at, granted := in.SiblingGrants[s.Name]
+		if !granted || s.Spec.Benefit != self.Spec.Benefit || s.Spec.OfferRef.Name != self.Spec.OfferRef.Name {
+			continue
+		}
+		if holder == "" || at.Before(holderAt) || (at.Equal(holderAt) && s.Name < holder) {
+			holder, holderAt = s.Name, at
+		}
+	}
+	if holder != "" {
+		return holder
+	}
+	return oneTimeWinner(in.Siblings, self)
+}
+
+// oneTimeWinner is the oldest activation of the same benefit for the same
+// offer, name breaking ties.
 func oneTimeWinner(siblings []v1alpha1.BenefitActivation, self *v1alpha1.BenefitActivation) string {
 	winner := self
 	for i := range siblings {
@@ -399,46 +391,17 @@ func fraudInScope(fraud []FraudLine, scope v1alpha1.FraudRevocationScope, offer 
 	return FraudLine{}, false
 }
 
-// cancellationCause names the cancelled purchase without which the publisher
-// no longer reaches tier need (R4): the first that alone would restore it,
-// or, when only several together would, the last of them by name. Only
-// purchases cancelled after the benefit was activated can have unlocked it;
-// one cancelled before never counted while the benefit was in use.
-func cancellationCause(rules *Rules, s SalesFacts, need int32, activatedAt, now time.Time) (string, bool) {
-	reaches := func(billed Money, seats int64) bool {
-		tier, _, _ := TierFor(rules, billed, seats, s.HasLiveTransactOffer, now)
-		return tier >= need
-	}
-	var candidates []CancelledLine
-	for _, c := range s.Cancelled {
-		if c.CancelledAt == nil || !c.CancelledAt.Before(activatedAt) {
-			candidates = append(candidates, c)
-		}
-	}
-	billed, seats := s.BilledSales, s.Seats
-	for _, c := range candidates {
-		if reaches(s.BilledSales.Add(c.Amount), s.Seats+c.Seats) {
-			return c.Name, true
-		}
-		billed, seats = billed.Add(c.Amount), seats+c.Seats
-	}
-	if len(candidates) > 0 && reaches(billed, seats) {
-		return candidates[len(candidates)-1].Name, true
-	}
-	return "", false
-}
-
 // setContact computes the ContactOverdue condition of an active benefit (B4).
 func (d *ActivationDecision) setContact(contactedAt interface{ IsZero() bool }, now time.Time) {
 	switch {
 	case contactedAt != nil && !contactedAt.IsZero():
-		d.ContactReason, d.ContactMessage = ReasonContacted, "the marketing contact was contacted"
+		d.ContactReason, d.ContactMessage = v1alpha1.ReasonContacted, "the marketing contact was contacted"
 	case !now.Before(*d.ContactDueBy):
 		d.ContactOverdue = true
-		d.ContactReason = ReasonContactOverdue
+		d.ContactReason = v1alpha1.ReasonContactOverdue
 		d.ContactMessage = fmt.Sprintf("the Rewards team had to contact the marketing contact by %s; record spec.contactedAt once done (B4)", d.ContactDueBy.UTC().Format(time.RFC3339))
 	default:
-		d.ContactReason = ReasonContactPending
+		d.ContactReason = v1alpha1.ReasonContactPending
 		d.ContactMessage = fmt.Sprintf("the Rewards team will contact the marketing contact by %s (B4)", d.ContactDueBy.UTC().Format(time.RFC3339))
 		d.NextCheck = earliest(d.NextCheck, d.ContactDueBy)
 	}
@@ -454,15 +417,66 @@ func (d ActivationDecision) optedOut(reason, message string) ActivationDecision 
 	return d
 }
 
-func (d ActivationDecision) revoke(reason v1alpha1.RevocationReason, message, kind, name string, now time.Time) ActivationDecision {
-	d.Phase, d.Ready, d.Reason, d.Message = v1alpha1.ActivationRevoked, false, ReasonRevoked, fmt.Sprintf("revoked (%s): %s", reason, message)
-	d.NextCheck = nil
-	d.Revocation = &v1alpha1.Revocation{
-		Reason:   reason,
-		Message:  message,
-		Time:     metaNow(now),
-		CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name},
+// active: the benefit is in use (B4); the contact condition says whether the
+// Rewards team is late.
+func (d ActivationDecision) active(in ActivationInput, benefit string) ActivationDecision {
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationActive, true, v1alpha1.ReasonActive
+	d.Message = fmt.Sprintf("%s benefit %q is active for offer %q", d.Category, benefit, in.Activation.Spec.OfferRef.Name)
+	if d.ExpiresAt != nil {
+		d.Message += "; it expires at " + d.ExpiresAt.UTC().Format(time.RFC3339)
 	}
+	d.setContact(in.Activation.Spec.ContactedAt, in.Now)
+	return d
+}
+
+// paused: a granted benefit whose offer, publisher or program is missing or
+// invalid keeps its phase and instants; nothing new is decided until the
+// reference is back, and then it resumes under the same grant.
+func (d ActivationDecision) paused(in ActivationInput, reason, message string) ActivationDecision {
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationActive, false, reason
+	d.Message = message + "; the benefit granted at " + d.ActivatedAt.UTC().Format(time.RFC3339) + " is kept, and no new decision is made until then"
+	d.NextCheck = d.ExpiresAt
+	if in.Activation.Spec.OptOut {
+		d.Phase = v1alpha1.ActivationOptedOut
+		return d
+	}
+	d.setContact(in.Activation.Spec.ContactedAt, in.Now)
+	return d
+}
+
+// expired: the benefit ran its course (O4). It is a normal end, not a
+// failure: Ready is True (nothing is pending, nothing is wrong), so kstatus,
+// Flux and Argo CD read it as done, not as in progress or failed.
+func (d ActivationDecision) expired() ActivationDecision {
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationExpired, true, v1alpha1.ReasonExpired
+	d.ExpiredAt, d.NextCheck = d.ExpiresAt, nil
+	d.Message = expiredMessage(d.ExpiresAt)
+	return d
+}
+
+// revoke revokes a granted benefit now: the revocation is recorded at now.
+func (d ActivationDecision) revoke(c cause, now time.Time) ActivationDecision {
+	recordedAt := metaNow(now)
+	return d.revoked(&v1alpha1.Revocation{
+		Reason: c.reason, Message: c.message, CausedBy: &v1alpha1.ObjectReference{Kind: c.kind, Name: c.name},
+		CauseTime: metaTimeOrNil(c.at), RecordedAt: &recordedAt, Time: recordedAt,
+	})
+}
+
+// revokedNotGranted: an activation never granted is revoked by a cause with
+// its own instant (R2); nothing is recorded, the cause's spec says it all.
+func (d ActivationDecision) revokedNotGranted(c cause) ActivationDecision {
+	at := metav1.NewTime(*c.at)
+	return d.revoked(&v1alpha1.Revocation{
+		Reason: c.reason, Message: c.message, CausedBy: &v1alpha1.ObjectReference{Kind: c.kind, Name: c.name},
+		CauseTime: &at, Time: at,
+	})
+}
+
+func (d ActivationDecision) revoked(r *v1alpha1.Revocation) ActivationDecision {
+	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationRevoked, false, v1alpha1.ReasonRevoked
+	d.Message = fmt.Sprintf("revoked (%s): %s", r.Reason, r.Message)
+	d.Revocation, d.NextCheck = r, nil
 	return d
 }
 

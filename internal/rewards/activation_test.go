@@ -180,13 +180,17 @@ func baTierWithNext(n int32, next time.Time) SalesFacts {
 }
 
 // baInput decides act for offer at baNow, for publisher "contoso" at tier 2
-// under the "default" program; the activation is its own only sibling.
+// under the "default" program; the activation is its own only sibling. An
+// activation whose status says it was granted (activatedAt set) comes with
+// the BenefitGrant the operator recorded then, as the controller passes it;
+// baNoGrant and baWiped take one of the two away.
 func baInput(act v1alpha1.BenefitActivation, offer v1alpha1.Offer, mods ...func(*ActivationInput)) ActivationInput {
 	in := ActivationInput{
 		Activation: &act,
+		Grant:      baGrantOf(act),
 		Offer:      &offer,
 		Publisher:  baPublisher(),
-		Program:    ProgramState{Name: "default", Rules: baRules()},
+		Program:    ProgramState{Name: "default", Rules: baRules(), Generation: 1, RulesGeneration: 1},
 		Siblings:   []v1alpha1.BenefitActivation{act},
 		Sales:      baTier(2),
 		Now:        baNow,
@@ -195,6 +199,47 @@ func baInput(act v1alpha1.BenefitActivation, offer v1alpha1.Offer, mods ...func(
 		m(&in)
 	}
 	return in
+}
+
+// baGrantOf is the BenefitGrant recorded for an activation whose status
+// says it was granted, nil for one that was not.
+func baGrantOf(a v1alpha1.BenefitActivation) *v1alpha1.BenefitGrant {
+	st := a.Status
+	if st.ActivatedAt == nil {
+		return nil
+	}
+	g := &v1alpha1.BenefitGrant{
+		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace},
+		Spec: v1alpha1.BenefitGrantSpec{
+			Activation: v1alpha1.GrantedActivation{Name: a.Name, UID: a.UID},
+			Benefit:    a.Spec.Benefit, Category: st.Category, Offer: a.Spec.OfferRef.Name, Publisher: "contoso",
+			ActivatedAt: *st.ActivatedAt, ContactDueBy: *st.ContactDueBy, ExpiresAt: st.ExpiresAt,
+		},
+	}
+	if r := st.Revocation; r != nil {
+		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: r.Reason, Message: r.Message, CausedBy: r.CausedBy, CauseTime: r.CauseTime, RecordedAt: r.Time}
+	}
+	return g
+}
+
+// baNoGrant: no BenefitGrant records the activation, whatever its status
+// says (an activation granted by an earlier version of the operator).
+func baNoGrant(in *ActivationInput) { in.Grant = nil }
+
+// baWiped: the activation's status is gone (a backup restored without it,
+// a cluster rebuilt from Git); its grant is still there.
+func baWiped(in *ActivationInput) {
+	a := in.Activation.DeepCopy()
+	a.Status = v1alpha1.BenefitActivationStatus{}
+	in.Activation = a
+}
+
+// baNeverValid: the program's spec is not valid and never was, so no rules
+// are in force.
+func baNeverValid(problem string) func(*ActivationInput) {
+	return func(in *ActivationInput) {
+		in.Program = ProgramState{Name: "default", Rules: DefaultRules(), Problem: problem, Generation: 1}
+	}
 }
 
 func baAt(now time.Time) func(*ActivationInput) {
@@ -213,19 +258,28 @@ func baProgram(mods ...func(*v1alpha1.RewardsProgramSpec)) func(*ActivationInput
 	return func(in *ActivationInput) { in.Program.Rules = baRules(mods...) }
 }
 
-// baSiblings adds other activations of the same offer.
+// baSiblings adds other activations of the same offer; those whose status
+// says they were granted hold a grant.
 func baSiblings(others ...v1alpha1.BenefitActivation) func(*ActivationInput) {
 	return func(in *ActivationInput) {
 		in.Siblings = append([]v1alpha1.BenefitActivation{*in.Activation}, others...)
+		for _, o := range others {
+			if g := baGrantOf(o); g != nil {
+				if in.SiblingGrants == nil {
+					in.SiblingGrants = map[string]time.Time{}
+				}
+				in.SiblingGrants[o.Name] = g.Spec.ActivatedAt.Time
+			}
+		}
 	}
 }
 
 // baWantActive is an Active decision.
 func baWantActive(cat v1alpha1.BenefitCategory, activatedAt time.Time, expires *time.Time, contact string, next *time.Time) ActivationDecision {
 	return ActivationDecision{
-		Phase: v1alpha1.ActivationActive, Ready: true, Reason: ReasonActive, Category: cat,
+		Phase: v1alpha1.ActivationActive, Ready: true, Reason: v1alpha1.ReasonActive, Category: cat,
 		ActivatedAt: &activatedAt, ContactDueBy: ptrTo(activatedAt.Add(baWeek)), ExpiresAt: expires,
-		ContactOverdue: contact == ReasonContactOverdue, ContactReason: contact,
+		ContactOverdue: contact == v1alpha1.ReasonContactOverdue, ContactReason: contact,
 		NextCheck: next,
 	}
 }
@@ -235,20 +289,34 @@ func baWantPending(reason string, cat v1alpha1.BenefitCategory, next *time.Time)
 	return ActivationDecision{Phase: v1alpha1.ActivationPending, Reason: reason, Category: cat, NextCheck: next}
 }
 
-// baWantRevoked is the Revoked decision of an activation that was Active
-// since since (contact due a week later), revoked at now.
-func baWantRevoked(cat v1alpha1.BenefitCategory, since *time.Time, expires *time.Time, reason v1alpha1.RevocationReason, kind, name string, now time.Time) ActivationDecision {
+// baWantRevoked is the Revoked decision of an activation that was granted
+// at since (contact due a week later), its revocation recorded at now;
+// causeTime is the cause's own instant, nil when it has none.
+func baWantRevoked(cat v1alpha1.BenefitCategory, since *time.Time, expires *time.Time, reason v1alpha1.RevocationReason, kind, name string, now time.Time, causeTime *time.Time) ActivationDecision {
+	recordedAt := metav1.NewTime(now.Truncate(time.Second))
 	d := ActivationDecision{
-		Phase: v1alpha1.ActivationRevoked, Reason: ReasonRevoked, Category: cat, ExpiresAt: expires,
+		Phase: v1alpha1.ActivationRevoked, Reason: v1alpha1.ReasonRevoked, Category: cat, ExpiresAt: expires,
 		Revocation: &v1alpha1.Revocation{
-			Reason: reason, Time: metav1.NewTime(now.Truncate(time.Second)),
-			CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name},
+			Reason: reason, RecordedAt: &recordedAt, Time: recordedAt,
+			CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name}, CauseTime: metaTimeOrNil(causeTime),
 		},
 	}
 	if since != nil {
 		d.ActivatedAt, d.ContactDueBy = since, ptrTo(since.Add(baWeek))
 	}
 	return d
+}
+
+// baWantRevokedNotGranted is the Revoked decision of an activation never
+// granted, by a cause at at: nothing recorded, the cause's spec says it all.
+func baWantRevokedNotGranted(cat v1alpha1.BenefitCategory, reason v1alpha1.RevocationReason, kind, name string, at time.Time) ActivationDecision {
+	t := metav1.NewTime(at)
+	return ActivationDecision{
+		Phase: v1alpha1.ActivationRevoked, Reason: v1alpha1.ReasonRevoked, Category: cat,
+		Revocation: &v1alpha1.Revocation{
+			Reason: reason, Time: t, CauseTime: &t, CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name},
+		},
+	}
 }
 
 type activationCase struct {
@@ -263,8 +331,9 @@ type activationCase struct {
 // people and are only checked for non-emptiness and msgHas.
 func runActivationCases(t *testing.T, cases map[string]activationCase) {
 	t.Helper()
+	// What the decision asks to record is checked by TestDecideActivationRecord.
 	opts := []cmp.Option{
-		cmpopts.IgnoreFields(ActivationDecision{}, "Message", "ContactMessage"),
+		cmpopts.IgnoreFields(ActivationDecision{}, "Message", "ContactMessage", "Record"),
 		cmpopts.IgnoreFields(v1alpha1.Revocation{}, "Message"),
 	}
 	for name, tc := range cases {
@@ -294,31 +363,38 @@ func runActivationCases(t *testing.T, cases map[string]activationCase) {
 func TestDecideActivationMissingReferences(t *testing.T) {
 	blog := baActivation("blog", "trial", "go-live-blog", baCreated)
 	activeBlog := baActivation("blog", "trial", "go-live-blog", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry))
+	// pausedActive: granted, Active, its contact overdue at baNow, Ready
+	// False naming what is missing.
+	pausedActive := func(reason string) ActivationDecision {
+		return ActivationDecision{
+			Phase: v1alpha1.ActivationActive, Reason: reason, Category: v1alpha1.BenefitCategoryMarketing,
+			ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, NextCheck: &baExpiry,
+			ContactOverdue: true, ContactReason: v1alpha1.ReasonContactOverdue,
+		}
+	}
 	cases := map[string]activationCase{
 		"OfferNotFound": {
 			reason: "references: an offer that does not exist keeps the activation Pending OfferNotFound",
 			in:     baInput(blog, baTrial(), func(in *ActivationInput) { in.Offer = nil }),
-			want:   baWantPending(ReasonOfferNotFound, "", nil),
+			want:   baWantPending(v1alpha1.ReasonOfferNotFound, "", nil),
 			msgHas: []string{`"trial"`},
 		},
 		"PublisherNotFound": {
 			reason: "references: a publisher that does not exist keeps the activation Pending PublisherNotFound",
 			in:     baInput(blog, baTrial(), func(in *ActivationInput) { in.Publisher = nil }),
-			want:   baWantPending(ReasonPublisherNotFound, "", nil),
+			want:   baWantPending(v1alpha1.ReasonPublisherNotFound, "", nil),
 			msgHas: []string{`"contoso"`},
 		},
 		"ProgramNotFound": {
 			reason: "references: a RewardsProgram that does not exist keeps the activation Pending ProgramNotFound",
 			in:     baInput(blog, baTrial(), func(in *ActivationInput) { in.Program = ProgramState{Name: "gold", Missing: true} }),
-			want:   baWantPending(ReasonProgramNotFound, "", nil),
+			want:   baWantPending(v1alpha1.ReasonProgramNotFound, "", nil),
 			msgHas: []string{`"gold"`},
 		},
 		"ProgramInvalid": {
-			reason: "references: an invalid RewardsProgram keeps the activation Pending ProgramInvalid, naming the problem",
-			in: baInput(blog, baTrial(), func(in *ActivationInput) {
-				in.Program.Problem = "spec.tiers[level=2].benefits: \"nope\" is not in spec.benefits"
-			}),
-			want:   baWantPending(ReasonProgramInvalid, "", nil),
+			reason: "references: a RewardsProgram never valid decides nothing: the activation is Pending ProgramInvalid, naming the problem",
+			in:     baInput(blog, baTrial(), baNeverValid("spec.tiers[level=2].benefits: \"nope\" is not in spec.benefits")),
+			want:   baWantPending(v1alpha1.ReasonProgramInvalid, "", nil),
 			msgHas: []string{"spec.tiers[level=2].benefits"},
 		},
 		"OfferCheckedBeforePublisher": {
@@ -326,14 +402,53 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 			in: baInput(blog, baTrial(), func(in *ActivationInput) {
 				in.Offer, in.Publisher, in.Program = nil, nil, ProgramState{Name: "default", Missing: true}
 			}),
-			want: baWantPending(ReasonOfferNotFound, "", nil),
+			want: baWantPending(v1alpha1.ReasonOfferNotFound, "", nil),
 		},
-		"ActiveOfferGoneKeepsInstants": {
-			reason: "references/B4: an Active activation whose offer disappears is Pending OfferNotFound and keeps activatedAt, contactDueBy and expiresAt",
+		"GrantedOfferGoneKeepsPhase": {
+			reason: "references/B4: a granted benefit whose offer disappears stays Active with its instants, Ready False OfferNotFound: nothing new is decided until it is back",
 			in:     baInput(activeBlog, baTrial(), func(in *ActivationInput) { in.Offer = nil }),
+			want:   pausedActive(v1alpha1.ReasonOfferNotFound),
+			msgHas: []string{`"trial"`, "kept"},
+		},
+		"GrantedPublisherGoneKeepsPhase": {
+			reason: "references: a granted benefit whose publisher disappears stays Active, Ready False PublisherNotFound",
+			in:     baInput(activeBlog, baTrial(), baPub(baViolation), func(in *ActivationInput) { in.Publisher = nil }),
+			want:   pausedActive(v1alpha1.ReasonPublisherNotFound),
+		},
+		"GrantedProgramGoneKeepsPhase": {
+			reason: "references: a granted benefit whose program is deleted stays Active, Ready False ProgramNotFound; no revocation is decided meanwhile",
+			in: baInput(activeBlog, baTrial(withDelisting(baSince)), func(in *ActivationInput) {
+				in.Program = ProgramState{Name: "gold", Missing: true}
+			}),
+			want: pausedActive(v1alpha1.ReasonProgramNotFound),
+		},
+		"GrantedProgramInvalidKeepsPhase": {
+			reason: "references: a granted benefit under a program never valid stays Active, Ready False ProgramInvalid",
+			in:     baInput(activeBlog, baTrial(), baNeverValid("spec.tiers: broken")),
+			want:   pausedActive(v1alpha1.ReasonProgramInvalid),
+		},
+		"ProgramSupersededDecides": {
+			reason: "program safety: a spec that is not valid leaves the last valid rules in force; the activation is decided by them",
+			in: baInput(blog, baTrial(), func(in *ActivationInput) {
+				in.Program.Problem, in.Program.Generation = "spec.tiers: broken", 2
+			}),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+		},
+		"GrantedOptedOutOfferGone": {
+			reason: "references/O6: a granted benefit opted out by its own spec stays OptedOut while its offer is missing",
+			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)),
+				baTrial(), func(in *ActivationInput) { in.Offer = nil }),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationPending, Reason: ReasonOfferNotFound, Category: v1alpha1.BenefitCategoryMarketing,
-				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry,
+				Phase: v1alpha1.ActivationOptedOut, Reason: v1alpha1.ReasonOfferNotFound, Category: v1alpha1.BenefitCategoryMarketing,
+				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, NextCheck: &baExpiry,
+			},
+		},
+		"GrantedExpiresWhileOfferGone": {
+			reason: "references/O4: the grant's expiresAt needs no reference: a granted benefit expires at its instant while its offer is missing",
+			in:     baInput(activeBlog, baTrial(), baAt(baExpiry), func(in *ActivationInput) { in.Offer = nil }),
+			want: ActivationDecision{
+				Phase: v1alpha1.ActivationExpired, Ready: true, Reason: v1alpha1.ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &baExpiry,
 			},
 		},
 	}
@@ -345,13 +460,13 @@ func TestDecideActivationB1UnknownBenefit(t *testing.T) {
 		"UnknownBenefit": {
 			reason: "B1: a benefit that is not in the program's catalog keeps the activation Pending UnknownBenefit",
 			in:     baInput(baActivation("x", "trial", "free-lunch", baCreated), baTrial()),
-			want:   baWantPending(ReasonUnknownBenefit, "", nil),
+			want:   baWantPending(v1alpha1.ReasonUnknownBenefit, "", nil),
 			msgHas: []string{`"free-lunch"`, `"default"`},
 		},
 		"UnknownBenefitOnTransact": {
 			reason: "B1: an unknown benefit is Pending UnknownBenefit on a Transact offer too, whatever the tier",
 			in:     baInput(baActivation("x", "saas", "free-lunch", baCreated), baSaaS(), baSales(baTier(5))),
-			want:   baWantPending(ReasonUnknownBenefit, "", nil),
+			want:   baWantPending(v1alpha1.ReasonUnknownBenefit, "", nil),
 		},
 	}
 	runActivationCases(t, cases)
@@ -366,127 +481,127 @@ func TestDecideActivationB2Prerequisites(t *testing.T) {
 		"NotEnrolled": {
 			reason: "B2/P2: a publisher that is not enrolled keeps the activation Pending NotEnrolled; it looks again at the benefit's expiry",
 			in:     baInput(blog, baTrial(), baPub(baNotEnrolled)),
-			want:   baWantPending(ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"NotEnrolledBeforeOfferNotLive": {
 			reason: "B2: enrolment is the first prerequisite; the decision still looks again when the offer goes live",
 			in:     baInput(blog, baTrial(baLiveAt(scheduledLive)), baPub(baNotEnrolled)),
-			want:   baWantPending(ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &scheduledLive),
+			want:   baWantPending(v1alpha1.ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &scheduledLive),
 		},
 		"OfferNotLive": {
 			reason: "B2/O2: a Scheduled offer keeps the activation Pending OfferNotLive with NextCheck at liveAt",
 			in:     baInput(blog, baTrial(baLiveAt(scheduledLive))),
-			want:   baWantPending(ReasonOfferNotLive, v1alpha1.BenefitCategoryMarketing, &scheduledLive),
+			want:   baWantPending(v1alpha1.ReasonOfferNotLive, v1alpha1.BenefitCategoryMarketing, &scheduledLive),
 		},
 		"OfferNotLiveBeforeListingType": {
 			reason: "B2: offer live comes before benefit-for-listing-type",
 			in:     baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(baLiveAt(scheduledLive))),
-			want:   baWantPending(ReasonOfferNotLive, v1alpha1.BenefitCategoryMarketing, &scheduledLive),
+			want:   baWantPending(v1alpha1.ReasonOfferNotLive, v1alpha1.BenefitCategoryMarketing, &scheduledLive),
 		},
 		"TransactOfferNotLive": {
 			reason: "B2/O2: a Scheduled Transact offer keeps the activation Pending OfferNotLive with NextCheck at liveAt",
 			in:     baInput(coSell, baSaaS(baLiveAt(scheduledLive)), baSales(baTier(0))),
-			want:   baWantPending(ReasonOfferNotLive, v1alpha1.BenefitCategorySales, &scheduledLive),
+			want:   baWantPending(v1alpha1.ReasonOfferNotLive, v1alpha1.BenefitCategorySales, &scheduledLive),
 		},
 		"NotForListingType": {
 			reason: "B2: a Transact-only benefit on a Trial offer is Pending BenefitNotForListingType",
 			in:     baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial()),
-			want:   baWantPending(ReasonNotForListingType, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonNotForListingType, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 			msgHas: []string{`"listing-badge"`, "Trial"},
 		},
 		"NotForListingTypeTransact": {
 			reason: "B2: a one-time benefit on a Transact offer is Pending BenefitNotForListingType",
 			in:     baInput(baActivation("blog", "saas", "go-live-blog", baCreated), baSaaS()),
-			want:   baWantPending(ReasonNotForListingType, v1alpha1.BenefitCategoryMarketing, nil),
+			want:   baWantPending(v1alpha1.ReasonNotForListingType, v1alpha1.BenefitCategoryMarketing, nil),
 		},
 		"ContactBeforeListingType": {
 			reason: "B2: the marketing contact comes before benefit-for-listing-type, in B2's order",
 			in:     baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(), baPub(baNoContact)),
-			want:   baWantPending(ReasonMarketingContactMissing, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonMarketingContactMissing, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"MarketingNeedsContact": {
 			reason: "B2/P4: a Marketing benefit needs a marketing contact: Pending MarketingContactMissing",
 			in:     baInput(blog, baTrial(), baPub(baNoContact)),
-			want:   baWantPending(ReasonMarketingContactMissing, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonMarketingContactMissing, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 			msgHas: []string{"spec.marketingContact"},
 		},
 		"SalesNeedsContact": {
 			reason: "B2/P4: a Sales benefit needs a marketing contact: Pending MarketingContactMissing",
 			in:     baInput(baActivation("kit", "trial", "sales-kit", baCreated), baTrial(), baPub(baNoContact)),
-			want:   baWantPending(ReasonMarketingContactMissing, v1alpha1.BenefitCategorySales, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonMarketingContactMissing, v1alpha1.BenefitCategorySales, &baExpiry),
 		},
 		"TransactSalesNeedsContact": {
 			reason: "B2/P4: a Transact Sales benefit needs a marketing contact even with its tier reached",
 			in:     baInput(coSell, baSaaS(), baPub(baNoContact)),
-			want:   baWantPending(ReasonMarketingContactMissing, v1alpha1.BenefitCategorySales, nil),
+			want:   baWantPending(v1alpha1.ReasonMarketingContactMissing, v1alpha1.BenefitCategorySales, nil),
 		},
 		"ContactBeforeTier": {
 			reason: "B2: the marketing contact comes before the tier",
 			in:     baInput(coSell, baSaaS(), baPub(baNoContact), baSales(baTier(1))),
-			want:   baWantPending(ReasonMarketingContactMissing, v1alpha1.BenefitCategorySales, nil),
+			want:   baWantPending(v1alpha1.ReasonMarketingContactMissing, v1alpha1.BenefitCategorySales, nil),
 		},
 		"TechnicalNeedsNoContact": {
 			reason: "B2/P4: a Technical benefit needs no marketing contact: Active",
 			in:     baInput(baActivation("em", "trial", "engagement-manager", baCreated), baTrial(), baPub(baNoContact)),
-			want:   baWantActive(v1alpha1.BenefitCategoryTechnical, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryTechnical, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"TransactTechnicalNeedsNoContact": {
 			reason: "B2/P4: a Transact Technical benefit needs no marketing contact: Active at its tier",
 			in:     baInput(baActivation("credits", "saas", "azure-credits", baCreated), baSaaS(), baPub(baNoContact), baSales(baTier(3))),
-			want:   baWantActive(v1alpha1.BenefitCategoryTechnical, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryTechnical, baNow, nil, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"TierNotReached": {
 			reason: "B2/S6: a tier-2 Transact benefit at tier 1 is Pending TierNotReached and looks again when the tier may change (Sales.NextChangeAt)",
 			in:     baInput(coSell, baSaaS(), baSales(baTierWithNext(1, nextChange))),
-			want:   baWantPending(ReasonTierNotReached, v1alpha1.BenefitCategorySales, &nextChange),
+			want:   baWantPending(v1alpha1.ReasonTierNotReached, v1alpha1.BenefitCategorySales, &nextChange),
 			msgHas: []string{"tier 2", "tier 1"},
 		},
 		"TierNotReachedNoNextChange": {
 			reason: "B2/S6: a Pending TierNotReached benefit with no tier change in sight has no NextCheck",
 			in:     baInput(coSell, baSaaS(), baSales(baTier(1))),
-			want:   baWantPending(ReasonTierNotReached, v1alpha1.BenefitCategorySales, nil),
+			want:   baWantPending(v1alpha1.ReasonTierNotReached, v1alpha1.BenefitCategorySales, nil),
 		},
 		"NoTierWithoutLiveTransactOffer": {
 			reason: "B2/S6: at tier 0 even a tier-1 benefit is Pending TierNotReached",
 			in:     baInput(baActivation("badge", "saas", "listing-badge", baCreated), baSaaS(), baSales(baTier(0))),
-			want:   baWantPending(ReasonTierNotReached, v1alpha1.BenefitCategoryMarketing, nil),
+			want:   baWantPending(v1alpha1.ReasonTierNotReached, v1alpha1.BenefitCategoryMarketing, nil),
 		},
 		"TechnicalTierNotReached": {
 			reason: "B2/S6: a tier-3 Technical benefit at tier 2 is Pending TierNotReached",
 			in:     baInput(baActivation("credits", "saas", "azure-credits", baCreated), baSaaS()),
-			want:   baWantPending(ReasonTierNotReached, v1alpha1.BenefitCategoryTechnical, nil),
+			want:   baWantPending(v1alpha1.ReasonTierNotReached, v1alpha1.BenefitCategoryTechnical, nil),
 		},
 		"AllSatisfiedTrial": {
 			reason: "B2/B4: every prerequisite holds: Active, activatedAt = now, contact due a week later, expiring with the offer's benefits",
 			in:     baInput(blog, baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 			msgHas: []string{`"go-live-blog"`, `"trial"`},
 		},
 		"AllSatisfiedSalesKit": {
 			reason: "B2: a Sales one-time benefit with a marketing contact is Active",
 			in:     baInput(baActivation("kit", "trial", "sales-kit", baCreated), baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"AllSatisfiedTransact": {
 			reason: "B2: a tier-2 Transact benefit at tier 2 is Active and never expires (O4)",
 			in:     baInput(coSell, baSaaS()),
-			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"AllSatisfiedHigherTier": {
 			reason: "B2/S6: a tier unlocks its own and all lower tiers' benefits",
 			in:     baInput(baActivation("badge", "saas", "listing-badge", baCreated), baSaaS(), baSales(baTier(3))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, nil, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"HealsOnceFixed": {
 			reason: "B2: a Pending activation turns Active by itself once its prerequisite holds",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baPhase(v1alpha1.ActivationPending)), baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"LiveAtExactInstant": {
 			reason: "B2/O2: at exactly liveAt the offer is Live and the activation Active",
 			in:     baInput(blog, baTrial(baLiveAt(scheduledLive)), baAt(scheduledLive)),
 			want: baWantActive(v1alpha1.BenefitCategoryMarketing, scheduledLive, ptrTo(utc(2027, time.April, 30, 9, 0, 0)),
-				ReasonContactPending, ptrTo(scheduledLive.Add(baWeek))),
+				v1alpha1.ReasonContactPending, ptrTo(scheduledLive.Add(baWeek))),
 		},
 	}
 	runActivationCases(t, cases)
@@ -501,81 +616,93 @@ func TestDecideActivationB3OneTimeUse(t *testing.T) {
 		"OlderActivationWins": {
 			reason: "B3: a second activation of the same benefit for the same offer is Pending AlreadyUsed, naming the older one",
 			in:     baInput(blogAt("blog-new", later), baTrial(), baSiblings(blogAt("blog-old", baCreated))),
-			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 			msgHas: []string{`"blog-old"`},
 		},
 		"OldestIsActive": {
 			reason: "B3: the oldest activation gets the one-time benefit",
 			in:     baInput(blogAt("blog-old", baCreated), baTrial(), baSiblings(blogAt("blog-new", later))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"OldestAmongMany": {
 			reason: "B3: the oldest of several wins, whatever the order of the siblings",
 			in: baInput(blogAt("blog-2", later), baTrial(), baSiblings(
 				blogAt("blog-3", later.Add(time.Hour)), blogAt("blog-1", baCreated), blogAt("blog-0", baCreated.Add(time.Minute)))),
-			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 			msgHas: []string{`"blog-1"`},
 		},
 		"TieBrokenByNameLoses": {
 			reason: "B3: with equal creation times the smaller name wins; blog-b loses to blog-a",
 			in:     baInput(blogAt("blog-b", baCreated), baTrial(), baSiblings(blogAt("blog-a", baCreated))),
-			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 			msgHas: []string{`"blog-a"`},
 		},
 		"TieBrokenByNameWins": {
 			reason: "B3: with equal creation times the smaller name wins; blog-a is Active",
 			in:     baInput(blogAt("blog-a", baCreated), baTrial(), baSiblings(blogAt("blog-b", baCreated))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"OtherBenefitDoesNotBlock": {
 			reason: "B3: an older activation of another benefit of the same offer does not use this one",
 			in: baInput(blogAt("blog", later), baTrial(), baSiblings(
 				baActivation("kit", "trial", "sales-kit", baCreated), baActivation("em", "trial", "engagement-manager", baCreated))),
-			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"OtherOfferDoesNotBlock": {
 			reason: "B3: one-time use is per offer (publication): the same benefit on another offer does not block",
 			in:     baInput(blogAt("blog", later), baTrial(), baSiblings(baActivation("blog-other", "trial-2", "go-live-blog", baCreated))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"RevokedOlderStillUsedIt": {
 			reason: "B3: an older activation that was revoked did use the benefit: the newer one is AlreadyUsed",
 			in: baInput(blogAt("blog-new", later), baTrial(), baSiblings(blogAt("blog-old", baCreated, func(a *v1alpha1.BenefitActivation) {
 				a.Status.Phase = v1alpha1.ActivationRevoked
 			}))),
-			want: baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want: baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"ListIsOneTime": {
 			reason: "B3: List benefits are one-time use too",
 			in: baInput(baActivation("blog-new", "list", "go-live-blog", later), mkOffer("list", v1alpha1.ListingTypeList, baLive),
 				baSiblings(baActivation("blog-old", "list", "go-live-blog", baCreated))),
-			want: baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, nil),
+			want: baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, nil),
 		},
 		"TransactIsNotOneTime": {
 			reason: "B3: Transact benefits are not one-time: a newer activation of the same benefit is Active too",
 			in: baInput(baActivation("co-sell-new", "saas", "co-sell", later), baSaaS(),
 				baSiblings(baActivation("co-sell-old", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil)))),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
-		"TieWinnerActiveBesideActiveLoser": {
-			reason: "B3: blog-z became Active before blog-a (created in the same second, smaller name) reached the cache; the tie-break, not the order seen, decides: blog-a is Active",
+		"GrantedSiblingHoldsIt": {
+			reason: "B3: blog-z was granted before blog-a (created in the same second, smaller name) reached the operator; a granted benefit is used, so blog-a is Pending AlreadyUsed, naming blog-z",
 			in: baInput(blogAt("blog-a", baCreated), baTrial(),
 				baSiblings(blogAt("blog-z", baCreated, baActive(baCreated, v1alpha1.BenefitCategoryMarketing, &baExpiry)))),
-			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			msgHas: []string{`"blog-z"`},
 		},
-		"ActiveTieLoserBackToPending": {
-			reason: "B3: an Active activation that loses the tie-break to a sibling created in the same second goes back to Pending AlreadyUsed, so that only one of them is Active; it never held the benefit, so it has no activation instants",
+		"GrantedNewerSiblingHoldsIt": {
+			reason: "B3: a newer activation that was granted (an older sibling came late) holds the benefit: the older one is AlreadyUsed",
+			in: baInput(blogAt("blog-old", baCreated), baTrial(),
+				baSiblings(blogAt("blog-new", later, baActive(later, v1alpha1.BenefitCategoryMarketing, &baExpiry)))),
+			want:   baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			msgHas: []string{`"blog-new"`},
+		},
+		"GrantKeptWhateverSiblingAppears": {
+			reason: "B3/R6: a granted benefit is never taken back by a sibling appearing later, even one that would have won the tie-break",
 			in: baInput(blogAt("blog-z", baCreated, baActive(baCreated, v1alpha1.BenefitCategoryMarketing, &baExpiry)), baTrial(),
 				baSiblings(blogAt("blog-a", baCreated))),
-			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
-			msgHas: []string{`"blog-a"`},
+			want: ActivationDecision{
+				Phase: v1alpha1.ActivationActive, Ready: true, Reason: v1alpha1.ReasonActive, Category: v1alpha1.BenefitCategoryMarketing,
+				ActivatedAt: &baCreated, ContactDueBy: ptrTo(baCreated.Add(baWeek)), ExpiresAt: &baExpiry,
+				ContactOverdue: true, ContactReason: v1alpha1.ReasonContactOverdue, NextCheck: &baExpiry,
+			},
 		},
-		"ActiveOlderLoserBackToPending": {
-			reason: "B3: an Active activation with an older sibling it did not see in time (cache lag) goes back to Pending AlreadyUsed",
-			in: baInput(blogAt("blog-new", later, baActive(later, v1alpha1.BenefitCategoryMarketing, &baExpiry)), baTrial(),
-				baSiblings(blogAt("blog-old", baCreated))),
-			want:   baWantPending(ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
-			msgHas: []string{`"blog-old"`},
+		"EarliestGrantHoldsIt": {
+			reason: "B3: should two siblings hold grants, the earliest granted is the holder",
+			in: baInput(blogAt("blog-c", baCreated), baTrial(), baSiblings(
+				blogAt("blog-b", later, baActive(later.Add(time.Hour), v1alpha1.BenefitCategoryMarketing, &baExpiry)),
+				blogAt("blog-a", later, baActive(later.Add(2*time.Hour), v1alpha1.BenefitCategoryMarketing, &baExpiry)))),
+			want:   baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			msgHas: []string{`"blog-b"`},
 		},
 	}
 	runActivationCases(t, cases)
@@ -591,57 +718,57 @@ func TestDecideActivationB4Contact(t *testing.T) {
 		"ActivatedAtIsNow": {
 			reason: "B4: on becoming Active, activatedAt = now and contactDueBy = activatedAt + 7 days",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(utc(2027, time.January, 17, 12, 0, 0))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(utc(2027, time.January, 17, 12, 0, 0))),
 		},
 		"ContactDueDaysFromProgram": {
 			reason: "B4: contactDueBy uses the program's contactDueDays",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baProgram(baContactDueDays(3))),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationActive, Ready: true, Reason: ReasonActive, Category: v1alpha1.BenefitCategoryMarketing,
+				Phase: v1alpha1.ActivationActive, Ready: true, Reason: v1alpha1.ReasonActive, Category: v1alpha1.BenefitCategoryMarketing,
 				ActivatedAt: &baNow, ContactDueBy: ptrTo(baNow.Add(72 * time.Hour)), ExpiresAt: &baExpiry,
-				ContactReason: ReasonContactPending, NextCheck: ptrTo(baNow.Add(72 * time.Hour)),
+				ContactReason: v1alpha1.ReasonContactPending, NextCheck: ptrTo(baNow.Add(72 * time.Hour)),
 			},
 		},
 		"ActivatedAtKept": {
 			reason: "B4: activatedAt is set once and kept on later decisions, as is contactDueBy",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baActive(twoDaysAgo, v1alpha1.BenefitCategoryMarketing, &baExpiry)),
 				baTrial()),
-			want: baWantActive(v1alpha1.BenefitCategoryMarketing, twoDaysAgo, &baExpiry, ReasonContactPending, ptrTo(twoDaysAgo.Add(baWeek))),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, twoDaysAgo, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(twoDaysAgo.Add(baWeek))),
 		},
 		"PersistedContactDueByKept": {
 			reason: "B4: a persisted contactDueBy is kept even when the program's contactDueDays changed",
 			in:     baInput(blogActive(), baTrial(), baProgram(baContactDueDays(30)), baAt(baSinceDue.Add(-time.Second))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactPending, &baSinceDue),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactPending, &baSinceDue),
 		},
 		"ContactPendingOneNanosecondBefore": {
 			reason: "B4: one nanosecond before contactDueBy the contact is pending, NextCheck = contactDueBy",
 			in:     baInput(blogActive(), baTrial(), baAt(baSinceDue.Add(-time.Nanosecond))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactPending, &baSinceDue),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactPending, &baSinceDue),
 		},
 		"ContactOverdueAtDue": {
 			reason: "B4: at exactly contactDueBy without contactedAt the contact is overdue; NextCheck moves to the expiry",
 			in:     baInput(blogActive(), baTrial(), baAt(baSinceDue)),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 		"ContactOverdueLater": {
 			reason: "B4: long after contactDueBy without contactedAt the contact stays overdue",
 			in:     baInput(blogActive(), baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 		"Contacted": {
 			reason: "B4: spec.contactedAt closes the contact obligation: Contacted, not overdue",
 			in:     baInput(blogActive(baContacted(baSince.Add(24*time.Hour))), baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContacted, &baExpiry),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContacted, &baExpiry),
 		},
 		"ContactedBeforeDue": {
 			reason: "B4: once contacted, contactDueBy is no longer a NextCheck",
 			in:     baInput(blogActive(baContacted(baSince.Add(24*time.Hour))), baTrial(), baAt(baSinceDue.Add(-time.Hour))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContacted, &baExpiry),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContacted, &baExpiry),
 		},
 		"ContactedLate": {
 			reason: "B4: contactedAt after contactDueBy still closes it",
 			in:     baInput(blogActive(baContacted(baSinceDue.Add(24*time.Hour))), baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContacted, &baExpiry),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContacted, &baExpiry),
 		},
 	}
 	runActivationCases(t, cases)
@@ -668,17 +795,19 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		}}, mods...)...)
 	}
 	wantExpired := ActivationDecision{
-		Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+		Phase: v1alpha1.ActivationExpired, Ready: true, Reason: v1alpha1.ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &expiredAt,
 	}
+	recorded := revocation
+	recorded.RecordedAt = &recorded.Time
 	wantRevoked := ActivationDecision{
-		Phase: v1alpha1.ActivationRevoked, Reason: ReasonRevoked, Category: v1alpha1.BenefitCategoryMarketing,
-		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, Revocation: &revocation,
+		Phase: v1alpha1.ActivationRevoked, Reason: v1alpha1.ReasonRevoked, Category: v1alpha1.BenefitCategoryMarketing,
+		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, Revocation: &recorded,
 	}
 	cases := map[string]activationCase{
 		"ExpiredStaysExpired": {
-			reason: "B5: Expired is terminal even when the offer is live again and every prerequisite holds",
-			in:     baInput(expired, baTrial(baLiveAt(baNow)), baAt(baNow.AddDate(0, 1, 0))),
+			reason: "B5/O4: Expired is terminal even when the offer goes live again later (a recomputed expiry would be in April): the grant's expiresAt decides",
+			in:     baInput(expired, baTrial(baLiveAt(baNow)), baAt(baExpiry.AddDate(0, 1, 0))),
 			want:   wantExpired,
 		},
 		"ExpiredIgnoresEverything": {
@@ -691,7 +820,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		},
 		"ExpiredWithMissingReferences": {
 			reason: "B5: Expired is terminal even when the offer, publisher and program are gone",
-			in: baInput(expired, baTrial(), func(in *ActivationInput) {
+			in: baInput(expired, baTrial(), baAt(baExpiry.Add(time.Hour)), func(in *ActivationInput) {
 				in.Offer, in.Publisher, in.Program = nil, nil, ProgramState{Name: "default", Missing: true}
 			}),
 			want: wantExpired,
@@ -725,7 +854,7 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 	leapLive := utc(2027, time.November, 30, 9, 0, 0)
 	leapExpiry := utc(2028, time.February, 29, 9, 0, 0)
 	wantExpired := func(cat v1alpha1.BenefitCategory, since *time.Time, at time.Time) ActivationDecision {
-		d := ActivationDecision{Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: cat, ExpiresAt: &at, ExpiredAt: &at}
+		d := ActivationDecision{Phase: v1alpha1.ActivationExpired, Ready: true, Reason: v1alpha1.ReasonExpired, Category: cat, ExpiresAt: &at, ExpiredAt: &at}
 		if since != nil {
 			d.ActivatedAt, d.ContactDueBy = since, ptrTo(since.Add(baWeek))
 		}
@@ -734,14 +863,14 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 	cases := map[string]activationCase{
 		"TrialExpiresEndOfFebruary": {
 			reason: "O3/O4: a Trial benefit expires 3 calendar months after liveAt: 30 Nov + 3 months = 28 Feb, Expired at that instant",
-			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), baTrial(), baAt(baExpiry)),
+			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &baExpiry), baTrial(), baAt(baExpiry)),
 			want:   wantExpired(v1alpha1.BenefitCategoryMarketing, &baSince, baExpiry),
 			msgHas: []string{"2027-02-28T09:00:00Z"},
 		},
 		"TrialActiveOneNanosecondBefore": {
 			reason: "O4: one nanosecond before the expiry the benefit is Active with NextCheck = expiresAt",
-			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), baTrial(), baAt(baExpiry.Add(-time.Nanosecond))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
+			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &baExpiry), baTrial(), baAt(baExpiry.Add(-time.Nanosecond))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 		"TrialExpiredLater": {
 			reason: "O4: after the expiry the benefit is Expired at expiresAt, not at now",
@@ -750,19 +879,19 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 		},
 		"ConsultingExpires": {
 			reason: "O3/O4: a Consulting benefit expires 3 calendar months after liveAt, at that instant",
-			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, nil), consulting, baAt(baExpiry)),
+			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, &baExpiry), consulting, baAt(baExpiry)),
 			want:   wantExpired(v1alpha1.BenefitCategorySales, &baSince, baExpiry),
 		},
 		"ConsultingActiveOneNanosecondBefore": {
 			reason: "O4: one nanosecond before, a Consulting benefit is Active with NextCheck = expiresAt",
-			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, nil), consulting, baAt(baExpiry.Add(-time.Nanosecond))),
-			want:   baWantActive(v1alpha1.BenefitCategorySales, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
+			in:     baInput(activeSince("consulting", "sales-kit", v1alpha1.BenefitCategorySales, &baExpiry), consulting, baAt(baExpiry.Add(-time.Nanosecond))),
+			want:   baWantActive(v1alpha1.BenefitCategorySales, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 		"LeapYearEndOfFebruary": {
 			reason: "O4: 30 Nov + 3 months is 29 Feb in a leap year",
 			in: baInput(baActivation("em", "trial", "engagement-manager", baCreated), baTrial(baLiveAt(leapLive)),
 				baAt(leapExpiry.Add(-time.Second))),
-			want: baWantActive(v1alpha1.BenefitCategoryTechnical, leapExpiry.Add(-time.Second), &leapExpiry, ReasonContactPending, &leapExpiry),
+			want: baWantActive(v1alpha1.BenefitCategoryTechnical, leapExpiry.Add(-time.Second), &leapExpiry, v1alpha1.ReasonContactPending, &leapExpiry),
 		},
 		"ProgramMonths": {
 			reason: "O4: the program's trialConsultingExpiryMonths 1: 30 Nov + 1 calendar month = 30 Dec, Expired at that instant",
@@ -782,42 +911,53 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 			want: wantExpired(v1alpha1.BenefitCategoryMarketing, nil, baExpiry),
 		},
 		"PersistedExpiresAtWinsEarlier": {
-			reason: "O4: the persisted status.expiresAt wins over a recomputation: Expired at the persisted instant",
+			reason: "O4: the grant's expiresAt wins over a recomputation: Expired at the recorded instant",
 			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &persistedEarly), baTrial(), baAt(persistedEarly)),
 			want:   wantExpired(v1alpha1.BenefitCategoryMarketing, &baSince, persistedEarly),
 		},
 		"PersistedExpiresAtWinsLater": {
-			reason: "O4: the persisted status.expiresAt wins: still Active at the recomputed instant, NextCheck = persisted expiresAt",
+			reason: "O4: the grant's expiresAt wins: still Active at the recomputed instant, NextCheck = the recorded expiresAt",
 			in:     baInput(activeSince("trial", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &persistedLate), baTrial(), baAt(baExpiry)),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &persistedLate, ReasonContactOverdue, &persistedLate),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &persistedLate, v1alpha1.ReasonContactOverdue, &persistedLate),
 		},
 		"ListNeverExpires": {
 			reason: "O4: List benefits do not expire by default: Active ten years later, no expiresAt, no NextCheck",
 			in:     baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), list, baAt(baLive.AddDate(10, 0, 0))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, ReasonContactOverdue, nil),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
 		"ListNeverExpiresNew": {
 			reason: "O4: a new List activation is Active without expiresAt; NextCheck is the contact due",
 			in:     baInput(baActivation("blog", "list", "go-live-blog", baCreated), list),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, nil, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"ListExpiryMonths": {
-			reason: "O4: with listExpiryMonths 6, List benefits expire 6 calendar months after liveAt, at that instant",
-			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), list,
+			reason: "O4: with listExpiryMonths 6, a List benefit granted under it expires 6 calendar months after liveAt, at that instant",
+			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &listExpiry), list,
 				baProgram(baListExpiryMonths(6)), baAt(listExpiry)),
 			want: wantExpired(v1alpha1.BenefitCategoryMarketing, &baSince, listExpiry),
 		},
 		"ListExpiryMonthsBefore": {
 			reason: "O4: with listExpiryMonths 6, one nanosecond before the List benefit is Active with NextCheck = expiresAt",
-			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), list,
+			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, &listExpiry), list,
 				baProgram(baListExpiryMonths(6)), baAt(listExpiry.Add(-time.Nanosecond))),
-			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &listExpiry, ReasonContactOverdue, &listExpiry),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &listExpiry, v1alpha1.ReasonContactOverdue, &listExpiry),
+		},
+		"ListExpiryMonthsNew": {
+			reason: "O4: a List benefit granted under listExpiryMonths 6 records its expiry, 6 calendar months after liveAt",
+			in:     baInput(baActivation("blog", "list", "go-live-blog", baCreated), list, baProgram(baListExpiryMonths(6))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &listExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+		},
+		"GrantedExpiryNotMovedByProgram": {
+			reason: "O4/R6: a List benefit granted without expiry keeps none when the program later sets listExpiryMonths: a program change does not change a decision already made",
+			in: baInput(activeSince("list", "go-live-blog", v1alpha1.BenefitCategoryMarketing, nil), list,
+				baProgram(baListExpiryMonths(6)), baAt(listExpiry)),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
 		"TransactNeverExpires": {
 			reason: "O4: Transact engagement is evergreen, whatever the program's expiry months",
 			in: baInput(activeSince("saas", "co-sell", v1alpha1.BenefitCategorySales, nil), baSaaS(),
 				baProgram(baListExpiryMonths(1), baTrialExpiryMonths(1)), baAt(baSaaSLive.AddDate(10, 0, 0))),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, nil),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
 	}
 	runActivationCases(t, cases)
@@ -839,57 +979,60 @@ func TestDecideActivationO6OptOut(t *testing.T) {
 		"ActivationOptOut": {
 			reason: "O6: optOut on the activation opts it out at any time: OptedOut, keeping its instants, looking again at the expiry",
 			in:     baInput(activeBlog(baOptOut), baTrial()),
-			want:   optedOut(activeBlog(), ReasonOptedOut),
+			want:   optedOut(activeBlog(), v1alpha1.ReasonOptedOut),
 			msgHas: []string{"spec.optOut"},
 		},
 		"NewActivationOptOut": {
 			reason: "O6: a new activation with optOut is OptedOut, never activated",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial()),
-			want:   optedOut(baActivation("blog", "trial", "go-live-blog", baCreated), ReasonOptedOut),
+			want:   optedOut(baActivation("blog", "trial", "go-live-blog", baCreated), v1alpha1.ReasonOptedOut),
 		},
 		"OfferOptOut": {
 			reason: "O6: optOut on the offer opts all its activations out: OptedOut with reason OfferOptedOut",
 			in:     baInput(activeBlog(), baTrial(baOfferOptOut)),
-			want:   optedOut(activeBlog(), ReasonOfferOptedOut),
+			want:   optedOut(activeBlog(), v1alpha1.ReasonOfferOptedOut),
 			msgHas: []string{`"trial"`},
 		},
 		"BothOptOut": {
 			reason: "O6: the activation's own optOut is named first",
 			in:     baInput(activeBlog(baOptOut), baTrial(baOfferOptOut)),
-			want:   optedOut(activeBlog(), ReasonOptedOut),
+			want:   optedOut(activeBlog(), v1alpha1.ReasonOptedOut),
 		},
-		"OptOutHoldsViolation": {
-			reason: "O6/R1: an opted-out activation stays OptedOut while its publisher has a violation",
+		"ViolationRevokesOptedOut": {
+			reason: "O6/R1/R6: opting out does not shelter a granted benefit from a violation: it is revoked",
 			in:     baInput(activeBlog(baOptOut, baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(baViolation)),
-			want:   optedOut(activeBlog(), ReasonOptedOut),
+			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry, v1alpha1.RevocationViolation, "Publisher", "contoso",
+				baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
+		},
+		"NewOptedOutNotRevokedByViolation": {
+			reason: "O6/R1: an opted-out activation never granted is OptedOut, not revoked, while a violation stands",
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial(), baPub(baViolation)),
+			want:   optedOut(baActivation("blog", "trial", "go-live-blog", baCreated), v1alpha1.ReasonOptedOut),
 		},
 		"TransactOfferOptOut": {
 			reason: "O6: a Transact offer can opt out too; no NextCheck from sales while OptedOut",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil)),
 				baSaaS(baOfferOptOut), baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationOptedOut, Reason: ReasonOfferOptedOut, Category: v1alpha1.BenefitCategorySales,
+				Phase: v1alpha1.ActivationOptedOut, Reason: v1alpha1.ReasonOfferOptedOut, Category: v1alpha1.BenefitCategorySales,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue,
 			},
 		},
 		"ClearActivationOptOut": {
 			reason: "O6: clearing optOut opts back in: Active again with the original activatedAt",
 			in:     baInput(activeBlog(baPhase(v1alpha1.ActivationOptedOut)), baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 		"ClearOfferOptOutTransact": {
 			reason: "O6: clearing the offer's optOut opts back in: Active again with the original activatedAt",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated,
 				baActive(baSince, v1alpha1.BenefitCategorySales, nil), baPhase(v1alpha1.ActivationOptedOut)), baSaaS()),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, nil),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
-		"ClearOptOutStillNeedsPrerequisites": {
-			reason: "O6/B2: opting back in goes through the prerequisites again",
+		"OptBackInResumesGrant": {
+			reason: "O6/B2: B2's prerequisites gate becoming Active; a granted benefit opted back in resumes under its grant, even with the publisher no longer enrolled",
 			in:     baInput(activeBlog(baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(baNotEnrolled)),
-			want: ActivationDecision{
-				Phase: v1alpha1.ActivationPending, Reason: ReasonNotEnrolled, Category: v1alpha1.BenefitCategoryMarketing,
-				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, NextCheck: &baExpiry,
-			},
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 	}
 	runActivationCases(t, cases)
@@ -903,7 +1046,7 @@ func TestDecideActivationR1Violation(t *testing.T) {
 			reason: "R1: a violation on the publisher revokes an Active activation, caused by the Publisher",
 			in:     baInput(activeBlog, baTrial(), baPub(baViolation)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow),
+				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
 			msgHas: []string{"SponsorshipPolicy"},
 		},
 		"ActiveTransactRevoked": {
@@ -911,40 +1054,40 @@ func TestDecideActivationR1Violation(t *testing.T) {
 			in: baInput(baActivation("credits", "saas", "azure-credits", baCreated, baActive(baSince, v1alpha1.BenefitCategoryTechnical, nil)),
 				baSaaS(), baPub(baViolation), baSales(baTierWithNext(3, baNow.AddDate(0, 1, 0)))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryTechnical, &baSince, nil,
-				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow),
+				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
 		},
 		"RevocationTimeInSeconds": {
 			reason: "R1: the revocation time is now in whole seconds, as the API server keeps it",
 			in:     baInput(activeBlog, baTrial(), baPub(baViolation), baAt(baNow.Add(750*time.Millisecond))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow),
+				v1alpha1.RevocationViolation, "Publisher", "contoso", baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
 		},
 		"PendingStaysPending": {
 			reason: "R1: while a violation stands a Pending activation stays Pending, naming it",
 			in:     baInput(pendingBlog, baTrial(), baPub(baViolation)),
-			want:   baWantPending(ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 			msgHas: []string{"SponsorshipPolicy"},
 		},
 		"NewStaysPending": {
 			reason: "R1: a new activation of a publisher with a violation is Pending Violation",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baPub(baViolation)),
-			want:   baWantPending(ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"ViolationBeforePrerequisites": {
 			reason: "R1/B2: good standing is named before enrolment",
 			in:     baInput(pendingBlog, baTrial(), baPub(baViolation, baNotEnrolled)),
-			want:   baWantPending(ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"PendingTransactStaysPending": {
 			reason: "R1: a Pending Transact activation stays Pending Violation, looking again when the tier may change",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated), baSaaS(), baPub(baViolation),
 				baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
-			want: baWantPending(ReasonViolation, v1alpha1.BenefitCategorySales, ptrTo(baNow.AddDate(0, 1, 0))),
+			want: baWantPending(v1alpha1.ReasonViolation, v1alpha1.BenefitCategorySales, ptrTo(baNow.AddDate(0, 1, 0))),
 		},
 		"RemovedViolationProceeds": {
 			reason: "R1: removing the violation lets a Pending activation proceed to Active",
 			in:     baInput(pendingBlog, baTrial()),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 	}
 	runActivationCases(t, cases)
@@ -958,55 +1101,55 @@ func TestDecideActivationR2Delisted(t *testing.T) {
 			reason: "R2: a delisted offer revokes its Active activations, caused by the Offer",
 			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow, &delistedAt),
 			msgHas: []string{"2027-01-05T00:00:00Z"},
 		},
 		"PendingRevoked": {
-			reason: "R2: a delisted offer revokes its Pending activations alike",
+			reason: "R2: a delisted offer revokes its Pending activations alike; nothing was granted, so nothing is recorded: the revocation is the offer's delistedAt",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baPhase(v1alpha1.ActivationPending)),
 				baTrial(withDelisting(delistedAt)), baPub(baNotEnrolled)),
-			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, nil, nil, v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+			want: baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"NewRevoked": {
 			reason: "R2: an activation created for an already delisted offer is Revoked OfferDelisted",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(withDelisting(delistedAt))),
-			want:   baWantRevoked(v1alpha1.BenefitCategoryMarketing, nil, nil, v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+			want:   baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"OptedOutRevoked": {
 			reason: "R2: delisting ends the publication, opted-out activations included",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baPhase(v1alpha1.ActivationOptedOut)),
 				baTrial(withDelisting(delistedAt))),
-			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, nil, nil, v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+			want: baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"AtDelistedAt": {
 			reason: "R2/O2: revoked at exactly delistedAt",
 			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt)), baAt(delistedAt)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
+				v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt, &delistedAt),
 		},
 		"NextCheckAtDelisting": {
 			reason: "R2/O2: before a scheduled delisting the Active activation looks again at delistedAt",
 			in:     baInput(activeBlog, baTrial(withDelisting(baNow.Add(time.Hour)))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, ptrTo(baNow.Add(time.Hour))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, ptrTo(baNow.Add(time.Hour))),
 		},
 		"TransactRevoked": {
 			reason: "R2: a delisted Transact offer revokes its activations; no NextCheck once Revoked",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil)),
 				baSaaS(withDelisting(delistedAt)), baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationOfferDelisted, "Offer", "saas", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationOfferDelisted, "Offer", "saas", baNow, &delistedAt),
 		},
 		"DelistingBeforeViolation": {
 			reason: "R2/R1: delisting is named before a violation",
 			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt)), baPub(baViolation)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
-				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow),
+				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow, &delistedAt),
 		},
 		"ExpiredBeforeDelistedOnReplay": {
 			reason: "R2/O4: the benefit expired (28 Feb) before the offer was delisted (15 Mar); a decision made later (restart, missed wake-up) must give the same status as one made in time: Expired, not Revoked",
 			in: baInput(activeBlog, baTrial(withDelisting(utc(2027, time.March, 15, 0, 0, 0))),
 				baAt(utc(2027, time.March, 20, 0, 0, 0))),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationExpired, Reason: ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
+				Phase: v1alpha1.ActivationExpired, Ready: true, Reason: v1alpha1.ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &baExpiry,
 			},
 		},
@@ -1026,46 +1169,46 @@ func TestDecideActivationR3Fraud(t *testing.T) {
 		"SuspectedRevokes": {
 			reason: "R3: fraud Suspected on a sales record of the publisher (scope Publisher) revokes its active Transact benefits, caused by the SalesRecord",
 			in:     baInput(activeCoSell, baSaaS(), baSales(fraud("s-42", "saas-2", v1alpha1.FraudSuspected))),
-			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 			msgHas: []string{`"s-42"`, "Suspected"},
 		},
 		"ProvenRevokes": {
 			reason: "R3: fraud Proven revokes active Transact benefits",
 			in:     baInput(activeCoSell, baSaaS(), baSales(fraud("s-42", "saas", v1alpha1.FraudProven))),
-			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 		},
 		"TierOneBenefitRevokedToo": {
 			reason: "R3: every active Transact benefit is revoked, whatever its tier",
 			in:     baInput(activeBadge, baSaaS(), baSales(fraud("s-42", "saas", v1alpha1.FraudSuspected))),
-			want:   baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 		},
 		"PendingHeld": {
 			reason: "R3: a Pending Transact activation stays Pending FraudReported while fraud is reported",
 			in:     baInput(baActivation("co-sell", "saas", "co-sell", baCreated), baSaaS(), baSales(fraud("s-42", "saas", v1alpha1.FraudSuspected))),
-			want:   baWantPending(ReasonFraud, v1alpha1.BenefitCategorySales, ptrTo(baNow.AddDate(0, 1, 0))),
+			want:   baWantPending(v1alpha1.ReasonFraud, v1alpha1.BenefitCategorySales, ptrTo(baNow.AddDate(0, 1, 0))),
 		},
 		"ScopeOfferOtherOfferUntouched": {
 			reason: "R3: with fraudScope Offer, fraud on another offer leaves this offer's benefits Active",
 			in: baInput(activeCoSell, baSaaS(), baProgram(baFraudScopeOffer),
 				baSales(fraud("s-42", "saas-2", v1alpha1.FraudProven))),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, ptrTo(baNow.AddDate(0, 1, 0))),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, ptrTo(baNow.AddDate(0, 1, 0))),
 		},
 		"ScopeOfferSameOfferRevoked": {
 			reason: "R3: with fraudScope Offer, fraud on the same offer revokes its active benefits",
 			in: baInput(activeCoSell, baSaaS(), baProgram(baFraudScopeOffer),
 				baSales(fraud("s-42", "saas", v1alpha1.FraudSuspected))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-42", baNow, nil),
 		},
 		"NonTransactUntouched": {
 			reason: "R3: fraud revokes Transact benefits only: an Active Trial benefit stays Active",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)),
 				baTrial(), baSales(fraud("s-42", "saas", v1alpha1.FraudProven))),
-			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, ReasonContactOverdue, &baExpiry),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 		"NonTransactNewActivates": {
 			reason: "R3: fraud does not hold a new Trial activation",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baSales(fraud("s-42", "saas", v1alpha1.FraudProven))),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baNow, &baExpiry, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 	}
 
@@ -1083,7 +1226,7 @@ func TestDecideActivationR3Fraud(t *testing.T) {
 			in.Program.Rules = rules
 			in.Sales = SalesFactsFor(rules, offers, records, baNow)
 		}),
-		want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-2", baNow),
+		want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-2", baNow, nil),
 	}
 	runActivationCases(t, cases)
 }
@@ -1127,27 +1270,27 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 		"CancelledLineAloneRestoresTier": {
 			reason: "R4: a tier-2 benefit is revoked when the cancelled line alone would restore tier 2 (20000 + 10000 >= 25000), naming the line",
 			in:     inputs(activeCoSell, oneCancelled),
-			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-2", baNow),
+			want:   baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-2", baNow, &cancelledAt),
 			msgHas: []string{`"s-2"`, "tier 2"},
 		},
 		"TierOneBenefitKept": {
 			reason: "R4: a tier-1 benefit is still unlocked without the cancelled line: kept Active",
 			in:     inputs(activeBadge, oneCancelled),
-			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, ReasonContactOverdue, nil),
+			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
 		"ProgramCurrency": {
 			reason: "R4/S2: a cancelled line in EUR restores the tier in program currency (5000 EUR × 1.08 = 5400 USD; 20000 + 5400 >= 25000)",
 			in: inputs(activeCoSell, facts(lifetime,
 				mkSale("s-1", "saas", "20000", "USD", billedAt),
 				mkSale("s-eur", "saas", "5000", "EUR", billedAt, baCancelled(cancelledAt)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-eur", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-eur", baNow, &cancelledAt),
 		},
 		"ProgramCurrencyNotEnough": {
 			reason: "R4/S2: 4600 EUR × 1.08 = 4968 USD; 20000 + 4968 < 25000: the cancellation did not unlock tier 2, the benefit is kept (R5)",
 			in: inputs(activeCoSell, facts(lifetime,
 				mkSale("s-1", "saas", "20000", "USD", billedAt),
 				mkSale("s-eur", "saas", "4600", "EUR", billedAt, baCancelled(cancelledAt)))),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, nil),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
 		"FirstThatAloneRestores": {
 			reason: "R4: of several cancelled lines the first (by name) that alone restores the tier is named",
@@ -1156,7 +1299,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 				mkSale("c-small", "saas", "1000", "USD", billedAt, baCancelled(cancelledAt)),
 				mkSale("c-big", "saas", "6000", "USD", billedAt, baCancelled(cancelledAt)),
 				mkSale("c-huge", "saas", "9000", "USD", billedAt, baCancelled(cancelledAt)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-big", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-big", baNow, &cancelledAt),
 		},
 		"SeveralTogether": {
 			reason: "R4: when only several cancelled lines together restore the tier, the last of them by name is named",
@@ -1164,7 +1307,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 				mkSale("s-1", "saas", "20000", "USD", billedAt),
 				mkSale("c-a", "saas", "3000", "USD", billedAt, baCancelled(cancelledAt)),
 				mkSale("c-b", "saas", "3000", "USD", billedAt, baCancelled(cancelledAt)))),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-b", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "c-b", baNow, &cancelledAt),
 		},
 		"SeatsRestoreTier": {
 			reason: "R4/S5: a cancelled line whose seats alone would restore tier 2 (10 + 990 = 1000 seats) revokes a tier-2 benefit, naming it (not s-z, which adds no seats)",
@@ -1173,18 +1316,18 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 				mkSale("s-seats", "saas", "100", "USD", utc(2021, time.February, 1, 0, 0, 0), withSeats(990), baCancelled(cancelledAt)),
 				mkSale("s-z", "saas", "100", "USD", utc(2021, time.February, 1, 0, 0, 0), baCancelled(cancelledAt)),
 			}, baNow)),
-			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-seats", baNow),
+			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-seats", baNow, &cancelledAt),
 		},
 		"PendingNotRevoked": {
 			reason: "R4/B2: a cancellation does not revoke a Pending benefit; it is Pending TierNotReached",
 			in:     inputs(baActivation("co-sell", "saas", "co-sell", baCreated), oneCancelled),
-			want:   baWantPending(ReasonTierNotReached, v1alpha1.BenefitCategorySales, nil),
+			want:   baWantPending(v1alpha1.ReasonTierNotReached, v1alpha1.BenefitCategorySales, nil),
 		},
 		"CancelledBeforeActivationUnlockedNothing": {
 			reason: "R4/R5: s-cancelled was cancelled (2 Feb) before co-sell was activated (1 Mar) and never counted while it was Active; the tier drops only because s-old aged out, so R5 keeps the benefit",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(trailingActivated, v1alpha1.BenefitCategorySales, nil)),
 				baSaaS(), baSales(trailingFacts), func(in *ActivationInput) { in.Program.Rules = trailing }),
-			want: baWantActive(v1alpha1.BenefitCategorySales, trailingActivated, nil, ReasonContactOverdue, ptrTo(utc(2027, time.February, 15, 0, 0, 0))),
+			want: baWantActive(v1alpha1.BenefitCategorySales, trailingActivated, nil, v1alpha1.ReasonContactOverdue, ptrTo(utc(2027, time.February, 15, 0, 0, 0))),
 		},
 	}
 	runActivationCases(t, cases)
@@ -1212,18 +1355,18 @@ func TestDecideActivationR5KeepUnlocked(t *testing.T) {
 		"KeptWhenTierAgesOut": {
 			reason: "R5: the tier drops only because sales aged out: with keepUnlockedBenefits (default) the benefit is kept Active, looking again when the tier may change",
 			in:     baInput(activeCoSell, baSaaS(), with(keep, baNow)),
-			want:   baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, &recentLeaves),
+			want:   baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, &recentLeaves),
 		},
 		"StillTierTwoOneNanosecondBefore": {
 			reason: "R5/S4: one nanosecond before the line ages out the tier is 2 and the next check is that instant",
 			in:     baInput(activeCoSell, baSaaS(), with(drop, baNow.Add(-time.Nanosecond))),
-			want:   baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, &baNow),
+			want:   baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, &baNow),
 		},
 		"LostWithoutKeepUnlocked": {
 			reason: "R5: with keepUnlockedBenefits false the benefit is Pending TierNotReached, keeping its activatedAt",
 			in:     baInput(activeCoSell, baSaaS(), with(drop, baNow)),
 			want: ActivationDecision{
-				Phase: v1alpha1.ActivationPending, Reason: ReasonTierNotReached, Category: v1alpha1.BenefitCategorySales,
+				Phase: v1alpha1.ActivationPending, Reason: v1alpha1.ReasonTierNotReached, Category: v1alpha1.BenefitCategorySales,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue, NextCheck: &recentLeaves,
 			},
 			msgHas: []string{"keepUnlockedBenefits"},
@@ -1232,19 +1375,19 @@ func TestDecideActivationR5KeepUnlocked(t *testing.T) {
 			reason: "R5/B4: once the tier is reached again the benefit is Active with its original activatedAt",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil),
 				baPhase(v1alpha1.ActivationPending)), baSaaS(), baProgram(baKeepUnlocked(false)), baSales(baTier(2))),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, nil),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, nil),
 		},
 		"OptBackInAfterAgeOut": {
 			reason: "R5/O6: co-sell was unlocked and Active, opted out, and opts back in after the tier aged out to 1; benefits already unlocked are lost only through R1-R4, so with keepUnlockedBenefits it is Active again",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil),
 				baPhase(v1alpha1.ActivationOptedOut)), baSaaS(), with(keep, baNow)),
-			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, ReasonContactOverdue, &recentLeaves),
+			want: baWantActive(v1alpha1.BenefitCategorySales, baSince, nil, v1alpha1.ReasonContactOverdue, &recentLeaves),
 		},
 		"TierOneKeptRegardless": {
 			reason: "R5: a tier-1 benefit is still unlocked at tier 1, even without keepUnlockedBenefits",
 			in: baInput(baActivation("badge", "saas", "listing-badge", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, nil)),
 				baSaaS(), with(drop, baNow)),
-			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, ReasonContactOverdue, &recentLeaves),
+			want: baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, nil, v1alpha1.ReasonContactOverdue, &recentLeaves),
 		},
 	}
 	runActivationCases(t, cases)
@@ -1257,28 +1400,28 @@ func TestDecideActivationNextCheckTransact(t *testing.T) {
 		"SalesChangeBeforeContactDue": {
 			reason: "B4/S4: an Active Transact benefit looks again at the earlier of contactDueBy and Sales.NextChangeAt",
 			in:     baInput(baActivation("co-sell", "saas", "co-sell", baCreated), baSaaS(), baSales(baTierWithNext(2, soon))),
-			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, ReasonContactPending, &soon),
+			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, v1alpha1.ReasonContactPending, &soon),
 		},
 		"ContactDueBeforeSalesChange": {
 			reason: "B4/S4: contactDueBy first when the tier changes later",
 			in:     baInput(baActivation("co-sell", "saas", "co-sell", baCreated), baSaaS(), baSales(baTierWithNext(2, late))),
-			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, ReasonContactPending, ptrTo(baNow.Add(baWeek))),
+			want:   baWantActive(v1alpha1.BenefitCategorySales, baNow, nil, v1alpha1.ReasonContactPending, ptrTo(baNow.Add(baWeek))),
 		},
 		"PendingTierNotReached": {
 			reason: "B2/S4: a Pending TierNotReached benefit looks again at Sales.NextChangeAt",
 			in:     baInput(baActivation("credits", "saas", "azure-credits", baCreated), baSaaS(), baSales(baTierWithNext(2, late))),
-			want:   baWantPending(ReasonTierNotReached, v1alpha1.BenefitCategoryTechnical, &late),
+			want:   baWantPending(v1alpha1.ReasonTierNotReached, v1alpha1.BenefitCategoryTechnical, &late),
 		},
 		"PendingScheduledOffer": {
 			reason: "B2/O2: a Pending benefit of a Scheduled Transact offer looks again at the earlier of liveAt and Sales.NextChangeAt",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated), baSaaS(baLiveAt(late)),
 				baSales(baTierWithNext(0, soon))),
-			want: baWantPending(ReasonOfferNotLive, v1alpha1.BenefitCategorySales, &soon),
+			want: baWantPending(v1alpha1.ReasonOfferNotLive, v1alpha1.BenefitCategorySales, &soon),
 		},
 		"NotForTrial": {
 			reason: "B2: Sales.NextChangeAt is for Transact benefits only; a Trial benefit ignores it",
 			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baPub(baNotEnrolled), baSales(baTierWithNext(2, soon))),
-			want:   baWantPending(ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			want:   baWantPending(v1alpha1.ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 	}
 	runActivationCases(t, cases)
@@ -1301,6 +1444,8 @@ func TestSalesFactsFor(t *testing.T) {
 		reason string
 		args   args
 		want   SalesFacts
+		// cancelled is what CancelledLinesAt(now) lists.
+		cancelled []CancelledLine
 	}{
 		"NoSales": {
 			reason: "S6: a live Transact offer and no sales: tier 1, nothing cancelled, no fraud",
@@ -1325,15 +1470,15 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 1, BilledSales: money("21010"), HasLiveTransactOffer: true, NextChangeAt: &future,
-				Cancelled: []CancelledLine{
-					{Name: "b-cancel-eur", Amount: money("10800")},
-					{Name: "c-cancel-usd", Amount: money("5000")},
-				},
 				Fraud: []FraudLine{
 					{Name: "g-fraud-proven", Offer: "saas", State: v1alpha1.FraudProven},
 					{Name: "i-cancel-proven", Offer: "saas", State: v1alpha1.FraudProven},
 					{Name: "z-fraud-suspected", Offer: "saas", State: v1alpha1.FraudSuspected},
 				},
+			},
+			cancelled: []CancelledLine{
+				{Name: "b-cancel-eur", Amount: money("10800")},
+				{Name: "c-cancel-usd", Amount: money("5000")},
 			},
 		},
 		"CancelledSeats": {
@@ -1345,10 +1490,10 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 1, BilledSales: money("100"), Seats: 10, HasLiveTransactOffer: true,
-				Cancelled: []CancelledLine{
-					{Name: "s-after", Amount: money("300")},
-					{Name: "s-before", Amount: money("254"), Seats: 500},
-				},
+			},
+			cancelled: []CancelledLine{
+				{Name: "s-after", Amount: money("300")},
+				{Name: "s-before", Amount: money("254"), Seats: 500},
 			},
 		},
 		"TrailingWindow": {
@@ -1359,8 +1504,8 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 1, HasLiveTransactOffer: true,
-				Cancelled: []CancelledLine{{Name: "s-inside", Amount: money("50000")}},
 			},
+			cancelled: []CancelledLine{{Name: "s-inside", Amount: money("50000")}},
 		},
 		"NoLiveTransactOffer": {
 			reason: "S6/R4: without a live Transact offer the tier is 0, and cancelled lines still list what they would add",
@@ -1370,16 +1515,19 @@ func TestSalesFactsFor(t *testing.T) {
 			}},
 			want: SalesFacts{
 				Tier: 0, BilledSales: money("30000"), NextChangeAt: &future,
-				Cancelled: []CancelledLine{{Name: "s-2", Amount: money("1000")}},
 			},
+			cancelled: []CancelledLine{{Name: "s-2", Amount: money("1000")}},
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := SalesFactsFor(tc.args.rules, tc.args.offers, tc.args.records, now)
-			opts := []cmp.Option{cmp.Comparer(func(a, b Money) bool { return a.Cmp(b) == 0 }), cmpopts.EquateEmpty()}
+			opts := []cmp.Option{cmp.Comparer(func(a, b Money) bool { return a.Cmp(b) == 0 }), cmpopts.EquateEmpty(), cmpopts.IgnoreUnexported(SalesFacts{})}
 			if diff := cmp.Diff(tc.want, got, opts...); diff != "" {
 				t.Errorf("%s\nSalesFactsFor(...): -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.cancelled, got.CancelledLinesAt(now), opts...); diff != "" {
+				t.Errorf("%s\nCancelledLinesAt(now): -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ package rewards
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 )
 
@@ -95,7 +96,10 @@ func (m Money) IsZero() bool { return m.int().Sign() == 0 }
 // trailing zeros beyond the second: "25000.00", "1234.5678".
 func (m Money) String() string {
 	q, r := new(big.Int).QuoRem(m.int(), bigMicros, new(big.Int))
-	frac := fmt.Sprintf("%06d", r.Int64())
+	// The six digits of the fraction, zero-padded: 1 followed by them,
+	// without the 1 (strconv is much cheaper than fmt here, and statuses
+	// and simulate format thousands of amounts).
+	frac := strconv.FormatInt(microsPerUnit+r.Int64(), 10)[1:]
 	frac = strings.TrimRight(frac, "0")
 	for len(frac) < 2 {
 		frac += "0"
@@ -125,12 +129,39 @@ func ParseRate(s string) (Rate, error) {
 	return Rate{r: r}, nil
 }
 
+// String formats the rate as the exact decimal it was parsed from, without
+// trailing zeros: "1.08", "0.000000000001".
+func (rate Rate) String() string {
+	if rate.r == nil {
+		return "1"
+	}
+	return exactDecimal(rate.r)
+}
+
+// exactDecimal formats r, whose denominator divides a power of ten (a
+// product of decimals), with as many decimal places as it needs.
+func exactDecimal(r *big.Rat) string {
+	places, scaled := 0, new(big.Rat).Set(r)
+	for !scaled.IsInt() && places < 64 {
+		scaled.Mul(scaled, big.NewRat(10, 1))
+		places++
+	}
+	return r.FloatString(places)
+}
+
 // Convert returns m × rate, rounded half to even to the nearest millionth.
 // Rounding happens once per line, so sums of converted lines stay exact sums
 // of what each line shows.
 func (m Money) Convert(rate Rate) Money {
+	c, _ := m.ConvertRounded(rate)
+	return c
+}
+
+// ConvertRounded is Convert that also reports whether the exact product had
+// more than six decimal places, so that rounding changed it.
+func (m Money) ConvertRounded(rate Rate) (Money, bool) {
 	if rate.r == nil {
-		return m
+		return m, false
 	}
 	p := new(big.Rat).Mul(new(big.Rat).SetInt(m.int()), rate.r)
 	num, den := p.Num(), p.Denom()
@@ -145,5 +176,14 @@ func (m Money) Convert(rate Rate) Money {
 			q.Add(q, big.NewInt(1))
 		}
 	}
-	return Money{micros: q}
+	return Money{micros: q}, r.Sign() != 0
+}
+
+// ExactProduct formats m × rate exactly, with as many decimal places as it
+// needs: what ConvertRounded rounds.
+func (m Money) ExactProduct(rate Rate) string {
+	if rate.r == nil {
+		return m.String()
+	}
+	return exactDecimal(new(big.Rat).Mul(new(big.Rat).SetFrac(m.int(), bigMicros), rate.r))
 }

@@ -219,6 +219,8 @@ func TestConvert(t *testing.T) {
 		reason string
 		args   args
 		want   string
+		// rounded: the exact product has more than six decimal places.
+		rounded bool
 	}{
 		"Exact": {
 			reason: "S2: a product that fits in millionths is exact",
@@ -231,44 +233,52 @@ func TestConvert(t *testing.T) {
 			want:   "99999999999999999999.999999",
 		},
 		"TieOddRoundsUp": {
-			reason: "S2: 15.0000015 ends in 5 at the 7th decimal after an odd digit and rounds half to even, up to 15.000002",
-			args:   args{"10.000001", "1.5"},
-			want:   "15.000002",
+			reason:  "S2: 15.0000015 ends in 5 at the 7th decimal after an odd digit and rounds half to even, up to 15.000002",
+			args:    args{"10.000001", "1.5"},
+			want:    "15.000002",
+			rounded: true,
 		},
 		"TieEvenRoundsDown": {
-			reason: "S2: 15.0000045 ends in 5 at the 7th decimal after an even digit and rounds half to even, down to 15.000004",
-			args:   args{"10.000003", "1.5"},
-			want:   "15.000004",
+			reason:  "S2: 15.0000045 ends in 5 at the 7th decimal after an even digit and rounds half to even, down to 15.000004",
+			args:    args{"10.000003", "1.5"},
+			want:    "15.000004",
+			rounded: true,
 		},
 		"TieHalfMillionthToZero": {
-			reason: "S2: half a millionth rounds half to even, down to 0",
-			args:   args{"0.000001", "0.5"},
-			want:   "0.00",
+			reason:  "S2: half a millionth rounds half to even, down to 0",
+			args:    args{"0.000001", "0.5"},
+			want:    "0.00",
+			rounded: true,
 		},
 		"TieOneAndAHalfMillionths": {
-			reason: "S2: 1.5 millionths rounds half to even, up to 2 millionths",
-			args:   args{"0.000003", "0.5"},
-			want:   "0.000002",
+			reason:  "S2: 1.5 millionths rounds half to even, up to 2 millionths",
+			args:    args{"0.000003", "0.5"},
+			want:    "0.000002",
+			rounded: true,
 		},
 		"TieTwoAndAHalfMillionths": {
-			reason: "S2: 2.5 millionths rounds half to even, down to 2 millionths",
-			args:   args{"0.000005", "0.5"},
-			want:   "0.000002",
+			reason:  "S2: 2.5 millionths rounds half to even, down to 2 millionths",
+			args:    args{"0.000005", "0.5"},
+			want:    "0.000002",
+			rounded: true,
 		},
 		"AboveHalfRoundsUp": {
-			reason: "S2: more than half a millionth rounds up",
-			args:   args{"0.000001", "0.500000000001"},
-			want:   "0.000001",
+			reason:  "S2: more than half a millionth rounds up",
+			args:    args{"0.000001", "0.500000000001"},
+			want:    "0.000001",
+			rounded: true,
 		},
 		"BelowHalfRoundsDown": {
-			reason: "S2: less than half a millionth rounds down",
-			args:   args{"0.000001", "0.499999999999"},
-			want:   "0.00",
+			reason:  "S2: less than half a millionth rounds down",
+			args:    args{"0.000001", "0.499999999999"},
+			want:    "0.00",
+			rounded: true,
 		},
 		"RepeatingFraction": {
-			reason: "S2: 100 × 0.333333333333 = 33.3333333333 rounds to the nearest millionth",
-			args:   args{"100", "0.333333333333"},
-			want:   "33.333333",
+			reason:  "S2: 100 × 0.333333333333 = 33.3333333333 rounds to the nearest millionth",
+			args:    args{"100", "0.333333333333"},
+			want:    "33.333333",
+			rounded: true,
 		},
 		"ZeroAmount": {
 			reason: "S2: 0 converts to 0",
@@ -282,9 +292,15 @@ func TestConvert(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseRate(%q): %v", tc.args.rate, err)
 			}
-			got := MustParseMoney(tc.args.amount).Convert(rate)
+			got, rounded := MustParseMoney(tc.args.amount).ConvertRounded(rate)
 			if diff := cmp.Diff(tc.want, got.String()); diff != "" {
 				t.Errorf("%s\n%s × %s: -want, +got:\n%s", tc.reason, tc.args.amount, tc.args.rate, diff)
+			}
+			if rounded != tc.rounded {
+				t.Errorf("%s\n%s × %s: rounded = %v, want %v", tc.reason, tc.args.amount, tc.args.rate, rounded, tc.rounded)
+			}
+			if c := MustParseMoney(tc.args.amount).Convert(rate); c.Cmp(got) != 0 {
+				t.Errorf("%s\nConvert = %s, ConvertRounded = %s", tc.reason, c, got)
 			}
 		})
 	}
@@ -403,13 +419,19 @@ func FuzzConvert(f *testing.F) {
 		if errM != nil || errR != nil {
 			return
 		}
-		got := m.Convert(r)
+		got, rounded := m.ConvertRounded(r)
 		if got.int().Sign() < 0 {
 			t.Fatalf("S2: %s × %s = %s is negative", amount, rate, got)
 		}
 		exact := new(big.Rat).Mul(decimalRat(t, amount), decimalRat(t, rate))
+		if shown := m.ExactProduct(r); decimalRat(t, shown).Cmp(exact) != 0 {
+			t.Fatalf("S2: ExactProduct(%s × %s) = %s, want %s", amount, rate, shown, exact.FloatString(24))
+		}
 		dist := new(big.Rat).Sub(moneyToRat(got), exact)
 		dist.Abs(dist)
+		if rounded != (dist.Sign() != 0) {
+			t.Fatalf("S2: %s × %s = %s reported rounded=%v, exact %s", amount, rate, got, rounded, exact.FloatString(24))
+		}
 		switch dist.Cmp(halfMicro) {
 		case 1:
 			t.Fatalf("S2: %s × %s = %s, more than half a millionth from %s", amount, rate, got, exact.FloatString(12))

@@ -44,23 +44,16 @@ type TierRule struct {
 	Benefits       []string
 }
 
-// Problem is something wrong with a program that admission cannot see.
+// Problem is something wrong with a program. Admission refuses every one
+// of them (api/v1alpha1's CEL rules); ResolveProgram still checks, as
+// defence in depth, for what gets past it: a program stored before those
+// rules existed, or written with validation bypassed.
 type Problem struct {
 	// Reason is a CamelCase condition reason.
 	Reason string
 	// Message names the field and says what is wrong.
 	Message string
 }
-
-// Reasons for program problems.
-const (
-	ReasonUnknownBenefit     = "UnknownBenefit"
-	ReasonBenefitNotTransact = "BenefitNotTransact"
-	ReasonUnreachableBenefit = "UnreachableBenefit"
-	ReasonInvalidThreshold   = "InvalidThreshold"
-	ReasonInvalidRate        = "InvalidRate"
-	ReasonTiersNotIncreasing = "TiersNotIncreasing"
-)
 
 // DefaultRules are the rules of a program whose optional fields are all
 // unset and which has no tiers and no catalog.
@@ -70,10 +63,12 @@ func DefaultRules() *Rules {
 }
 
 // ResolveProgram applies the program's defaults (documented on the API
-// fields) and checks what admission cannot: that every benefit a tier names
-// exists in the catalog and is for Transact offers, and that every Transact
-// benefit is unlocked by some tier. It always returns usable rules: a
-// problem is reported, and the offending entry is left out.
+// fields) and checks again what admission checks first: thresholds and
+// rates that parse, thresholds strictly increasing with the level, every
+// benefit a tier names in the catalog and for Transact offers, every
+// Transact benefit unlocked by some tier. It always returns usable rules: a
+// problem is reported, and the offending entry is left out. Whatever
+// admission accepts, it accepts (FuzzResolveProgramAcceptsWhatAdmissionAccepts).
 func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 	var problems []Problem
 	r := &Rules{
@@ -99,7 +94,7 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 	for _, er := range spec.ExchangeRates {
 		rate, err := ParseRate(er.Rate)
 		if err != nil {
-			problems = append(problems, Problem{ReasonInvalidRate, fmt.Sprintf("spec.exchangeRates[%s].rate: %v", er.Currency, err)})
+			problems = append(problems, Problem{v1alpha1.ReasonInvalidRate, fmt.Sprintf("spec.exchangeRates[%s].rate: %v", er.Currency, err)})
 			continue
 		}
 		r.Rates[er.Currency] = rate
@@ -114,11 +109,11 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 	for _, t := range tiers {
 		min, err := ParseMoney(string(t.MinBilledSales))
 		if err != nil {
-			problems = append(problems, Problem{ReasonInvalidThreshold, fmt.Sprintf("spec.tiers[level=%d].minBilledSales: %v", t.Level, err)})
+			problems = append(problems, Problem{v1alpha1.ReasonInvalidThreshold, fmt.Sprintf("spec.tiers[level=%d].minBilledSales: %v", t.Level, err)})
 			continue
 		}
 		if n := len(r.Tiers); n > 0 && min.Cmp(r.Tiers[n-1].MinBilledSales) <= 0 {
-			problems = append(problems, Problem{ReasonTiersNotIncreasing, fmt.Sprintf(
+			problems = append(problems, Problem{v1alpha1.ReasonTiersNotIncreasing, fmt.Sprintf(
 				"spec.tiers[level=%d].minBilledSales %s must be greater than tier %d's %s", t.Level, min, r.Tiers[n-1].Level, r.Tiers[n-1].MinBilledSales)})
 			continue
 		}
@@ -130,11 +125,11 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 			b, ok := r.Catalog[name]
 			switch {
 			case !ok:
-				problems = append(problems, Problem{ReasonUnknownBenefit, fmt.Sprintf(
+				problems = append(problems, Problem{v1alpha1.ReasonUnknownBenefit, fmt.Sprintf(
 					"spec.tiers[level=%d].benefits: %q is not in spec.benefits", t.Level, name)})
 				continue
 			case !forListingType(b, v1alpha1.ListingTypeTransact):
-				problems = append(problems, Problem{ReasonBenefitNotTransact, fmt.Sprintf(
+				problems = append(problems, Problem{v1alpha1.ReasonBenefitNotTransact, fmt.Sprintf(
 					"spec.tiers[level=%d].benefits: %q is not for Transact offers (its listingTypes are %v)", t.Level, name, b.ListingTypes)})
 				continue
 			}
@@ -148,7 +143,7 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 
 	for _, b := range spec.Benefits {
 		if _, unlocked := r.BenefitTier[b.Name]; forListingType(b, v1alpha1.ListingTypeTransact) && !unlocked {
-			problems = append(problems, Problem{ReasonUnreachableBenefit, fmt.Sprintf(
+			problems = append(problems, Problem{v1alpha1.ReasonUnreachableBenefit, fmt.Sprintf(
 				"spec.benefits[%s] is for Transact offers but no entry of spec.tiers unlocks it", b.Name)})
 		}
 	}

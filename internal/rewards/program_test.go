@@ -227,7 +227,7 @@ func TestResolveProgramTiers(t *testing.T) {
 			want: want{
 				tiers:       []tierSummary{{1, "Tier 1", "0.00", []string{"badge", "credits"}}},
 				benefitTier: map[string]int32{"badge": 1, "credits": 1},
-				reasons:     []string{ReasonUnknownBenefit},
+				reasons:     []string{v1alpha1.ReasonUnknownBenefit},
 				messageHas:  []string{`spec.tiers[level=1].benefits: "ghost"`},
 			},
 		},
@@ -240,7 +240,7 @@ func TestResolveProgramTiers(t *testing.T) {
 			want: want{
 				tiers:       []tierSummary{{1, "Tier 1", "0.00", []string{"badge", "credits"}}},
 				benefitTier: map[string]int32{"badge": 1, "credits": 1},
-				reasons:     []string{ReasonBenefitNotTransact},
+				reasons:     []string{v1alpha1.ReasonBenefitNotTransact},
 				messageHas:  []string{`spec.tiers[level=1].benefits: "blog"`},
 			},
 		},
@@ -253,7 +253,7 @@ func TestResolveProgramTiers(t *testing.T) {
 			want: want{
 				tiers:       []tierSummary{{1, "Tier 1", "0.00", []string{"badge"}}},
 				benefitTier: map[string]int32{"badge": 1},
-				reasons:     []string{ReasonUnreachableBenefit},
+				reasons:     []string{v1alpha1.ReasonUnreachableBenefit},
 				messageHas:  []string{"spec.benefits[credits]"},
 			},
 		},
@@ -272,7 +272,7 @@ func TestResolveProgramTiers(t *testing.T) {
 				tiers:       []tierSummary{{1, "Tier 1", "0.00", []string{"badge", "credits"}}},
 				benefitTier: map[string]int32{"badge": 1, "credits": 1},
 				rates:       []v1alpha1.CurrencyCode{"EUR"},
-				reasons:     []string{ReasonInvalidRate, ReasonInvalidRate},
+				reasons:     []string{v1alpha1.ReasonInvalidRate, v1alpha1.ReasonInvalidRate},
 				messageHas:  []string{"spec.exchangeRates[GBP].rate", "spec.exchangeRates[JPY].rate"},
 			},
 		},
@@ -290,7 +290,7 @@ func TestResolveProgramTiers(t *testing.T) {
 			want: want{
 				tiers:       []tierSummary{{1, "Tier 1", "0.00", []string{"badge"}}, {2, "Tier 2", "100000.00", []string{"credits"}}},
 				benefitTier: map[string]int32{"badge": 1, "credits": 2},
-				reasons:     []string{ReasonTiersNotIncreasing, ReasonTiersNotIncreasing},
+				reasons:     []string{v1alpha1.ReasonTiersNotIncreasing, v1alpha1.ReasonTiersNotIncreasing},
 				messageHas:  []string{"spec.tiers[level=3].minBilledSales", "spec.tiers[level=4].minBilledSales"},
 			},
 		},
@@ -306,7 +306,7 @@ func TestResolveProgramTiers(t *testing.T) {
 			want: want{
 				tiers:       []tierSummary{{1, "Tier 1", "0.00", []string{"badge", "credits"}}},
 				benefitTier: map[string]int32{"badge": 1, "credits": 1},
-				reasons:     []string{ReasonInvalidThreshold},
+				reasons:     []string{v1alpha1.ReasonInvalidThreshold},
 				messageHas:  []string{"spec.tiers[level=2].minBilledSales"},
 			},
 		},

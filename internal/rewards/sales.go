@@ -22,6 +22,9 @@ type LineVerdict struct {
 	Publisher string
 	// ProgramAmount is the amount in program currency; nil without a rate.
 	ProgramAmount *Money
+	// Rounded is true when ProgramAmount is the converted amount rounded to
+	// six decimal places, the exact product having more.
+	Rounded bool
 	// Seats counted from this line (rule S5).
 	Seats int64
 	// Fraud is the line's fraud state, None when unset.
@@ -60,6 +63,14 @@ func EvaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *R
 			v.Message += fmt.Sprintf("; its %d seats were billed after the seats cut-off and do not count (S5)", rec.Seats)
 		}
 	}
+	if v.Rounded {
+		// S2: the conversion is exact but for this one rounding, which the
+		// line states so that no one wonders where the difference went.
+		rate := rules.Rates[rec.Currency]
+		amount, _ := ParseMoney(string(rec.Amount)) // parsed by evaluateLine already
+		v.Message += fmt.Sprintf("; %s %s at rate %s is %s %s exactly, rounded half to even to 6 decimal places: %s %s",
+			rec.Amount, rec.Currency, rate, amount.ExactProduct(rate), rules.Currency, v.ProgramAmount, rules.Currency)
+	}
 	return v
 }
 
@@ -80,14 +91,14 @@ func evaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *R
 
 	amount, err := ParseMoney(string(rec.Amount))
 	if err != nil { // admission forbids this; never crash on it
-		v.Reason, v.Message, v.Settled = "InvalidAmount", "spec.amount: "+err.Error(), true
+		v.Reason, v.Message, v.Settled = v1alpha1.ReasonInvalidAmount, "spec.amount: "+err.Error(), true
 		return v
 	}
 	if rec.Currency == rules.Currency {
 		v.ProgramAmount = &amount
 	} else if rate, ok := rules.Rates[rec.Currency]; ok {
-		converted := amount.Convert(rate)
-		v.ProgramAmount = &converted
+		converted, rounded := amount.ConvertRounded(rate)
+		v.ProgramAmount, v.Rounded = &converted, rounded
 	}
 
 	switch {

@@ -1,6 +1,8 @@
 package rewards
 
 import (
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,7 +164,7 @@ func TestEvaluateLine(t *testing.T) {
 			reason: "S2: conversion rounds once per line, half to even: 0.000005 GBP × 1.27 = 0.00000635 → 0.000006",
 			args:   args{mkSale("l", "vm", "0.000005", "GBP", now.AddDate(0, -1, 0)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
-				ProgramAmount: mustMoneyPtr("0.000006"), Fraud: v1alpha1.FraudNone},
+				ProgramAmount: mustMoneyPtr("0.000006"), Rounded: true, Fraud: v1alpha1.FraudNone},
 		},
 		"LifetimeOld": {
 			reason: "S4: with Lifetime a line billed years ago still counts and never changes by itself",
@@ -227,6 +229,66 @@ func TestEvaluateLine(t *testing.T) {
 			opts := append([]cmp.Option{cmpopts.IgnoreFields(LineVerdict{}, "Message")}, cmpOpts...)
 			if diff := cmp.Diff(tc.want, got, opts...); diff != "" {
 				t.Errorf("%s\nEvaluateLine(...): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestEvaluateLineSaysWhenRounded(t *testing.T) {
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	vm := mkOffer("vm", v1alpha1.ListingTypeTransact, utc(2020, time.January, 1, 0, 0, 0))
+	rules := defaultRulesFor(v1alpha1.SalesWindowLifetime)
+	rules.Rates["JPY"] = Rate{r: big.NewRat(67, 10000)} // 0.0067
+	rules.Rates["CHF"] = Rate{r: big.NewRat(11, 10)}    // 1.1
+	billed := now.AddDate(0, -1, 0)
+
+	cases := map[string]struct {
+		reason string
+		rec    v1alpha1.SalesRecord
+		// want is in the Ready message; without it, the message says
+		// nothing of rounding.
+		want string
+	}{
+		"TinyAmountRounded": {
+			reason: "S2: 0.000001 CHF at 1.1 is 0.0000011 USD, stored as 0.000001: the line says so",
+			rec:    mkSale("l", "vm", "0.000001", "CHF", billed),
+			want:   "0.000001 CHF at rate 1.1 is 0.0000011 USD exactly, rounded half to even to 6 decimal places: 0.000001 USD",
+		},
+		"TieRoundedToEven": {
+			reason: "S2: 0.000005 GBP at 1.27 is 0.00000635 USD, rounded to 0.000006",
+			rec:    mkSale("l", "vm", "0.000005", "GBP", billed),
+			want:   "0.000005 GBP at rate 1.27 is 0.00000635 USD exactly, rounded half to even to 6 decimal places: 0.000006 USD",
+		},
+		"LargeAmountRounded": {
+			reason: "S2: 1234.5678 JPY at 0.0067 is 8.27160426 USD, rounded to 8.271604",
+			rec:    mkSale("l", "vm", "1234.5678", "JPY", billed),
+			want:   "1234.5678 JPY at rate 0.0067 is 8.27160426 USD exactly, rounded half to even to 6 decimal places: 8.271604 USD",
+		},
+		"ExcludedLineRounded": {
+			reason: "S2/S3: a cancelled line still shows its converted amount, and says it was rounded",
+			rec:    mkSale("l", "vm", "0.000001", "CHF", billed, withCancellation),
+			want:   "0.000001 CHF at rate 1.1 is 0.0000011 USD exactly, rounded half to even to 6 decimal places: 0.000001 USD",
+		},
+		"ExactConversion": {
+			reason: "S2: 1000.01 EUR at 1.08 is exactly 1080.0108 USD: nothing rounded, nothing said",
+			rec:    mkSale("l", "vm", "1000.01", "EUR", billed),
+		},
+		"ProgramCurrency": {
+			reason: "S2: a line in the program currency is never converted",
+			rec:    mkSale("l", "vm", "0.000001", "USD", billed),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := EvaluateLine(&tc.rec.Spec, &vm, rules, now)
+			if tc.want == "" {
+				if got.Rounded || strings.Contains(got.Message, "round") {
+					t.Errorf("%s\nEvaluateLine(...) = Rounded %v, message %q; want no rounding", tc.reason, got.Rounded, got.Message)
+				}
+				return
+			}
+			if !got.Rounded || !strings.Contains(got.Message, tc.want) {
+				t.Errorf("%s\nEvaluateLine(...) = Rounded %v, message %q; want it to contain %q", tc.reason, got.Rounded, got.Message, tc.want)
 			}
 		})
 	}

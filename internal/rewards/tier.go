@@ -1,6 +1,7 @@
 package rewards
 
 import (
+	"math/big"
 	"time"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -36,7 +37,33 @@ type TierResult struct {
 // reached, and every tier needs at least one live Transact offer: without
 // one, the tier is 0 whatever the sales.
 func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) TierResult {
+	res, _ := computeTier(rules, offers, records, now, false)
+	return res
+}
+
+// TierDetail explains a TierResult: a publisher's status.breakdown and
+// status.forecast.
+type TierDetail struct {
+	Breakdown v1alpha1.SalesBreakdown
+	// Forecast is nil when the tier does not drop by itself (see
+	// v1alpha1.TierForecast).
+	Forecast *v1alpha1.TierForecast
+}
+
+// ComputeTierDetail is ComputeTier with what explains its result, gathered
+// in the same pass over the lines: the breakdown of billed sales by offer
+// and of what was excluded by reason, and, under a Trailing12Months window,
+// the forecast of when the tier drops.
+func ComputeTierDetail(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) (TierResult, TierDetail) {
+	return computeTier(rules, offers, records, now, true)
+}
+
+func computeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time, detail bool) (TierResult, TierDetail) {
 	var res TierResult
+	var t *tally
+	if detail {
+		t = newTally(rules, now)
+	}
 	byName := make(map[string]*v1alpha1.Offer, len(offers))
 	for i := range offers {
 		o := &offers[i]
@@ -51,21 +78,31 @@ func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sales
 		res.NextChangeAt = earliest(res.NextChangeAt, next)
 		if o.Spec.ListingType == v1alpha1.ListingTypeTransact {
 			res.HasLiveTransactOffer = res.HasLiveTransactOffer || phase == v1alpha1.OfferLive
+			if t != nil {
+				t.transactOffer(&o.Spec, phase)
+			}
 		}
 	}
 
+	// Summed in place: one allocation for the sum instead of one per line.
+	var billed big.Int
 	for i := range records {
 		rec := &records[i]
-		v := evaluateLine(&rec.Spec, byName[rec.Spec.OfferRef.Name], rules, now)
+		offer := byName[rec.Spec.OfferRef.Name]
+		v := evaluateLine(&rec.Spec, offer, rules, now)
 		res.NextChangeAt = earliest(res.NextChangeAt, v.NextChange)
+		if t != nil {
+			t.line(rec, offer, &v)
+		}
 		if !v.Counted {
 			res.Excluded++
 			continue
 		}
 		res.Counted++
-		res.BilledSales = res.BilledSales.Add(*v.ProgramAmount)
+		billed.Add(&billed, v.ProgramAmount.int())
 		res.Seats += v.Seats
 	}
+	res.BilledSales = Money{micros: &billed}
 
 	res.Tier, res.TierName, res.Next = TierFor(rules, res.BilledSales, res.Seats, res.HasLiveTransactOffer, now)
 	if res.Next != nil && res.Next.SeatsMissing != nil {
@@ -73,20 +110,16 @@ func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sales
 		// omitted from the instant after it.
 		res.NextChangeAt = earliest(res.NextChangeAt, ptrTo(rules.SeatsCutoff.Add(time.Nanosecond)))
 	}
-	return res
+	if t == nil {
+		return res, TierDetail{}
+	}
+	return res, TierDetail{Breakdown: t.breakdown(), Forecast: t.forecast(&res)}
 }
 
 // TierFor finds the tier reached by the given billed sales and seats, and
 // the next tier with the gap to it (rules S6, S7).
 func TierFor(rules *Rules, billed Money, seats int64, hasLiveTransactOffer bool, now time.Time) (int32, string, *v1alpha1.TierProgress) {
-	reached := -1
-	if hasLiveTransactOffer {
-		for i, t := range rules.Tiers {
-			if billed.Cmp(t.MinBilledSales) >= 0 || (t.MinSeats != nil && seats >= *t.MinSeats) {
-				reached = i
-			}
-		}
-	}
+	reached := reachedTier(rules, billed, seats, hasLiveTransactOffer)
 	var level int32
 	var name string
 	if reached >= 0 {
@@ -99,7 +132,7 @@ func TierFor(rules *Rules, billed Money, seats int64, hasLiveTransactOffer bool,
 	p := &v1alpha1.TierProgress{
 		Level:                  next.Level,
 		Name:                   next.Name,
-		BilledSalesMissing:     v1alpha1.Money(next.MinBilledSales.Sub(billed).String()),
+		BilledSalesMissing:     v1alpha1.DerivedMoney(next.MinBilledSales.Sub(billed).String()),
 		NeedsLiveTransactOffer: !hasLiveTransactOffer,
 	}
 	// Seats only help while seats can still be billed before the cut-off.
@@ -108,6 +141,20 @@ func TierFor(rules *Rules, billed Money, seats int64, hasLiveTransactOffer bool,
 		p.SeatsMissing = &missing
 	}
 	return level, name, p
+}
+
+// reachedTier is the index in rules.Tiers of the tier reached, -1 for none
+// (rule S6).
+func reachedTier(rules *Rules, billed Money, seats int64, hasLiveTransactOffer bool) int {
+	reached := -1
+	if hasLiveTransactOffer {
+		for i, t := range rules.Tiers {
+			if billed.Cmp(t.MinBilledSales) >= 0 || (t.MinSeats != nil && seats >= *t.MinSeats) {
+				reached = i
+			}
+		}
+	}
+	return reached
 }
 
 func countOffer(c *v1alpha1.OfferCounts, lt v1alpha1.ListingType) {

@@ -62,3 +62,27 @@ func BenchmarkComputeTier10000Lines(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkComputeTierDetail10000Lines is what the publisher controller
+// runs: ComputeTier with the breakdown and the forecast of the same pass.
+func BenchmarkComputeTierDetail10000Lines(b *testing.B) {
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	offers, records := benchInputs(10_000, now)
+	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
+		rules := defaultRulesFor(window)
+		b.Run(string(window), func(b *testing.B) {
+			b.ReportAllocs()
+			var res TierResult
+			var detail TierDetail
+			for b.Loop() {
+				res, detail = ComputeTierDetail(rules, offers, records, now)
+			}
+			if res.Tier == 0 || len(detail.Breakdown.Offers) != 20 || len(detail.Breakdown.Excluded) == 0 {
+				b.Fatalf("unexpected result: tier %d, breakdown %+v", res.Tier, detail.Breakdown)
+			}
+			if (window == v1alpha1.SalesWindowTrailing12Months) != (detail.Forecast != nil) {
+				b.Fatalf("S4: forecast %+v under %s", detail.Forecast, window)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -80,6 +81,22 @@ func Logger(w io.Writer) logr.Logger {
 	return zap.New(zap.WriteTo(w), zap.UseDevMode(true))
 }
 
+// ControlPlaneStartTimeout is how long each envtest control-plane process
+// (etcd, kube-apiserver) may take to start: envtest's 20 s default is too
+// short on a loaded 2-core CI machine starting several suites at once.
+// KUBEBUILDER_CONTROLPLANE_START_TIMEOUT, when set, wins.
+const ControlPlaneStartTimeout = 3 * time.Minute
+
+// NewEnvironment returns an envtest environment with no CRDs and the
+// suites' start timeout.
+func NewEnvironment() *envtest.Environment {
+	env := &envtest.Environment{}
+	if os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT") == "" {
+		env.ControlPlaneStartTimeout = ControlPlaneStartTimeout
+	}
+	return env
+}
+
 // Start starts a kube-apiserver and etcd (envtest, with the binaries in
 // $KUBEBUILDER_ASSETS) with the repository's CRDs installed, and returns
 // the environment, an admin (system:masters) config and a client with
@@ -90,10 +107,9 @@ func Start(scheme *runtime.Scheme) (*envtest.Environment, *rest.Config, client.C
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{crds},
-		ErrorIfCRDPathMissing: true,
-	}
+	env := NewEnvironment()
+	env.CRDDirectoryPaths = []string{crds}
+	env.ErrorIfCRDPathMissing = true
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, nil, nil, errors.Join(err, env.Stop())

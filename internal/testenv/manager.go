@@ -5,7 +5,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -13,8 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-
-	"github.com/marketplace-rewards/rewards-operator/controllers"
 )
 
 // ManagerOptions returns the options the suites' managers start from: the
@@ -46,8 +43,11 @@ type Call struct {
 	// Subresource is the subresource written ("status"), "" for a call on
 	// the object itself.
 	Subresource string
-	// Object is the object read or written; nil for a list.
+	// Object is the object read or written; nil for a list. A Get reports
+	// it before it is read: only its type is known then, and Key says which.
 	Object client.Object
+	// Key is the object's key: the one asked for by a Get.
+	Key client.ObjectKey
 }
 
 // ObservedClient returns a ctrl.Options.NewClient that builds the usual
@@ -62,7 +62,7 @@ func ObservedClient(observe func(Call)) client.NewClientFunc {
 		}
 		return interceptor.NewClient(c, interceptor.Funcs{
 			Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-				observe(Call{Verb: VerbGet, Object: obj})
+				observe(Call{Verb: VerbGet, Object: obj, Key: key})
 				return c.Get(ctx, key, obj, opts...)
 			},
 			List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
@@ -131,14 +131,6 @@ func StartManager(cfg *rest.Config, opts ctrl.Options, setup func(context.Contex
 		}
 	}()
 	return m, nil
-}
-
-// StartOperator starts a manager, as StartManager does, running every
-// controller of the operator (controllers.SetupWithManager) on clk.
-func StartOperator(cfg *rest.Config, opts ctrl.Options, clk clock.WithDelayedExecution, exited func(error)) (*Manager, error) {
-	return StartManager(cfg, opts, func(ctx context.Context, mgr manager.Manager) error {
-		return controllers.SetupWithManager(ctx, mgr, clk)
-	}, exited)
 }
 
 // Cancel asks the manager to stop, without waiting until it has.

@@ -32,14 +32,14 @@ func TestRepoRootAndCRDDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if matches, _ := filepath.Glob(filepath.Join(crds, "*.yaml")); len(matches) != 5 {
-		t.Errorf("CRDDir %s holds %d YAML files, want the five CRDs", crds, len(matches))
+	if matches, _ := filepath.Glob(filepath.Join(crds, "*.yaml")); len(matches) != 6 {
+		t.Errorf("CRDDir %s holds %d YAML files, want the six CRDs", crds, len(matches))
 	}
 }
 
 func TestScheme(t *testing.T) {
 	s := testenv.Scheme()
-	for _, obj := range []client.Object{&v1alpha1.RewardsProgram{}, &v1alpha1.Publisher{}, &v1alpha1.Offer{}, &v1alpha1.SalesRecord{}, &v1alpha1.BenefitActivation{}} {
+	for _, obj := range []client.Object{&v1alpha1.RewardsProgram{}, &v1alpha1.Publisher{}, &v1alpha1.Offer{}, &v1alpha1.SalesRecord{}, &v1alpha1.BenefitActivation{}, &v1alpha1.BenefitGrant{}} {
 		if _, _, err := s.ObjectKinds(obj); err != nil {
 			t.Errorf("%T: %v", obj, err)
 		}

@@ -59,7 +59,7 @@ var _ = Describe("config/default", Ordered, func() {
 
 	BeforeAll(func() {
 		By("starting a second, empty API server: no CRDs, no namespace")
-		env = &envtest.Environment{}
+		env = testenv.NewEnvironment()
 		cfg, err := env.Start()
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(env.Stop)
@@ -79,7 +79,7 @@ var _ = Describe("config/default", Ordered, func() {
 				base = append(base, o)
 			}
 		}
-		Expect(base).To(HaveLen(6), "the Namespace and five CRDs")
+		Expect(base).To(HaveLen(7), "the Namespace and six CRDs")
 		_, errOut, err := kubectl(toYAML(base), "apply", "--server-side", "-f", "-")
 		Expect(err).NotTo(HaveOccurred(), errOut)
 		_, errOut, err = kubectl("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")

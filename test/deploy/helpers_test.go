@@ -15,6 +15,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/operator"
 )
 
 // decodeYAML splits a multi-document YAML stream into objects.
@@ -130,7 +131,7 @@ func startManager(name string, cfg *rest.Config, clk clock.WithDelayedExecution,
 		}
 	})
 	var err error
-	rm.mgr, err = testenv.StartOperator(cfg, opts, clk, nil)
+	rm.mgr, err = operator.Start(cfg, opts, operator.Options(clk), nil)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	return rm
 }

@@ -102,8 +102,9 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 
 	It("reconciles every kind and records Events (manager-role)", func() {
 		prog := shippedProgram()
-		// A program naming a benefit missing from its catalog passes
-		// admission; the operator reports it (condition and Event).
+		// A program naming a benefit missing from its catalog is refused
+		// at admission; one stored before that rule existed reaches the
+		// operator, which reports it (condition and Event).
 		bad := shippedProgram()
 		bad.Spec.Tiers[0].Benefits = append(bad.Spec.Tiers[0].Benefits, "no-such-benefit")
 		pub := newPublisher(ns, "contoso", prog.Name)
@@ -116,7 +117,9 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		typo := testenv.BenefitActivation(ns, "saas-typo", saas.Name, "no-such-benefit")
 		// The publisher first: TierChanged is recorded on a change of a
 		// tier already computed.
-		create(prog, bad, pub)
+		create(prog)
+		Expect(testenv.CreateWithoutValidation(bg, admin, bad)).To(Succeed())
+		create(pub)
 		Eventually(func() string { return ready(fetch(pub)().Status.Conditions) }, waitLong, poll).Should(Equal("True/TierComputed"))
 		Expect(pub.Status.Tier).To(BeZero())
 		create(saas, trial, usd, eur, jpy, badge, typo)
@@ -131,7 +134,7 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		Eventually(func() string { return ready(fetch(usd)().Status.Conditions) }, waitLong, poll).Should(Equal("True/Counted"))
 		Expect(usd.Status.Counted).To(BeTrue())
 		Expect(usd.Status.Publisher).To(Equal(pub.Name))
-		Eventually(func() v1alpha1.Money { return fetch(eur)().Status.ProgramAmount }, waitLong, poll).Should(Equal(v1alpha1.Money("5400.00")))
+		Eventually(func() v1alpha1.DerivedMoney { return fetch(eur)().Status.ProgramAmount }, waitLong, poll).Should(Equal(v1alpha1.DerivedMoney("5400.00")))
 		Expect(eur.Status.Counted).To(BeTrue())
 		Eventually(func() string { return fetch(jpy)().Status.Reason }, waitLong, poll).Should(Equal(v1alpha1.SalesNoExchangeRate))
 		Expect(jpy.Status.Counted).To(BeFalse())
@@ -139,7 +142,7 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 
 		By("Publisher (S6: tier 2 from 25,400 USD)")
 		Eventually(func() int32 { return fetch(pub)().Status.Tier }, waitLong, poll).Should(Equal(int32(2)))
-		Expect(pub.Status.BilledSales).To(Equal(v1alpha1.Money("25400.00")))
+		Expect(pub.Status.BilledSales).To(Equal(v1alpha1.DerivedMoney("25400.00")))
 		Expect(ready(pub.Status.Conditions)).To(HavePrefix("True/"))
 		Eventually(eventReasons("Publisher", pub), waitLong, poll).Should(ContainElement("TierChanged"))
 
@@ -249,7 +252,7 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		}))
 	})
 
-	It("is minimal on paper: manager-role is read-only on the five kinds, writes only their status and Events, no wildcards, no Secrets", func() {
+	It("is minimal on paper: manager-role reads the kinds, writes only their status, Events and BenefitGrants (never deletes one), no wildcards, no Secrets", func() {
 		role := typed[rbacv1.ClusterRole](renderedObject("ClusterRole", "rewards-operator-manager-role"))
 		type grant struct{ group, resource string }
 		got := map[grant][]string{}
@@ -279,6 +282,12 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		for _, k := range kinds {
 			want[grant{v1alpha1.GroupVersion.Group, k}] = []string{"get", "list", "watch"}
 		}
+		// The durable record: created and revoked (a patch), never deleted
+		// (the garbage collector deletes a grant with its activation), and
+		// owned by the activation, which needs update on its finalizers
+		// where the OwnerReferencesPermissionEnforcement plugin is on.
+		want[grant{v1alpha1.GroupVersion.Group, "benefitgrants"}] = []string{"create", "get", "list", "patch", "watch"}
+		want[grant{v1alpha1.GroupVersion.Group, "benefitactivations/finalizers"}] = []string{"update"}
 		for k, verbs := range got {
 			if strings.HasSuffix(k.resource, "/status") {
 				Expect(verbs).NotTo(ContainElements("create", "delete", "deletecollection"))

@@ -132,6 +132,23 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			forbidden("delete a SalesRecord", c.Delete(bg, fetch(sale)()))
 		})
 
+		It("may read BenefitGrants but never write one: only the operator records grants", func() {
+			c := clientAs("partner")
+			allowed("list BenefitGrants", c.List(bg, &v1alpha1.BenefitGrantList{}, client.InNamespace(ns)))
+			forged := &v1alpha1.BenefitGrant{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "saas-badge"},
+				Spec: v1alpha1.BenefitGrantSpec{
+					Activation: v1alpha1.GrantedActivation{Name: "saas-badge", UID: "forged"},
+					Benefit:    "marketplace-listing-badge", Category: v1alpha1.BenefitCategoryMarketing,
+					Offer: "saas", Publisher: pub.Name, ActivatedAt: metav1.NewTime(now), ContactDueBy: metav1.NewTime(now),
+				},
+			}
+			forbidden("create a BenefitGrant", c.Create(bg, forged))
+			for _, verb := range []string{"create", "update", "patch", "delete", "deletecollection"} {
+				Expect(can("partner", ns, verb, "benefitgrants", "")).To(BeFalse(), "%s benefitgrants", verb)
+			}
+		})
+
 		It("may not write any status", func() {
 			c := clientAs("partner")
 			offer := &v1alpha1.Offer{}
@@ -177,7 +194,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			read := map[string]bool{"get": true, "list": true, "watch": true, "create": false, "update": false, "patch": false, "delete": false}
 			for _, r := range []row{
 				{"offers", write}, {"benefitactivations", write},
-				{"publishers", read}, {"salesrecords", read},
+				{"publishers", read}, {"salesrecords", read}, {"benefitgrants", read},
 			} {
 				for verb, want := range r.verbs {
 					Expect(can("partner", ns, verb, r.resource, "")).To(Equal(want), "%s %s", verb, r.resource)
@@ -188,7 +205,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 	})
 
 	Describe("rewards-viewer", func() {
-		It("lets a cluster-wide viewer get and list all five kinds, and write none", func() {
+		It("lets a cluster-wide viewer get and list all six kinds, and write none", func() {
 			c := clientAs("auditor")
 			allowed("list RewardsPrograms", c.List(bg, &v1alpha1.RewardsProgramList{}))
 			allowed("get a RewardsProgram", c.Get(bg, client.ObjectKeyFromObject(prog), &v1alpha1.RewardsProgram{}))
@@ -213,7 +230,8 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			forbidden("update publishers/status", c.Status().Update(bg, fetch(pub)()))
 			forbidden("list Secrets", c.List(bg, &corev1.SecretList{}))
 
-			for _, res := range []string{"rewardsprograms", "publishers", "offers", "salesrecords", "benefitactivations"} {
+			allowed("list BenefitGrants", c.List(bg, &v1alpha1.BenefitGrantList{}))
+			for _, res := range []string{"rewardsprograms", "publishers", "offers", "salesrecords", "benefitactivations", "benefitgrants"} {
 				Expect(can("auditor", "", "list", res, "")).To(BeTrue(), "list %s", res)
 				for _, verb := range []string{"create", "update", "patch", "delete"} {
 					Expect(can("auditor", ns, verb, res, "")).To(BeFalse(), "%s %s", verb, res)
@@ -227,6 +245,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			allowed("list Offers", c.List(bg, &v1alpha1.OfferList{}, client.InNamespace(ns)))
 			allowed("list SalesRecords", c.List(bg, &v1alpha1.SalesRecordList{}, client.InNamespace(ns)))
 			allowed("list BenefitActivations", c.List(bg, &v1alpha1.BenefitActivationList{}, client.InNamespace(ns)))
+			allowed("list BenefitGrants", c.List(bg, &v1alpha1.BenefitGrantList{}, client.InNamespace(ns)))
 			forbidden("list Publishers elsewhere", c.List(bg, &v1alpha1.PublisherList{}, client.InNamespace(otherNS)))
 			forbidden("list RewardsPrograms", c.List(bg, &v1alpha1.RewardsProgramList{}))
 			forbidden("create an Offer", c.Create(bg, testenv.Offer(ns, "ns-viewer-offer", pub.Name, v1alpha1.ListingTypeList, now)))

@@ -57,7 +57,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), string(out))
 
 	By("starting a local control plane, with no CRDs installed")
-	testEnv = &envtest.Environment{}
+	testEnv = testenv.NewEnvironment()
 	_, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfig, err = testenv.AdminKubeconfig(testEnv, "e2e-admin", GinkgoT().TempDir())

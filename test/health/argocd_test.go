@@ -184,6 +184,8 @@ func TestArgoCDHealthScripts(t *testing.T) {
 		"SalesRecord: no exchange rate":  {"SalesRecord", synthetic("SalesRecord", 1, observedStatus(1, "", cond("Ready", "False", "NoExchangeRate", "no EUR rate", 1))), want{"Degraded", "NoExchangeRate: no EUR rate"}},
 		"BenefitActivation: Active": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Active",
 			cond("Ready", "True", "Active", "benefit is active", 1), cond("ContactOverdue", "False", "ContactPending", "due soon", 1))), want{"Healthy", "Active: benefit is active"}},
+		"BenefitActivation: Active as granted, its offer deleted": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Active",
+			cond("Ready", "False", "OfferNotFound", `offer "saas" does not exist`, 1))), want{"Degraded", `Active as granted, OfferNotFound: offer "saas" does not exist`}},
 		"BenefitActivation: Active, contact overdue": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Active",
 			cond("Ready", "True", "Active", "benefit is active", 1), cond("ContactOverdue", "True", "ContactOverdue", "was due", 1))), want{"Healthy", "benefit is active; contact overdue: was due"}},
 		"BenefitActivation: Pending on the tier":  {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Pending", cond("Ready", "False", "TierNotReached", "needs tier 2", 1))), want{"Progressing", "Pending, TierNotReached: needs tier 2"}},
@@ -197,7 +199,7 @@ func TestArgoCDHealthScripts(t *testing.T) {
 			cond("Ready", "False", "ProgramInvalid", "invalid", 1))), want{"Degraded", "ProgramInvalid"}},
 		"BenefitActivation: OptedOut": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "OptedOut", cond("Ready", "False", "OptedOut", "spec.optOut is set", 1))), want{"Suspended", "OptedOut: spec.optOut is set"}},
 		"BenefitActivation: Expired": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Expired",
-			cond("Ready", "False", "Expired", "the benefit expired", 1), cond("Stalled", "True", "Expired", "the benefit expired", 1))), want{"Healthy", "Expired: the benefit expired"}},
+			cond("Ready", "True", "Expired", "the benefit expired", 1))), want{"Healthy", "Expired: the benefit expired"}},
 		"BenefitActivation: Revoked": {"BenefitActivation", synthetic("BenefitActivation", 1, observedStatus(1, "Revoked",
 			cond("Ready", "False", "Revoked", "revoked (Violation)", 1), cond("Stalled", "True", "Revoked", "revoked (Violation)", 1))), want{"Degraded", "Revoked: revoked (Violation)"}},
 	} {
@@ -333,7 +335,7 @@ var _ = Describe("Argo CD health", Ordered, func() {
 		deps, cases := newFailing(ns, w.program.Name, fakeClock.Now())
 		create(deps...)
 		for _, c := range cases {
-			create(c.obj)
+			createCase(c)
 		}
 		for _, c := range cases {
 			u := waitReady(c.obj, metav1.ConditionFalse, c.reason)

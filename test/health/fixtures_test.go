@@ -63,9 +63,10 @@ func (w world) create() {
 	}
 }
 
-// newInvalidProgram returns a program that admission accepts but the
-// operator finds inconsistent: a tier names a benefit missing from the
-// catalog (Ready False, UnknownBenefit).
+// newInvalidProgram returns a program the operator finds inconsistent: a
+// tier names a benefit missing from the catalog (Ready False,
+// UnknownBenefit). Admission refuses it; it can only be stored as if before
+// that rule existed (testenv.CreateWithoutValidation).
 func newInvalidProgram() *v1alpha1.RewardsProgram {
 	p := testenv.Program()
 	p.Spec.Tiers[0].Benefits = append(p.Spec.Tiers[0].Benefits, "no-such-benefit")
@@ -189,6 +190,18 @@ type failingCase struct {
 	reason string
 	// argo is the Argo CD health the shipped script gives it.
 	argo string
+	// refusedAtAdmission: obj is stored as if before admission's rules
+	// existed.
+	refusedAtAdmission bool
+}
+
+// createCase creates a failing case's object.
+func createCase(c failingCase) {
+	if c.refusedAtAdmission {
+		ExpectWithOffset(1, testenv.CreateWithoutValidation(bg, k8sClient, c.obj)).To(Succeed(), c.name)
+		return
+	}
+	create(c.obj)
 }
 
 // newFailing returns the failing cases in namespace ns, and the objects
@@ -198,12 +211,12 @@ func newFailing(ns, program string, now time.Time) (deps []client.Object, cases 
 	noContactOffer := testenv.Offer(ns, "nocontact-saas", noContact.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
 	deps = []client.Object{noContact, noContactOffer}
 	cases = []failingCase{
-		{"RewardsProgram whose tier names a benefit missing from the catalog", newInvalidProgram(), "UnknownBenefit", "Degraded"},
-		{"Publisher following a missing program", testenv.Publisher(ns, "orphan", "missing-"+rand.String(6)), "ProgramNotFound", "Degraded"},
-		{"Offer of a missing publisher", testenv.Offer(ns, "lost", "nobody", v1alpha1.ListingTypeTransact, now.Add(-time.Hour)), "PublisherNotFound", "Degraded"},
-		{"SalesRecord of a missing offer", testenv.SalesRecord(ns, "stray", "nothing", "5", v1alpha1.DefaultCurrency, now.Add(-time.Minute)), "OfferNotFound", "Degraded"},
-		{"BenefitActivation pending on a missing marketing contact", testenv.BenefitActivation(ns, "nocontact-badge", noContactOffer.Name, "listing-badge"), "MarketingContactMissing", "Progressing"},
-		{"BenefitActivation of a missing offer", testenv.BenefitActivation(ns, "ghost", "nothing", "listing-badge"), "OfferNotFound", "Degraded"},
+		{"RewardsProgram whose tier names a benefit missing from the catalog", newInvalidProgram(), "UnknownBenefit", "Degraded", true},
+		{"Publisher following a missing program", testenv.Publisher(ns, "orphan", "missing-"+rand.String(6)), "ProgramNotFound", "Degraded", false},
+		{"Offer of a missing publisher", testenv.Offer(ns, "lost", "nobody", v1alpha1.ListingTypeTransact, now.Add(-time.Hour)), "PublisherNotFound", "Degraded", false},
+		{"SalesRecord of a missing offer", testenv.SalesRecord(ns, "stray", "nothing", "5", v1alpha1.DefaultCurrency, now.Add(-time.Minute)), "OfferNotFound", "Degraded", false},
+		{"BenefitActivation pending on a missing marketing contact", testenv.BenefitActivation(ns, "nocontact-badge", noContactOffer.Name, "listing-badge"), "MarketingContactMissing", "Progressing", false},
+		{"BenefitActivation of a missing offer", testenv.BenefitActivation(ns, "ghost", "nothing", "listing-badge"), "OfferNotFound", "Degraded", false},
 	}
 	return deps, cases
 }

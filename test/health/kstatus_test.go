@@ -63,7 +63,7 @@ var _ = Describe("kstatus", Ordered, func() {
 		deps, cases := newFailing(ns, w.program.Name, fakeClock.Now())
 		create(deps...)
 		for _, c := range cases {
-			create(c.obj)
+			createCase(c)
 		}
 		for _, c := range cases {
 			u := waitReady(c.obj, metav1.ConditionFalse, c.reason)
@@ -104,10 +104,11 @@ var _ = Describe("kstatus", Ordered, func() {
 		}
 	})
 
-	It("reads an Expired activation as Failed, from its Stalled=True condition", func() {
+	It("reads an Expired activation as Current: it ran its course (Ready=True, no Stalled), neither in progress nor failed", func() {
 		u := expireActivation(newNamespace(), w.program.Name)
 		res := kstatusOf(u)
-		Expect(res.Status).To(Equal(status.FailedStatus))
-		Expect(res.Conditions).To(ConsistOf(HaveField("Type", status.ConditionStalled)))
+		Expect(res.Status).To(Equal(status.CurrentStatus))
+		phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+		Expect(phase).To(Equal("Expired"))
 	})
 })

@@ -18,6 +18,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/operator"
 )
 
 // One envtest for the package. The manager is NOT started by the suite:
@@ -68,7 +69,7 @@ var _ = AfterSuite(func() {
 func startManager() {
 	ExpectWithOffset(1, mgr).To(BeNil(), "manager already running")
 	var err error
-	mgr, err = testenv.StartOperator(cfg, testenv.ManagerOptions(scheme), fakeClock, func(err error) {
+	mgr, err = operator.Start(cfg, testenv.ManagerOptions(scheme), operator.Options(fakeClock), func(err error) {
 		defer GinkgoRecover()
 		Expect(err).NotTo(HaveOccurred())
 	})

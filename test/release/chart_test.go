@@ -196,7 +196,8 @@ var _ = Describe("The Helm chart", func() {
 		Expect(flags(ctr.Args)).To(Equal(map[string]string{
 			"leader-elect": "true", "leader-election-namespace": "rewards-leases",
 			"health-probe-bind-address": ":8081", "metrics-bind-address": ":8443",
-			"max-concurrent-reconciles": "4", "kube-api-qps": "50", "kube-api-burst": "100", "zap-log-level": "4",
+			"max-concurrent-reconciles": "4", "resync-period": "30m", "kube-api-qps": "50", "kube-api-burst": "100",
+			"zap-log-level": "4",
 		}))
 		Expect(pod.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "registry"}}))
 		Expect(pod.PriorityClassName).To(Equal("system-cluster-critical"))

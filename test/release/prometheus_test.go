@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/operator"
 )
 
 // prometheusGenerated are the series Prometheus itself writes for every
@@ -112,7 +113,7 @@ var _ = Describe("Prometheus alerts and Grafana dashboard", func() {
 			// While the samples' trial offer is live: its benefit is Active,
 			// expires and awaits its contact.
 			clk := clocktesting.NewFakeClock(time.Date(2026, time.November, 15, 12, 0, 0, 0, time.UTC))
-			mgr, err := testenv.StartOperator(cfg, opts, clk, nil)
+			mgr, err := operator.Start(cfg, opts, operator.Options(clk), nil)
 			Expect(err).NotTo(HaveOccurred())
 			DeferCleanup(mgr.Stop)
 

@@ -22,7 +22,9 @@
 --              invalid (OfferNotFound, PublisherNotFound, ProgramNotFound,
 --              ProgramInvalid, UnknownBenefit): what admission could not
 --              check, and what Offer, Publisher and SalesRecord report as
---              Degraded too.
+--              Degraded too. And Active with such a reason: a granted
+--              benefit is kept as granted (its BenefitGrant), but nothing
+--              new is decided until the reference is back.
 
 -- BEGIN common part: identical in every rewards-operator health script.
 local hs = {}
@@ -93,7 +95,12 @@ local brokenReferences = {
 }
 
 local phase = obj.status.phase
-if phase == "Active" then
+if phase == "Active" and ready.status == "False" and brokenReferences[ready.reason] then
+  -- Granted, and kept as granted while what it refers to is missing: the
+  -- benefit is not at risk, but nothing new is decided until it is back.
+  hs.status = "Degraded"
+  hs.message = "Active as granted, " .. text(ready)
+elseif phase == "Active" then
   hs.status = "Healthy"
   hs.message = text(ready)
   local contact = condition("ContactOverdue")

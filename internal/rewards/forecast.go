@@ -1,0 +1,96 @@
+package rewards
+
+import (
+	"math/big"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// change is something known now that changes a publisher's sum at an
+// instant of the future: a counted line leaving the Trailing12Months window
+// (sign -1), a line billed in the future entering it (sign +1), or a
+// Transact offer going live (live +1) or being delisted (live -1).
+type change struct {
+	at     time.Time
+	billed *big.Int
+	seats  int64
+	sign   int8
+	live   int8
+}
+
+// transactOffer takes a Transact offer into account: it counts towards
+// the live Transact offers now, and its phase changes are changes to come.
+func (t *tally) transactOffer(spec *v1alpha1.OfferSpec, phase v1alpha1.OfferPhase) {
+	if phase == v1alpha1.OfferLive {
+		t.liveTransact++
+	}
+	if !t.trailing {
+		return
+	}
+	// The offer is live from liveAt until delistedAt (O2).
+	liveAt, delistedAt := spec.LiveAt.Time, timePtr(spec.DelistedAt)
+	if delistedAt != nil && !delistedAt.After(liveAt) {
+		return // never live
+	}
+	if phase == v1alpha1.OfferScheduled {
+		t.changes = append(t.changes, change{at: liveAt, live: +1})
+	}
+	if delistedAt != nil && delistedAt.After(t.now) {
+		t.changes = append(t.changes, change{at: *delistedAt, live: -1})
+	}
+}
+
+// forecast is status.forecast: under a Trailing12Months window, the first
+// instant at which the tier falls below the tier reached now, playing the
+// changes known now in time order (rules S4, S6). Lines leave the sum at
+// the exact instant they are twelve calendar months old (WindowBounds), so
+// the instant is exact; it is nil when nothing known makes the tier drop.
+func (t *tally) forecast(res *TierResult) *v1alpha1.TierForecast {
+	if !t.trailing || res.Tier == 0 || len(t.changes) == 0 {
+		return nil
+	}
+	slices.SortFunc(t.changes, func(a, b change) int { return a.at.Compare(b.at) })
+	var billed big.Int
+	billed.Set(res.BilledSales.int())
+	seats, live := res.Seats, t.liveTransact
+	for i := 0; i < len(t.changes); {
+		at := t.changes[i].at
+		// Every change of the same instant at once.
+		for ; i < len(t.changes) && t.changes[i].at.Equal(at); i++ {
+			c := &t.changes[i]
+			switch c.sign {
+			case -1:
+				billed.Sub(&billed, c.billed)
+				seats -= c.seats
+			case +1:
+				billed.Add(&billed, c.billed)
+				seats += c.seats
+			}
+			live += int(c.live)
+		}
+		var tier int32
+		var name string
+		if reached := reachedTier(t.rules, Money{micros: &billed}, seats, live > 0); reached >= 0 {
+			tier, name = t.rules.Tiers[reached].Level, t.rules.Tiers[reached].Name
+		}
+		if tier < res.Tier {
+			if _, tooLate := StatusInstant("status.forecast.dropsAt", &at); tooLate != nil {
+				return nil // beyond what status can hold (admission bounds the inputs)
+			}
+			// Whole seconds, as the API keeps them (the instants come from
+			// API objects, which have no fraction of a second).
+			return &v1alpha1.TierForecast{
+				DropsAt:     metav1.NewTime(at.Truncate(time.Second)),
+				Tier:        tier,
+				TierName:    name,
+				BilledSales: moneyOf(&billed),
+				Seats:       seats,
+			}
+		}
+	}
+	return nil
+}

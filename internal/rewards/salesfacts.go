@@ -1,0 +1,122 @@
+package rewards
+
+import (
+	"sort"
+	"time"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// SalesFacts is what the activation rules need to know about a publisher's
+// sales: its tier now, the fraud reports (R3), and the lines themselves, so
+// that R4 can look at the tier as it stood when a benefit was granted.
+type SalesFacts struct {
+	Tier                 int32
+	BilledSales          Money
+	Seats                int64
+	HasLiveTransactOffer bool
+	// Fraud lists the lines with fraud Suspected or Proven, by name.
+	Fraud []FraudLine
+	// NextChangeAt is when the tier may next change by itself (a line
+	// ageing out or being billed, an offer going live).
+	NextChangeAt *time.Time
+
+	// The publisher's offers and sales lines under rules, for evaluating
+	// them at another instant than now (R4, R6). Nil in facts built by
+	// hand, which then know of no cancelled purchase.
+	rules   *Rules
+	offers  []v1alpha1.Offer
+	records []v1alpha1.SalesRecord
+}
+
+// FraudLine is a sales line reported as fraudulent.
+type FraudLine struct {
+	Name  string
+	Offer string
+	State v1alpha1.FraudState
+}
+
+// CancelledLine is a cancelled purchase and what it would add back.
+type CancelledLine struct {
+	Name   string
+	Amount Money
+	Seats  int64
+	// CancelledAt is spec.cancellation.time; nil when not recorded.
+	CancelledAt *time.Time
+}
+
+// SalesFactsFor gathers SalesFacts from a publisher's offers and sales lines.
+func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) SalesFacts {
+	res := ComputeTier(rules, offers, records, now)
+	f := SalesFacts{
+		Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats,
+		HasLiveTransactOffer: res.HasLiveTransactOffer, NextChangeAt: res.NextChangeAt,
+		rules: rules, offers: offers, records: records,
+	}
+	for i := range records {
+		rec := &records[i]
+		if rec.Spec.Fraud == v1alpha1.FraudSuspected || rec.Spec.Fraud == v1alpha1.FraudProven {
+			f.Fraud = append(f.Fraud, FraudLine{Name: rec.Name, Offer: rec.Spec.OfferRef.Name, State: rec.Spec.Fraud})
+		}
+	}
+	sort.Slice(f.Fraud, func(i, j int) bool { return f.Fraud[i].Name < f.Fraud[j].Name })
+	return f
+}
+
+// CancelledLinesAt lists, by name, the cancelled purchases that would have
+// counted at instant at were they not cancelled, with what each adds back.
+func (s SalesFacts) CancelledLinesAt(at time.Time) []CancelledLine {
+	byName := make(map[string]*v1alpha1.Offer, len(s.offers))
+	for i := range s.offers {
+		byName[s.offers[i].Name] = &s.offers[i]
+	}
+	var out []CancelledLine
+	for i := range s.records {
+		rec := &s.records[i]
+		if rec.Spec.Cancellation == nil {
+			continue
+		}
+		uncancelled := rec.Spec
+		uncancelled.Cancellation = nil
+		if v := evaluateLine(&uncancelled, byName[rec.Spec.OfferRef.Name], s.rules, at); v.Counted {
+			out = append(out, CancelledLine{Name: rec.Name, Amount: *v.ProgramAmount, Seats: v.Seats, CancelledAt: timePtr(rec.Spec.Cancellation.Time)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// cancellationCause names the cancelled purchase that alone had unlocked a
+// benefit needing tier need, granted at grantedAt (R4). It looks at the
+// publisher as it stood at grantedAt, with what is known now (R6): billing
+// reports a cancellation after the fact, often dated before the grant, and
+// the grant was then made on a purchase that did not count. If the tier was
+// reached at grantedAt without the cancelled purchases, none of them
+// unlocked it (a later drop is sales ageing out: R5). Otherwise the cause
+// is the first cancelled line (by name) that alone restores the tier at
+// grantedAt, or, when only several together do, the last of them.
+func cancellationCause(s SalesFacts, need int32, grantedAt time.Time) (CancelledLine, bool) {
+	if s.rules == nil {
+		return CancelledLine{}, false
+	}
+	then := ComputeTier(s.rules, s.offers, s.records, grantedAt)
+	if then.Tier >= need {
+		return CancelledLine{}, false
+	}
+	reaches := func(billed Money, seats int64) bool {
+		tier, _, _ := TierFor(s.rules, billed, seats, then.HasLiveTransactOffer, grantedAt)
+		return tier >= need
+	}
+	candidates := s.CancelledLinesAt(grantedAt)
+	billed, seats := then.BilledSales, then.Seats
+	for _, c := range candidates {
+		if reaches(then.BilledSales.Add(c.Amount), then.Seats+c.Seats) {
+			return c, true
+		}
+		billed, seats = billed.Add(c.Amount), seats+c.Seats
+	}
+	if len(candidates) > 0 && reaches(billed, seats) {
+		return candidates[len(candidates)-1], true
+	}
+	return CancelledLine{}, false
+}
