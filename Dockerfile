@@ -4,6 +4,8 @@ FROM golang:1.26 AS builder
 # empty and builds for linux on the builder's architecture.
 ARG TARGETOS
 ARG TARGETARCH
+# The release, shown in the manager's start-up log (make docker-build sets it).
+ARG VERSION=dev
 
 WORKDIR /workspace
 # Copy the Go module manifests and download the dependencies first, so that
@@ -17,7 +19,7 @@ COPY . .
 
 # CGO off: the binary is static and runs on distroless/static.
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags="-s -w" -o manager ./cmd
+    go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o manager ./cmd
 
 # Use distroless as a minimal base image to package the manager binary.
 # Refer to https://github.com/GoogleContainerTools/distroless for more details.

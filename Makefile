@@ -1,16 +1,36 @@
 # rewards-operator Makefile. `make help` lists the targets.
 
-IMG ?= rewards-operator:latest
+# The release this tree builds. To release x.y.z: set it here, run
+# `make release`, commit, tag vx.y.z and publish dist/ (see README.md).
+VERSION ?= 0.1.0
+IMAGE_REPO ?= ghcr.io/marketplace-rewards/rewards-operator
+# Release images are tagged vx.y.z and never re-tagged (no :latest).
+IMG ?= $(IMAGE_REPO):v$(VERSION)
 LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+# kustomize renders dist/install.yaml; the version kubectl 1.36 embeds, which
+# test/deploy renders config/default with.
+KUSTOMIZE_VERSION ?= v5.8.1
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+# helm lints, renders and installs the chart in test/release, and packages it.
+HELM_VERSION ?= v4.3.2
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+# ko builds the image without a Docker daemon (make ko-build; not used in CI).
+KO_VERSION ?= v0.19.1
+KO ?= $(LOCALBIN)/ko-$(KO_VERSION)
+CHART_DIR = charts/rewards-operator
+# The ClusterRoles and Role of config/rbac whose rules the chart grants.
+CHART_RBAC = role leader_election_role metrics_auth_role metrics_reader_role partner_editor_role viewer_role
 # Directory holding kube-apiserver, etcd and kubectl, built from Go modules by
 # hack/build-test-binaries.sh (no downloads from cloud storage).
 ENVTEST_DIR = $(shell hack/build-test-binaries.sh --print-dir)
 KUBECTL ?= $(ENVTEST_DIR)/kubectl
 GINKGO_FLAGS ?=
-# What controller-gen writes; `make verify` fails when these differ from git.
-GENERATED = config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go
+# What `make manifests generate build-installer` writes; `make verify` fails
+# when these differ from git.
+GENERATED = config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go \
+	$(CHART_DIR)/crds $(CHART_DIR)/files $(CHART_DIR)/Chart.yaml config/manager/kustomization.yaml dist/install.yaml
 
 .DEFAULT_GOAL := help
 
@@ -23,8 +43,22 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and markers.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and markers, and copy them into the chart.
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(MAKE) --no-print-directory chart-files
+
+.PHONY: chart-files
+chart-files: ## Copy what the chart shares with config/ into its crds/ and files/, and stamp VERSION into Chart.yaml.
+	rm -rf $(CHART_DIR)/crds $(CHART_DIR)/files
+	mkdir -p $(CHART_DIR)/crds $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus \
+		$(CHART_DIR)/files/dashboards $(CHART_DIR)/files/programs
+	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
+	for role in $(CHART_RBAC); do cp config/rbac/$$role.yaml $(CHART_DIR)/files/rbac/; done
+	cp config/prometheus/prometheus_rule.yaml $(CHART_DIR)/files/prometheus/
+	cp config/prometheus/dashboards/*.json $(CHART_DIR)/files/dashboards/
+	cp config/programs/default.yaml $(CHART_DIR)/files/programs/
+	sed -e 's/^version: .*/version: $(VERSION)/' -e 's/^appVersion: .*/appVersion: "v$(VERSION)"/' \
+		$(CHART_DIR)/Chart.yaml > $(CHART_DIR)/Chart.yaml.tmp && mv $(CHART_DIR)/Chart.yaml.tmp $(CHART_DIR)/Chart.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate deepcopy methods.
@@ -39,11 +73,11 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: manifests generate ## Regenerate everything and fail on any diff, gofmt or go vet finding.
+verify: manifests generate build-installer ## Regenerate everything and fail on any diff, gofmt or go vet finding.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
-		echo "Generated files are stale; run 'make manifests generate' and commit:"; \
+		echo "Generated files are stale; run 'make manifests generate build-installer' and commit:"; \
 		git status --porcelain -- $(GENERATED); git --no-pager diff -- $(GENERATED) | head -50; exit 1; fi
 	@echo "verify: generated files up to date, gofmt and go vet clean"
 
@@ -52,8 +86,8 @@ test-binaries: ## Build kube-apiserver, etcd and kubectl from Go modules into bi
 	hack/build-test-binaries.sh
 
 .PHONY: test
-test: manifests generate test-binaries ## Run all tests (unit and envtest) against a real kube-apiserver.
-	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
+test: manifests generate build-installer test-binaries $(HELM) ## Run all tests (unit and envtest) against a real kube-apiserver.
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks.
@@ -63,20 +97,59 @@ bench: ## Run the benchmarks.
 
 .PHONY: build
 build: manifests generate ## Build the manager and the kubectl plugin (bin/manager, bin/kubectl-rewards).
-	go build -o bin/manager ./cmd
+	go build -ldflags "-X main.version=v$(VERSION)" -o bin/manager ./cmd
 	go build -o bin/kubectl-rewards ./cmd/kubectl-rewards
 
+# Built, then run (not `go run`, which exits 1 when Ctrl-C interrupts the
+# program, however cleanly it stops).
 .PHONY: run-local
 run-local: manifests generate test-binaries ## Start a local control plane, install CRDs, default program and samples, run the operator (Ctrl-C stops all).
-	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" go run ./hack/run-local
+	go build -o bin/run-local/run-local ./hack/run-local
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" bin/run-local/run-local
 
 .PHONY: run
 run: manifests generate ## Run the operator against the cluster of the current kubeconfig.
 	go run ./cmd
 
 .PHONY: docker-build
-docker-build: ## Build the container image (needs a Docker engine).
-	docker build -t $(IMG) .
+docker-build: ## Build the container image IMG (needs a Docker engine).
+	docker build --build-arg VERSION=v$(VERSION) -t $(IMG) .
+
+# ko builds the image from the Go sources, without Docker: distroless
+# nonroot base, linux/amd64 and linux/arm64 (.ko.yaml). It pulls the base
+# image from gcr.io. The result is an OCI image layout (an index of both
+# platforms; ko's --tarball holds one platform only), which
+# `crane push dist/image <ref>` publishes, and its tar archive.
+# KO_FLAGS=--push=true pushes to IMAGE_REPO directly instead.
+KO_FLAGS ?= --push=false --oci-layout-path=dist/image
+.PHONY: ko-build
+ko-build: $(KO) ## Build the multi-arch image with ko (no Docker) into dist/ (OCI layout and tarball).
+	rm -rf dist/image
+	@mkdir -p dist
+	VERSION=v$(VERSION) KO_DOCKER_REPO=$(IMAGE_REPO) $(KO) build ./cmd --bare --tags=v$(VERSION) $(KO_FLAGS)
+	if [ -d dist/image ]; then tar -C dist/image -cf dist/rewards-operator-v$(VERSION)-image.tar .; fi
+
+##@ Release
+
+.PHONY: build-installer
+build-installer: manifests $(KUSTOMIZE) ## Render dist/install.yaml (CRDs, RBAC, manager pinned to IMG) from config/default.
+	@mkdir -p dist
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+# The VERSION line of this Makefile, which make verify renders with.
+MAKEFILE_VERSION = $(shell sed -n 's/^VERSION ?= //p' Makefile)
+
+.PHONY: release
+release: ## Render dist/install.yaml and package the chart for VERSION (make release VERSION=x.y.z).
+	@if [ "$(VERSION)" != "$(MAKEFILE_VERSION)" ]; then \
+		echo "VERSION $(VERSION) is not the Makefile's ($(MAKEFILE_VERSION)): set 'VERSION ?= $(VERSION)' in the Makefile first,"; \
+		echo "so that what make verify renders is the release."; exit 1; fi
+	$(MAKE) --no-print-directory build-installer $(HELM)
+	$(HELM) lint --strict $(CHART_DIR)
+	$(HELM) package $(CHART_DIR) --destination dist
+	cp config/programs/default.yaml dist/default-program.yaml
+	@echo "dist/: install.yaml, default-program.yaml, rewards-operator-$(VERSION).tgz; attach them to the v$(VERSION) release."
 
 ##@ Deployment
 
@@ -89,12 +162,33 @@ uninstall: test-binaries ## Remove the CRDs from the cluster of the current kube
 	$(KUBECTL) delete --ignore-not-found -k config/crd
 
 .PHONY: deploy
-deploy: manifests test-binaries ## Deploy the operator to the cluster of the current kubeconfig.
-	$(KUBECTL) apply --server-side -k config/default
+deploy: build-installer test-binaries ## Deploy the operator (image IMG) to the cluster of the current kubeconfig.
+	$(KUBECTL) apply --server-side -f dist/install.yaml
 
 ##@ Tools
+
+.PHONY: tools
+tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) ## Install the pinned tools make verify and make test use into bin/ (once).
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+$(KUSTOMIZE):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	mv $(LOCALBIN)/kustomize $(KUSTOMIZE)
+
+# Builds from source (several minutes on 2 cores, once); the -X flag gives
+# `helm version` the full version.
+$(HELM):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" \
+		helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(LOCALBIN)/helm $(HELM)
+
+$(KO):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/google/ko@$(KO_VERSION)
+	mv $(LOCALBIN)/ko $(KO)

@@ -7,12 +7,15 @@ import (
 	"os"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -20,6 +23,7 @@ import (
 
 	rewardsv1alpha1 "github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/logging"
 	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
@@ -30,55 +34,100 @@ func init() {
 	utilruntime.Must(rewardsv1alpha1.AddToScheme(scheme))
 }
 
-func main() {
-	var (
-		metricsAddr          string
-		probeAddr            string
-		enableLeaderElection bool
-		secureMetrics        bool
-		enableHTTP2          bool
-		resyncPeriod         time.Duration
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to, "+
+// version is the operator's release, set at build time with
+// -ldflags "-X main.version=v0.1.0" (Makefile, Dockerfile, .ko.yaml).
+var version = "dev"
+
+// options are the manager's command-line flags.
+type options struct {
+	metricsAddr             string
+	probeAddr               string
+	enableLeaderElection    bool
+	leaderElectionNamespace string
+	secureMetrics           bool
+	enableHTTP2             bool
+	maxConcurrentReconciles int
+	kubeAPIQPS              float64
+	kubeAPIBurst            int
+	resyncPeriod            time.Duration
+	zap                     zap.Options
+}
+
+// bindFlags defines the manager's flags on fs.
+func bindFlags(fs *flag.FlagSet) *options {
+	o := &options{zap: zap.Options{Development: false}}
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to, "+
 		"for example :8443 (HTTPS) or :8080 (HTTP). 0 disables the metrics endpoint.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
-	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Enable leader election, so that only one "+
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
+	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false, "Enable leader election, so that only one "+
 		"replica reconciles at a time.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication "+
+	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "The namespace of the leader "+
+		"election Lease. Empty means the namespace the manager's pod runs in; set it to run with --leader-elect "+
+		"outside a cluster.")
+	fs.BoolVar(&o.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication "+
 		"and authorization. Set to false to serve plain HTTP.")
-	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server "+
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server "+
 		"(off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
-	flag.DurationVar(&resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is "+
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 1, "How many objects of one kind "+
+		"each controller reconciles at the same time.")
+	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", -1, "Requests per second the manager's client may send to "+
+		"the Kubernetes API server on average. -1 sets no client-side limit and leaves it to the API server's "+
+		"priority and fairness (controller-runtime's default).")
+	fs.IntVar(&o.kubeAPIBurst, "kube-api-burst", 30, "Requests the manager's client may send to the "+
+		"Kubernetes API server at once above --kube-api-qps, when that is above 0.")
+	fs.DurationVar(&o.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is "+
 		"reconciled with no event, so that a status wiped or edited by anyone but the operator is repaired. 0 disables it.")
-	opts := zap.Options{Development: false}
-	opts.BindFlags(flag.CommandLine)
+	o.zap.BindFlags(fs)
+	return o
+}
+
+func main() {
+	opts := bindFlags(flag.CommandLine)
 	flag.Parse()
 
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	// At --zap-log-level 7 and above client-go would log request headers,
+	// and from 8 whole objects (marketing contacts' emails and phones):
+	// the logger is capped (internal/logging). klog, which client-go and
+	// leader election also log through, writes to the same capped logger.
+	logger := logging.CapVerbosity(zap.New(zap.UseFlagOptions(&opts.zap)), logging.MaxVerbosity)
+	ctrl.SetLogger(logger)
+	klog.SetLogger(logger)
 	setupLog := ctrl.Log.WithName("setup")
+	if opts.zap.Level != nil && opts.zap.Level.Enabled(zapcore.Level(-logging.MaxVerbosity-1)) {
+		setupLog.Info("log verbosity capped: client-go logs object bodies above it", "maxLevel", logging.MaxVerbosity)
+	}
 
 	var tlsOpts []func(*tls.Config)
-	if !enableHTTP2 {
+	if !opts.enableHTTP2 {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
 	metricsOptions := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
+		BindAddress:   opts.metricsAddr,
+		SecureServing: opts.secureMetrics,
 		TLSOpts:       tlsOpts,
 	}
-	if secureMetrics {
+	if opts.secureMetrics {
 		metricsOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsOptions,
-		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         enableLeaderElection,
-		LeaderElectionID:       "rewards-operator.rewards.marketplace.io",
+	restConfig := ctrl.GetConfigOrDie()
+	// The default, -1, is what GetConfigOrDie sets: no client-side rate
+	// limit, the API server's priority and fairness being the limit.
+	restConfig.QPS = float32(opts.kubeAPIQPS)
+	restConfig.Burst = opts.kubeAPIBurst
+
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsOptions,
+		HealthProbeBindAddress:  opts.probeAddr,
+		LeaderElection:          opts.enableLeaderElection,
+		LeaderElectionID:        "rewards-operator.rewards.marketplace.io",
+		LeaderElectionNamespace: opts.leaderElectionNamespace,
 		// The manager stops right after the leader lease is released, so
 		// releasing it on exit lets a standby take over at once.
 		LeaderElectionReleaseOnCancel: true,
+		// Applies to every controller (none sets its own).
+		Controller: config.Controller{MaxConcurrentReconciles: opts.maxConcurrentReconciles},
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create manager")
@@ -86,7 +135,7 @@ func main() {
 	}
 
 	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: resyncPeriod}); err != nil {
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: opts.resyncPeriod}); err != nil {
 		setupLog.Error(err, "unable to set up controllers")
 		os.Exit(1)
 	}
@@ -104,7 +153,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("starting manager")
+	setupLog.Info("starting manager", "version", version)
 	if err := mgr.Start(ctx); err != nil {
 		setupLog.Error(err, "problem running manager")
 		os.Exit(1)

@@ -41,12 +41,26 @@ func main() {
 	}
 }
 
-func run(kubeconfigPath, namespace string) error {
+// run returns nil when Ctrl-C (SIGINT) or SIGTERM stops it, at any step:
+// everything it started is stopped first.
+func run(kubeconfigPath, namespace string) (err error) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		return errors.New("KUBEBUILDER_ASSETS is not set: run `make run-local`, which builds the binaries first")
 	}
 	kubectl := filepath.Join(assets, "kubectl")
+
+	// From the start, so that Ctrl-C while the control plane starts still
+	// stops it (kube-apiserver and etcd run in process groups of their
+	// own, which Ctrl-C does not reach).
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			fmt.Println("Interrupted:", err)
+			err = nil
+		}
+	}()
 
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("config", "crd", "bases")},
@@ -79,9 +93,6 @@ func run(kubeconfigPath, namespace string) error {
 		return err
 	}
 	absKubeconfig, _ := filepath.Abs(kubeconfigPath)
-
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
 
 	kc := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", absKubeconfig}, args...)...)

@@ -33,6 +33,7 @@ const (
 	BenefitActivationsName   = "rewards_benefit_activations"
 	ActivationExpiryName     = "rewards_benefit_activation_expiry_timestamp_seconds"
 	PublisherNextExpiryName  = "rewards_publisher_next_expiry_timestamp_seconds"
+	ActivationContactDueName = "rewards_benefit_activation_contact_due_timestamp_seconds"
 	RevocationsName          = "rewards_revocations"
 )
 
@@ -58,6 +59,10 @@ var (
 	publisherNextExpiryDesc = prometheus.NewDesc(PublisherNextExpiryName,
 		"Earliest status.expiresAt among the publisher's Active BenefitActivations, as a Unix timestamp in seconds.",
 		[]string{"namespace", "publisher"}, nil)
+	activationContactDueDesc = prometheus.NewDesc(ActivationContactDueName,
+		"When the marketing contact of an Active BenefitActivation must have been contacted (status.contactDueBy), "+
+			"as a Unix timestamp in seconds; absent once spec.contactedAt records the contact.",
+		[]string{"namespace", "activation", "offer", "benefit"}, nil)
 	revocationsDesc = prometheus.NewDesc(RevocationsName,
 		"Number of revocations recorded in BenefitGrants per revocation reason (spec.revocation.reason).",
 		[]string{"namespace", "reason"}, nil)
@@ -107,7 +112,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		publishersDesc, publisherBilledSalesDesc, publisherTierDesc,
 		benefitActivationsDesc, activationExpiryDesc, publisherNextExpiryDesc,
-		revocationsDesc,
+		activationContactDueDesc, revocationsDesc,
 	} {
 		ch <- d
 	}
@@ -182,6 +187,11 @@ func (c *Collector) collectActivations(ch chan<- prometheus.Metric, activations 
 		// it is counted in none.
 		if a.Status.Phase != "" {
 			perPhase[nsKey{a.Namespace, string(a.Status.Phase)}]++
+		}
+		// An open contact obligation (B4); overdue once the time has passed.
+		if a.Status.Phase == v1alpha1.ActivationActive && a.Status.ContactDueBy != nil && a.Spec.ContactedAt == nil {
+			c.send(ch, activationContactDueDesc, float64(a.Status.ContactDueBy.Unix()),
+				a.Namespace, a.Name, a.Spec.OfferRef.Name, a.Spec.Benefit)
 		}
 		if a.Status.Phase != v1alpha1.ActivationActive || a.Status.ExpiresAt == nil {
 			continue

@@ -218,10 +218,53 @@ var _ = Describe("Collector", func() {
 		}).Should(Succeed())
 	})
 
+	It("exports the contact due instant of each Active activation not yet contacted (B4)", func() {
+		due1, due2 := t1.Add(-7*24*time.Hour), t2.Add(-7*24*time.Hour)
+		createActivation(ctx, nsA, "open", "offer", "ads", v1alpha1.BenefitActivationStatus{
+			Phase: v1alpha1.ActivationActive, Publisher: "adatum", ContactDueBy: ptrTime(due1)})
+		createActivation(ctx, nsA, "open-too", "other-offer", "support", v1alpha1.BenefitActivationStatus{
+			Phase: v1alpha1.ActivationActive, Publisher: "adatum", ContactDueBy: ptrTime(due2), ExpiresAt: ptrTime(t3)})
+		// Contacted already: the obligation is closed.
+		contacted := testenv.BenefitActivation(nsA, "contacted", "offer", "case-study")
+		contacted.Spec.ContactedAt = ptrTime(due1.Add(-time.Hour))
+		Expect(k8sClient.Create(ctx, contacted)).To(Succeed())
+		contacted.Status = v1alpha1.BenefitActivationStatus{
+			Phase: v1alpha1.ActivationActive, Publisher: "adatum", ContactDueBy: ptrTime(due1)}
+		Expect(k8sClient.Status().Update(ctx, contacted)).To(Succeed())
+		// No longer Active: nothing to contact about.
+		createActivation(ctx, nsA, "expired", "offer", "credits", v1alpha1.BenefitActivationStatus{
+			Phase: v1alpha1.ActivationExpired, Publisher: "adatum", ContactDueBy: ptrTime(due1)})
+		createActivation(ctx, nsB, "revoked", "offer", "ads", v1alpha1.BenefitActivationStatus{
+			Phase: v1alpha1.ActivationRevoked, Publisher: "litware", ContactDueBy: ptrTime(due1),
+			Revocation: &v1alpha1.Revocation{Reason: v1alpha1.RevocationFraud, Time: metav1.NewTime(t1)}})
+
+		Eventually(func(g Gomega) {
+			fams := scrape(g)
+			g.Expect(fams).To(HaveKey(metrics.ActivationContactDueName))
+			g.Expect(fams[metrics.ActivationContactDueName].GetType()).To(Equal(dto.MetricType_GAUGE))
+			g.Expect(seriesIn(fams, metrics.ActivationContactDueName, nsA)).To(Equal(map[string]float64{
+				`activation="open",benefit="ads",offer="offer"`:               float64(due1.Unix()),
+				`activation="open-too",benefit="support",offer="other-offer"`: float64(due2.Unix()),
+			}))
+			g.Expect(seriesIn(fams, metrics.ActivationContactDueName, nsB)).To(BeEmpty())
+		}).Should(Succeed())
+
+		By("recording the contact, its series disappears")
+		var open v1alpha1.BenefitActivation
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: nsA, Name: "open"}, &open)).To(Succeed())
+		open.Spec.ContactedAt = ptrTime(due1)
+		Expect(k8sClient.Update(ctx, &open)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(seriesIn(scrape(g), metrics.ActivationContactDueName, nsA)).To(Equal(map[string]float64{
+				`activation="open-too",benefit="support",offer="other-offer"`: float64(due2.Unix()),
+			}))
+		}).Should(Succeed())
+	})
+
 	It("describes every metric it collects (pedantic registry)", func() {
 		createPublisher(ctx, nsA, "contoso", v1alpha1.PublisherStatus{Tier: 1, BilledSales: "10", Currency: "USD"})
 		createActivation(ctx, nsA, "a", "offer", "ads", v1alpha1.BenefitActivationStatus{
-			Phase: v1alpha1.ActivationActive, Publisher: "contoso", ExpiresAt: ptrTime(t1)})
+			Phase: v1alpha1.ActivationActive, Publisher: "contoso", ExpiresAt: ptrTime(t1), ContactDueBy: ptrTime(t1)})
 		reg := prometheus.NewPedanticRegistry()
 		Expect(reg.Register(metrics.NewCollector(mgr.GetCache()))).To(Succeed())
 		Eventually(func(g Gomega) {
@@ -231,7 +274,7 @@ var _ = Describe("Collector", func() {
 			for _, f := range fams {
 				names[f.GetName()] = true
 			}
-			g.Expect(names).To(HaveLen(7))
+			g.Expect(names).To(HaveLen(8))
 		}).Should(Succeed())
 	})
 

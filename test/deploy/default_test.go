@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,13 +16,14 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
@@ -50,14 +52,9 @@ var _ = Describe("config/default", Ordered, func() {
 		return stdout.String(), stderr.String(), err
 	}
 	toYAML := func(objs []*unstructured.Unstructured) string {
-		var b strings.Builder
-		for _, o := range objs {
-			data, err := yaml.Marshal(o.Object)
-			Expect(err).NotTo(HaveOccurred())
-			b.WriteString("---\n")
-			b.Write(data)
-		}
-		return b.String()
+		s, err := testenv.EncodeObjects(objs)
+		Expect(err).NotTo(HaveOccurred())
+		return s
 	}
 
 	BeforeAll(func() {
@@ -107,6 +104,7 @@ var _ = Describe("config/default", Ordered, func() {
 			"rolebinding.rbac.authorization.k8s.io/rewards-operator-leader-election-rolebinding",
 			"clusterrole.rbac.authorization.k8s.io/rewards-operator-rewards-partner-editor",
 			"clusterrole.rbac.authorization.k8s.io/rewards-operator-rewards-viewer",
+			"networkpolicy.networking.k8s.io/rewards-operator-allow-metrics-traffic",
 		} {
 			Expect(out).To(ContainSubstring(want + " serverside-applied (server dry run)"))
 		}
@@ -153,15 +151,17 @@ var _ = Describe("config/default", Ordered, func() {
 		Expect(ctr.SecurityContext.Capabilities.Drop).To(ContainElement(corev1.Capability("ALL")))
 		Expect(ctr.SecurityContext.Capabilities.Add).To(BeEmpty())
 
-		// runAsNonRoot without runAsUser only starts if the image names a
-		// numeric non-root user.
-		if ctr.SecurityContext.RunAsUser == nil && pod.SecurityContext.RunAsUser == nil {
-			dockerfile, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
-			Expect(err).NotTo(HaveOccurred())
-			m := regexp.MustCompile(`(?m)^USER\s+(\d+)`).FindSubmatch(dockerfile)
-			Expect(m).NotTo(BeNil(), "the image's USER must be numeric for runAsNonRoot")
-			Expect(string(m[1])).NotTo(Equal("0"))
-		}
+		// The user and group are stated, not left to the image's metadata,
+		// and are the image's own (the Dockerfile's USER, distroless
+		// nonroot), above 10000 so that they match no host user.
+		dockerfile, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+		Expect(err).NotTo(HaveOccurred())
+		m := regexp.MustCompile(`(?m)^USER\s+(\d+):(\d+)`).FindSubmatch(dockerfile)
+		Expect(m).NotTo(BeNil(), "the image's USER is numeric uid:gid")
+		Expect(pod.SecurityContext.RunAsUser).To(HaveValue(BeEquivalentTo(mustAtoi(string(m[1])))))
+		Expect(pod.SecurityContext.RunAsGroup).To(HaveValue(BeEquivalentTo(mustAtoi(string(m[2])))))
+		Expect(*pod.SecurityContext.RunAsUser).To(BeNumerically(">", 10000))
+		Expect(*pod.SecurityContext.RunAsGroup).To(BeNumerically(">", 10000))
 		Expect(pod.ServiceAccountName).To(Equal(operatorSA))
 	})
 
@@ -181,9 +181,33 @@ var _ = Describe("config/default", Ordered, func() {
 		Expect(err.Error()).To(ContainSubstring(`violates PodSecurity "restricted`))
 	})
 
+	It("pins the image to a release tag", func() {
+		ctr := deploy.Spec.Template.Spec.Containers[0]
+		Expect(ctr.Image).To(MatchRegexp(`:v\d+\.\d+\.\d+$`), "a vX.Y.Z tag, never :latest")
+		Expect(ctr.ImagePullPolicy).To(Equal(corev1.PullIfNotPresent))
+	})
+
+	It("admits inbound traffic to the manager on the metrics port only", func() {
+		np := typed[networkingv1.NetworkPolicy](renderedObject("NetworkPolicy", "rewards-operator-allow-metrics-traffic"))
+		Expect(np.Namespace).To(Equal(operatorNS))
+		selector, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(selector.Empty()).To(BeFalse())
+		Expect(selector.Matches(labels.Set(deploy.Spec.Template.Labels))).To(BeTrue(), "it selects the manager's pods")
+		Expect(np.Spec.PolicyTypes).To(Equal([]networkingv1.PolicyType{networkingv1.PolicyTypeIngress}))
+		Expect(np.Spec.Ingress).To(HaveLen(1))
+		Expect(np.Spec.Ingress[0].Ports).To(HaveLen(1))
+		port := np.Spec.Ingress[0].Ports[0]
+		Expect(port.Protocol).To(HaveValue(Equal(corev1.ProtocolTCP)))
+		Expect(port.Port).To(HaveValue(Equal(intstr.FromInt32(8443))))
+		Expect(port.EndPort).To(BeNil())
+		svc := typed[corev1.Service](renderedObject("Service", "rewards-operator-controller-manager-metrics-service"))
+		Expect(svc.Spec.Ports[0].TargetPort).To(Equal(*port.Port), "the port the metrics Service targets")
+	})
+
 	It("sets requests and limits, liveness and readiness probes, and --leader-elect", func() {
 		ctr := deploy.Spec.Template.Spec.Containers[0]
-		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
 			Expect(ctr.Resources.Requests).To(HaveKey(name))
 			Expect(ctr.Resources.Limits).To(HaveKey(name))
 			req, limit := ctr.Resources.Requests[name], ctr.Resources.Limits[name]
@@ -232,6 +256,14 @@ var _ = Describe("config/default", Ordered, func() {
 			name := strings.SplitN(strings.TrimLeft(arg, "-"), "=", 2)[0]
 			Expect(string(help)).To(MatchRegexp(`(?m)^\s+-`+regexp.QuoteMeta(name)+`\b`), "flag of %q", arg)
 		}
-		Expect(deploy.Spec.Template.Spec.Containers[0].Command).To(Equal([]string{"/manager"}))
+		// The image's entrypoint starts the manager, wherever the image
+		// puts it (/manager in the Dockerfile's, /ko-app/cmd in ko's).
+		Expect(deploy.Spec.Template.Spec.Containers[0].Command).To(BeEmpty())
 	})
 })
+
+func mustAtoi(s string) int64 {
+	n, err := strconv.ParseInt(s, 10, 64)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return n
+}

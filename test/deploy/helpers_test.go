@@ -1,8 +1,6 @@
 package deploy
 
 import (
-	"errors"
-	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,7 +9,6 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,20 +20,9 @@ import (
 
 // decodeYAML splits a multi-document YAML stream into objects.
 func decodeYAML(s string) []*unstructured.Unstructured {
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(s), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		var m map[string]any
-		err := dec.Decode(&m)
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		ExpectWithOffset(1, err).NotTo(HaveOccurred())
-		if len(m) == 0 {
-			continue
-		}
-		out = append(out, &unstructured.Unstructured{Object: m})
-	}
+	objs, err := testenv.DecodeObjects(s)
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return objs
 }
 
 // typed converts an unstructured object into a typed one.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,8 +30,9 @@ var (
 	kubectlBin string
 	kubeconfig string
 	testEnv    *envtest.Environment
+	managerBin string
 	manager    *exec.Cmd
-	managerLog *bytes.Buffer
+	managerLog *syncBuffer
 )
 
 const ns = "e2e-demo"
@@ -48,7 +50,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("building the manager binary")
-	managerBin := filepath.Join(GinkgoT().TempDir(), "manager")
+	managerBin = filepath.Join(GinkgoT().TempDir(), "manager")
 	build := exec.Command("go", "build", "-o", managerBin, "./cmd")
 	build.Dir = root
 	out, err := build.CombinedOutput()
@@ -67,8 +69,11 @@ var _ = BeforeSuite(func() {
 
 	By("running the manager as its own process")
 	probe := freeAddr()
-	managerLog = &bytes.Buffer{}
-	manager = exec.Command(managerBin, "--metrics-bind-address=0", "--health-probe-bind-address="+probe, "--leader-elect=false")
+	managerLog = &syncBuffer{}
+	// At the highest verbosity, so that the log can be searched for what
+	// must never be in it (logging_test.go).
+	manager = exec.Command(managerBin, "--metrics-bind-address=0", "--health-probe-bind-address="+probe, "--leader-elect=false",
+		"--zap-log-level=10")
 	manager.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	manager.Stdout, manager.Stderr = managerLog, managerLog
 	Expect(manager.Start()).To(Succeed())
@@ -123,6 +128,25 @@ func kubectl(args ...string) string {
 	out, errOut, err := run("", args...)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), errOut)
 	return out
+}
+
+// syncBuffer collects the manager's output; the test reads it while the
+// process writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func freeAddr() string {

@@ -1,0 +1,220 @@
+package release
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+var _ = Describe("dist/install.yaml", func() {
+	var dist []*unstructured.Unstructured
+
+	BeforeEach(func() {
+		dist = readObjects("dist/install.yaml")
+	})
+
+	It("is config/default as the pinned kubectl renders it (make verify keeps it current)", func() {
+		kust := kustomize("config/default")
+		Expect(dist).To(HaveLen(len(kust)))
+		for i := range kust {
+			Expect(dist[i].Object).To(Equal(kust[i].Object), "%s %s", kust[i].GetKind(), kust[i].GetName())
+		}
+	})
+
+	It("pins the image to the Makefile's version, and nothing runs :latest", func() {
+		deploy := typed[appsv1.Deployment](mustFind(dist, "Deployment", "rewards-operator-controller-manager"))
+		Expect(deploy.Spec.Template.Spec.Containers[0].Image).To(Equal(image))
+		Expect(image).To(MatchRegexp(`:v\d+\.\d+\.\d+$`))
+	})
+
+	It("holds every CRD of config/crd/bases", func() {
+		bases, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(ofKind(dist, "CustomResourceDefinition")).To(HaveLen(len(bases)))
+		for _, path := range bases {
+			rel, _ := filepath.Rel(root, path)
+			want := readObjects(rel)[0]
+			got := mustFind(dist, "CustomResourceDefinition", want.GetName())
+			Expect(got.Object["spec"]).To(Equal(want.Object["spec"]), want.GetName())
+		}
+	})
+
+	It("passes kube-score's checks but the documented exceptions, as does the chart", func() {
+		Expect(kubeScoreFindings(dist)).To(BeEmpty())
+		Expect(kubeScoreFindings(helmTemplate())).To(BeEmpty())
+		Expect(kubeScoreFindings(helmTemplate("--values", everyOption))).To(BeEmpty())
+	})
+
+	Describe("applied with kubectl as the README says", Ordered, func() {
+		var c *cluster
+
+		BeforeAll(func() {
+			By("starting an empty API server: no CRDs, no namespace")
+			c, _ = newCluster()
+		})
+
+		It("installs in one kubectl apply --server-side, then the default program", func() {
+			out := c.mustKubectl("apply", "--server-side", "-f", filepath.Join(root, "dist", "install.yaml"))
+			Expect(strings.Split(strings.TrimSpace(out), "\n")).To(HaveLen(len(dist)), "one line per object")
+			for _, o := range dist {
+				Expect(out).To(ContainSubstring("/" + o.GetName() + " serverside-applied"))
+			}
+			c.mustKubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+			c.mustKubectl("apply", "--server-side", "-f", filepath.Join(root, "config", "programs", "default.yaml"))
+			Expect(c.mustKubectl("get", "rewardsprogram", "default", "-o", "jsonpath={.spec.currency}")).To(Equal("USD"))
+			Expect(c.mustKubectl("-n", operatorNS, "get", "deployment", "rewards-operator-controller-manager",
+				"-o", "jsonpath={.spec.template.spec.containers[0].image}")).To(Equal(image))
+			Expect(c.mustKubectl("get", "namespace", operatorNS,
+				"-o", `jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`)).To(Equal("restricted"))
+		})
+
+		It("applies again without a change (what Flux and Argo CD do at every sync)", func() {
+			out := c.mustKubectl("apply", "--server-side", "-f", filepath.Join(root, "dist", "install.yaml"))
+			Expect(out).NotTo(ContainSubstring("conflict"))
+			diff, _, err := c.kubectl("", "diff", "--server-side", "-f", filepath.Join(root, "dist", "install.yaml"))
+			Expect(err).NotTo(HaveOccurred(), "kubectl diff exits 1 when there is a difference:\n%s", diff)
+			Expect(diff).To(BeEmpty())
+		})
+	})
+})
+
+// kubeScoreFindings checks objects the way kube-score's default checks do
+// (kube-score itself is not installable here): every container with CPU,
+// memory and ephemeral-storage requests and limits, a pinned image and an
+// explicit pull policy, a read-only root filesystem, no privilege
+// escalation, a user and group above 10000; liveness and readiness probes
+// that differ; every pod selected by a NetworkPolicy for ingress; every
+// Service targeting a port of the pods it selects; only stable API
+// versions. The documented exceptions (README, "kube-score"): a single
+// replica (no PodDisruptionBudget, no anti-affinity) and unrestricted
+// egress, as the API server's address differs between clusters.
+func kubeScoreFindings(objs []*unstructured.Unstructured) []string {
+	var findings []string
+	add := func(o *unstructured.Unstructured, format string, args ...any) {
+		findings = append(findings, fmt.Sprintf("%s %s: ", o.GetKind(), o.GetName())+fmt.Sprintf(format, args...))
+	}
+	var policies []*networkingv1.NetworkPolicy
+	for _, o := range ofKind(objs, "NetworkPolicy") {
+		policies = append(policies, typed[networkingv1.NetworkPolicy](o))
+	}
+	var deployments []*appsv1.Deployment
+	for _, o := range objs {
+		if strings.Contains(o.GetAPIVersion(), "alpha") || strings.Contains(o.GetAPIVersion(), "beta") {
+			if o.GetKind() != "RewardsProgram" { // the operator's own API, v1alpha1
+				add(o, "apiVersion %s is not stable", o.GetAPIVersion())
+			}
+		}
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		d := typed[appsv1.Deployment](o)
+		deployments = append(deployments, d)
+		pod := d.Spec.Template.Spec
+		podSC := pod.SecurityContext
+		if podSC == nil {
+			podSC = &corev1.PodSecurityContext{}
+		}
+		for _, ctr := range pod.Containers {
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+				if _, ok := ctr.Resources.Requests[r]; !ok {
+					add(o, "container %s has no %s request", ctr.Name, r)
+				}
+				if _, ok := ctr.Resources.Limits[r]; !ok {
+					add(o, "container %s has no %s limit", ctr.Name, r)
+				}
+			}
+			if !strings.Contains(ctr.Image, "@sha256:") && (!strings.Contains(ctr.Image[strings.LastIndex(ctr.Image, "/")+1:], ":") || strings.HasSuffix(ctr.Image, ":latest")) {
+				add(o, "container %s image %s has no pinned tag", ctr.Name, ctr.Image)
+			}
+			if ctr.ImagePullPolicy == "" {
+				add(o, "container %s has no imagePullPolicy", ctr.Name)
+			}
+			sc := ctr.SecurityContext
+			if sc == nil {
+				add(o, "container %s has no securityContext", ctr.Name)
+				continue
+			}
+			if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+				add(o, "container %s root filesystem is writable", ctr.Name)
+			}
+			if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+				add(o, "container %s may escalate privileges", ctr.Name)
+			}
+			if sc.Privileged != nil && *sc.Privileged {
+				add(o, "container %s is privileged", ctr.Name)
+			}
+			user, group := sc.RunAsUser, sc.RunAsGroup
+			if user == nil {
+				user = podSC.RunAsUser
+			}
+			if group == nil {
+				group = podSC.RunAsGroup
+			}
+			if user == nil || *user <= 10000 {
+				add(o, "container %s runs as no user above 10000", ctr.Name)
+			}
+			if group == nil || *group <= 10000 {
+				add(o, "container %s runs as no group above 10000", ctr.Name)
+			}
+			if ctr.LivenessProbe == nil || ctr.ReadinessProbe == nil {
+				add(o, "container %s lacks a liveness or readiness probe", ctr.Name)
+			} else if equalProbes(ctr.LivenessProbe, ctr.ReadinessProbe) {
+				add(o, "container %s has identical liveness and readiness probes", ctr.Name)
+			}
+		}
+		if seccomp := podSC.SeccompProfile; seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			add(o, "pod has no RuntimeDefault seccomp profile")
+		}
+		selected := false
+		for _, np := range policies {
+			s, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+			if err == nil && np.Namespace == d.Namespace && s.Matches(labels.Set(d.Spec.Template.Labels)) {
+				for _, t := range np.Spec.PolicyTypes {
+					selected = selected || t == networkingv1.PolicyTypeIngress
+				}
+			}
+		}
+		if !selected {
+			add(o, "no NetworkPolicy selects its pods for ingress")
+		}
+	}
+	for _, o := range ofKind(objs, "Service") {
+		svc := typed[corev1.Service](o)
+		for _, port := range svc.Spec.Ports {
+			if !targetsAContainerPort(svc, port.TargetPort, deployments) {
+				add(o, "port %s targets no container port of the pods it selects", port.Name)
+			}
+		}
+	}
+	return findings
+}
+
+func equalProbes(a, b *corev1.Probe) bool {
+	return a.HTTPGet != nil && b.HTTPGet != nil && a.HTTPGet.Path == b.HTTPGet.Path && a.HTTPGet.Port == b.HTTPGet.Port
+}
+
+func targetsAContainerPort(svc *corev1.Service, target intstr.IntOrString, deployments []*appsv1.Deployment) bool {
+	for _, d := range deployments {
+		if d.Namespace != svc.Namespace || !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(d.Spec.Template.Labels)) {
+			continue
+		}
+		for _, ctr := range d.Spec.Template.Spec.Containers {
+			for _, p := range ctr.Ports {
+				if (target.Type == intstr.Int && p.ContainerPort == target.IntVal) || (target.Type == intstr.String && p.Name == target.StrVal) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
