@@ -128,6 +128,9 @@ func main() {
 		LeaderElectionReleaseOnCancel: true,
 		// Applies to every controller (none sets its own).
 		Controller: config.Controller{MaxConcurrentReconciles: opts.maxConcurrentReconciles},
+		// Objects are cached without managedFields and the last-applied
+		// annotation, which the operator never reads.
+		Cache: controllers.CacheOptions(),
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create manager")

@@ -47,6 +47,9 @@ type BenefitActivationReconciler struct {
 	// oneTimeGrants serialises the grants of one one-time benefit of one
 	// offer (B3) across concurrent workers.
 	oneTimeGrants keyedMutex
+	// sales shares each publisher's sales facts with the publisher's
+	// reconcile.
+	sales *salesMemo
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations,verbs=get;list;watch
@@ -255,7 +258,7 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, reader client.
 	if err != nil {
 		return in, err
 	}
-	in.Sales = rewards.SalesFactsFor(prog.Rules, offers, records, in.Now)
+	_, _, in.Sales = r.sales.facts(client.ObjectKeyFromObject(pub), prog, offers, records, in.Now)
 	return in, nil
 }
 
@@ -295,6 +298,17 @@ func siblingGrants(ctx context.Context, reader client.Reader, act *v1alpha1.Bene
 	return out, nil
 }
 
+// transactOffers keeps the Transact offers of a list.
+func transactOffers(offers []v1alpha1.Offer) []v1alpha1.Offer {
+	var out []v1alpha1.Offer
+	for i := range offers {
+		if offers[i].Spec.ListingType == v1alpha1.ListingTypeTransact {
+			out = append(out, offers[i])
+		}
+	}
+	return out
+}
+
 // SetupWithManager registers the controller and what it watches: anything
 // an activation's decision reads.
 func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -310,10 +324,13 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}
 		return reqs, nil
 	}
-	ofPublisher := func(ctx context.Context, rel relations, namespace, publisher string) ([]reconcile.Request, error) {
+	ofPublisher := func(ctx context.Context, rel relations, namespace, publisher string, onlyTransact bool) ([]reconcile.Request, error) {
 		offers, err := rel.offersOfPublisher(ctx, namespace, publisher)
 		if err != nil {
 			return nil, err
+		}
+		if onlyTransact {
+			offers = transactOffers(offers)
 		}
 		return activationsOfOffers(ctx, rel, offers)
 	}
@@ -334,19 +351,29 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			acts, err := rel.activationsOfOffer(ctx, a.Namespace, a.Spec.OfferRef.Name)
 			return requests(ptrs(acts)), err
 		}), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		// An offer decides its own activations; a Transact offer (appearing,
+		// going, changing) also the tier, so every Transact activation of
+		// its publisher.
 		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(ctx context.Context, rel relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
-			return activationsOfOffers(ctx, rel, []v1alpha1.Offer{*o})
+			reqs, err := activationsOfOffers(ctx, rel, []v1alpha1.Offer{*o})
+			if err != nil || o.Spec.ListingType != v1alpha1.ListingTypeTransact {
+				return reqs, err
+			}
+			more, err := ofPublisher(ctx, rel, o.Namespace, o.Spec.PublisherRef.Name, true)
+			return append(reqs, more...), err
 		}), specChanged).
 		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
-			return ofPublisher(ctx, rel, p.Namespace, p.Name)
+			return ofPublisher(ctx, rel, p.Namespace, p.Name, false)
 		}), specChanged).
-		// Sales decide the tier (B2), fraud (R3) and cancellations (R4).
+		// Sales decide the tier (B2), fraud (R3) and cancellations (R4):
+		// Transact benefits only. List, Trial and Consulting activations
+		// do not depend on sales, so a sales line does not requeue them.
 		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
 			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
 			if err != nil || offer == nil {
 				return nil, err
 			}
-			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name)
+			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name, true)
 		}), specChanged).
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
 			offers, err := offersOfProgram(ctx, rel, p)

@@ -20,6 +20,13 @@ import (
 // relations finds related objects through the cache's field indexes.
 type relations struct{ c client.Reader }
 
+// readOnly lists from the cache without copying each object: the objects
+// listed share the cache's and must never be changed (nothing here changes
+// a listed object; each reconcile changes only the object it Gets, which is
+// a copy). It is what keeps a publisher with thousands of lines cheap to
+// read. A reader that is not a cache ignores it.
+var readOnly = client.UnsafeDisableDeepCopy
+
 // offer reads an offer; nil when it does not exist.
 func (rel relations) offer(ctx context.Context, namespace, name string) (*v1alpha1.Offer, error) {
 	var o v1alpha1.Offer
@@ -53,36 +60,39 @@ func (rel relations) publisherAndProgram(ctx context.Context, namespace, name st
 
 func (rel relations) publishersOfProgram(ctx context.Context, program string) ([]v1alpha1.Publisher, error) {
 	var list v1alpha1.PublisherList
-	err := rel.c.List(ctx, &list, client.MatchingFields{indexPublisherProgram: program})
+	err := rel.c.List(ctx, &list, client.MatchingFields{indexPublisherProgram: program}, readOnly)
 	return list.Items, err
 }
 
 func (rel relations) offersOfPublisher(ctx context.Context, namespace, publisher string) ([]v1alpha1.Offer, error) {
 	var list v1alpha1.OfferList
-	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferPublisher: publisher})
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferPublisher: publisher}, readOnly)
 	return list.Items, err
 }
 
 func (rel relations) recordsOfOffer(ctx context.Context, namespace, offer string) ([]v1alpha1.SalesRecord, error) {
 	var list v1alpha1.SalesRecordList
-	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer})
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer}, readOnly)
 	return list.Items, err
 }
 
 func (rel relations) activationsOfOffer(ctx context.Context, namespace, offer string) ([]v1alpha1.BenefitActivation, error) {
 	var list v1alpha1.BenefitActivationList
-	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer})
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer}, readOnly)
 	return list.Items, err
 }
 
 func (rel relations) grantsOfPublisher(ctx context.Context, namespace, publisher string) ([]v1alpha1.BenefitGrant, error) {
 	var list v1alpha1.BenefitGrantList
-	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexGrantPublisher: publisher})
+	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexGrantPublisher: publisher}, readOnly)
 	return list.Items, err
 }
 
 // recordsOfPublisher lists the sales records of all of a publisher's offers.
 func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, offers []v1alpha1.Offer) ([]v1alpha1.SalesRecord, error) {
+	if len(offers) == 1 {
+		return rel.recordsOfOffer(ctx, namespace, offers[0].Name)
+	}
 	var all []v1alpha1.SalesRecord
 	for i := range offers {
 		recs, err := rel.recordsOfOffer(ctx, namespace, offers[i].Name)

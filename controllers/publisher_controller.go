@@ -32,6 +32,8 @@ type PublisherReconciler struct {
 	// Observer, if set, is told of every finished reconcile.
 	Observer ReconcileObserver
 	wakeups  *Wakeups
+	// sales shares each publisher's sales facts with its activations.
+	sales *salesMemo
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
@@ -44,6 +46,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &pub); err != nil || !found {
 		if !found && err == nil {
 			r.wakeups.Forget(req.NamespacedName)
+			r.sales.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, err
 	}
@@ -64,7 +67,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 
-	res, detail := rewards.ComputeTierDetail(prog.Rules, offers, records, now)
+	res, detail, _ := r.sales.facts(req.NamespacedName, prog, offers, records, now)
 	st := &pub.Status
 	st.ObservedGeneration = pub.Generation
 	st.Program = prog.Name

@@ -53,12 +53,13 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	}
 	recorder := mgr.GetEventRecorder("rewards-operator")
 	clk, resync, obs := opts.Clock, opts.ResyncPeriod, opts.Observer
+	sales := newSalesMemo()
 	setups := []interface{ SetupWithManager(ctrl.Manager) error }{
 		&RewardsProgramReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
 		&OfferReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
 		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
-		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
-		&BenefitActivationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs, sales: sales},
+		&BenefitActivationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs, sales: sales},
 	}
 	for _, s := range setups {
 		if err := s.SetupWithManager(mgr); err != nil {

@@ -121,6 +121,7 @@ func run(kubeconfigPath, namespace string) (err error) {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		Cache:                  controllers.CacheOptions(),
 	})
 	if err != nil {
 		return err

@@ -25,6 +25,10 @@ type ProgramState struct {
 	// rules are in force, 0 when none is.
 	Generation      int64
 	RulesGeneration int64
+	// UID of the RewardsProgram, "" when missing: with RulesGeneration it
+	// names the rules in force (a program deleted and created again starts
+	// its generations over).
+	UID string
 }
 
 // ProgramStateOf resolves the program named name; prog is nil when it does
@@ -35,7 +39,7 @@ func ProgramStateOf(name string, prog *v1alpha1.RewardsProgram) ProgramState {
 		st.Missing = true
 		return st
 	}
-	st.Generation = prog.Generation
+	st.Generation, st.UID = prog.Generation, string(prog.UID)
 	rules, problems := ResolveProgram(&prog.Spec)
 	if len(problems) == 0 {
 		st.Rules, st.RulesGeneration = rules, prog.Generation

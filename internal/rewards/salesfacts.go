@@ -47,7 +47,13 @@ type CancelledLine struct {
 
 // SalesFactsFor gathers SalesFacts from a publisher's offers and sales lines.
 func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) SalesFacts {
-	res := ComputeTier(rules, offers, records, now)
+	return SalesFactsOf(ComputeTier(rules, offers, records, now), rules, offers, records)
+}
+
+// SalesFactsOf is SalesFactsFor for a tier already computed from the same
+// offers and lines, so that a publisher's lines are summed once for its own
+// status and its activations' decisions.
+func SalesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord) SalesFacts {
 	f := SalesFacts{
 		Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats,
 		HasLiveTransactOffer: res.HasLiveTransactOffer, NextChangeAt: res.NextChangeAt,

@@ -23,9 +23,11 @@ func Options(clk clock.WithDelayedExecution) controllers.Options {
 }
 
 // Start starts a manager, as testenv.StartManager does, running every
-// controller of the operator (controllers.SetupWithManager) with copts and
-// the metrics collector, as cmd/main.go does.
+// controller of the operator (controllers.SetupWithManager) with copts, the
+// metrics collector and the cache options, as cmd/main.go does.
 func Start(cfg *rest.Config, opts ctrl.Options, copts controllers.Options, exited func(error)) (*testenv.Manager, error) {
+	// The cache as cmd/main.go configures it.
+	opts.Cache = controllers.CacheOptions()
 	return testenv.StartManager(cfg, opts, func(ctx context.Context, mgr manager.Manager) error {
 		if err := controllers.SetupWithManager(ctx, mgr, copts); err != nil {
 			return err
