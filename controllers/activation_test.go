@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
@@ -383,6 +384,49 @@ var _ = Describe("Benefit activations", func() {
 			Expect(readyCondition(second.Status.Conditions).Message).To(ContainSubstring(first.Name))
 			Expect(grantOf(first)()).NotTo(BeNil(), "the winner holds the grant")
 			Expect(grantOf(second)()).To(BeNil(), "the loser was never granted")
+		})
+
+		It("B3: ten activations of one one-time benefit decided at once by concurrent workers: exactly one grant, the others AlreadyUsed naming it", func() {
+			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			var acts []*v1alpha1.BenefitActivation
+			var objs []client.Object
+			for i := range 10 {
+				a := testenv.BenefitActivation(ns, fmt.Sprintf("webinar-%d", i), offer.Name, "webinar")
+				create(a)
+				acts, objs = append(acts, a), append(objs, a)
+			}
+			for _, a := range acts {
+				Eventually(stateOf(a)).Should(Equal("Pending/OfferNotFound"))
+			}
+			// The offer's appearance requeues all ten at once.
+			create(offer)
+			holder := ""
+			Eventually(func() int {
+				granted := 0
+				for _, a := range acts {
+					if grantOf(a)() != nil {
+						granted++
+						holder = a.Name
+					}
+				}
+				return granted
+			}).Should(Equal(1))
+			for _, a := range acts {
+				if a.Name == holder {
+					Eventually(stateOf(a)).Should(Equal(active), a.Name)
+					continue
+				}
+				Eventually(stateOf(a)).Should(Equal(pendingAlready), a.Name)
+				Expect(readyCondition(a.Status.Conditions).Message).To(ContainSubstring(holder), a.Name)
+			}
+			resynced(objs...)
+			granted := 0
+			for _, a := range acts {
+				if grantOf(a)() != nil {
+					granted++
+				}
+			}
+			Expect(granted).To(Equal(1), "still one grant after every activation was decided again")
 		})
 
 		It("B3, R6: a granted one-time benefit is not taken back by a sibling that would have won the tie-break", func() {

@@ -104,7 +104,13 @@ var _ = Describe("Program safety", func() {
 		By("wiping the program's status: the last valid rules lived there")
 		Expect(k8sClient.Status().Patch(bg, &v1alpha1.RewardsProgram{ObjectMeta: metav1.ObjectMeta{Name: prog.Name}},
 			client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))).To(Succeed())
-		Eventually(func() bool { return fetch(prog)().Status.RulesInForce == nil }).Should(BeTrue())
+		// The operator's cache must have seen the wipe (a status change is
+		// not an event the publishers' reconciles follow).
+		Eventually(func() bool {
+			var cached v1alpha1.RewardsProgram
+			Expect(mgr.GetClient().Get(bg, client.ObjectKeyFromObject(prog), &cached)).To(Succeed())
+			return cached.Status.RulesInForce == nil
+		}).Should(BeTrue())
 		// A publisher edit is an event: the publisher and its activations
 		// are reconciled with what the program's status says now.
 		update(pub, func(p *v1alpha1.Publisher) { p.Spec.DisplayName = "Contoso" })

@@ -78,6 +78,9 @@ var _ = AfterSuite(func() {
 // run the same controllers again in this process (a restart test).
 func startManager() {
 	opts := testenv.ManagerOptions(scheme)
+	// Several workers per controller, as in production: reconciles of
+	// related objects race, and the rules must hold anyway.
+	opts.Controller.MaxConcurrentReconciles = 4
 	opts.NewClient = testenv.ObservedClient(func(c testenv.Call) {
 		if c.Subresource != "" {
 			writes.add(c.Object)
