@@ -19,6 +19,9 @@ HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 # ko builds the image without a Docker daemon (make ko-build; not used in CI).
 KO_VERSION ?= v0.19.1
 KO ?= $(LOCALBIN)/ko-$(KO_VERSION)
+# golangci-lint runs the linters of .golangci.yml (make lint, run by make verify).
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 CHART_DIR = charts/rewards-operator
 # The ClusterRoles and Role of config/rbac whose rules the chart grants.
 CHART_RBAC = role leader_election_role metrics_auth_role metrics_reader_role partner_editor_role viewer_role
@@ -72,8 +75,16 @@ fmt: ## Run gofmt on the code.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint with .golangci.yml (the scale benchmark's build tag included).
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: lint-fix
+lint-fix: $(GOLANGCI_LINT) ## Run golangci-lint and apply the fixes it can make.
+	$(GOLANGCI_LINT) run --fix ./...
+
 .PHONY: verify
-verify: manifests generate build-installer ## Regenerate everything and fail on any diff, gofmt or go vet finding.
+verify: manifests generate build-installer lint ## Regenerate everything and fail on any diff, gofmt, go vet or lint finding.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	go vet ./...
 	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
@@ -168,7 +179,7 @@ deploy: build-installer test-binaries ## Deploy the operator (image IMG) to the 
 ##@ Tools
 
 .PHONY: tools
-tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) ## Install the pinned tools make verify and make test use into bin/ (once).
+tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) $(GOLANGCI_LINT) ## Install the pinned tools make verify and make test use into bin/ (once).
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
@@ -187,6 +198,11 @@ $(HELM):
 	GOBIN=$(LOCALBIN) go install -ldflags "-X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)" \
 		helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 	mv $(LOCALBIN)/helm $(HELM)
+
+$(GOLANGCI_LINT):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(LOCALBIN)/golangci-lint $(GOLANGCI_LINT)
 
 $(KO):
 	@mkdir -p $(LOCALBIN)
