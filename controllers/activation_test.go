@@ -59,10 +59,11 @@ func conditionOf(a *v1alpha1.BenefitActivation, typ string) func() *metav1.Condi
 	}
 }
 
-// conditionState reads a condition as "status/reason", "" when absent.
-func conditionState(a *v1alpha1.BenefitActivation, typ string) func() string {
+// contactOverdue reads the ContactOverdue condition as "status/reason", ""
+// when absent.
+func contactOverdue(a *v1alpha1.BenefitActivation) func() string {
 	return func() string {
-		c := conditionOf(a, typ)()
+		c := conditionOf(a, v1alpha1.ConditionContactOverdue)()
 		if c == nil {
 			return ""
 		}
@@ -388,8 +389,8 @@ var _ = Describe("Benefit activations", func() {
 
 		It("B3: ten activations of one one-time benefit decided at once by concurrent workers: exactly one grant, the others AlreadyUsed naming it", func() {
 			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			var acts []*v1alpha1.BenefitActivation
-			var objs []client.Object
+			acts := make([]*v1alpha1.BenefitActivation, 0, 10)
+			objs := make([]client.Object, 0, 10)
 			for i := range 10 {
 				a := testenv.BenefitActivation(ns, fmt.Sprintf("webinar-%d", i), offer.Name, "webinar")
 				create(a)
@@ -453,18 +454,18 @@ var _ = Describe("Benefit activations", func() {
 			Expect(act.Status.ActivatedAt.Time).To(BeTemporally("==", now))
 			due := now.Add(7 * 24 * time.Hour)
 			Expect(act.Status.ContactDueBy.Time).To(BeTemporally("==", due))
-			Expect(conditionState(act, v1alpha1.ConditionContactOverdue)()).To(Equal("False/ContactPending"))
+			Expect(contactOverdue(act)()).To(Equal("False/ContactPending"))
 
 			reconciledAfter(func() { fakeClock.SetTime(due.Add(-time.Second)) }, act)
-			Expect(conditionState(act, v1alpha1.ConditionContactOverdue)()).To(Equal("False/ContactPending"))
+			Expect(contactOverdue(act)()).To(Equal("False/ContactPending"))
 
 			fakeClock.SetTime(due)
-			Eventually(conditionState(act, v1alpha1.ConditionContactOverdue)).Should(Equal("True/ContactOverdue"))
+			Eventually(contactOverdue(act)).Should(Equal("True/ContactOverdue"))
 			Eventually(activationEvents(act)).Should(ContainElement("ContactOverdue"))
 			Expect(stateOf(act)()).To(Equal(active), "an overdue contact does not end the benefit")
 
 			update(act, func(a *v1alpha1.BenefitActivation) { a.Spec.ContactedAt = &metav1.Time{Time: due.Add(time.Hour)} })
-			Eventually(conditionState(act, v1alpha1.ConditionContactOverdue)).Should(Equal("False/Contacted"))
+			Eventually(contactOverdue(act)).Should(Equal("False/Contacted"))
 			Expect(act.Status.ActivatedAt.Time).To(BeTemporally("==", now), "activatedAt is set once")
 			Expect(act.Status.ContactDueBy.Time).To(BeTemporally("==", due))
 		})

@@ -126,7 +126,8 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 
 // record writes what the decision needs recorded in the activation's
 // BenefitGrant, and returns the input with the grant as now stored.
-func (r *BenefitActivationReconciler) record(ctx context.Context, act *v1alpha1.BenefitActivation, in rewards.ActivationInput, rec rewards.Record) (rewards.ActivationInput, error) {
+func (r *BenefitActivationReconciler) record(ctx context.Context, act *v1alpha1.BenefitActivation,
+	in rewards.ActivationInput, rec rewards.Record) (rewards.ActivationInput, error) {
 	if rec.Revoke != nil {
 		grant := in.Grant.DeepCopy()
 		grant.Spec.Revocation = rec.Revoke
@@ -280,7 +281,8 @@ func grantOf(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitAct
 
 // siblingGrants says when each sibling of the same benefit holding a grant
 // was granted (B3).
-func siblingGrants(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitActivation, siblings []v1alpha1.BenefitActivation) (map[string]time.Time, error) {
+func siblingGrants(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitActivation,
+	siblings []v1alpha1.BenefitActivation) (map[string]time.Time, error) {
 	out := map[string]time.Time{}
 	for i := range siblings {
 		s := &siblings[i]

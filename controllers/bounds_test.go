@@ -78,7 +78,7 @@ var _ = Describe("Largest admitted inputs", func() {
 		prog.Spec.ExchangeRates = []v1alpha1.ExchangeRate{{Currency: "VND", Rate: largestRate}}
 		pub = testenv.Publisher(ns, "contoso", prog.Name)
 		create(prog, pub, testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
-		var lines []*v1alpha1.SalesRecord
+		lines := make([]*v1alpha1.SalesRecord, 0, 50)
 		for i := range 50 {
 			currency := v1alpha1.CurrencyCode("VND")
 			if i%5 == 0 {

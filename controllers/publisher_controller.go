@@ -108,7 +108,8 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 // recordEvents emits the Events of a changed status: the tier changing
 // (not on a first or rebuilt status), and why it is not Ready.
-func (r *PublisherReconciler) recordEvents(pub *v1alpha1.Publisher, old v1alpha1.PublisherStatus, res rewards.TierResult, currency v1alpha1.CurrencyCode, ready rewards.Readiness) {
+func (r *PublisherReconciler) recordEvents(pub *v1alpha1.Publisher, old v1alpha1.PublisherStatus, res rewards.TierResult,
+	currency v1alpha1.CurrencyCode, ready rewards.Readiness) {
 	if old.ObservedGeneration > 0 && old.Tier != res.Tier {
 		r.Recorder.Eventf(pub, nil, corev1.EventTypeNormal, v1alpha1.EventTierChanged, "ComputeTier",
 			"tier changed from %d to %d: %s %s billed sales, %d seats", old.Tier, res.Tier, res.BilledSales, currency, res.Seats)

@@ -44,7 +44,8 @@ func newSalesMemo() *salesMemo {
 // facts returns the sales facts of publisher pub under prog, computed from
 // offers and records at now, or the ones computed before from the same
 // inputs and still valid at now. A nil memo computes them every time.
-func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) (rewards.TierResult, rewards.TierDetail, rewards.SalesFacts) {
+func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord,
+	now time.Time) (rewards.TierResult, rewards.TierDetail, rewards.SalesFacts) {
 	if m == nil {
 		res, detail := rewards.ComputeTierDetail(prog.Rules, offers, records, now)
 		return res, detail, rewards.SalesFactsOf(res, prog.Rules, offers, records)

@@ -59,7 +59,8 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		&OfferReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
 		&SalesRecordReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
 		&PublisherReconciler{Client: mgr.GetClient(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs, sales: sales},
-		&BenefitActivationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs, sales: sales},
+		&BenefitActivationReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder,
+			ResyncPeriod: resync, Observer: obs, sales: sales},
 	}
 	for _, s := range setups {
 		if err := s.SetupWithManager(mgr); err != nil {

@@ -263,8 +263,9 @@ func kindOf(obj client.Object) string {
 
 // eventReasons lists the reasons of the events regarding an object.
 func eventReasons(obj client.Object) []string {
-	var out []string
-	for _, e := range eventsFor(obj) {
+	events := eventsFor(obj)
+	out := make([]string, 0, len(events))
+	for _, e := range events {
 		out = append(out, e.Reason)
 	}
 	return out

@@ -37,17 +37,17 @@ type BenefitActivationSpec struct {
 type ActivationPhase string
 
 const (
-	// ActivationPending: a prerequisite is missing; the Ready condition names
+	// ActivationPending means a prerequisite is missing; the Ready condition names
 	// the first one.
 	ActivationPending ActivationPhase = "Pending"
-	// ActivationActive: the benefit is in use.
+	// ActivationActive means the benefit is in use.
 	ActivationActive ActivationPhase = "Active"
-	// ActivationExpired: the benefit's time ran out (rule O4). Terminal.
+	// ActivationExpired means the benefit's time ran out (rule O4). Terminal.
 	ActivationExpired ActivationPhase = "Expired"
-	// ActivationRevoked: a violation, delisting, fraud or cancellation ended
+	// ActivationRevoked means a violation, delisting, fraud or cancellation ended
 	// it (rules R1–R4). Terminal.
 	ActivationRevoked ActivationPhase = "Revoked"
-	// ActivationOptedOut: spec.optOut, or the offer's, is set (rule O6).
+	// ActivationOptedOut means spec.optOut, or the offer's, is set (rule O6).
 	ActivationOptedOut ActivationPhase = "OptedOut"
 )
 

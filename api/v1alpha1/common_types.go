@@ -53,6 +53,7 @@ type CurrencyCode string
 // +kubebuilder:validation:Enum=AzureMarketplace;AppSource
 type Storefront string
 
+// The storefronts an offer can be published on.
 const (
 	StorefrontAzureMarketplace Storefront = "AzureMarketplace"
 	StorefrontAppSource        Storefront = "AppSource"
@@ -63,6 +64,7 @@ const (
 // +kubebuilder:validation:Enum=List;Trial;Consulting;Transact
 type ListingType string
 
+// The listing types (rule O1).
 const (
 	ListingTypeList       ListingType = "List"
 	ListingTypeTrial      ListingType = "Trial"
@@ -77,6 +79,7 @@ var AllListingTypes = []ListingType{ListingTypeList, ListingTypeTrial, ListingTy
 // +kubebuilder:validation:Enum=Marketing;Sales;Technical
 type BenefitCategory string
 
+// The benefit categories (rule B1).
 const (
 	BenefitCategoryMarketing BenefitCategory = "Marketing"
 	BenefitCategorySales     BenefitCategory = "Sales"
@@ -88,15 +91,15 @@ const (
 type ViolationType string
 
 const (
-	// ViolationIllegalActivity: illegal activity using a marketplace listing.
+	// ViolationIllegalActivity means illegal activity using a marketplace listing.
 	ViolationIllegalActivity ViolationType = "IllegalActivity"
-	// ViolationCopyrightOrTrademark: an offer shows content that violates
+	// ViolationCopyrightOrTrademark means an offer shows content that violates
 	// copyright or trademark law.
 	ViolationCopyrightOrTrademark ViolationType = "CopyrightOrTrademark"
-	// ViolationSponsorshipPolicy: Azure sponsorship used against its policy,
+	// ViolationSponsorshipPolicy means Azure sponsorship was used against its policy,
 	// for example for internal operations or bitcoin mining.
 	ViolationSponsorshipPolicy ViolationType = "SponsorshipPolicy"
-	// ViolationDelisted: the publisher was de-listed from the marketplace.
+	// ViolationDelisted means the publisher was de-listed from the marketplace.
 	ViolationDelisted ViolationType = "Delisted"
 )
 
@@ -105,6 +108,7 @@ const (
 // +kubebuilder:validation:Enum=None;Suspected;Proven
 type FraudState string
 
+// The fraud states: none known, suspected, or proven (rule S3).
 const (
 	FraudNone      FraudState = "None"
 	FraudSuspected FraudState = "Suspected"
@@ -116,10 +120,10 @@ const (
 type CancellationReason string
 
 const (
-	// CancellationAccidentalPurchase: the customer bought by accident and
+	// CancellationAccidentalPurchase means the customer bought by accident and
 	// wishes to cancel.
 	CancellationAccidentalPurchase CancellationReason = "AccidentalPurchase"
-	// CancellationBeforeUse: the customer cancelled before using the product.
+	// CancellationBeforeUse means the customer cancelled before using the product.
 	CancellationBeforeUse CancellationReason = "CancelledBeforeUse"
 )
 
@@ -127,6 +131,7 @@ const (
 // +kubebuilder:validation:Enum=Lifetime;Trailing12Months
 type SalesWindow string
 
+// The sales windows: every billed line, or the twelve months before now (rule S4).
 const (
 	SalesWindowLifetime         SalesWindow = "Lifetime"
 	SalesWindowTrailing12Months SalesWindow = "Trailing12Months"

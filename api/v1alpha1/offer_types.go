@@ -9,6 +9,7 @@ import (
 // +kubebuilder:validation:Enum=SaaS;AzureApplication;VirtualMachine;Container;ConsultingService;Dynamics365;PowerPlatform;Other
 type ProductFamily string
 
+// The product families.
 const (
 	ProductFamilySaaS              ProductFamily = "SaaS"
 	ProductFamilyAzureApplication  ProductFamily = "AzureApplication"
@@ -87,6 +88,7 @@ type OfferSpec struct {
 // +kubebuilder:validation:Enum=Scheduled;Live;Delisted
 type OfferPhase string
 
+// The offer phases: before liveAt, live, after delistedAt (rule O2).
 const (
 	OfferScheduled OfferPhase = "Scheduled"
 	OfferLive      OfferPhase = "Live"

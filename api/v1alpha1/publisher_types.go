@@ -106,6 +106,7 @@ type Violation struct {
 // +kubebuilder:validation:Enum=Good;Violation
 type Standing string
 
+// The standings: no violation recorded, or one recorded (rule P5).
 const (
 	StandingGood      Standing = "Good"
 	StandingViolation Standing = "Violation"
@@ -358,6 +359,7 @@ type SalesRecordCounts struct {
 // +kubebuilder:validation:Enum=Violation;OfferDelisted;Fraud;Cancellation
 type RevocationReason string
 
+// The revocation reasons (rules R1–R4).
 const (
 	RevocationViolation     RevocationReason = "Violation"
 	RevocationOfferDelisted RevocationReason = "OfferDelisted"

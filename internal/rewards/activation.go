@@ -150,7 +150,8 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 	a, rules, offer := in.Activation, in.Program.Rules, in.Offer
 	benefit, ok := rules.Catalog[a.Spec.Benefit]
 	if !ok {
-		return d.pending(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", a.Spec.Benefit, in.Program.Name))
+		return d.pending(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)",
+			a.Spec.Benefit, in.Program.Name))
 	}
 	d.Category = benefit.Category
 	phase, offerNext := OfferPhaseAt(&offer.Spec, in.Now)
@@ -182,9 +183,12 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 			return d.pending(v1alpha1.ReasonFraud, fraudMessage(f, rules.FraudScope))
 		}
 	}
-	if reason, msg, wait := firstMissing(in, benefit, phase, offerNext, false); reason != "" {
-		d.NextCheck = earliest(d.NextCheck, wait)
-		return d.pending(reason, msg)
+	// B2: the checks of prerequisites.go, in B2's order (they work out the
+	// benefit, the offer's phase and the tier again by themselves, so that
+	// `kubectl rewards explain` can run them alone).
+	if missing, failing := FirstFailingPrerequisite(in); failing {
+		d.NextCheck = earliest(d.NextCheck, missing.Wait)
+		return d.pending(missing.Reason, missing.Message)
 	}
 	if in.GrantOfAnother {
 		return d.pending(v1alpha1.ReasonPreviousGrantExists, fmt.Sprintf(
@@ -304,20 +308,6 @@ func fraudMessage(f FraudLine, scope v1alpha1.FraudRevocationScope) string {
 	return fmt.Sprintf("sales record %q is reported as fraud %s (R3, scope %s)", f.Name, f.State, scope)
 }
 
-// firstMissing returns the first prerequisite of B2 that does not hold, and
-// when it may start holding by itself (an offer going live). keptByR5 skips
-// the tier: an unlocked benefit is kept when its tier only aged out (R5).
-// The checks (Prerequisites) work out benefit, phase and tier again by
-// themselves, so that `kubectl rewards explain` can run them alone.
-func firstMissing(in ActivationInput, benefit v1alpha1.Benefit, phase v1alpha1.OfferPhase, offerNext *time.Time, keptByR5 bool) (string, string, *time.Time) {
-	// The checks of prerequisites.go, in B2's order; they work out the
-	// benefit, the offer's phase and the tier themselves.
-	if r, failing := FirstFailingPrerequisite(in); failing && !(keptByR5 && r.Reason == v1alpha1.ReasonTierNotReached) {
-		return r.Reason, r.Message, r.Wait
-	}
-	return "", "", nil
-}
-
 // tierNotReachedMessage explains a Transact benefit waiting for its tier;
 // granted is true for one granted before (R5 without keepUnlockedBenefits).
 func tierNotReachedMessage(in ActivationInput, benefit string, need int32, granted bool) string {
@@ -399,7 +389,8 @@ func (d *ActivationDecision) setContact(contactedAt interface{ IsZero() bool }, 
 	case !now.Before(*d.ContactDueBy):
 		d.ContactOverdue = true
 		d.ContactReason = v1alpha1.ReasonContactOverdue
-		d.ContactMessage = fmt.Sprintf("the Rewards team had to contact the marketing contact by %s; record spec.contactedAt once done (B4)", d.ContactDueBy.UTC().Format(time.RFC3339))
+		d.ContactMessage = fmt.Sprintf("the Rewards team had to contact the marketing contact by %s; record spec.contactedAt once done (B4)",
+			d.ContactDueBy.UTC().Format(time.RFC3339))
 	default:
 		d.ContactReason = v1alpha1.ReasonContactPending
 		d.ContactMessage = fmt.Sprintf("the Rewards team will contact the marketing contact by %s (B4)", d.ContactDueBy.UTC().Format(time.RFC3339))

@@ -78,8 +78,9 @@ func baKeepUnlocked(keep bool) func(*v1alpha1.RewardsProgramSpec) {
 	return func(s *v1alpha1.RewardsProgramSpec) { s.Revocation.KeepUnlockedBenefits = &keep }
 }
 
-func baWindow(w v1alpha1.SalesWindow) func(*v1alpha1.RewardsProgramSpec) {
-	return func(s *v1alpha1.RewardsProgramSpec) { s.SalesWindow = w }
+// baTrailing sets the Trailing12Months sales window.
+func baTrailing() func(*v1alpha1.RewardsProgramSpec) {
+	return func(s *v1alpha1.RewardsProgramSpec) { s.SalesWindow = v1alpha1.SalesWindowTrailing12Months }
 }
 
 // baPublisher is publisher "contoso": enrolled, with a marketing contact and
@@ -1258,7 +1259,7 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 	// Trailing window: s-old ages out at baNow exactly; s-cancelled was
 	// cancelled before co-sell was activated, so it never counted while
 	// co-sell was Active and unlocked nothing.
-	trailing := baRules(baWindow(v1alpha1.SalesWindowTrailing12Months))
+	trailing := baRules(baTrailing())
 	trailingActivated := utc(2026, time.March, 1, 0, 0, 0)
 	trailingFacts := SalesFactsFor(trailing, saas, []v1alpha1.SalesRecord{
 		mkSale("s-old", "saas", "16000", "USD", baNow.AddDate(-1, 0, 0)),
@@ -1342,8 +1343,8 @@ func TestDecideActivationR5KeepUnlocked(t *testing.T) {
 	}
 	recentLeaves := utc(2027, time.December, 1, 0, 0, 0)
 	saas := []v1alpha1.Offer{baSaaS()}
-	keep := baRules(baWindow(v1alpha1.SalesWindowTrailing12Months))
-	drop := baRules(baWindow(v1alpha1.SalesWindowTrailing12Months), baKeepUnlocked(false))
+	keep := baRules(baTrailing())
+	drop := baRules(baTrailing(), baKeepUnlocked(false))
 	activeCoSell := baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil))
 	with := func(rules *Rules, now time.Time) func(*ActivationInput) {
 		return func(in *ActivationInput) {
@@ -1498,7 +1499,7 @@ func TestSalesFactsFor(t *testing.T) {
 		},
 		"TrailingWindow": {
 			reason: "R4/S4: a cancelled line outside the trailing window would not count and is not listed",
-			args: args{baRules(baWindow(v1alpha1.SalesWindowTrailing12Months)), []v1alpha1.Offer{saas}, []v1alpha1.SalesRecord{
+			args: args{baRules(baTrailing()), []v1alpha1.Offer{saas}, []v1alpha1.SalesRecord{
 				mkSale("s-aged", "saas", "50000", "USD", now.AddDate(-1, 0, 0), withCancellation),
 				mkSale("s-inside", "saas", "50000", "USD", now.AddDate(-1, 0, 0).Add(time.Second), withCancellation),
 			}},

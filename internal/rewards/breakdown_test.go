@@ -133,8 +133,8 @@ func TestBreakdown(t *testing.T) {
 // summed as others, so the status stays bounded.
 func TestBreakdownOthers(t *testing.T) {
 	now := utc(2026, time.March, 15, 10, 0, 0)
-	var offers []v1alpha1.Offer
-	var records []v1alpha1.SalesRecord
+	offers := make([]v1alpha1.Offer, 0, 25)
+	records := make([]v1alpha1.SalesRecord, 0, 50)
 	for i := range 25 {
 		name := fmt.Sprintf("offer-%02d", i)
 		offers = append(offers, mkOffer(name, v1alpha1.ListingTypeTransact, utc(2024, time.January, 1, 0, 0, 0)))

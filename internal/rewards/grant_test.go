@@ -98,7 +98,7 @@ func TestDecideActivationR6(t *testing.T) {
 	billedAt := utc(2026, time.June, 1, 0, 0, 0)
 	backDated := utc(2026, time.December, 1, 0, 0, 0) // before baSince, the grant
 	activeCoSell := baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil))
-	trailing := baRules(baWindow(v1alpha1.SalesWindowTrailing12Months))
+	trailing := baRules(baTrailing())
 	cases := map[string]activationCase{
 		"BackDatedCancellationRevokes": {
 			reason: "R4/R6: billing reports after the grant a cancellation dated before it; the purchase alone had unlocked tier 2: revoked, causeTime the cancellation's own time, recordedAt now",

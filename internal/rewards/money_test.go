@@ -335,7 +335,7 @@ func decimalRat(t *testing.T, s string) *big.Rat {
 }
 
 func FuzzParseMoney(f *testing.F) {
-	var seeds []string
+	seeds := make([]string, 0, len(parseMoneyCases))
 	for _, tc := range parseMoneyCases {
 		seeds = append(seeds, tc.in)
 	}

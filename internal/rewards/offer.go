@@ -41,13 +41,13 @@ func OfferPhaseAt(spec *v1alpha1.OfferSpec, now time.Time) (v1alpha1.OfferPhase,
 	return v1alpha1.OfferLive, next
 }
 
-// IsMicrosoft365App: a SaaS offer integrated with Teams, Office, Outlook or
+// IsMicrosoft365App tells a SaaS offer integrated with Teams, Office, Outlook or
 // SharePoint (rule S5).
 func IsMicrosoft365App(spec *v1alpha1.OfferSpec) bool {
 	return spec.ProductFamily == v1alpha1.ProductFamilySaaS && len(spec.Microsoft365Integrations) > 0
 }
 
-// IsISVConnectEligible: Dynamics 365 offers on AppSource (rule O7).
+// IsISVConnectEligible tells Dynamics 365 offers on AppSource (rule O7).
 func IsISVConnectEligible(spec *v1alpha1.OfferSpec) bool {
 	return spec.ProductFamily == v1alpha1.ProductFamilyDynamics365 && spec.Storefront == v1alpha1.StorefrontAppSource
 }

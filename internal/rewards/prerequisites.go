@@ -150,7 +150,8 @@ func checkProgramValid(in ActivationInput) CheckResult {
 func checkBenefitInCatalog(in ActivationInput) CheckResult {
 	b, ok := in.Program.Rules.Catalog[in.Activation.Spec.Benefit]
 	if !ok {
-		return failed(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)", in.Activation.Spec.Benefit, in.Program.Name))
+		return failed(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)",
+			in.Activation.Spec.Benefit, in.Program.Name))
 	}
 	types := make([]string, len(b.ListingTypes))
 	for i, lt := range b.ListingTypes {
@@ -191,7 +192,8 @@ func checkMarketingContact(in ActivationInput) CheckResult {
 	case !needsContact(b.Category):
 		return passed("%s benefits need no marketing contact (P4)", b.Category)
 	case pub.Spec.MarketingContact == nil:
-		return failed(v1alpha1.ReasonMarketingContactMissing, fmt.Sprintf("%s benefits need a marketing contact: set spec.marketingContact on publisher %q (P4)", b.Category, pub.Name))
+		return failed(v1alpha1.ReasonMarketingContactMissing, fmt.Sprintf("%s benefits need a marketing contact: set spec.marketingContact on publisher %q (P4)",
+			b.Category, pub.Name))
 	}
 	return passed("publisher %q has a marketing contact", pub.Name)
 }
@@ -221,7 +223,8 @@ func checkNotOptedOut(in ActivationInput) CheckResult {
 func checkListingType(in ActivationInput) CheckResult {
 	b, offer := benefitOf(in), in.Offer
 	if !forListingType(b, offer.Spec.ListingType) {
-		return failed(v1alpha1.ReasonNotForListingType, fmt.Sprintf("benefit %q is for %v offers, and offer %q is %s (B2)", b.Name, b.ListingTypes, offer.Name, offer.Spec.ListingType))
+		return failed(v1alpha1.ReasonNotForListingType, fmt.Sprintf("benefit %q is for %v offers, and offer %q is %s (B2)",
+			b.Name, b.ListingTypes, offer.Name, offer.Spec.ListingType))
 	}
 	return passed("benefit %q is offered for %s offers", b.Name, offer.Spec.ListingType)
 }

@@ -190,13 +190,13 @@ func TestFirstFailingPrerequisite(t *testing.T) {
 // failed reference nothing more can be evaluated.
 func TestExplainPrerequisites(t *testing.T) {
 	names := func(rs []PrerequisiteResult) []string {
-		var out []string
+		out := make([]string, 0, len(rs))
 		for _, r := range rs {
 			out = append(out, r.Name)
 		}
 		return out
 	}
-	var wantNames []string
+	wantNames := make([]string, 0, len(ReferenceChecks)+len(Prerequisites))
 	for _, p := range append(append([]Prerequisite(nil), ReferenceChecks...), Prerequisites...) {
 		wantNames = append(wantNames, p.Name)
 	}
@@ -218,7 +218,15 @@ func TestExplainPrerequisites(t *testing.T) {
 		t.Errorf("B2: every failing check is shown, not only the first: -want, +got:\n%s", diff)
 	}
 
-	got = ExplainPrerequisites(baInput(coSellAct, baSaaS(), func(in *ActivationInput) { in.Publisher = nil }))
+	checkNothingEvaluatedAfterMissingPublisher(t,
+		ExplainPrerequisites(baInput(coSellAct, baSaaS(), func(in *ActivationInput) { in.Publisher = nil })))
+}
+
+// checkNothingEvaluatedAfterMissingPublisher: with the publisher missing,
+// the offer check passes, the publisher check fails, and nothing after it
+// can be evaluated.
+func checkNothingEvaluatedAfterMissingPublisher(t *testing.T, got []PrerequisiteResult) {
+	t.Helper()
 	for _, r := range got {
 		switch r.Name {
 		case "offer-exists":

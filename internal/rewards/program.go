@@ -70,7 +70,19 @@ func DefaultRules() *Rules {
 // problem is reported, and the offending entry is left out. Whatever
 // admission accepts, it accepts (FuzzResolveProgramAcceptsWhatAdmissionAccepts).
 func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
-	var problems []Problem
+	r := defaultedRules(spec)
+	problems := resolveRates(spec, r)
+	for _, b := range spec.Benefits {
+		r.Catalog[b.Name] = b
+	}
+	problems = append(problems, resolveTiers(spec, r)...)
+	problems = append(problems, unreachableBenefits(spec, r)...)
+	return r, problems
+}
+
+// defaultedRules returns the program's scalar settings with the defaults
+// applied, and empty catalog, rates and tiers for the steps that follow.
+func defaultedRules(spec *v1alpha1.RewardsProgramSpec) *Rules {
 	r := &Rules{
 		Currency:                    orDefault(spec.Currency, v1alpha1.DefaultCurrency),
 		Rates:                       map[v1alpha1.CurrencyCode]Rate{},
@@ -90,7 +102,13 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 	} else {
 		r.SeatsCutoff, _ = time.Parse(time.RFC3339, v1alpha1.DefaultSeatsCutoff)
 	}
+	return r
+}
 
+// resolveRates parses the exchange rates into r, leaving out those that do
+// not parse.
+func resolveRates(spec *v1alpha1.RewardsProgramSpec, r *Rules) []Problem {
+	var problems []Problem
 	for _, er := range spec.ExchangeRates {
 		rate, err := ParseRate(er.Rate)
 		if err != nil {
@@ -99,17 +117,20 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 		}
 		r.Rates[er.Currency] = rate
 	}
+	return problems
+}
 
-	for _, b := range spec.Benefits {
-		r.Catalog[b.Name] = b
-	}
-
+// resolveTiers adds the tiers to r in level order, leaving out a tier whose
+// threshold does not parse or does not increase.
+func resolveTiers(spec *v1alpha1.RewardsProgramSpec, r *Rules) []Problem {
+	var problems []Problem
 	tiers := append([]v1alpha1.Tier(nil), spec.Tiers...)
 	sort.SliceStable(tiers, func(i, j int) bool { return tiers[i].Level < tiers[j].Level })
 	for _, t := range tiers {
 		min, err := ParseMoney(string(t.MinBilledSales))
 		if err != nil {
-			problems = append(problems, Problem{v1alpha1.ReasonInvalidThreshold, fmt.Sprintf("spec.tiers[level=%d].minBilledSales: %v", t.Level, err)})
+			problems = append(problems, Problem{v1alpha1.ReasonInvalidThreshold, fmt.Sprintf("spec.tiers[level=%d].minBilledSales: %v",
+				t.Level, err)})
 			continue
 		}
 		if n := len(r.Tiers); n > 0 && min.Cmp(r.Tiers[n-1].MinBilledSales) <= 0 {
@@ -121,33 +142,47 @@ func ResolveProgram(spec *v1alpha1.RewardsProgramSpec) (*Rules, []Problem) {
 		if tr.Name == "" {
 			tr.Name = fmt.Sprintf("Tier %d", t.Level)
 		}
-		for _, name := range t.Benefits {
-			b, ok := r.Catalog[name]
-			switch {
-			case !ok:
-				problems = append(problems, Problem{v1alpha1.ReasonUnknownBenefit, fmt.Sprintf(
-					"spec.tiers[level=%d].benefits: %q is not in spec.benefits", t.Level, name)})
-				continue
-			case !forListingType(b, v1alpha1.ListingTypeTransact):
-				problems = append(problems, Problem{v1alpha1.ReasonBenefitNotTransact, fmt.Sprintf(
-					"spec.tiers[level=%d].benefits: %q is not for Transact offers (its listingTypes are %v)", t.Level, name, b.ListingTypes)})
-				continue
-			}
-			if _, seen := r.BenefitTier[name]; !seen {
-				r.BenefitTier[name] = t.Level
-			}
-			tr.Benefits = append(tr.Benefits, name)
-		}
+		problems = append(problems, resolveTierBenefits(t, r, &tr)...)
 		r.Tiers = append(r.Tiers, tr)
 	}
+	return problems
+}
 
+// resolveTierBenefits adds to tr the benefits tier t unlocks, leaving out
+// those not in the catalog or not for Transact offers; the lowest tier
+// naming a benefit is the one that unlocks it.
+func resolveTierBenefits(t v1alpha1.Tier, r *Rules, tr *TierRule) []Problem {
+	var problems []Problem
+	for _, name := range t.Benefits {
+		b, ok := r.Catalog[name]
+		switch {
+		case !ok:
+			problems = append(problems, Problem{v1alpha1.ReasonUnknownBenefit, fmt.Sprintf(
+				"spec.tiers[level=%d].benefits: %q is not in spec.benefits", t.Level, name)})
+			continue
+		case !forListingType(b, v1alpha1.ListingTypeTransact):
+			problems = append(problems, Problem{v1alpha1.ReasonBenefitNotTransact, fmt.Sprintf(
+				"spec.tiers[level=%d].benefits: %q is not for Transact offers (its listingTypes are %v)", t.Level, name, b.ListingTypes)})
+			continue
+		}
+		if _, seen := r.BenefitTier[name]; !seen {
+			r.BenefitTier[name] = t.Level
+		}
+		tr.Benefits = append(tr.Benefits, name)
+	}
+	return problems
+}
+
+// unreachableBenefits reports the Transact benefits no tier unlocks.
+func unreachableBenefits(spec *v1alpha1.RewardsProgramSpec, r *Rules) []Problem {
+	var problems []Problem
 	for _, b := range spec.Benefits {
 		if _, unlocked := r.BenefitTier[b.Name]; forListingType(b, v1alpha1.ListingTypeTransact) && !unlocked {
 			problems = append(problems, Problem{v1alpha1.ReasonUnreachableBenefit, fmt.Sprintf(
 				"spec.benefits[%s] is for Transact offers but no entry of spec.tiers unlocks it", b.Name)})
 		}
 	}
-	return r, problems
+	return problems
 }
 
 // forListingType reports whether benefit b is offered for listing type lt.

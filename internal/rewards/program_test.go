@@ -127,7 +127,7 @@ type tierSummary struct {
 }
 
 func summarizeTiers(tiers []TierRule) []tierSummary {
-	var out []tierSummary
+	out := make([]tierSummary, 0, len(tiers))
 	for _, t := range tiers {
 		out = append(out, tierSummary{t.Level, t.Name, t.MinBilledSales.String(), t.Benefits})
 	}

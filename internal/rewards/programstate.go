@@ -65,7 +65,8 @@ func (p ProgramState) NotInForce() (reason, message string) {
 	case p.Missing:
 		return v1alpha1.ReasonProgramNotFound, fmt.Sprintf("RewardsProgram %q does not exist; create it or set spec.programRef", p.Name)
 	case !p.InForce():
-		return v1alpha1.ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid and never was, so it decides nothing until it is fixed: %s", p.Name, p.Problem)
+		return v1alpha1.ReasonProgramInvalid, fmt.Sprintf("RewardsProgram %q is not valid and never was, so it decides nothing until it is fixed: %s",
+			p.Name, p.Problem)
 	}
 	return "", ""
 }
@@ -76,5 +77,6 @@ func (p ProgramState) Superseded() string {
 	if p.Problem == "" || !p.InForce() {
 		return ""
 	}
-	return fmt.Sprintf("RewardsProgram %q generation %d is not valid (%s); the rules of generation %d stay in force", p.Name, p.Generation, p.Problem, p.RulesGeneration)
+	return fmt.Sprintf("RewardsProgram %q generation %d is not valid (%s); the rules of generation %d stay in force",
+		p.Name, p.Generation, p.Problem, p.RulesGeneration)
 }

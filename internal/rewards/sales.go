@@ -116,7 +116,8 @@ func evaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *R
 		return v
 	case v.ProgramAmount == nil:
 		v.Reason = v1alpha1.SalesNoExchangeRate
-		v.Message = fmt.Sprintf("the program has no exchange rate from %s to %s; the line counts once spec.exchangeRates gives one (S2)", rec.Currency, rules.Currency)
+		v.Message = fmt.Sprintf("the program has no exchange rate from %s to %s; the line counts once spec.exchangeRates gives one (S2)",
+			rec.Currency, rules.Currency)
 		return v
 	}
 
@@ -134,7 +135,7 @@ func evaluateLine(rec *v1alpha1.SalesRecordSpec, offer *v1alpha1.Offer, rules *R
 	}
 
 	v.Counted, v.Reason = true, v1alpha1.SalesCounted
-	if rec.Seats > 0 && IsMicrosoft365App(&offer.Spec) && !rec.BilledAt.Time.After(rules.SeatsCutoff) {
+	if rec.Seats > 0 && IsMicrosoft365App(&offer.Spec) && !rec.BilledAt.After(rules.SeatsCutoff) {
 		v.Seats = rec.Seats
 	}
 	return v

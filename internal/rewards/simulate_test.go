@@ -47,7 +47,7 @@ func TestComparePrograms(t *testing.T) {
 		s.Tiers[1].Benefits = append(s.Tiers[1].Benefits, "webinar")
 	}
 	sales := func(amounts ...string) []v1alpha1.SalesRecord {
-		var out []v1alpha1.SalesRecord
+		out := make([]v1alpha1.SalesRecord, 0, len(amounts))
 		for i, a := range amounts {
 			out = append(out, mkSale("line-"+string(rune('a'+i)), "vm", a, "USD", lastYear))
 		}

@@ -70,7 +70,19 @@ func Generate(data []byte) v1alpha1.RewardsProgramSpec {
 	if b.next()%2 == 1 {
 		spec.SalesWindow = v1alpha1.SalesWindowTrailing12Months
 	}
+	// Each step reads the next bytes, in this order.
+	spec.ExchangeRates = generateRates(b)
+	spec.Benefits = generateBenefits(b)
+	spec.Tiers = generateTiers(b)
+	unlockBenefits(b, &spec)
+	return spec
+}
 
+// generateRates builds up to 3 exchange rates, now and then with a
+// currency that repeats, is the program's own or is malformed, or a
+// malformed rate.
+func generateRates(b *bytes) []v1alpha1.ExchangeRate {
+	var rates []v1alpha1.ExchangeRate
 	for i := range b.next() % 4 {
 		r := v1alpha1.ExchangeRate{Currency: validCurrencies[(i+1)%len(validCurrencies)], Rate: pick(b, validRates)}
 		if b.mistake() {
@@ -79,9 +91,15 @@ func Generate(data []byte) v1alpha1.RewardsProgramSpec {
 		if b.mistake() {
 			r.Rate = pick(b, badRates)
 		}
-		spec.ExchangeRates = append(spec.ExchangeRates, r)
+		rates = append(rates, r)
 	}
+	return rates
+}
 
+// generateBenefits builds 1 to 5 catalog benefits, now and then with a
+// duplicate name.
+func generateBenefits(b *bytes) []v1alpha1.Benefit {
+	var benefits []v1alpha1.Benefit
 	for i := range 1 + b.next()%len(benefitNames) {
 		bf := v1alpha1.Benefit{Name: benefitNames[i], Category: pick(b, categories)}
 		if b.mistake() {
@@ -96,9 +114,16 @@ func Generate(data []byte) v1alpha1.RewardsProgramSpec {
 		if len(bf.ListingTypes) == 0 {
 			bf.ListingTypes = []v1alpha1.ListingType{v1alpha1.ListingTypeTransact}
 		}
-		spec.Benefits = append(spec.Benefits, bf)
+		benefits = append(benefits, bf)
 	}
+	return benefits
+}
 
+// generateTiers builds 1 to 5 tiers with increasing levels and thresholds,
+// now and then a level or threshold out of order or malformed, or seats
+// that do not increase.
+func generateTiers(b *bytes) []v1alpha1.Tier {
+	var tiers []v1alpha1.Tier
 	threshold := 0
 	for i := range 1 + b.next()%5 {
 		t := v1alpha1.Tier{Level: int32(i + 1), MinBilledSales: thresholds[min(threshold, len(thresholds)-1)]}
@@ -118,11 +143,15 @@ func Generate(data []byte) v1alpha1.RewardsProgramSpec {
 				t.MinSeats = &seats
 			}
 		}
-		spec.Tiers = append(spec.Tiers, t)
+		tiers = append(tiers, t)
 	}
-	// Each Transact benefit unlocked by one tier, unless forgotten; now and
-	// then a tier names a benefit missing from the catalog, or one that is
-	// not for Transact.
+	return tiers
+}
+
+// unlockBenefits has one tier unlock each Transact benefit, unless
+// forgotten; now and then a tier names a benefit missing from the catalog,
+// or one that is not for Transact.
+func unlockBenefits(b *bytes, spec *v1alpha1.RewardsProgramSpec) {
 	for _, bf := range spec.Benefits {
 		t := &spec.Tiers[b.next()%len(spec.Tiers)]
 		transact := slices.Contains(bf.ListingTypes, v1alpha1.ListingTypeTransact)
@@ -136,7 +165,6 @@ func Generate(data []byte) v1alpha1.RewardsProgramSpec {
 		t := &spec.Tiers[b.next()%len(spec.Tiers)]
 		t.Benefits = append(t.Benefits, "ghost")
 	}
-	return spec
 }
 
 var (
@@ -158,8 +186,28 @@ func Admitted(spec *v1alpha1.RewardsProgramSpec) error {
 	if own == "" {
 		own = v1alpha1.DefaultCurrency
 	}
+	// The checks in the order the API server reports them first.
+	if err := ratesAdmitted(spec.ExchangeRates, own); err != nil {
+		return err
+	}
+	catalog, err := catalogAdmitted(spec.Benefits)
+	if err != nil {
+		return err
+	}
+	if err := tiersAdmitted(spec.Tiers, catalog); err != nil {
+		return err
+	}
+	if err := tiersIncrease(spec.Tiers); err != nil {
+		return err
+	}
+	return everyTransactBenefitUnlocked(spec)
+}
+
+// ratesAdmitted checks each exchange rate's currency and rate, and that no
+// currency has two rates or is the program's own.
+func ratesAdmitted(rates []v1alpha1.ExchangeRate, own v1alpha1.CurrencyCode) error {
 	seenRate := map[v1alpha1.CurrencyCode]bool{}
-	for _, r := range spec.ExchangeRates {
+	for _, r := range rates {
 		switch {
 		case !currencyFormat.MatchString(string(r.Currency)):
 			return fmt.Errorf("spec.exchangeRates[].currency %q is not three upper-case letters", r.Currency)
@@ -174,26 +222,36 @@ func Admitted(spec *v1alpha1.RewardsProgramSpec) error {
 		}
 		seenRate[r.Currency] = true
 	}
+	return nil
+}
 
+// catalogAdmitted checks the catalog's size and names, and returns it by
+// name.
+func catalogAdmitted(benefits []v1alpha1.Benefit) (map[string]v1alpha1.Benefit, error) {
 	catalog := map[string]v1alpha1.Benefit{}
-	if len(spec.Benefits) < 1 || len(spec.Benefits) > 200 {
-		return fmt.Errorf("spec.benefits: %d entries", len(spec.Benefits))
+	if len(benefits) < 1 || len(benefits) > 200 {
+		return nil, fmt.Errorf("spec.benefits: %d entries", len(benefits))
 	}
-	for _, b := range spec.Benefits {
+	for _, b := range benefits {
 		if _, dup := catalog[b.Name]; dup {
-			return fmt.Errorf("spec.benefits: %q twice", b.Name)
+			return nil, fmt.Errorf("spec.benefits: %q twice", b.Name)
 		}
 		if !nameFormat.MatchString(b.Name) || len(b.Name) > 63 {
-			return fmt.Errorf("spec.benefits[].name %q", b.Name)
+			return nil, fmt.Errorf("spec.benefits[].name %q", b.Name)
 		}
 		catalog[b.Name] = b
 	}
+	return catalog, nil
+}
 
-	if len(spec.Tiers) < 1 || len(spec.Tiers) > 20 {
-		return fmt.Errorf("spec.tiers: %d entries", len(spec.Tiers))
+// tiersAdmitted checks each tier on its own: level, threshold, seats and
+// the benefits it names.
+func tiersAdmitted(tiers []v1alpha1.Tier, catalog map[string]v1alpha1.Benefit) error {
+	if len(tiers) < 1 || len(tiers) > 20 {
+		return fmt.Errorf("spec.tiers: %d entries", len(tiers))
 	}
 	levels := map[int32]bool{}
-	for _, t := range spec.Tiers {
+	for _, t := range tiers {
 		switch {
 		case t.Level < 1 || t.Level > 20:
 			return fmt.Errorf("spec.tiers[].level %d", t.Level)
@@ -207,35 +265,57 @@ func Admitted(spec *v1alpha1.RewardsProgramSpec) error {
 			return fmt.Errorf("spec.tiers[].benefits: %d entries", len(t.Benefits))
 		}
 		levels[t.Level] = true
-		seen := map[string]bool{}
-		for _, n := range t.Benefits {
-			b, ok := catalog[n]
-			switch {
-			case seen[n]:
-				return fmt.Errorf("spec.tiers[].benefits: %q twice", n)
-			case len(n) > 63:
-				return fmt.Errorf("spec.tiers[].benefits: %q too long", n)
-			case !ok:
-				return fmt.Errorf("spec.tiers[].benefits: %q is not in spec.benefits", n)
-			case !slices.Contains(b.ListingTypes, v1alpha1.ListingTypeTransact):
-				return fmt.Errorf("spec.tiers[].benefits: %q is not for Transact", n)
-			}
-			seen[n] = true
+		if err := tierBenefitsAdmitted(t.Benefits, catalog); err != nil {
+			return err
 		}
 	}
-	for _, a := range spec.Tiers {
-		for _, b := range spec.Tiers {
+	return nil
+}
+
+// tierBenefitsAdmitted checks the benefits one tier names: once each, in
+// the catalog, for Transact.
+func tierBenefitsAdmitted(names []string, catalog map[string]v1alpha1.Benefit) error {
+	seen := map[string]bool{}
+	for _, n := range names {
+		b, ok := catalog[n]
+		switch {
+		case seen[n]:
+			return fmt.Errorf("spec.tiers[].benefits: %q twice", n)
+		case len(n) > 63:
+			return fmt.Errorf("spec.tiers[].benefits: %q too long", n)
+		case !ok:
+			return fmt.Errorf("spec.tiers[].benefits: %q is not in spec.benefits", n)
+		case !slices.Contains(b.ListingTypes, v1alpha1.ListingTypeTransact):
+			return fmt.Errorf("spec.tiers[].benefits: %q is not for Transact", n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// tiersIncrease checks that a higher level asks for strictly more sales
+// (and seats, where both tiers ask for seats).
+func tiersIncrease(tiers []v1alpha1.Tier) error {
+	for _, a := range tiers {
+		for _, b := range tiers {
 			if a.Level >= b.Level {
 				continue
 			}
 			if decimal(a.MinBilledSales).Cmp(decimal(b.MinBilledSales)) >= 0 {
-				return fmt.Errorf("spec.tiers[].minBilledSales: tier %d's %s is not below tier %d's %s", a.Level, a.MinBilledSales, b.Level, b.MinBilledSales)
+				return fmt.Errorf("spec.tiers[].minBilledSales: tier %d's %s is not below tier %d's %s",
+					a.Level, a.MinBilledSales, b.Level, b.MinBilledSales)
 			}
 			if a.MinSeats != nil && b.MinSeats != nil && *a.MinSeats >= *b.MinSeats {
 				return fmt.Errorf("spec.tiers[].minSeats: tier %d's %d is not below tier %d's %d", a.Level, *a.MinSeats, b.Level, *b.MinSeats)
 			}
 		}
 	}
+	return nil
+}
+
+// everyTransactBenefitUnlocked checks that some tier unlocks each Transact
+// benefit of the catalog.
+func everyTransactBenefitUnlocked(spec *v1alpha1.RewardsProgramSpec) error {
 	for _, b := range spec.Benefits {
 		if !slices.Contains(b.ListingTypes, v1alpha1.ListingTypeTransact) {
 			continue
