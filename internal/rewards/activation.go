@@ -192,7 +192,8 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 	}
 	if in.GrantOfAnother {
 		return d.pending(v1alpha1.ReasonPreviousGrantExists, fmt.Sprintf(
-			"BenefitGrant %q still records an earlier activation of this name; it is removed with that activation by the garbage collector, then this one proceeds", a.Name))
+			"BenefitGrant %q still records an earlier activation of this name; "+
+				"it is removed with that activation by the garbage collector, then this one proceeds", a.Name))
 	}
 
 	// B4: Active now. contactDueBy is the program's days later; both, and

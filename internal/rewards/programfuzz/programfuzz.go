@@ -82,8 +82,9 @@ func Generate(data []byte) v1alpha1.RewardsProgramSpec {
 // currency that repeats, is the program's own or is malformed, or a
 // malformed rate.
 func generateRates(b *bytes) []v1alpha1.ExchangeRate {
-	var rates []v1alpha1.ExchangeRate
-	for i := range b.next() % 4 {
+	n := b.next() % 4
+	rates := make([]v1alpha1.ExchangeRate, 0, n)
+	for i := range n {
 		r := v1alpha1.ExchangeRate{Currency: validCurrencies[(i+1)%len(validCurrencies)], Rate: pick(b, validRates)}
 		if b.mistake() {
 			r.Currency = pick(b, append(append([]v1alpha1.CurrencyCode{}, validCurrencies...), badCurrencies...))
@@ -99,8 +100,9 @@ func generateRates(b *bytes) []v1alpha1.ExchangeRate {
 // generateBenefits builds 1 to 5 catalog benefits, now and then with a
 // duplicate name.
 func generateBenefits(b *bytes) []v1alpha1.Benefit {
-	var benefits []v1alpha1.Benefit
-	for i := range 1 + b.next()%len(benefitNames) {
+	n := 1 + b.next()%len(benefitNames)
+	benefits := make([]v1alpha1.Benefit, 0, n)
+	for i := range n {
 		bf := v1alpha1.Benefit{Name: benefitNames[i], Category: pick(b, categories)}
 		if b.mistake() {
 			bf.Name = pick(b, benefitNames) // perhaps a duplicate
@@ -123,9 +125,10 @@ func generateBenefits(b *bytes) []v1alpha1.Benefit {
 // now and then a level or threshold out of order or malformed, or seats
 // that do not increase.
 func generateTiers(b *bytes) []v1alpha1.Tier {
-	var tiers []v1alpha1.Tier
+	n := 1 + b.next()%5
+	tiers := make([]v1alpha1.Tier, 0, n)
 	threshold := 0
-	for i := range 1 + b.next()%5 {
+	for i := range n {
 		t := v1alpha1.Tier{Level: int32(i + 1), MinBilledSales: thresholds[min(threshold, len(thresholds)-1)]}
 		threshold += 1 + b.next()%2
 		if b.mistake() {
