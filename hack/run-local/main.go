@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -78,58 +79,16 @@ func run(kubeconfigPath, namespace string) (err error) {
 		}
 	}()
 
-	user, err := env.AddUser(envtest.User{Name: "rewards-admin", Groups: []string{"system:masters"}}, nil)
+	absKubeconfig, err := writeKubeconfig(env, kubeconfigPath)
 	if err != nil {
 		return err
-	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(kubeconfigPath), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
-		return err
-	}
-	absKubeconfig, _ := filepath.Abs(kubeconfigPath)
-
-	kc := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", absKubeconfig}, args...)...)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		return cmd.Run()
 	}
 	fmt.Println("Installing the default program and the samples...")
-	for _, args := range [][]string{
-		{"apply", "--server-side", "-f", "config/programs/default.yaml"},
-		{"create", "namespace", namespace},
-		{"apply", "--server-side", "-n", namespace, "-f", "config/samples/"},
-	} {
-		if err := kc(args...); err != nil {
-			return fmt.Errorf("kubectl %v: %w", args, err)
-		}
-	}
-
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+	if err := installSamples(ctx, kubectl, absKubeconfig, namespace); err != nil {
 		return err
 	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return err
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Cache:                  controllers.CacheOptions(),
-	})
+	mgr, err := newManager(ctx, cfg)
 	if err != nil {
-		return err
-	}
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: controllers.DefaultResyncPeriod}); err != nil {
-		return err
-	}
-	if err := metrics.Register(mgr); err != nil {
 		return err
 	}
 
@@ -152,4 +111,73 @@ Press Ctrl-C to stop everything.
 		return fmt.Errorf("running the operator: %w", err)
 	}
 	return nil
+}
+
+// writeKubeconfig writes to path the kubeconfig of an admin user
+// (system:masters) of env and returns path made absolute. It is one of the
+// steps of run, split out to keep run readable (gocyclo).
+func writeKubeconfig(env *envtest.Environment, path string) (string, error) {
+	user, err := env.AddUser(envtest.User{Name: "rewards-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	kubeconfig, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, kubeconfig, 0o600); err != nil {
+		return "", err
+	}
+	absKubeconfig, _ := filepath.Abs(path)
+	return absKubeconfig, nil
+}
+
+// installSamples applies the default program and config/samples (in
+// namespace, which it creates) with kubectl. It is one of the steps of run,
+// split out to keep run readable (gocyclo).
+func installSamples(ctx context.Context, kubectl, kubeconfig, namespace string) error {
+	for _, args := range [][]string{
+		{"apply", "--server-side", "-f", "config/programs/default.yaml"},
+		{"create", "namespace", namespace},
+		{"apply", "--server-side", "-n", namespace, "-f", "config/samples/"},
+	} {
+		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("kubectl %v: %w", args, err)
+		}
+	}
+	return nil
+}
+
+// newManager builds the operator's manager for cfg, with its controllers and
+// its metrics collector, and no metrics or health endpoint. It is one of the
+// steps of run, split out to keep run readable (gocyclo).
+func newManager(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  controllers.CacheOptions(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: controllers.DefaultResyncPeriod}); err != nil {
+		return nil, err
+	}
+	if err := metrics.Register(mgr); err != nil {
+		return nil, err
+	}
+	return mgr, nil
 }

@@ -73,10 +73,10 @@ var _ = Describe("Collector", func() {
 		// Revocations are counted from the grants, the durable record: a
 		// revoked status without a grant counts nothing (con-pending's
 		// stale revocation below), a grant not revoked counts nothing.
-		createGrant(ctx, nsA, "fab-fraud", "fabrikam", v1alpha1.RevocationFraud, t1)
-		createGrant(ctx, nsA, "fab-viol-1", "fabrikam", v1alpha1.RevocationViolation, t1)
-		createGrant(ctx, nsA, "fab-viol-2", "fabrikam", v1alpha1.RevocationViolation, t1)
-		createGrant(ctx, nsA, "fab-ads", "fabrikam", "", t1)
+		createGrant(ctx, nsA, "fab-fraud", v1alpha1.RevocationFraud, t1)
+		createGrant(ctx, nsA, "fab-viol-1", v1alpha1.RevocationViolation, t1)
+		createGrant(ctx, nsA, "fab-viol-2", v1alpha1.RevocationViolation, t1)
+		createGrant(ctx, nsA, "fab-ads", "", t1)
 		createActivation(ctx, nsA, "status-only", "con-vm", "support", revoked(v1alpha1.RevocationCancellation))
 
 		By("scraping the manager's /metrics endpoint")
@@ -340,14 +340,17 @@ func createActivation(ctx context.Context, ns, name, offer, benefit string, st v
 	Expect(k8sClient.Status().Update(ctx, a)).To(Succeed())
 }
 
-// createGrant creates the BenefitGrant of activation name, revoked for
-// reason at t when reason is not "".
-func createGrant(ctx context.Context, ns, name, publisher string, reason v1alpha1.RevocationReason, t time.Time) {
+// grantPublisher is the publisher of every grant createGrant creates.
+const grantPublisher = "fabrikam"
+
+// createGrant creates the BenefitGrant of activation name (of publisher
+// grantPublisher), revoked for reason at t when reason is not "".
+func createGrant(ctx context.Context, ns, name string, reason v1alpha1.RevocationReason, t time.Time) {
 	g := &v1alpha1.BenefitGrant{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: v1alpha1.BenefitGrantSpec{
 			Activation: v1alpha1.GrantedActivation{Name: name, UID: "uid-" + types.UID(name)},
-			Benefit:    "benefit", Category: v1alpha1.BenefitCategoryMarketing, Offer: "offer", Publisher: publisher,
+			Benefit:    "benefit", Category: v1alpha1.BenefitCategoryMarketing, Offer: "offer", Publisher: grantPublisher,
 			ActivatedAt: metav1.NewTime(t.Add(-72 * time.Hour)), ContactDueBy: metav1.NewTime(t),
 		},
 	}

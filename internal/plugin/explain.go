@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -20,6 +21,10 @@ import (
 
 // linesShown is how many of the largest lines explain publisher lists.
 const linesShown = 5
+
+// notYetDecided stands for a phase or exclusion reason the operator has not
+// written yet.
+const notYetDecided = "(not yet decided)"
 
 func newExplainCommand(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
@@ -119,13 +124,15 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 	fmt.Fprintf(w, "Publisher:\t%s/%s\n", pub.Namespace, pub.Name)
 	fmt.Fprintf(w, "Program:\t%s (%s window, %s)\n", programName(pub), prog.Rules.Window, prog.Rules.Currency)
 	if st.ObservedGeneration < pub.Generation {
-		fmt.Fprintf(w, "Note:\tthe operator has not yet computed generation %d of this publisher; what follows is from generation %d\n", pub.Generation, st.ObservedGeneration)
+		fmt.Fprintf(w, "Note:\tthe operator has not yet computed generation %d of this publisher; what follows is from generation %d\n",
+			pub.Generation, st.ObservedGeneration)
 	}
 	if ready := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady); ready != nil {
 		fmt.Fprintf(w, "Ready:\t%s %s: %s\n", ready.Status, ready.Reason, ready.Message)
 	}
 	fmt.Fprintf(w, "Tier:\t%s\n", tierText(st.Tier, st.TierName))
-	fmt.Fprintf(w, "Billed sales:\t%s %s from %d counted lines (%d left out), %d seats\n", orZero(st.BilledSales), cur, st.SalesRecords.Counted, st.SalesRecords.Excluded, st.Seats)
+	fmt.Fprintf(w, "Billed sales:\t%s %s from %d counted lines (%d left out), %d seats\n",
+		orZero(st.BilledSales), cur, st.SalesRecords.Counted, st.SalesRecords.Excluded, st.Seats)
 	fmt.Fprintf(w, "Next tier:\t%s\n", nextTierText(st.NextTier, cur))
 	fmt.Fprintf(w, "Forecast:\t%s\n", forecastText(st.Forecast, prog.Rules.Window, cur))
 	fmt.Fprintf(w, "Standing:\t%s\n", st.Standing)
@@ -213,7 +220,7 @@ func writeLines(w *tables, records []v1alpha1.SalesRecord, rules *rewards.Rules,
 		for _, r := range excluded[:min(linesShown, len(excluded))] {
 			reason := r.Status.Reason
 			if reason == "" {
-				reason = "(not yet decided)"
+				reason = notYetDecided
 			}
 			fmt.Fprintf(w, "  %s\t%s\t%s %s\t%s\t%s\n", r.Name, r.Spec.OfferRef.Name, r.Spec.Amount, r.Spec.Currency, instant(r.Spec.BilledAt.Time), reason)
 		}
@@ -234,7 +241,7 @@ func writeBenefits(w *tables, activations []v1alpha1.BenefitActivation) {
 		a := &activations[i]
 		phase := string(a.Status.Phase)
 		if phase == "" {
-			phase = "(not yet decided)"
+			phase = notYetDecided
 		}
 		fmt.Fprintf(w, "  %s\t%s\t%s\t%s\t%s\n", a.Name, a.Spec.OfferRef.Name, a.Spec.Benefit, phase, activationWhy(a))
 	}
@@ -363,12 +370,26 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 		}
 		return err
 	}
-	// Gather the decision's input as the operator does: the offer, its
-	// activations, the publisher, its program, offers and sales lines.
-	in := rewards.ActivationInput{Activation: &act, Now: o.Now()}
-	snap, err := listSnapshot(ctx, c, ns, true)
+	in, prog, err := activationInput(ctx, c, ns, &act, o.Now())
 	if err != nil {
 		return err
+	}
+	writeActivationExplanation(o.Out, &act, in, prog)
+	return nil
+}
+
+// activationInput gathers the decision's input as the operator does: the
+// offer, its activations, the publisher, its program, offers and sales lines,
+// and the grants. It returns the publisher's program too (zero when the offer
+// or the publisher is missing). It exists so that explainActivation only
+// fetches the activation and prints (gocyclo).
+func activationInput(ctx context.Context, c client.Reader, ns string, act *v1alpha1.BenefitActivation,
+	now time.Time,
+) (rewards.ActivationInput, rewards.ProgramState, error) {
+	in := rewards.ActivationInput{Activation: act, Now: now}
+	snap, err := listSnapshot(ctx, c, ns, true)
+	if err != nil {
+		return in, rewards.ProgramState{}, err
 	}
 	for i := range snap.offers {
 		if snap.offers[i].Name == act.Spec.OfferRef.Name {
@@ -379,52 +400,75 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 	// its one-time siblings were granted (B3).
 	var grants v1alpha1.BenefitGrantList
 	if err := c.List(ctx, &grants, client.InNamespace(ns)); err != nil {
-		return fmt.Errorf("listing BenefitGrants: %w", err)
+		return in, rewards.ProgramState{}, fmt.Errorf("listing BenefitGrants: %w", err)
 	}
-	grantOf := func(a *v1alpha1.BenefitActivation) (grant *v1alpha1.BenefitGrant, ofAnother bool) {
-		for i := range grants.Items {
-			if g := &grants.Items[i]; g.Name == a.Name {
-				if g.Spec.Activation.UID != a.UID {
-					return nil, true
-				}
-				return g, false
-			}
+	in.Grant, in.GrantOfAnother = grantOf(grants.Items, act)
+	if in.Offer == nil {
+		return in, rewards.ProgramState{}, nil
+	}
+	for i := range snap.activations {
+		if snap.activations[i].Spec.OfferRef.Name == in.Offer.Name {
+			in.Siblings = append(in.Siblings, snap.activations[i])
 		}
-		return nil, false
 	}
-	in.Grant, in.GrantOfAnother = grantOf(&act)
+	if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
+		in.SiblingGrants = siblingGrants(grants.Items, act, in.Siblings)
+	}
+	prog, err := addPublisherInput(ctx, c, snap, &in)
+	return in, prog, err
+}
+
+// grantOf finds a's BenefitGrant among grants: the grant when its uid is a's,
+// ofAnother when the grant of that name belongs to another activation of the
+// same name. It is a function so that activationInput can ask it about the
+// activation and about each of its siblings.
+func grantOf(grants []v1alpha1.BenefitGrant, a *v1alpha1.BenefitActivation) (grant *v1alpha1.BenefitGrant, ofAnother bool) {
+	for i := range grants {
+		if g := &grants[i]; g.Name == a.Name {
+			if g.Spec.Activation.UID != a.UID {
+				return nil, true
+			}
+			return g, false
+		}
+	}
+	return nil, false
+}
+
+// siblingGrants is when each of act's one-time siblings (same benefit, other
+// activation) was granted, by sibling name. It exists to keep activationInput
+// short (gocyclo).
+func siblingGrants(grants []v1alpha1.BenefitGrant, act *v1alpha1.BenefitActivation, siblings []v1alpha1.BenefitActivation) map[string]time.Time {
+	out := map[string]time.Time{}
+	for i := range siblings {
+		s := &siblings[i]
+		if s.Name == act.Name || s.Spec.Benefit != act.Spec.Benefit {
+			continue
+		}
+		if g, _ := grantOf(grants, s); g != nil {
+			out[s.Name] = g.Spec.ActivatedAt.Time
+		}
+	}
+	return out
+}
+
+// addPublisherInput fills in the publisher of in.Offer, its program and its
+// sales facts, and returns the program. It exists to keep activationInput
+// short (gocyclo).
+func addPublisherInput(ctx context.Context, c client.Reader, snap *snapshot, in *rewards.ActivationInput) (rewards.ProgramState, error) {
 	var prog rewards.ProgramState
-	if in.Offer != nil {
-		for i := range snap.activations {
-			if snap.activations[i].Spec.OfferRef.Name == in.Offer.Name {
-				in.Siblings = append(in.Siblings, snap.activations[i])
-			}
+	for _, po := range snap.byPublisher() {
+		if po.publisher.Name != in.Offer.Spec.PublisherRef.Name {
+			continue
 		}
-		if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-			in.SiblingGrants = map[string]time.Time{}
-			for i := range in.Siblings {
-				s := &in.Siblings[i]
-				if s.Name == act.Name || s.Spec.Benefit != act.Spec.Benefit {
-					continue
-				}
-				if g, _ := grantOf(s); g != nil {
-					in.SiblingGrants[s.Name] = g.Spec.ActivatedAt.Time
-				}
-			}
+		var err error
+		if prog, err = loadProgram(ctx, c, programName(po.publisher)); err != nil {
+			return prog, err
 		}
-		for _, po := range snap.byPublisher() {
-			if po.publisher.Name == in.Offer.Spec.PublisherRef.Name {
-				in.Publisher = po.publisher
-				if prog, err = loadProgram(ctx, c, programName(po.publisher)); err != nil {
-					return err
-				}
-				in.Program = prog
-				in.Sales = rewards.SalesFactsFor(prog.Rules, po.offers, po.records, in.Now)
-			}
-		}
+		in.Publisher = po.publisher
+		in.Program = prog
+		in.Sales = rewards.SalesFactsFor(prog.Rules, po.offers, po.records, in.Now)
 	}
-	writeActivationExplanation(o.Out, &act, in, prog)
-	return nil
+	return prog, nil
 }
 
 // writeActivationExplanation prints what explain activation shows.
@@ -455,7 +499,7 @@ func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, 
 	}
 	phase := string(st.Phase)
 	if phase == "" {
-		phase = "(not yet decided)"
+		phase = notYetDecided
 	}
 	fmt.Fprintf(w, "Phase:\t%s\n", phase)
 	if ready := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady); ready != nil {

@@ -111,8 +111,7 @@ var _ = Describe("import sales", func() {
 			"saas,INV-3,300.00,USD,"+at+",\n"))
 
 		By("--dry-run=server: validated by the API server, nothing stored")
-		var writes int64
-		writes = writesDuring(func() { r = kubectlRewards("import", "sales", changed, "-n", ns, "--dry-run=server") })
+		writes := writesDuring(func() { r = kubectlRewards("import", "sales", changed, "-n", ns, "--dry-run=server") })
 		Expect(r.code).To(Equal(plugin.ExitDifferences))
 		Expect(r.out).To(ContainSubstring("created 1, unchanged 0, updated 1, refused 1 (dry run: server; nothing was stored)"))
 		Expect(r.errOut).To(ContainSubstring("refused: line 3 (transaction INV-2): refused by the API server: spec.amount: Invalid value"))

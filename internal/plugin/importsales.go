@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -86,9 +87,11 @@ Exit codes: 0 every row applied or unchanged, 1 some rows refused,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return o.importSales(cmd, args[0], f) },
 	}
-	sales.Flags().StringVar(&f.dryRun, "dry-run", dryRunNone, `"server": send every change with the API server's dry run (validated, not stored); "client": only compare with what exists; "none": apply`)
+	sales.Flags().StringVar(&f.dryRun, "dry-run", dryRunNone,
+		`"server": send every change with the API server's dry run (validated, not stored); "client": only compare with what exists; "none": apply`)
 	sales.Flags().IntVar(&f.concurrency, "concurrency", 8, "how many requests to have in flight at once")
-	sales.Flags().BoolVar(&f.forceConflicts, "force-conflicts", false, "take over fields another field manager set (as kubectl apply --server-side --force-conflicts)")
+	sales.Flags().BoolVar(&f.forceConflicts, "force-conflicts", false,
+		"take over fields another field manager set (as kubectl apply --server-side --force-conflicts)")
 	cmd.AddCommand(sales)
 	return cmd
 }
@@ -104,26 +107,12 @@ func (s *importSummary) String() string {
 }
 
 func (o *Options) importSales(cmd *cobra.Command, path string, f *importFlags) error {
-	switch f.dryRun {
-	case dryRunNone, dryRunServer, dryRunClient:
-	default:
-		return fmt.Errorf(`--dry-run=%q: use "none", "server" or "client"`, f.dryRun)
+	if err := f.validate(); err != nil {
+		return err
 	}
-	if f.concurrency < 1 {
-		return fmt.Errorf("--concurrency %d: give 1 or more", f.concurrency)
-	}
-	var in io.Reader = o.In
-	if path != "-" {
-		file, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		in = file
-	}
-	rows, refused, err := parseSalesCSV(in)
+	rows, refused, err := readSalesCSV(o.In, path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return err
 	}
 
 	c, err := o.client()
@@ -157,13 +146,6 @@ func (o *Options) importSales(cmd *cobra.Command, path string, f *importFlags) e
 
 	progress := newProgress(o.ErrOut, o.ErrOutIsTerminal(), len(rows)+len(refused))
 	progress.add(sum.unchanged + len(refused))
-	opts := []client.ApplyOption{client.FieldOwner(FieldManager)}
-	if f.forceConflicts {
-		opts = append(opts, client.ForceOwnership)
-	}
-	if f.dryRun == dryRunServer {
-		opts = append(opts, client.DryRunAll)
-	}
 	var mu sync.Mutex
 	record := func(row salesRow, err error) {
 		mu.Lock()
@@ -178,9 +160,61 @@ func (o *Options) importSales(cmd *cobra.Command, path string, f *importFlags) e
 		}
 		progress.add(1)
 	}
+	applyRows(ctx, c, ns, toApply, f, record)
+	progress.done()
+	return o.reportImport(ns, sum, f.dryRun)
+}
+
+// validate checks the flags' values before anything is read. It exists to
+// keep importSales short (gocyclo).
+func (f *importFlags) validate() error {
+	switch f.dryRun {
+	case dryRunNone, dryRunServer, dryRunClient:
+	default:
+		return fmt.Errorf(`--dry-run=%q: use "none", "server" or "client"`, f.dryRun)
+	}
+	if f.concurrency < 1 {
+		return fmt.Errorf("--concurrency %d: give 1 or more", f.concurrency)
+	}
+	return nil
+}
+
+// readSalesCSV parses the CSV file at path, or stdin when path is "-". It
+// exists so that the file is opened and closed in one place, outside
+// importSales (gocyclo).
+func readSalesCSV(stdin io.Reader, path string) ([]salesRow, []rowRefusal, error) {
+	in := stdin
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer file.Close()
+		in = file
+	}
+	rows, refused, err := parseSalesCSV(in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rows, refused, nil
+}
+
+// applyRows applies each row by server-side apply (with the API server's dry
+// run for --dry-run=server, not at all for --dry-run=client), with up to
+// f.concurrency requests in flight, and passes each row's result to record,
+// which must be safe for concurrent use. It returns once every row is
+// recorded. It exists to keep importSales short (gocyclo).
+func applyRows(ctx context.Context, c client.Client, ns string, rows []salesRow, f *importFlags, record func(salesRow, error)) {
+	opts := []client.ApplyOption{client.FieldOwner(FieldManager)}
+	if f.forceConflicts {
+		opts = append(opts, client.ForceOwnership)
+	}
+	if f.dryRun == dryRunServer {
+		opts = append(opts, client.DryRunAll)
+	}
 	work := make(chan salesRow)
 	var wg sync.WaitGroup
-	for range min(f.concurrency, max(len(toApply), 1)) {
+	for range min(f.concurrency, max(len(rows), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -193,20 +227,24 @@ func (o *Options) importSales(cmd *cobra.Command, path string, f *importFlags) e
 			}
 		}()
 	}
-	for _, row := range toApply {
+	for _, row := range rows {
 		work <- row
 	}
 	close(work)
 	wg.Wait()
-	progress.done()
+}
 
+// reportImport prints the refused rows, by line, and the summary, and
+// returns the exit error when some rows were refused. It exists to keep
+// importSales short (gocyclo).
+func (o *Options) reportImport(ns string, sum *importSummary, dryRun string) error {
 	sort.Slice(sum.refused, func(i, j int) bool { return sum.refused[i].line < sum.refused[j].line })
 	for _, r := range sum.refused {
 		fmt.Fprintf(o.ErrOut, "refused: %s\n", r)
 	}
 	mode := ""
-	if f.dryRun != dryRunNone {
-		mode = fmt.Sprintf(" (dry run: %s; nothing was stored)", f.dryRun)
+	if dryRun != dryRunNone {
+		mode = fmt.Sprintf(" (dry run: %s; nothing was stored)", dryRun)
 	}
 	fmt.Fprintf(o.Out, "SalesRecords in namespace %s: %s%s\n", ns, sum, mode)
 	if len(sum.refused) > 0 {
@@ -219,7 +257,7 @@ func (o *Options) importSales(cmd *cobra.Command, path string, f *importFlags) e
 // the long prefix naming the object (the line number says which row).
 func refusalReason(err error) string {
 	if status, ok := err.(apierrors.APIStatus); ok && status.Status().Details != nil {
-		var causes []string
+		causes := make([]string, 0, len(status.Status().Details.Causes))
 		for _, c := range status.Status().Details.Causes {
 			causes = append(causes, strings.TrimSpace(c.Field+": "+c.Message))
 		}

@@ -117,7 +117,8 @@ func parseSalesCSV(r io.Reader) ([]salesRow, []rowRefusal, error) {
 			continue
 		}
 		if first, dup := seenName[row.name]; dup {
-			refused = append(refused, rowRefusal{line: line, transactionID: row.spec.TransactionID, reason: fmt.Sprintf("its SalesRecord name %q is that of line %d", row.name, first)})
+			refused = append(refused, rowRefusal{line: line, transactionID: row.spec.TransactionID,
+				reason: fmt.Sprintf("its SalesRecord name %q is that of line %d", row.name, first)})
 			continue
 		}
 		seenTx[row.spec.TransactionID], seenName[row.name] = line, line
@@ -162,19 +163,8 @@ func rowSpec(get func(string) string) (salesRow, string) {
 	s.TransactionID = get("transactionId")
 	s.Amount = v1alpha1.Money(get("amount"))
 	s.Currency = v1alpha1.CurrencyCode(get("currency"))
-	switch {
-	case s.OfferRef.Name == "":
-		return row, "offer is empty"
-	case len(validation.IsDNS1123Subdomain(s.OfferRef.Name)) > 0:
-		return row, fmt.Sprintf("offer %q is not an Offer name (lower case letters, digits, '-' and '.')", s.OfferRef.Name)
-	case s.TransactionID == "":
-		return row, "transactionId is empty"
-	case len(s.TransactionID) > 128:
-		return row, "transactionId is longer than 128 characters"
-	case !moneyPattern.MatchString(string(s.Amount)):
-		return row, fmt.Sprintf("amount %q is not a decimal amount like 1234.56 (digits, no sign, no thousands separator, at most 6 decimals)", s.Amount)
-	case !currencyPattern.MatchString(string(s.Currency)):
-		return row, fmt.Sprintf("currency %q is not a three-letter ISO 4217 code in upper case, like USD", s.Currency)
+	if reason := textFieldsReason(s); reason != "" {
+		return row, reason
 	}
 	billedAt, err := parseInstant(get("billedAt"))
 	if err != nil {
@@ -194,25 +184,59 @@ func rowSpec(get func(string) string) (salesRow, string) {
 	default:
 		return row, fmt.Sprintf("fraud %q is not one of None, Suspected, Proven (or empty)", v)
 	}
-	reason, at := v1alpha1.CancellationReason(get("cancellationReason")), get("cancellationTime")
+	cancellation, reason := cancellationOf(v1alpha1.CancellationReason(get("cancellationReason")), get("cancellationTime"))
+	if reason != "" {
+		return row, reason
+	}
+	s.Cancellation = cancellation
+	return row, ""
+}
+
+// textFieldsReason checks the offer, transaction id, amount and currency of
+// s; a non-empty reason names the first field that is wrong and how. It
+// exists to keep rowSpec short (gocyclo).
+func textFieldsReason(s *v1alpha1.SalesRecordSpec) string {
+	switch {
+	case s.OfferRef.Name == "":
+		return "offer is empty"
+	case len(validation.IsDNS1123Subdomain(s.OfferRef.Name)) > 0:
+		return fmt.Sprintf("offer %q is not an Offer name (lower case letters, digits, '-' and '.')", s.OfferRef.Name)
+	case s.TransactionID == "":
+		return "transactionId is empty"
+	case len(s.TransactionID) > 128:
+		return "transactionId is longer than 128 characters"
+	case !moneyPattern.MatchString(string(s.Amount)):
+		return fmt.Sprintf("amount %q is not a decimal amount like 1234.56 (digits, no sign, no thousands separator, at most 6 decimals)", s.Amount)
+	case !currencyPattern.MatchString(string(s.Currency)):
+		return fmt.Sprintf("currency %q is not a three-letter ISO 4217 code in upper case, like USD", s.Currency)
+	}
+	return ""
+}
+
+// cancellationOf builds a row's cancellation from its cancellationReason and
+// cancellationTime columns (nil when the row is not cancelled); a non-empty
+// reason says what is wrong with them. It exists to keep rowSpec short
+// (gocyclo).
+func cancellationOf(reason v1alpha1.CancellationReason, at string) (*v1alpha1.Cancellation, string) {
 	switch reason {
 	case "":
 		if at != "" {
-			return row, "cancellationTime is set without a cancellationReason"
+			return nil, "cancellationTime is set without a cancellationReason"
 		}
+		return nil, ""
 	case v1alpha1.CancellationAccidentalPurchase, v1alpha1.CancellationBeforeUse:
-		s.Cancellation = &v1alpha1.Cancellation{Reason: reason}
+		c := &v1alpha1.Cancellation{Reason: reason}
 		if at != "" {
 			t, err := parseInstant(at)
 			if err != nil {
-				return row, "cancellationTime: " + err.Error()
+				return nil, "cancellationTime: " + err.Error()
 			}
-			s.Cancellation.Time = &t
+			c.Time = &t
 		}
+		return c, ""
 	default:
-		return row, fmt.Sprintf("cancellationReason %q is not one of AccidentalPurchase, CancelledBeforeUse (or empty)", reason)
+		return nil, fmt.Sprintf("cancellationReason %q is not one of AccidentalPurchase, CancelledBeforeUse (or empty)", reason)
 	}
-	return row, ""
 }
 
 // parseInstant parses an RFC 3339 instant, kept to the second as the API

@@ -128,17 +128,9 @@ func (o *Options) simulate(cmd *cobra.Command, f *simulateFlags) error {
 	if f.output != "" && f.output != "json" && f.output != "yaml" {
 		return fmt.Errorf("--output %q: use json or yaml, or leave it out for a table", f.output)
 	}
-	candidate, err := readProgramFile(f.programFile)
+	candidate, candidateRules, err := readCandidate(f.programFile)
 	if err != nil {
 		return err
-	}
-	candidateRules, problems := rewards.ResolveProgram(&candidate.Spec)
-	if len(problems) > 0 {
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = "  " + p.Reason + ": " + p.Message
-		}
-		return fmt.Errorf("the candidate RewardsProgram %q is not valid; the operator would not apply it:\n%s", candidate.Name, strings.Join(msgs, "\n"))
 	}
 
 	c, err := o.client()
@@ -168,28 +160,53 @@ func (o *Options) simulate(cmd *cobra.Command, f *simulateFlags) error {
 	report := Simulate(current.Rules, candidateRules, candidate.Name, snap.byPublisher(), o.Now())
 	report.Namespace = ns
 
-	switch f.output {
-	case "json":
-		enc := json.NewEncoder(o.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
-			return err
-		}
-	case "yaml":
-		b, err := yaml.Marshal(report)
-		if err != nil {
-			return err
-		}
-		if _, err := o.Out.Write(b); err != nil {
-			return err
-		}
-	default:
-		writeSimulationTable(o.Out, report)
+	if err := o.writeSimulation(report, f.output); err != nil {
+		return err
 	}
 	if len(report.Differences) > 0 {
 		return &exitError{code: ExitDifferences, msg: "differences found"}
 	}
 	return nil
+}
+
+// readCandidate reads the candidate RewardsProgram from path and resolves
+// its rules, refusing a program the operator would not apply. It exists to
+// keep simulate short (gocyclo).
+func readCandidate(path string) (*v1alpha1.RewardsProgram, *rewards.Rules, error) {
+	candidate, err := readProgramFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	candidateRules, problems := rewards.ResolveProgram(&candidate.Spec)
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = "  " + p.Reason + ": " + p.Message
+		}
+		return nil, nil, fmt.Errorf("the candidate RewardsProgram %q is not valid; the operator would not apply it:\n%s", candidate.Name, strings.Join(msgs, "\n"))
+	}
+	return candidate, candidateRules, nil
+}
+
+// writeSimulation prints the report to o.Out as JSON, YAML or, when output
+// is "", a table. It exists to keep simulate short (gocyclo).
+func (o *Options) writeSimulation(report SimulationReport, output string) error {
+	switch output {
+	case "json":
+		enc := json.NewEncoder(o.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	case "yaml":
+		b, err := yaml.Marshal(report)
+		if err != nil {
+			return err
+		}
+		_, err = o.Out.Write(b)
+		return err
+	default:
+		writeSimulationTable(o.Out, report)
+		return nil
+	}
 }
 
 // Simulate compares every publisher following program under the rules
@@ -288,7 +305,8 @@ func writeSimulationTable(out io.Writer, r SimulationReport) {
 		scope = "in all namespaces"
 	}
 	if len(r.Differences) == 0 {
-		fmt.Fprintf(out, "No differences: the candidate RewardsProgram %q leaves the %d publishers following it %s as they are (tier, next tier, benefits unlocked, sales lines).\n",
+		fmt.Fprintf(out, "No differences: the candidate RewardsProgram %q leaves the %d publishers following it %s as they are "+
+			"(tier, next tier, benefits unlocked, sales lines).\n",
 			r.Program, r.Publishers, scope)
 		return
 	}

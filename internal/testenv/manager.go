@@ -85,7 +85,9 @@ func ObservedClient(observe func(Call)) client.NewClientFunc {
 				observe(Call{Verb: VerbDelete, Object: obj})
 				return c.Delete(ctx, obj, opts...)
 			},
-			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch,
+				opts ...client.SubResourcePatchOption,
+			) error {
 				observe(Call{Verb: VerbPatch, Subresource: sub, Object: obj})
 				return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
 			},

@@ -84,10 +84,10 @@ func WithoutValidation(ctx context.Context, c client.Client, obj client.Object, 
 	}
 
 	if err := setVersions(ctx, c, key, original); err != nil {
-		return fmt.Errorf("restoring the CEL rules of %s: %w (creating: %v)", key.Name, err, createErr)
+		return fmt.Errorf("restoring the CEL rules of %s: %w (creating: %w)", key.Name, err, createErr)
 	}
 	if err := waitFor(ctx, func() (bool, error) { ok, err := accepted(); return !ok, err }); err != nil {
-		return fmt.Errorf("waiting for the CEL rules of %s to be served again: %w (creating: %v)", key.Name, err, createErr)
+		return fmt.Errorf("waiting for the CEL rules of %s to be served again: %w (creating: %w)", key.Name, err, createErr)
 	}
 	return createErr
 }

@@ -238,7 +238,7 @@ var _ = Describe("config/default", Ordered, func() {
 
 		ctr := deploy.Spec.Template.Spec.Containers[0]
 		Expect(ctr.Args).To(ContainElement("--metrics-bind-address=:8443"))
-		var containerPorts []string
+		containerPorts := make([]string, 0, 2*len(ctr.Ports))
 		for _, p := range ctr.Ports {
 			containerPorts = append(containerPorts, fmt.Sprint(p.ContainerPort), p.Name)
 		}

@@ -115,15 +115,15 @@ func kustomize(dir string) string {
 
 // configAs returns the admin config impersonating user (the API server adds
 // system:authenticated, and for a ServiceAccount user name its groups).
-func configAs(user string, groups ...string) *rest.Config {
+func configAs(user string) *rest.Config {
 	cfg := rest.CopyConfig(adminCfg)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
 	return cfg
 }
 
 // clientAs returns a client acting as user.
-func clientAs(user string, groups ...string) client.Client {
-	c, err := client.New(configAs(user, groups...), client.Options{Scheme: scheme})
+func clientAs(user string) client.Client {
+	c, err := client.New(configAs(user), client.Options{Scheme: scheme})
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	return c
 }

@@ -93,7 +93,11 @@ var _ = AfterSuite(func() {
 		done := make(chan error, 1)
 		go func() { done <- manager.Wait() }()
 		select {
-		case <-done:
+		case err := <-done:
+			// Only diagnostic: the suite does not judge how the manager exits.
+			if err != nil {
+				GinkgoWriter.Printf("manager exited: %v\n", err)
+			}
 		case <-time.After(20 * time.Second):
 			_ = manager.Process.Kill()
 		}

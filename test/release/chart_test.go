@@ -241,7 +241,7 @@ var _ = Describe("The Helm chart", func() {
 
 		BeforeAll(func() {
 			By("starting an empty API server: no CRDs, no namespace")
-			c, _ = newCluster()
+			c = newCluster()
 
 			By("packaging the chart, as make release does")
 			dir := GinkgoT().TempDir()

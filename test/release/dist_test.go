@@ -60,7 +60,7 @@ var _ = Describe("dist/install.yaml", func() {
 
 		BeforeAll(func() {
 			By("starting an empty API server: no CRDs, no namespace")
-			c, _ = newCluster()
+			c = newCluster()
 		})
 
 		It("installs in one kubectl apply --server-side, then the default program", func() {
@@ -99,19 +99,17 @@ var _ = Describe("dist/install.yaml", func() {
 // replica (no PodDisruptionBudget, no anti-affinity) and unrestricted
 // egress, as the API server's address differs between clusters.
 func kubeScoreFindings(objs []*unstructured.Unstructured) []string {
-	var findings []string
-	add := func(o *unstructured.Unstructured, format string, args ...any) {
-		findings = append(findings, fmt.Sprintf("%s %s: ", o.GetKind(), o.GetName())+fmt.Sprintf(format, args...))
-	}
-	var policies []*networkingv1.NetworkPolicy
-	for _, o := range ofKind(objs, "NetworkPolicy") {
+	var findings scoreFindings
+	nps := ofKind(objs, "NetworkPolicy")
+	policies := make([]*networkingv1.NetworkPolicy, 0, len(nps))
+	for _, o := range nps {
 		policies = append(policies, typed[networkingv1.NetworkPolicy](o))
 	}
 	var deployments []*appsv1.Deployment
 	for _, o := range objs {
 		if strings.Contains(o.GetAPIVersion(), "alpha") || strings.Contains(o.GetAPIVersion(), "beta") {
 			if o.GetKind() != "RewardsProgram" { // the operator's own API, v1alpha1
-				add(o, "apiVersion %s is not stable", o.GetAPIVersion())
+				findings.add(o, "apiVersion %s is not stable", o.GetAPIVersion())
 			}
 		}
 		if o.GetKind() != "Deployment" {
@@ -119,84 +117,113 @@ func kubeScoreFindings(objs []*unstructured.Unstructured) []string {
 		}
 		d := typed[appsv1.Deployment](o)
 		deployments = append(deployments, d)
-		pod := d.Spec.Template.Spec
-		podSC := pod.SecurityContext
-		if podSC == nil {
-			podSC = &corev1.PodSecurityContext{}
-		}
-		for _, ctr := range pod.Containers {
-			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
-				if _, ok := ctr.Resources.Requests[r]; !ok {
-					add(o, "container %s has no %s request", ctr.Name, r)
-				}
-				if _, ok := ctr.Resources.Limits[r]; !ok {
-					add(o, "container %s has no %s limit", ctr.Name, r)
-				}
-			}
-			if !strings.Contains(ctr.Image, "@sha256:") && (!strings.Contains(ctr.Image[strings.LastIndex(ctr.Image, "/")+1:], ":") || strings.HasSuffix(ctr.Image, ":latest")) {
-				add(o, "container %s image %s has no pinned tag", ctr.Name, ctr.Image)
-			}
-			if ctr.ImagePullPolicy == "" {
-				add(o, "container %s has no imagePullPolicy", ctr.Name)
-			}
-			sc := ctr.SecurityContext
-			if sc == nil {
-				add(o, "container %s has no securityContext", ctr.Name)
-				continue
-			}
-			if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-				add(o, "container %s root filesystem is writable", ctr.Name)
-			}
-			if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-				add(o, "container %s may escalate privileges", ctr.Name)
-			}
-			if sc.Privileged != nil && *sc.Privileged {
-				add(o, "container %s is privileged", ctr.Name)
-			}
-			user, group := sc.RunAsUser, sc.RunAsGroup
-			if user == nil {
-				user = podSC.RunAsUser
-			}
-			if group == nil {
-				group = podSC.RunAsGroup
-			}
-			if user == nil || *user <= 10000 {
-				add(o, "container %s runs as no user above 10000", ctr.Name)
-			}
-			if group == nil || *group <= 10000 {
-				add(o, "container %s runs as no group above 10000", ctr.Name)
-			}
-			if ctr.LivenessProbe == nil || ctr.ReadinessProbe == nil {
-				add(o, "container %s lacks a liveness or readiness probe", ctr.Name)
-			} else if equalProbes(ctr.LivenessProbe, ctr.ReadinessProbe) {
-				add(o, "container %s has identical liveness and readiness probes", ctr.Name)
-			}
-		}
-		if seccomp := podSC.SeccompProfile; seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
-			add(o, "pod has no RuntimeDefault seccomp profile")
-		}
-		selected := false
-		for _, np := range policies {
-			s, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
-			if err == nil && np.Namespace == d.Namespace && s.Matches(labels.Set(d.Spec.Template.Labels)) {
-				for _, t := range np.Spec.PolicyTypes {
-					selected = selected || t == networkingv1.PolicyTypeIngress
-				}
-			}
-		}
-		if !selected {
-			add(o, "no NetworkPolicy selects its pods for ingress")
-		}
+		findings.checkDeployment(o, d, policies)
 	}
 	for _, o := range ofKind(objs, "Service") {
 		svc := typed[corev1.Service](o)
 		for _, port := range svc.Spec.Ports {
 			if !targetsAContainerPort(svc, port.TargetPort, deployments) {
-				add(o, "port %s targets no container port of the pods it selects", port.Name)
+				findings.add(o, "port %s targets no container port of the pods it selects", port.Name)
 			}
 		}
 	}
 	return findings
+}
+
+// scoreFindings collects kubeScoreFindings' findings. It is a type so that
+// the checks can be split into one method per level (deployment, container,
+// security context) and each stay readable (gocyclo).
+type scoreFindings []string
+
+// add records a finding about o, prefixed with o's kind and name.
+func (f *scoreFindings) add(o *unstructured.Unstructured, format string, args ...any) {
+	*f = append(*f, fmt.Sprintf("%s %s: ", o.GetKind(), o.GetName())+fmt.Sprintf(format, args...))
+}
+
+// checkDeployment checks deployment d (the object o) and its containers,
+// and that one of policies selects its pods for ingress.
+func (f *scoreFindings) checkDeployment(o *unstructured.Unstructured, d *appsv1.Deployment, policies []*networkingv1.NetworkPolicy) {
+	pod := d.Spec.Template.Spec
+	podSC := pod.SecurityContext
+	if podSC == nil {
+		podSC = &corev1.PodSecurityContext{}
+	}
+	for _, ctr := range pod.Containers {
+		f.checkContainer(o, ctr, podSC)
+	}
+	if seccomp := podSC.SeccompProfile; seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		f.add(o, "pod has no RuntimeDefault seccomp profile")
+	}
+	selected := false
+	for _, np := range policies {
+		s, err := metav1.LabelSelectorAsSelector(&np.Spec.PodSelector)
+		if err == nil && np.Namespace == d.Namespace && s.Matches(labels.Set(d.Spec.Template.Labels)) {
+			for _, t := range np.Spec.PolicyTypes {
+				selected = selected || t == networkingv1.PolicyTypeIngress
+			}
+		}
+	}
+	if !selected {
+		f.add(o, "no NetworkPolicy selects its pods for ingress")
+	}
+}
+
+// checkContainer checks a container of the deployment o: resources, image,
+// pull policy, security context (podSC is the pod's), probes. A container
+// without a security context is reported once, its probes left unchecked.
+func (f *scoreFindings) checkContainer(o *unstructured.Unstructured, ctr corev1.Container, podSC *corev1.PodSecurityContext) {
+	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+		if _, ok := ctr.Resources.Requests[r]; !ok {
+			f.add(o, "container %s has no %s request", ctr.Name, r)
+		}
+		if _, ok := ctr.Resources.Limits[r]; !ok {
+			f.add(o, "container %s has no %s limit", ctr.Name, r)
+		}
+	}
+	if !strings.Contains(ctr.Image, "@sha256:") && (!strings.Contains(ctr.Image[strings.LastIndex(ctr.Image, "/")+1:], ":") || strings.HasSuffix(ctr.Image, ":latest")) {
+		f.add(o, "container %s image %s has no pinned tag", ctr.Name, ctr.Image)
+	}
+	if ctr.ImagePullPolicy == "" {
+		f.add(o, "container %s has no imagePullPolicy", ctr.Name)
+	}
+	if ctr.SecurityContext == nil {
+		f.add(o, "container %s has no securityContext", ctr.Name)
+		return
+	}
+	f.checkSecurityContext(o, ctr.Name, ctr.SecurityContext, podSC)
+	if ctr.LivenessProbe == nil || ctr.ReadinessProbe == nil {
+		f.add(o, "container %s lacks a liveness or readiness probe", ctr.Name)
+	} else if equalProbes(ctr.LivenessProbe, ctr.ReadinessProbe) {
+		f.add(o, "container %s has identical liveness and readiness probes", ctr.Name)
+	}
+}
+
+// checkSecurityContext checks the security context sc of container name of
+// the deployment o: read-only root filesystem, no privilege escalation, not
+// privileged, user and group (its own, else the pod's podSC) above 10000.
+func (f *scoreFindings) checkSecurityContext(o *unstructured.Unstructured, name string, sc *corev1.SecurityContext, podSC *corev1.PodSecurityContext) {
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		f.add(o, "container %s root filesystem is writable", name)
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		f.add(o, "container %s may escalate privileges", name)
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		f.add(o, "container %s is privileged", name)
+	}
+	user, group := sc.RunAsUser, sc.RunAsGroup
+	if user == nil {
+		user = podSC.RunAsUser
+	}
+	if group == nil {
+		group = podSC.RunAsGroup
+	}
+	if user == nil || *user <= 10000 {
+		f.add(o, "container %s runs as no user above 10000", name)
+	}
+	if group == nil || *group <= 10000 {
+		f.add(o, "container %s runs as no group above 10000", name)
+	}
 }
 
 func equalProbes(a, b *corev1.Probe) bool {

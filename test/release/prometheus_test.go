@@ -183,7 +183,7 @@ func metricNames(expr string) []string {
 	var names []string
 	for _, matchers := range parser.ExtractSelectors(e) {
 		for _, m := range matchers {
-			if m.Name == labels.MetricName {
+			if m.Name == model.MetricNameLabel {
 				ExpectWithOffset(1, m.Type).To(Equal(labels.MatchEqual), "select metrics by their exact name: %s", expr)
 				names = append(names, m.Value)
 			}

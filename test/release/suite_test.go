@@ -22,7 +22,6 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -203,14 +202,14 @@ type cluster struct {
 
 // newCluster starts an empty API server (no CRDs, no namespace), stopped
 // when the current container's specs are done.
-func newCluster() (*cluster, *rest.Config) {
+func newCluster() *cluster {
 	env := &envtest.Environment{}
-	cfg, err := env.Start()
+	_, err := env.Start()
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	DeferCleanup(env.Stop)
 	kubeconfig, err := testenv.AdminKubeconfig(env, "admin", GinkgoT().TempDir())
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	return &cluster{kubeconfig: kubeconfig}, cfg
+	return &cluster{kubeconfig: kubeconfig}
 }
 
 // env gives kubectl and helm a discovery cache of this cluster's own: the
