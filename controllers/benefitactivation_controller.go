@@ -251,16 +251,8 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, reader client.
 	}
 	in.Publisher = pub
 	in.Program = prog
-	offers, err := rel.offersOfPublisher(ctx, pub.Namespace, pub.Name)
-	if err != nil {
-		return in, err
-	}
-	records, err := rel.recordsOfPublisher(ctx, pub.Namespace, offers)
-	if err != nil {
-		return in, err
-	}
-	_, _, in.Sales = r.sales.facts(client.ObjectKeyFromObject(pub), prog, offers, records, in.Now)
-	return in, nil
+	_, _, in.Sales, err = r.sales.facts(client.ObjectKeyFromObject(pub), prog, in.Now, rel.salesInputs(ctx, pub.Namespace, pub.Name))
+	return in, err
 }
 
 // grantOf reads the BenefitGrant of an activation. A grant of the same name
@@ -357,6 +349,7 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// going, changing) also the tier, so every Transact activation of
 		// its publisher.
 		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(ctx context.Context, rel relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
+			r.sales.changed(types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name})
 			reqs, err := activationsOfOffers(ctx, rel, []v1alpha1.Offer{*o})
 			if err != nil || o.Spec.ListingType != v1alpha1.ListingTypeTransact {
 				return reqs, err
@@ -375,6 +368,7 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			if err != nil || offer == nil {
 				return nil, err
 			}
+			r.sales.changed(types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name})
 			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name, true)
 		}), specChanged).
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {

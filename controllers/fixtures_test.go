@@ -25,7 +25,9 @@ func update[T client.Object](obj T, mutate func(T)) {
 }
 
 // fetch returns a function reading obj fresh from the API server, for use
-// in Eventually.
+// in Eventually. It reads into obj itself, on purpose: after an Eventually
+// on fetch(obj), obj holds the state the assertion accepted, which the
+// specs go on to read. Use a copy to keep an earlier state.
 func fetch[T client.Object](obj T) func() T {
 	return func() T {
 		ExpectWithOffset(1, k8sClient.Get(bg, client.ObjectKeyFromObject(obj), obj)).To(Succeed())

@@ -104,6 +104,18 @@ func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, o
 	return all, nil
 }
 
+// salesInputs lists a publisher's offers and sales lines, for salesMemo.
+func (rel relations) salesInputs(ctx context.Context, namespace, publisher string) salesInputs {
+	return func() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error) {
+		offers, err := rel.offersOfPublisher(ctx, namespace, publisher)
+		if err != nil {
+			return nil, nil, err
+		}
+		records, err := rel.recordsOfPublisher(ctx, namespace, offers)
+		return offers, records, err
+	}
+}
+
 // mapper builds an event handler from a function returning the objects to
 // reconcile. Errors can only come from the cache; they are logged, since a
 // handler cannot return them.

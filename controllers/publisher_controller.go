@@ -58,16 +58,10 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 	rel := relations{r.Client}
-	offers, err := rel.offersOfPublisher(ctx, pub.Namespace, pub.Name)
+	res, detail, _, err := r.sales.facts(req.NamespacedName, prog, now, rel.salesInputs(ctx, pub.Namespace, pub.Name))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	records, err := rel.recordsOfPublisher(ctx, pub.Namespace, offers)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-
-	res, detail, _ := r.sales.facts(req.NamespacedName, prog, offers, records, now)
 	st := &pub.Status
 	st.ObservedGeneration = pub.Generation
 	st.Program = prog.Name
@@ -125,15 +119,21 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Publisher{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("publisher").
+		// An offer or sales line changing changes the publisher's sales
+		// facts: the memo hears of it before the publisher is queued.
 		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(_ context.Context, _ relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name}}}, nil
+			pub := types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name}
+			r.sales.changed(pub)
+			return []reconcile.Request{{NamespacedName: pub}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
 			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
 			if err != nil || offer == nil {
 				return nil, err // an offer created later maps to its publisher itself
 			}
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}}}, nil
+			pub := types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}
+			r.sales.changed(pub)
+			return []reconcile.Request{{NamespacedName: pub}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
 			pubs, err := rel.publishersOfProgram(ctx, p.Name)

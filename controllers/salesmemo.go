@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"hash/fnv"
 	"strconv"
 	"sync"
 	"time"
@@ -18,54 +17,93 @@ import (
 // publisher's reconcile and by each of its activations', so a publisher's
 // cost per event grew with its lines times its activations.
 //
-// An entry is valid while its inputs are the same (the program's rules in
-// force, the resourceVersions of the publisher's offers and lines: a
-// fingerprint the caller computes from the cache it just read) and until
-// the instant the facts change by themselves (a line ageing out, an offer
-// going live). It never answers from inputs the caller did not read, so it
-// is never staler than the cache.
+// Each publisher has a version that the watches bump, through changed,
+// whenever one of its offers or sales lines is created, deleted or changes
+// its spec; they bump it before they enqueue anything, so a reconcile
+// started by a change never reads facts computed before that change. An
+// entry is valid for the version and the rules in force it was computed
+// under, until the instant the facts change by themselves (a line ageing
+// out, an offer going live). A valid entry is answered without listing the
+// publisher's lines, so a new line costs one evaluation of the publisher's
+// lines, not one per activation, and nothing per activation it does not
+// concern.
 type salesMemo struct {
-	mu      sync.Mutex
-	entries map[types.NamespacedName]salesEntry
+	mu       sync.Mutex
+	entries  map[types.NamespacedName]salesEntry
+	versions map[types.NamespacedName]uint64
 }
 
 type salesEntry struct {
-	fingerprint uint64
-	computedAt  time.Time
-	res         rewards.TierResult
-	detail      rewards.TierDetail
-	facts       rewards.SalesFacts
+	version    uint64
+	rules      string
+	computedAt time.Time
+	res        rewards.TierResult
+	detail     rewards.TierDetail
+	facts      rewards.SalesFacts
 }
 
 func newSalesMemo() *salesMemo {
-	return &salesMemo{entries: map[types.NamespacedName]salesEntry{}}
+	return &salesMemo{entries: map[types.NamespacedName]salesEntry{}, versions: map[types.NamespacedName]uint64{}}
 }
 
-// facts returns the sales facts of publisher pub under prog, computed from
-// offers and records at now, or the ones computed before from the same
-// inputs and still valid at now. A nil memo computes them every time.
-func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord,
-	now time.Time) (rewards.TierResult, rewards.TierDetail, rewards.SalesFacts) {
-	if m == nil {
-		res, detail := rewards.ComputeTierDetail(prog.Rules, offers, records, now)
-		return res, detail, rewards.SalesFactsOf(res, prog.Rules, offers, records)
+// salesInputs lists a publisher's offers and sales lines (from the cache).
+type salesInputs func() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error)
+
+// changed records that an offer or sales line of publisher pub was
+// created, deleted or changed its spec. A nil memo ignores it.
+func (m *salesMemo) changed(pub types.NamespacedName) {
+	if m == nil || pub.Name == "" {
+		return
 	}
-	fp := fingerprint(prog, offers, records)
 	m.mu.Lock()
+	m.versions[pub]++
+	m.mu.Unlock()
+}
+
+// facts returns the sales facts of publisher pub under prog at now: the
+// ones computed before for the same version of its inputs and the same
+// rules, while still valid at now, or else computed from what inputs lists.
+// A nil memo computes them every time.
+func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, now time.Time,
+	inputs salesInputs) (rewards.TierResult, rewards.TierDetail, rewards.SalesFacts, error) {
+	if m == nil {
+		return computeFacts(prog, now, inputs)
+	}
+	rules := rulesKey(prog)
+	m.mu.Lock()
+	version := m.versions[pub]
 	e, ok := m.entries[pub]
 	m.mu.Unlock()
-	if ok && e.fingerprint == fp && !now.Before(e.computedAt) && (e.res.NextChangeAt == nil || now.Before(*e.res.NextChangeAt)) {
-		return e.res, e.detail, e.facts
+	if ok && e.version == version && e.rules == rules && !now.Before(e.computedAt) &&
+		(e.res.NextChangeAt == nil || now.Before(*e.res.NextChangeAt)) {
+		return e.res, e.detail, e.facts, nil
 	}
-	res, detail := rewards.ComputeTierDetail(prog.Rules, offers, records, now)
-	e = salesEntry{fingerprint: fp, computedAt: now, res: res, detail: detail, facts: rewards.SalesFactsOf(res, prog.Rules, offers, records)}
+	// The inputs are listed after the version was read: they are at least
+	// as new as it, so the entry never holds facts older than its version.
+	res, detail, facts, err := computeFacts(prog, now, inputs)
+	if err != nil {
+		return res, detail, facts, err
+	}
 	m.mu.Lock()
-	m.entries[pub] = e
+	if cur, ok := m.entries[pub]; !ok || cur.version <= version {
+		m.entries[pub] = salesEntry{version: version, rules: rules, computedAt: now, res: res, detail: detail, facts: facts}
+	}
 	m.mu.Unlock()
-	return e.res, e.detail, e.facts
+	return res, detail, facts, nil
 }
 
-// forget drops a deleted publisher's entry.
+// computeFacts evaluates a publisher's sales lines.
+func computeFacts(prog rewards.ProgramState, now time.Time, inputs salesInputs) (rewards.TierResult, rewards.TierDetail, rewards.SalesFacts, error) {
+	offers, records, err := inputs()
+	if err != nil {
+		return rewards.TierResult{}, rewards.TierDetail{}, rewards.SalesFacts{}, err
+	}
+	res, detail := rewards.ComputeTierDetail(prog.Rules, offers, records, now)
+	return res, detail, rewards.SalesFactsOf(res, prog.Rules, offers, records), nil
+}
+
+// forget drops a deleted publisher's entry. Its version stays: versions
+// only grow, so an entry computed before can never match a later one.
 func (m *salesMemo) forget(pub types.NamespacedName) {
 	if m == nil {
 		return
@@ -75,28 +113,8 @@ func (m *salesMemo) forget(pub types.NamespacedName) {
 	m.mu.Unlock()
 }
 
-// fingerprint identifies the inputs of a publisher's sales facts: the rules
-// in force and every offer and line, by name and resourceVersion (which
-// changes with any change of the object). It does not depend on the order
-// the cache lists them in. Hashing them costs far less than evaluating the
-// lines again.
-func fingerprint(prog rewards.ProgramState, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord) uint64 {
-	sum := hashOf("program", prog.Name, prog.UID, strconv.FormatInt(prog.RulesGeneration, 10), strconv.FormatBool(prog.Missing))
-	for i := range offers {
-		sum += hashOf("offer", offers[i].Name, offers[i].ResourceVersion)
-	}
-	for i := range records {
-		sum += hashOf("record", records[i].Name, records[i].ResourceVersion)
-	}
-	return sum
-}
-
-// hashOf hashes strings, each one delimited.
-func hashOf(parts ...string) uint64 {
-	h := fnv.New64a()
-	for _, p := range parts {
-		_, _ = h.Write([]byte(p))
-		_, _ = h.Write([]byte{0})
-	}
-	return h.Sum64()
+// rulesKey identifies the rules in force: the program (a program deleted
+// and created again is another), its generation of rules, or none.
+func rulesKey(prog rewards.ProgramState) string {
+	return prog.Name + "/" + prog.UID + "/" + strconv.FormatInt(prog.RulesGeneration, 10) + "/" + strconv.FormatBool(prog.Missing)
 }
