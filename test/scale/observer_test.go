@@ -75,8 +75,9 @@ func summarize(obj client.Object, now time.Time) *summary {
 // and how many MODIFIED events arrived since the last reset: the status
 // writes of a run.
 type observer struct {
-	c client.WithWatch
-	t *testing.T
+	c       client.WithWatch
+	t       *testing.T
+	running sync.WaitGroup // the watches
 
 	mu        sync.Mutex
 	objs      map[string]*summary // by kind/namespace/name
@@ -105,7 +106,7 @@ func (o *observer) start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		go o.follow(ctx, l, rv)
+		o.running.Go(func() { o.follow(ctx, l, rv) })
 	}
 	return nil
 }
@@ -156,6 +157,9 @@ func (o *observer) follow(ctx context.Context, l client.ObjectList, rv string) {
 			case watch.Bookmark:
 				rv = ev.Object.(client.Object).GetResourceVersion()
 			case watch.Error:
+				if ctx.Err() != nil {
+					break
+				}
 				err := apierrors.FromObject(ev.Object)
 				o.t.Logf("watch %T: %v; listing again", l, err)
 				if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
@@ -200,6 +204,10 @@ func (o *observer) update(t watch.EventType, obj client.Object, now time.Time) {
 	close(o.changed)
 	o.changed = make(chan struct{})
 }
+
+// stop waits for the watches to end once ctx is done, so that none logs
+// after the test.
+func (o *observer) stop() { o.running.Wait() }
 
 // setCheck makes check the test of convergence from now on, and resets the
 // counts of writes.

@@ -119,7 +119,8 @@ type process struct {
 	cmd     *exec.Cmd
 	started time.Time
 	log     *os.File
-	done    chan error
+	done    chan struct{} // closed when the process has exited
+	err     error         // how it exited, once done is closed
 }
 
 func startProcess(bin string, args []string, logPath string) (*process, error) {
@@ -129,13 +130,13 @@ func startProcess(bin string, args []string, logPath string) (*process, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
-	p := &process{cmd: cmd, log: log, done: make(chan error, 1)}
+	p := &process{cmd: cmd, log: log, done: make(chan struct{})}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
 		return nil, err
 	}
-	go func() { p.done <- cmd.Wait() }()
+	go func() { p.err = cmd.Wait(); close(p.done) }()
 	return p, nil
 }
 
@@ -144,9 +145,8 @@ func (p *process) pid() int { return p.cmd.Process.Pid }
 // exited reports whether the process has ended (it should not, mid-run).
 func (p *process) exited() error {
 	select {
-	case err := <-p.done:
-		p.done <- err
-		return fmt.Errorf("exited early: %v", err)
+	case <-p.done:
+		return fmt.Errorf("exited: %v", p.err)
 	default:
 		return nil
 	}

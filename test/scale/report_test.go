@@ -21,7 +21,7 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 
 	header := []string{"measure"}
 	for _, r := range rounds {
-		header = append(header, fmt.Sprintf("operator, %d workers", r.workers), fmt.Sprintf("floor, %d workers", r.workers), "operator / floor")
+		header = append(header, fmt.Sprintf("operator, W=%d", r.workers), fmt.Sprintf("floor, W=%d", r.workers), "operator / floor")
 	}
 	rows := [][]string{header, make([]string, len(header))}
 	for i := range rows[1] {

@@ -120,6 +120,10 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
+		cancel() // the watches first, so the API server has none open while it stops
+		if b.obs != nil {
+			b.obs.stop()
+		}
 		if err := env.Stop(); err != nil {
 			t.Log(err)
 		}
