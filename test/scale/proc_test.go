@@ -68,6 +68,11 @@ func childByBinary(bin string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// /proc/<pid>/exe names the file itself: KUBEBUILDER_ASSETS may be a
+	// symbolic link (bin/k8s of a worktree, say).
+	if real, err := filepath.EvalSymlinks(bin); err == nil {
+		bin = real
+	}
 	self := strconv.Itoa(os.Getpid())
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
