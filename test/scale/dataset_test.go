@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,13 +110,11 @@ func (d *dataset) objects(bigRecords int, rng *rand.Rand) [][]client.Object {
 func (d *dataset) create(ctx context.Context, c client.Client, bigRecords int, parallel int) error {
 	prog := testenv.Program()
 	prog.Name = d.program
-	groups := [][]client.Object{{prog}}
-	var nss []client.Object
-	for _, ns := range append(d.namespaces, bigNamespace) {
+	nss := make([]client.Object, 0, len(d.namespaces)+1)
+	for _, ns := range append(slices.Clone(d.namespaces), bigNamespace) {
 		nss = append(nss, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
-	groups = append(groups, nss)
-	groups = append(groups, d.objects(bigRecords, rand.New(rand.NewPCG(1, 2)))...)
+	groups := append([][]client.Object{{prog}, nss}, d.objects(bigRecords, rand.New(rand.NewPCG(1, 2)))...)
 	for _, g := range groups {
 		if err := createAll(ctx, c, g, parallel); err != nil {
 			return err

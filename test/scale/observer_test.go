@@ -335,19 +335,6 @@ func (o *observer) get(k string) (summary, bool) {
 	return *s, true
 }
 
-// keys returns the keys of the objects that kind has.
-func (o *observer) keys(kind string) []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []string
-	for k, s := range o.objs {
-		if s.kind == kind {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 // expired returns when the watch first saw the activation at k Expired.
 func (o *observer) expired(k string) (time.Time, bool) {
 	o.mu.Lock()

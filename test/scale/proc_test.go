@@ -151,7 +151,7 @@ func (p *process) pid() int { return p.cmd.Process.Pid }
 func (p *process) exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("exited: %v", p.err)
+		return fmt.Errorf("exited: %w", p.err)
 	default:
 		return nil
 	}

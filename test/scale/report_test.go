@@ -19,7 +19,8 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 		byKind["BenefitActivation"], *flagBig, setup.Round(time.Second))
 	fmt.Fprintf(&sb, "Machine: %s at start, %s at end.\n\n", machineBefore, loadavg())
 
-	header := []string{"measure"}
+	header := make([]string, 0, 1+3*len(rounds))
+	header = append(header, "measure")
 	for _, r := range rounds {
 		header = append(header, fmt.Sprintf("operator, W=%d", r.workers), fmt.Sprintf("floor, W=%d", r.workers), "operator / floor")
 	}
@@ -30,7 +31,8 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 	// row adds a measure: op and floor give each round's cells ("" for
 	// none); ratio, when set, gives the third cell.
 	row := func(name string, op, floor func(r round) string, ratio func(r round) string) {
-		cells := []string{name}
+		cells := make([]string, 0, 1+3*len(rounds))
+		cells = append(cells, name)
 		for _, r := range rounds {
 			cells = append(cells, orDash(op(r)), orDash(floor(r)), orDash(ratio(r)))
 		}

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
@@ -99,26 +100,8 @@ func TestScale(t *testing.T) {
 	machineBefore := machine()
 	t.Logf("machine: %s", machineBefore)
 
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := t.TempDir()
 	b := &bench{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(3, 4))}
-	if b.operator, err = goBuild(root, bin, "./cmd", "manager"); err != nil {
-		t.Fatal(err)
-	}
-	if b.floor, err = goBuild(root, bin, "./test/scale/floor", "floor", "scale"); err != nil {
-		t.Fatal(err)
-	}
-
-	env := testenv.NewEnvironment()
-	env.CRDDirectoryPaths = []string{filepath.Join(root, "config", "crd", "bases")}
-	env.ErrorIfCRDPathMissing = true
-	cfg, err := env.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, cfg := b.start(assets)
 	defer func() {
 		cancel() // the watches first, so the API server has none open while it stops
 		if b.obs != nil {
@@ -134,8 +117,7 @@ func TestScale(t *testing.T) {
 	if b.kubeconfig, err = testenv.AdminKubeconfig(env, "scale-manager", t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
-	b.c, err = harnessClient(cfg)
-	if err != nil {
+	if b.c, err = harnessClient(cfg); err != nil {
 		t.Fatal(err)
 	}
 
@@ -155,7 +137,7 @@ func TestScale(t *testing.T) {
 	total, byKind := b.obs.counts()
 	t.Logf("setup: %d objects %v created in %s", total, byKind, setup.Round(time.Second))
 
-	var rounds []round
+	rounds := make([]round, 0, len(workers))
 	for _, w := range workers {
 		rounds = append(rounds, b.round(w))
 	}
@@ -167,6 +149,31 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// start builds the operator and the floor and starts the control plane
+// with the repository's CRDs.
+func (b *bench) start(assets string) (*envtest.Environment, *rest.Config) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	bin := b.t.TempDir()
+	if b.operator, err = goBuild(root, bin, "./cmd", "manager"); err != nil {
+		b.t.Fatal(err)
+	}
+	if b.floor, err = goBuild(root, bin, "./test/scale/floor", "floor", "scale"); err != nil {
+		b.t.Fatal(err)
+	}
+	env := testenv.NewEnvironment()
+	env.BinaryAssetsDirectory = assets
+	env.CRDDirectoryPaths = []string{filepath.Join(root, "config", "crd", "bases")}
+	env.ErrorIfCRDPathMissing = true
+	cfg, err := env.Start()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return env, cfg
 }
 
 // harnessClient is the benchmark's own client: no client-side rate limit,
@@ -336,7 +343,7 @@ func (b *bench) count(l client.ObjectList) int {
 // pick chooses, and measures how long until the watch sees the publisher's
 // billed sales include it; and the operator's CPU per line.
 func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher, offer string)) latency {
-	var lat []time.Duration
+	lat := make([]time.Duration, 0, *flagSamples)
 	cpu0, _ := cpuOf(op.pid())
 	amount := big.NewRat(1000, 1)
 	for k := range *flagSamples {
