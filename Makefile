@@ -104,6 +104,18 @@ test: manifests generate build-installer test-binaries $(HELM) ## Run all tests 
 bench: ## Run the benchmarks.
 	go test ./internal/... -run '^$$' -bench . -benchmem
 
+# The scale benchmark (test/scale, build tag scale; not part of `make test`):
+# P publishers' objects converged by the operator and by a floor manager that
+# only writes one status per object, for each worker count in WORKERS.
+P ?= 100
+WORKERS ?= 4
+IDLE ?= 2m
+BENCH_SCALE_FLAGS ?=
+.PHONY: bench-scale
+bench-scale: test-binaries ## Run the scale benchmark (P=100 WORKERS="1 4" IDLE=2m BENCH_SCALE_FLAGS="-report=scale.md").
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" go test -tags scale ./test/scale -run TestScale -v -timeout 4h \
+		-args -publishers=$(P) -workers="$(WORKERS)" -idle=$(IDLE) $(BENCH_SCALE_FLAGS)
+
 ##@ Build
 
 .PHONY: build

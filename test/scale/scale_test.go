@@ -1,0 +1,504 @@
+//go:build scale
+
+package scale
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+)
+
+var (
+	flagPublishers = flag.Int("publishers", 100, "ordinary publishers P (5P offers, 60P sales lines, 2P activations)")
+	flagWorkers    = flag.String("workers", "4", "worker counts (--max-concurrent-reconciles) to run, space- or comma-separated")
+	flagIdle       = flag.Duration("idle", 2*time.Minute, "window after convergence in which writes are counted")
+	flagReport     = flag.String("report", "", "also write the table (Markdown) to this file")
+	flagBig        = flag.Int("big-records", 10000, "sales lines of the big publisher (0: none)")
+	flagNamespaces = flag.Int("namespaces", 5, "namespaces the ordinary publishers are spread over")
+	flagSamples    = flag.Int("latency-samples", 50, "new sales lines per latency measure")
+	flagExpiries   = flag.Int("expiries", 100, "activations expiring within 30 s in the expiry measure")
+	flagLogs       = flag.String("logs", os.TempDir(), "directory of the operator's and the floor's logs")
+	flagTimeout    = flag.Duration("converge-timeout", 90*time.Minute, "longest a convergence may take")
+)
+
+// extraLabel marks what the measures after convergence create (sales
+// lines, activations, grants), deleted before the next round so that every
+// round starts from the same objects.
+const extraLabel = "scale.rewards.marketplace.io/extra"
+
+type bench struct {
+	t          *testing.T
+	ctx        context.Context
+	c          client.WithWatch
+	obs        *observer
+	cp         controlPlane
+	data       *dataset
+	operator   string // binaries
+	floor      string
+	kubeconfig string
+	rng        *rand.Rand
+}
+
+// run is what one process did in one round.
+type run struct {
+	wall    time.Duration
+	cpu     cpuSample
+	objects int
+	writes  int
+	byKind  map[string]int
+	// Operator only.
+	idleWrites           int
+	idleCPU              time.Duration
+	rss                  int64
+	cached               int
+	ordinary, big        latency
+	expiryP50, expiryP99 time.Duration
+	expiries             int
+}
+
+type latency struct {
+	p50, p99, cpuPerRecord time.Duration
+	n                      int
+}
+
+type round struct {
+	workers         int
+	operator, floor run
+}
+
+func TestScale(t *testing.T) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make bench-scale`")
+	}
+	workers, err := parseWorkers(*flagWorkers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	machineBefore := machine()
+	t.Logf("machine: %s", machineBefore)
+
+	b := &bench{t: t, ctx: ctx, rng: rand.New(rand.NewPCG(3, 4))}
+	env, cfg := b.start(assets)
+	defer func() {
+		cancel() // the watches first, so the API server has none open while it stops
+		if b.obs != nil {
+			b.obs.stop()
+		}
+		if err := env.Stop(); err != nil {
+			t.Log(err)
+		}
+	}()
+	if b.cp, err = findControlPlane(assets); err != nil {
+		t.Fatal(err)
+	}
+	if b.kubeconfig, err = testenv.AdminKubeconfig(env, "scale-manager", t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if b.c, err = harnessClient(cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	b.data = &dataset{program: "scale", publishers: *flagPublishers, now: time.Now()}
+	for i := range max(1, *flagNamespaces) {
+		b.data.namespaces = append(b.data.namespaces, fmt.Sprintf("scale-%02d", i))
+	}
+	start := time.Now()
+	if err := b.data.create(ctx, b.c, *flagBig, 8); err != nil {
+		t.Fatal(err)
+	}
+	setup := time.Since(start)
+	b.obs = newObserver(t, b.c)
+	if err := b.obs.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	total, byKind := b.obs.counts()
+	t.Logf("setup: %d objects %v created in %s", total, byKind, setup.Round(time.Second))
+
+	rounds := make([]round, 0, len(workers))
+	for _, w := range workers {
+		rounds = append(rounds, b.round(w))
+	}
+	report := b.report(rounds, machineBefore, total, byKind, setup)
+	fmt.Println()
+	fmt.Println(report)
+	if *flagReport != "" {
+		if err := os.WriteFile(*flagReport, []byte(report), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// start builds the operator and the floor and starts the control plane
+// with the repository's CRDs.
+func (b *bench) start(assets string) (*envtest.Environment, *rest.Config) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	bin := b.t.TempDir()
+	if b.operator, err = goBuild(root, bin, "./cmd", "manager"); err != nil {
+		b.t.Fatal(err)
+	}
+	if b.floor, err = goBuild(root, bin, "./test/scale/floor", "floor", "scale"); err != nil {
+		b.t.Fatal(err)
+	}
+	env := testenv.NewEnvironment()
+	env.BinaryAssetsDirectory = assets
+	env.CRDDirectoryPaths = []string{filepath.Join(root, "config", "crd", "bases")}
+	env.ErrorIfCRDPathMissing = true
+	cfg, err := env.Start()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return env, cfg
+}
+
+// harnessClient is the benchmark's own client: no client-side rate limit,
+// so that setup and resets go at the API server's pace.
+func harnessClient(cfg *rest.Config) (client.WithWatch, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, 1000
+	return client.NewWithWatch(cfg, client.Options{Scheme: testenv.Scheme()})
+}
+
+func parseWorkers(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("-workers: %q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-workers: none given")
+	}
+	return out, nil
+}
+
+// round runs the floor and then the operator with w workers, each from the
+// same start: statuses wiped and no grants.
+func (b *bench) round(w int) round {
+	r := round{workers: w}
+	args := []string{"--kubeconfig=" + b.kubeconfig, "--max-concurrent-reconciles=" + strconv.Itoa(w)}
+
+	b.reset()
+	floor, fr := b.converge("floor", w, b.floor, args, byFloor)
+	floor.stop()
+	r.floor = fr
+
+	b.reset()
+	op, or := b.converge("operator", w, b.operator, append(args, "--metrics-bind-address=0", "--health-probe-bind-address=0"), byOperator)
+	defer op.stop()
+	or.rss, _ = rssOf(op.pid())
+	or.cached = or.objects + b.count(&v1alpha1.BenefitGrantList{})
+	b.t.Logf("operator w=%d: RSS %d MB for %d cached objects", w, or.rss>>20, or.cached)
+
+	b.obs.resetWrites()
+	cpu0, _ := cpuOf(op.pid())
+	b.t.Logf("operator w=%d: idle for %s", w, *flagIdle)
+	time.Sleep(*flagIdle)
+	cpu1, _ := cpuOf(op.pid())
+	or.idleWrites, _ = b.obs.writes()
+	or.idleCPU = cpu1 - cpu0
+
+	or.ordinary = b.latency(op, "ordinary", func(int) (string, string, string) {
+		i := b.rng.IntN(b.data.publishers)
+		return b.data.namespaceOf(i), publisherName(i), offerName(i, b.rng.IntN(2))
+	})
+	if *flagBig > 0 {
+		or.big = b.latency(op, "big", func(int) (string, string, string) {
+			return bigNamespace, bigPublisher, bigOfferName(b.rng.IntN(bigOffers))
+		})
+	}
+	or.expiryP50, or.expiryP99, or.expiries = b.expiry()
+	if err := op.exited(); err != nil {
+		b.t.Fatalf("operator: %v (log: %s)", err, op.log.Name())
+	}
+	op.stop()
+	b.deleteExtras()
+	r.operator = or
+	return r
+}
+
+// converge starts a manager and waits for every object to show its status
+// for its generation. The wall time runs from the process' start (cache
+// sync included) to the watch seeing the last object.
+func (b *bench) converge(name string, w int, bin string, args []string, check func(*summary) bool) (*process, run) {
+	b.obs.setCheck(check)
+	before := b.cp.sample(0)
+	logPath := filepath.Join(*flagLogs, fmt.Sprintf("scale-%s-w%d.log", name, w))
+	p, err := startProcess(bin, args, logPath)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("%s w=%d: started (log: %s)", name, w, logPath)
+	at, err := b.obs.waitAll(b.ctx, *flagTimeout, func(passing, total int) error {
+		b.t.Logf("%s w=%d: %d of %d objects converged after %s", name, w, passing, total, time.Since(p.started).Round(time.Second))
+		return p.exited()
+	})
+	after := b.cp.sample(p.pid())
+	if err != nil {
+		p.stop()
+		b.t.Fatalf("%s w=%d: %v (log: %s)", name, w, err, logPath)
+	}
+	var r run
+	r.wall = at.Sub(p.started)
+	r.cpu = after.sub(before)
+	r.cpu.proc = after.proc
+	r.objects, _ = b.obs.counts()
+	r.writes, r.byKind = b.obs.writes()
+	b.t.Logf("%s w=%d: converged in %s, CPU %s (apiserver %s, etcd %s), writes %v", name, w, r.wall.Round(time.Millisecond),
+		r.cpu.proc, r.cpu.apiserver, r.cpu.etcd, r.byKind)
+	return p, r
+}
+
+// reset brings every object back to the start, with no manager running:
+// statuses wiped, grants deleted. Not timed.
+func (b *bench) reset() {
+	start := time.Now()
+	for _, ns := range append(slices.Clone(b.data.namespaces), bigNamespace) {
+		if err := b.c.DeleteAllOf(b.ctx, &v1alpha1.BenefitGrant{}, client.InNamespace(ns)); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	b.obs.setCheck(wiped)
+	err := forAll(b.ctx, b.obs.failing(), 8, func(k string) error {
+		parts := strings.SplitN(k, "/", 3)
+		obj := newObject(parts[0])
+		obj.SetNamespace(parts[1])
+		obj.SetName(parts[2])
+		return client.IgnoreNotFound(b.c.Status().Patch(b.ctx, obj, client.RawPatch(types.MergePatchType, []byte(`{"status":null}`))))
+	})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if _, err := b.obs.waitAll(b.ctx, 10*time.Minute, func(int, int) error { return nil }); err != nil {
+		b.t.Fatalf("wiping statuses: %v", err)
+	}
+	b.t.Logf("reset: statuses wiped and grants deleted in %s", time.Since(start).Round(time.Second))
+}
+
+func newObject(kind string) client.Object {
+	switch kind {
+	case "RewardsProgram":
+		return &v1alpha1.RewardsProgram{}
+	case "Publisher":
+		return &v1alpha1.Publisher{}
+	case "Offer":
+		return &v1alpha1.Offer{}
+	case "SalesRecord":
+		return &v1alpha1.SalesRecord{}
+	default:
+		return &v1alpha1.BenefitActivation{}
+	}
+}
+
+// count returns how many objects of a kind there are (metadata only).
+func (b *bench) count(l client.ObjectList) int {
+	gvk, err := b.c.GroupVersionKindFor(l)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	meta := &metav1.PartialObjectMetadataList{}
+	meta.SetGroupVersionKind(gvk)
+	n := 0
+	opts := []client.ListOption{client.Limit(500)}
+	for {
+		if err := b.c.List(b.ctx, meta, opts...); err != nil {
+			b.t.Fatal(err)
+		}
+		n += len(meta.Items)
+		if meta.Continue == "" {
+			return n
+		}
+		opts = []client.ListOption{client.Limit(500), client.Continue(meta.Continue)}
+	}
+}
+
+// latency creates sales lines one at a time, each of 1,000 USD on an offer
+// pick chooses, and measures how long until the watch sees the publisher's
+// billed sales include it; and the operator's CPU per line.
+func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher, offer string)) latency {
+	lat := make([]time.Duration, 0, *flagSamples)
+	cpu0, _ := cpuOf(op.pid())
+	amount := big.NewRat(1000, 1)
+	for k := range *flagSamples {
+		ns, pub, offer := pick(k)
+		pk := key("Publisher", ns, pub)
+		s, _ := b.obs.get(pk)
+		want := new(big.Rat).Add(money(s.billedSales), amount)
+		rec := testenv.SalesRecord(ns, fmt.Sprintf("scale-%s-%03d", name, k), offer, "1000", "USD", time.Now().Add(-time.Hour))
+		rec.Labels = map[string]string{extraLabel: "true"}
+		start := time.Now()
+		if err := b.c.Create(b.ctx, rec); err != nil {
+			b.t.Fatal(err)
+		}
+		at, err := b.obs.waitFor(b.ctx, 2*time.Minute, pk, func(s *summary) bool {
+			return s != nil && money(s.billedSales).Cmp(want) == 0
+		})
+		if err != nil {
+			b.t.Fatalf("%s publisher %s: billed sales never reached %s: %v", name, pk, want.FloatString(2), err)
+		}
+		lat = append(lat, at.Sub(start))
+	}
+	cpu1, _ := cpuOf(op.pid())
+	l := latency{n: len(lat), cpuPerRecord: (cpu1 - cpu0) / time.Duration(max(1, len(lat)))}
+	l.p50, l.p99 = percentile(lat, 50), percentile(lat, 99)
+	b.t.Logf("new sales line reaching the %s publisher: p50 %s, p99 %s, operator CPU %s per line", name, l.p50, l.p99, l.cpuPerRecord)
+	return l
+}
+
+func money(m v1alpha1.DerivedMoney) *big.Rat {
+	r, ok := new(big.Rat).SetString(string(m))
+	if !ok {
+		return new(big.Rat)
+	}
+	return r
+}
+
+// expiry makes n activations expire within 30 s and measures how late the
+// watch sees each Expired. Activations of a Tier 5 benefit that no
+// publisher reaches stay Pending without a grant; the benchmark then
+// creates their grants itself, as the operator would have, with expiresAt
+// spread over 30 s. The operator reads the instants back from a grant
+// whose activation uid matches (the durable record) and must expire each
+// at its instant.
+func (b *bench) expiry() (p50, p99 time.Duration, n int) {
+	n = *flagExpiries
+	if n == 0 || b.data.publishers == 0 {
+		return 0, 0, 0
+	}
+	acts := make([]client.Object, n)
+	for k := range n {
+		i := b.rng.IntN(b.data.publishers)
+		a := testenv.BenefitActivation(b.data.namespaceOf(i), fmt.Sprintf("scale-expiry-%03d", k), offerName(i, 0), tier5Benefit)
+		a.Labels = map[string]string{extraLabel: "true"}
+		acts[k] = a
+	}
+	if err := createAll(b.ctx, b.c, acts, 4); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, a := range acts {
+		k := key("BenefitActivation", a.GetNamespace(), a.GetName())
+		if _, err := b.obs.waitFor(b.ctx, 2*time.Minute, k, func(s *summary) bool { return s != nil && byOperator(s) }); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	// Grants at second precision, as the API stores times; the first
+	// expires 10 s from now, leaving time to create them all.
+	now := time.Now().Truncate(time.Second)
+	first := now.Add(10 * time.Second)
+	expires := make([]time.Time, n)
+	grants := make([]client.Object, n)
+	for k, o := range acts {
+		a := o.(*v1alpha1.BenefitActivation)
+		expires[k] = first.Add(time.Duration(k) * 30 * time.Second / time.Duration(n)).Truncate(time.Second)
+		g := &v1alpha1.BenefitGrant{
+			ObjectMeta: metav1.ObjectMeta{Namespace: a.Namespace, Name: a.Name, Labels: map[string]string{extraLabel: "true"}},
+			Spec: v1alpha1.BenefitGrantSpec{
+				Activation:   v1alpha1.GrantedActivation{Name: a.Name, UID: a.UID},
+				Benefit:      tier5Benefit,
+				Category:     v1alpha1.BenefitCategorySales,
+				Offer:        a.Spec.OfferRef.Name,
+				Publisher:    strings.TrimSuffix(a.Spec.OfferRef.Name, "-offer-0"),
+				ActivatedAt:  metav1.NewTime(now.Add(-time.Minute)),
+				ContactDueBy: metav1.NewTime(now.Add(7 * 24 * time.Hour)),
+				ExpiresAt:    &metav1.Time{Time: expires[k]},
+			},
+		}
+		if err := controllerutil.SetControllerReference(a, g, b.c.Scheme()); err != nil {
+			b.t.Fatal(err)
+		}
+		grants[k] = g
+	}
+	if err := createAll(b.ctx, b.c, grants, 4); err != nil {
+		b.t.Fatal(err)
+	}
+	if late := time.Since(first); late > 0 {
+		b.t.Logf("expiry: creating the grants took until %s after the first expiry", late)
+	}
+	var lateness []time.Duration
+	for k, a := range acts {
+		ak := key("BenefitActivation", a.GetNamespace(), a.GetName())
+		if _, err := b.obs.waitFor(b.ctx, 2*time.Minute, ak, func(s *summary) bool {
+			return s != nil && s.phase == v1alpha1.ActivationExpired
+		}); err != nil {
+			b.t.Fatal(err)
+		}
+		at, _ := b.obs.expired(ak)
+		lateness = append(lateness, at.Sub(expires[k]))
+	}
+	p50, p99 = percentile(lateness, 50), percentile(lateness, 99)
+	b.t.Logf("expiry: %d activations expiring within 30 s, late by p50 %s, p99 %s", n, p50, p99)
+	return p50, p99, n
+}
+
+// deleteExtras deletes what the measures created, with no manager running.
+func (b *bench) deleteExtras() {
+	extra := client.MatchingLabels{extraLabel: "true"}
+	for _, ns := range append(slices.Clone(b.data.namespaces), bigNamespace) {
+		for _, o := range []client.Object{&v1alpha1.SalesRecord{}, &v1alpha1.BenefitActivation{}, &v1alpha1.BenefitGrant{}} {
+			if err := b.c.DeleteAllOf(b.ctx, o, client.InNamespace(ns), extra); err != nil {
+				b.t.Fatal(err)
+			}
+		}
+	}
+}
+
+// percentile returns the nearest-rank p-th percentile.
+func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (p*len(s)+99)/100 - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// machine describes the machine: cores, CPU model, load average.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (nproc), %s, load average %s", runtime.NumCPU(), model, loadavg())
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:3], " ")
+}
