@@ -68,7 +68,7 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"and authorization. Set to false to serve plain HTTP.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server "+
 		"(off by default: HTTP/2 Rapid Reset, CVE-2023-44487).")
-	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", 1, "How many objects of one kind "+
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "How many objects of one kind "+
 		"each controller reconciles at the same time.")
 	fs.Float64Var(&o.kubeAPIQPS, "kube-api-qps", -1, "Requests per second the manager's client may send to "+
 		"the Kubernetes API server on average. -1 sets no client-side limit and leaves it to the API server's "+

@@ -131,7 +131,7 @@ var _ = Describe("The Helm chart", func() {
 			}
 			Expect(chartFlags).To(Equal(map[string]string{
 				"leader-elect": "true", "health-probe-bind-address": ":8081", "metrics-bind-address": ":8443",
-				"max-concurrent-reconciles": "1", "kube-api-qps": "-1", "kube-api-burst": "30", "zap-log-level": "info",
+				"max-concurrent-reconciles": "4", "kube-api-qps": "-1", "kube-api-burst": "30", "zap-log-level": "info",
 			}))
 		})
 
@@ -196,7 +196,7 @@ var _ = Describe("The Helm chart", func() {
 		Expect(flags(ctr.Args)).To(Equal(map[string]string{
 			"leader-elect": "true", "leader-election-namespace": "rewards-leases",
 			"health-probe-bind-address": ":8081", "metrics-bind-address": ":8443",
-			"max-concurrent-reconciles": "4", "resync-period": "30m", "kube-api-qps": "50", "kube-api-burst": "100",
+			"max-concurrent-reconciles": "8", "resync-period": "30m", "kube-api-qps": "50", "kube-api-burst": "100",
 			"zap-log-level": "4",
 		}))
 		Expect(pod.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "registry"}}))
