@@ -31,6 +31,10 @@ type salesMemo struct {
 	mu       sync.Mutex
 	entries  map[types.NamespacedName]salesEntry
 	versions map[types.NamespacedName]uint64
+	// computing lets one worker at a time evaluate a publisher's lines:
+	// the others, started by the same change, wait and take its result
+	// instead of each evaluating them again.
+	computing keyedMutex
 }
 
 type salesEntry struct {
@@ -70,14 +74,16 @@ func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, n
 		return computeFacts(prog, now, inputs)
 	}
 	rules := rulesKey(prog)
-	m.mu.Lock()
-	version := m.versions[pub]
-	e, ok := m.entries[pub]
-	m.mu.Unlock()
-	if ok && e.version == version && e.rules == rules && !now.Before(e.computedAt) &&
-		(e.res.NextChangeAt == nil || now.Before(*e.res.NextChangeAt)) {
+	if e, ok := m.valid(pub, rules, now); ok {
 		return e.res, e.detail, e.facts, nil
 	}
+	defer m.computing.lock(pub.String())()
+	if e, ok := m.valid(pub, rules, now); ok { // computed while this one waited
+		return e.res, e.detail, e.facts, nil
+	}
+	m.mu.Lock()
+	version := m.versions[pub]
+	m.mu.Unlock()
 	// The inputs are listed after the version was read: they are at least
 	// as new as it, so the entry never holds facts older than its version.
 	res, detail, facts, err := computeFacts(prog, now, inputs)
@@ -90,6 +96,16 @@ func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, n
 	}
 	m.mu.Unlock()
 	return res, detail, facts, nil
+}
+
+// valid returns publisher pub's entry if it was computed for the current
+// version of its inputs and the rules in force, and still holds at now.
+func (m *salesMemo) valid(pub types.NamespacedName, rules string, now time.Time) (salesEntry, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[pub]
+	return e, ok && e.version == m.versions[pub] && e.rules == rules && !now.Before(e.computedAt) &&
+		(e.res.NextChangeAt == nil || now.Before(*e.res.NextChangeAt))
 }
 
 // computeFacts evaluates a publisher's sales lines.

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -95,30 +96,49 @@ func TestSalesMemo(t *testing.T) {
 	none.changed(pub) // and ignores changes
 }
 
-// An evaluation that started before a change and ends after a later one
-// was stored never replaces the newer entry.
-func TestSalesMemoKeepsTheNewerEntry(t *testing.T) {
+// Workers started by the same change evaluate a publisher's lines once:
+// the others wait for that evaluation and take its result.
+func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
 	pub := types.NamespacedName{Namespace: "ns", Name: "contoso"}
 	prog := memoProgram("uid-1", 1)
 	f := &memoFixture{offers: []v1alpha1.Offer{*testenv.Offer("ns", "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0))}}
+	f.addLine("a", "100", now.AddDate(0, -1, 0))
 	m := newSalesMemo()
 
-	slow := func() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error) {
-		// While this evaluation lists, a line arrives and a faster
-		// reconcile stores the facts with it.
-		f.addLine("a", "100", now.AddDate(0, -1, 0))
-		m.changed(pub)
-		if _, _, _, err := m.facts(pub, prog, now, f.inputs); err != nil {
-			t.Fatal(err)
+	var mu sync.Mutex
+	release := make(chan struct{})
+	inputs := func() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error) {
+		<-release // hold the evaluation until every worker has asked
+		mu.Lock()
+		defer mu.Unlock()
+		return f.inputs()
+	}
+	const workers = 8
+	var started, done sync.WaitGroup
+	billed := make([]string, workers)
+	for i := range workers {
+		started.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			started.Done()
+			res, _, _, err := m.facts(pub, prog, now, inputs)
+			if err != nil {
+				t.Error(err)
+			}
+			billed[i] = res.BilledSales.String()
+		}()
+	}
+	started.Wait()
+	close(release)
+	done.Wait()
+	if f.listed != 1 {
+		t.Errorf("%d evaluations for %d concurrent workers of one change, want 1", f.listed, workers)
+	}
+	for i, b := range billed {
+		if b != "100.00" {
+			t.Errorf("worker %d: billed %s, want 100.00", i, b)
 		}
-		return f.offers, nil, nil
-	}
-	if _, _, _, err := m.facts(pub, prog, now, slow); err != nil {
-		t.Fatal(err)
-	}
-	res, _, _, err := m.facts(pub, prog, now, f.inputs)
-	if err != nil || res.BilledSales.String() != "100.00" || f.listed != 1 {
-		t.Errorf("billed %s after %d listings (%v), want the newer entry's 100.00 answered from the memo", res.BilledSales, f.listed, err)
 	}
 }
