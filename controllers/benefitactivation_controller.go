@@ -349,7 +349,7 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// going, changing) also the tier, so every Transact activation of
 		// its publisher.
 		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(ctx context.Context, rel relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
-			r.sales.changed(types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name})
+			r.sales.changed(types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name}, o)
 			reqs, err := activationsOfOffers(ctx, rel, []v1alpha1.Offer{*o})
 			if err != nil || o.Spec.ListingType != v1alpha1.ListingTypeTransact {
 				return reqs, err
@@ -368,7 +368,7 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			if err != nil || offer == nil {
 				return nil, err
 			}
-			r.sales.changed(types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name})
+			r.sales.changed(types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}, s)
 			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name, true)
 		}), specChanged).
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {

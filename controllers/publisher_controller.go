@@ -123,7 +123,7 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// facts: the memo hears of it before the publisher is queued.
 		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(_ context.Context, _ relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
 			pub := types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name}
-			r.sales.changed(pub)
+			r.sales.changed(pub, o)
 			return []reconcile.Request{{NamespacedName: pub}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
@@ -132,7 +132,7 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				return nil, err // an offer created later maps to its publisher itself
 			}
 			pub := types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}
-			r.sales.changed(pub)
+			r.sales.changed(pub, s)
 			return []reconcile.Request{{NamespacedName: pub}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
@@ -31,6 +32,10 @@ type salesMemo struct {
 	mu       sync.Mutex
 	entries  map[types.NamespacedName]salesEntry
 	versions map[types.NamespacedName]uint64
+	// lastChange is the change each publisher's version was last bumped
+	// for: the publisher's and the activations' watches both hear of each
+	// change, and one change bumps the version once.
+	lastChange map[types.NamespacedName]string
 	// computing lets one worker at a time evaluate a publisher's lines:
 	// the others, started by the same change, wait and take its result
 	// instead of each evaluating them again.
@@ -47,20 +52,28 @@ type salesEntry struct {
 }
 
 func newSalesMemo() *salesMemo {
-	return &salesMemo{entries: map[types.NamespacedName]salesEntry{}, versions: map[types.NamespacedName]uint64{}}
+	return &salesMemo{
+		entries:    map[types.NamespacedName]salesEntry{},
+		versions:   map[types.NamespacedName]uint64{},
+		lastChange: map[types.NamespacedName]string{},
+	}
 }
 
 // salesInputs lists a publisher's offers and sales lines (from the cache).
 type salesInputs func() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error)
 
-// changed records that an offer or sales line of publisher pub was
+// changed records that obj, an offer or sales line of publisher pub, was
 // created, deleted or changed its spec. A nil memo ignores it.
-func (m *salesMemo) changed(pub types.NamespacedName) {
+func (m *salesMemo) changed(pub types.NamespacedName, obj client.Object) {
 	if m == nil || pub.Name == "" {
 		return
 	}
+	change := string(obj.GetUID()) + "/" + obj.GetResourceVersion()
 	m.mu.Lock()
-	m.versions[pub]++
+	if m.lastChange[pub] != change {
+		m.versions[pub]++
+		m.lastChange[pub] = change
+	}
 	m.mu.Unlock()
 }
 

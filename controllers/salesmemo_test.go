@@ -29,6 +29,13 @@ func (f *memoFixture) addLine(name, amount string, billedAt time.Time) {
 	f.records = append(f.records, *testenv.SalesRecord("ns", name, "saas", amount, "USD", billedAt))
 }
 
+// lineChange is a sales line as a watch hears of it: uid at resourceVersion rv.
+func lineChange(uid, rv string) *v1alpha1.SalesRecord {
+	rec := testenv.SalesRecord("ns", uid, "saas", "1", "USD", time.Time{})
+	rec.UID, rec.ResourceVersion = types.UID(uid), rv
+	return rec
+}
+
 func memoProgram(uid string, generation int64) rewards.ProgramState {
 	prog := testenv.Program()
 	prog.UID, prog.Generation = types.UID(uid), generation
@@ -68,9 +75,11 @@ func TestSalesMemo(t *testing.T) {
 	// answer (the reconcile the watch starts comes after changed).
 	f.addLine("b", "5000", now.AddDate(0, 0, -1))
 	expect("a change not yet announced", billed(now.Add(time.Hour), prog), "30000.00", 1)
-	m.changed(pub)
+	m.changed(pub, lineChange("b", "10"))
 	expect("a changed line: listed and evaluated again", billed(now.Add(time.Hour), prog), "35000.00", 2)
-	m.changed(types.NamespacedName{Namespace: "ns", Name: "fabrikam"})
+	m.changed(pub, lineChange("b", "10"))
+	expect("the same change heard by another watch", billed(now.Add(time.Hour), prog), "35000.00", 2)
+	m.changed(types.NamespacedName{Namespace: "ns", Name: "fabrikam"}, lineChange("x", "11"))
 	expect("another publisher's change", billed(now.Add(time.Hour), prog), "35000.00", 2)
 
 	expect("other rules in force", billed(now.Add(time.Hour), memoProgram("uid-1", 2)), "35000.00", 3)
@@ -80,7 +89,7 @@ func TestSalesMemo(t *testing.T) {
 	// by themselves then, and the memo does not answer past it.
 	future := now.AddDate(0, 0, 2)
 	f.addLine("c", "1000", future)
-	m.changed(pub)
+	m.changed(pub, lineChange("c", "12"))
 	prog2 := memoProgram("uid-2", 2)
 	expect("the future line does not count yet", billed(now.Add(time.Hour), prog2), "35000.00", 5)
 	expect("still before it", billed(future.Add(-time.Second), prog2), "35000.00", 5)
@@ -93,7 +102,7 @@ func TestSalesMemo(t *testing.T) {
 	if res, _, _, err := none.facts(pub, prog2, future, f.inputs); err != nil || res.BilledSales.String() != "36000.00" || f.listed != 8 {
 		t.Errorf("a nil memo evaluates every time: billed %s, %d listings, %v", res.BilledSales, f.listed, err)
 	}
-	none.changed(pub) // and ignores changes
+	none.changed(pub, lineChange("d", "13")) // and ignores changes
 }
 
 // Workers started by the same change evaluate a publisher's lines once:
