@@ -20,6 +20,19 @@ type memoFixture struct {
 	listed  int
 }
 
+// memoNow and memoPublisher are when and whose facts the memo tests ask.
+var (
+	memoNow       = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
+	memoPublisher = types.NamespacedName{Namespace: "ns", Name: "contoso"}
+)
+
+// newMemoFixture is memoPublisher with one Transact offer live for a year
+// and no line yet.
+func newMemoFixture() *memoFixture {
+	offer := testenv.Offer("ns", "saas", memoPublisher.Name, v1alpha1.ListingTypeTransact, memoNow.AddDate(-1, 0, 0))
+	return &memoFixture{offers: []v1alpha1.Offer{*offer}}
+}
+
 func (f *memoFixture) inputs() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error) {
 	f.listed++
 	return f.offers, f.records, nil
@@ -46,10 +59,7 @@ func memoProgram(uid string, generation int64) rewards.ProgramState {
 // the rules in force are the same and the facts cannot have changed by
 // themselves; any of those changing makes it list and evaluate again.
 func TestSalesMemo(t *testing.T) {
-	now := time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
-	pub := types.NamespacedName{Namespace: "ns", Name: "contoso"}
-	prog := memoProgram("uid-1", 1)
-	f := &memoFixture{offers: []v1alpha1.Offer{*testenv.Offer("ns", "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0))}}
+	now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
 	f.addLine("a", "30000.00", now.AddDate(0, -1, 0))
 	m := newSalesMemo()
 
@@ -108,10 +118,7 @@ func TestSalesMemo(t *testing.T) {
 // Workers started by the same change evaluate a publisher's lines once:
 // the others wait for that evaluation and take its result.
 func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
-	now := time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
-	pub := types.NamespacedName{Namespace: "ns", Name: "contoso"}
-	prog := memoProgram("uid-1", 1)
-	f := &memoFixture{offers: []v1alpha1.Offer{*testenv.Offer("ns", "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0))}}
+	now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
 	f.addLine("a", "100", now.AddDate(0, -1, 0))
 	m := newSalesMemo()
 
