@@ -102,6 +102,20 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 			}
 			return fmt.Sprintf("%d bytes (%d objects)", r.operator.rss/int64(r.operator.cached), r.operator.cached)
 		}, none, none)
+	// The Go heap, scraped from the operator's metrics endpoint: RSS less
+	// heap in use is the process' fixed cost (runtime, binary, stacks) and
+	// the GC's headroom; heap in use less allocated, fragmentation.
+	row("operator Go heap in use after convergence (go_memstats_heap_inuse_bytes)",
+		func(r round) string { return mib(r.operator.heap.inuse) }, none, none)
+	row("operator Go heap allocated after convergence (go_memstats_heap_alloc_bytes)",
+		func(r round) string { return mib(r.operator.heap.alloc) }, none, none)
+	row("Go heap in use per cached object (the five kinds and BenefitGrants)",
+		func(r round) string {
+			if r.operator.cached == 0 || r.operator.heap.inuse == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%d bytes (%d objects)", r.operator.heap.inuse/int64(r.operator.cached), r.operator.cached)
+		}, none, none)
 
 	for _, cells := range rows {
 		sb.WriteString("| " + strings.Join(cells, " | ") + " |\n")
@@ -114,6 +128,14 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
+}
+
+// mib renders bytes in MiB, "" for 0 (not measured).
+func mib(b int64) string {
+	if b == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }

@@ -70,6 +70,7 @@ type run struct {
 	idleWrites           int
 	idleCPU              time.Duration
 	rss                  int64
+	heap                 heapSample // Go heap from the metrics endpoint; zero: not scraped
 	cached               int
 	ordinary, big        latency
 	expiryP50, expiryP99 time.Duration
@@ -211,11 +212,29 @@ func (b *bench) round(w int) round {
 	r.floor = fr
 
 	b.reset()
-	op, or := b.converge("operator", w, b.operator, append(args, "--metrics-bind-address=0", "--health-probe-bind-address=0"), byOperator)
+	// The metrics endpoint in plain HTTP without authentication, on
+	// localhost only, to read the Go heap.
+	metricsAddr, err := freeLocalAddr()
+	if err != nil {
+		b.t.Logf("operator w=%d: no free port for the metrics endpoint, no Go heap figures: %v", w, err)
+	}
+	opArgs := append(slices.Clone(args), "--health-probe-bind-address=0")
+	if metricsAddr != "" {
+		opArgs = append(opArgs, "--metrics-bind-address="+metricsAddr, "--metrics-secure=false")
+	} else {
+		opArgs = append(opArgs, "--metrics-bind-address=0")
+	}
+	op, or := b.converge("operator", w, b.operator, opArgs, byOperator)
 	defer op.stop()
 	or.rss, _ = rssOf(op.pid())
+	if metricsAddr != "" {
+		if or.heap, err = scrapeHeap(b.ctx, metricsAddr); err != nil {
+			b.t.Logf("operator w=%d: scraping the metrics endpoint failed, no Go heap figures: %v", w, err)
+		}
+	}
 	or.cached = or.objects + b.count(&v1alpha1.BenefitGrantList{})
-	b.t.Logf("operator w=%d: RSS %d MB for %d cached objects", w, or.rss>>20, or.cached)
+	b.t.Logf("operator w=%d: RSS %d MB, Go heap in use %d MB (allocated %d MB) for %d cached objects",
+		w, or.rss>>20, or.heap.inuse>>20, or.heap.alloc>>20, or.cached)
 
 	b.obs.resetWrites()
 	cpu0, _ := cpuOf(op.pid())
