@@ -113,15 +113,31 @@ func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, o
 	return all, nil
 }
 
-// salesInputs lists a publisher's offers and sales lines, for salesMemo.
+// salesInputs reads a publisher's offers and sales lines, for salesMemo.
 func (rel relations) salesInputs(ctx context.Context, namespace, publisher string) salesInputs {
-	return func() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error) {
-		offers, err := rel.offersOfPublisher(ctx, namespace, publisher)
-		if err != nil {
-			return nil, nil, err
-		}
-		records, err := rel.recordsOfPublisher(ctx, namespace, offers)
-		return offers, records, err
+	return salesInputs{
+		all: func() ([]v1alpha1.Offer, []*v1alpha1.SalesRecord, error) {
+			offers, err := rel.offersOfPublisher(ctx, namespace, publisher)
+			if err != nil {
+				return nil, nil, err
+			}
+			records, err := rel.recordsOfPublisher(ctx, namespace, offers)
+			if err != nil {
+				return nil, nil, err
+			}
+			pointers := make([]*v1alpha1.SalesRecord, len(records))
+			for i := range records {
+				pointers[i] = &records[i]
+			}
+			return offers, pointers, nil
+		},
+		line: func(name string) (*v1alpha1.SalesRecord, error) {
+			var rec v1alpha1.SalesRecord
+			if err := rel.c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &rec); err != nil {
+				return nil, client.IgnoreNotFound(err)
+			}
+			return &rec, nil
+		},
 	}
 }
 

@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,11 +15,12 @@ import (
 )
 
 // memoFixture is a publisher's inputs as the cache would list them, and a
-// count of how often the memo listed them.
+// count of how often the memo listed them all and read one line.
 type memoFixture struct {
 	offers  []v1alpha1.Offer
 	records []v1alpha1.SalesRecord
 	listed  int
+	read    int
 }
 
 // memoNow and memoPublisher are when and whose facts the memo tests ask.
@@ -33,9 +36,33 @@ func newMemoFixture() *memoFixture {
 	return &memoFixture{offers: []v1alpha1.Offer{*offer}}
 }
 
-func (f *memoFixture) inputs() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error) {
+func (f *memoFixture) inputs() salesInputs {
+	return salesInputs{all: f.all, line: f.line}
+}
+
+func (f *memoFixture) all() ([]v1alpha1.Offer, []*v1alpha1.SalesRecord, error) {
 	f.listed++
-	return f.offers, f.records, nil
+	records := make([]*v1alpha1.SalesRecord, len(f.records))
+	for i := range f.records {
+		rec := f.records[i]
+		records[i] = &rec
+	}
+	return f.offers, records, nil
+}
+
+func (f *memoFixture) line(name string) (*v1alpha1.SalesRecord, error) {
+	f.read++
+	for i := range f.records {
+		if f.records[i].Name == name {
+			rec := f.records[i]
+			return &rec, nil
+		}
+	}
+	return nil, nil
+}
+
+func (f *memoFixture) removeLine(name string) {
+	f.records = slices.DeleteFunc(f.records, func(r v1alpha1.SalesRecord) bool { return r.Name == name })
 }
 
 func (f *memoFixture) addLine(name, amount string, billedAt time.Time) {
@@ -57,7 +84,9 @@ func memoProgram(uid string, generation int64) rewards.ProgramState {
 
 // The memo answers from what it computed while the publisher's inputs and
 // the rules in force are the same and the facts cannot have changed by
-// themselves; any of those changing makes it list and evaluate again.
+// themselves. A changed line is read again and put in the publisher's
+// ledger; the rules or the offers changing, or the facts changing by
+// themselves, make it list and evaluate all the lines again.
 func TestSalesMemo(t *testing.T) {
 	now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
 	f.addLine("a", "30000.00", now.AddDate(0, -1, 0))
@@ -65,54 +94,107 @@ func TestSalesMemo(t *testing.T) {
 
 	billed := func(at time.Time, p rewards.ProgramState) string {
 		t.Helper()
-		res, _, _, err := m.facts(pub, p, at, f.inputs)
+		res, _, _, err := m.facts(pub, p, at, f.inputs())
 		if err != nil {
 			t.Fatalf("facts: %v", err)
 		}
 		return res.BilledSales.String()
 	}
-	expect := func(step, got, want string, listed int) {
+	expect := func(step, got, want string, listed, read int) {
 		t.Helper()
-		if got != want || f.listed != listed {
-			t.Errorf("%s: billed %s after %d listings, want %s after %d", step, got, f.listed, want, listed)
+		if got != want || f.listed != listed || f.read != read {
+			t.Errorf("%s: billed %s after %d listings and %d lines read, want %s after %d and %d", step, got, f.listed, f.read, want, listed, read)
 		}
 	}
 
-	expect("first call evaluates the lines", billed(now, prog), "30000.00", 1)
-	expect("same inputs: answered from the memo, nothing listed", billed(now.Add(time.Hour), prog), "30000.00", 1)
+	expect("first call evaluates the lines", billed(now, prog), "30000.00", 1, 0)
+	expect("same inputs: answered from the memo, nothing read", billed(now.Add(time.Hour), prog), "30000.00", 1, 0)
 
 	// A line added but not yet heard of by the watches: the memo keeps its
 	// answer (the reconcile the watch starts comes after changed).
 	f.addLine("b", "5000", now.AddDate(0, 0, -1))
-	expect("a change not yet announced", billed(now.Add(time.Hour), prog), "30000.00", 1)
+	expect("a change not yet announced", billed(now.Add(time.Hour), prog), "30000.00", 1, 0)
 	m.changed(pub, lineChange("b", "10"))
-	expect("a changed line: listed and evaluated again", billed(now.Add(time.Hour), prog), "35000.00", 2)
+	expect("a new line: read and put in the ledger, the others not listed", billed(now.Add(time.Hour), prog), "35000.00", 1, 1)
 	m.changed(pub, lineChange("b", "10"))
-	expect("the same change heard by another watch", billed(now.Add(time.Hour), prog), "35000.00", 2)
+	expect("the same change heard by another watch", billed(now.Add(time.Hour), prog), "35000.00", 1, 1)
 	m.changed(types.NamespacedName{Namespace: "ns", Name: "fabrikam"}, lineChange("x", "11"))
-	expect("another publisher's change", billed(now.Add(time.Hour), prog), "35000.00", 2)
+	expect("another publisher's change", billed(now.Add(time.Hour), prog), "35000.00", 1, 1)
 
-	expect("other rules in force", billed(now.Add(time.Hour), memoProgram("uid-1", 2)), "35000.00", 3)
-	expect("a program created again (another UID)", billed(now.Add(time.Hour), memoProgram("uid-2", 2)), "35000.00", 4)
+	f.records[1].Spec.Fraud = v1alpha1.FraudProven
+	m.changed(pub, lineChange("b", "12"))
+	expect("S3: a line changed to fraud Proven no longer counts", billed(now.Add(time.Hour), prog), "30000.00", 1, 2)
+	f.removeLine("b")
+	m.changed(pub, lineChange("b", "13"))
+	expect("a deleted line is taken out", billed(now.Add(time.Hour), prog), "30000.00", 1, 3)
+	f.addLine("b", "5000", now.AddDate(0, 0, -1))
+	f.records[1].Spec.OfferRef.Name = "another-publishers-offer"
+	m.changed(pub, lineChange("b", "14"))
+	expect("a line of another publisher's offer is not this one's", billed(now.Add(time.Hour), prog), "30000.00", 1, 4)
+	f.removeLine("b")
+
+	expect("other rules in force", billed(now.Add(time.Hour), memoProgram("uid-1", 2)), "30000.00", 2, 4)
+	expect("a program created again (another UID)", billed(now.Add(time.Hour), memoProgram("uid-2", 2)), "30000.00", 3, 4)
+	prog2 := memoProgram("uid-2", 2)
+	m.changed(pub, &f.offers[0])
+	expect("an offer changed: every line evaluated again", billed(now.Add(time.Hour), prog2), "30000.00", 4, 4)
 
 	// A line billed in the future counts from its instant: the facts change
 	// by themselves then, and the memo does not answer past it.
 	future := now.AddDate(0, 0, 2)
 	f.addLine("c", "1000", future)
-	m.changed(pub, lineChange("c", "12"))
-	prog2 := memoProgram("uid-2", 2)
-	expect("the future line does not count yet", billed(now.Add(time.Hour), prog2), "35000.00", 5)
-	expect("still before it", billed(future.Add(-time.Second), prog2), "35000.00", 5)
-	expect("at its instant: evaluated again", billed(future, prog2), "36000.00", 6)
+	m.changed(pub, lineChange("c", "15"))
+	expect("the future line does not count yet", billed(now.Add(time.Hour), prog2), "30000.00", 4, 5)
+	expect("still before it", billed(future.Add(-time.Second), prog2), "30000.00", 4, 5)
+	expect("at its instant: evaluated again", billed(future, prog2), "31000.00", 5, 5)
 
 	m.forget(pub)
-	expect("a deleted publisher's entry is gone", billed(future, prog2), "36000.00", 7)
+	expect("a deleted publisher's entry is gone", billed(future, prog2), "31000.00", 6, 5)
 
 	var none *salesMemo
-	if res, _, _, err := none.facts(pub, prog2, future, f.inputs); err != nil || res.BilledSales.String() != "36000.00" || f.listed != 8 {
+	if res, _, _, err := none.facts(pub, prog2, future, f.inputs()); err != nil || res.BilledSales.String() != "31000.00" || f.listed != 7 {
 		t.Errorf("a nil memo evaluates every time: billed %s, %d listings, %v", res.BilledSales, f.listed, err)
 	}
-	none.changed(pub, lineChange("d", "13")) // and ignores changes
+	none.changed(pub, lineChange("d", "16")) // and ignores changes
+}
+
+// A ledger that could not be brought up to date (the cache failed to read
+// a changed line, or to list them all) is not trusted again: the next call
+// lists every line, the changed ones included.
+func TestSalesMemoRebuildsAfterAFailedRead(t *testing.T) {
+	cacheDown := errors.New("cache not synced")
+	cases := map[string]func(*salesInputs){
+		"ReadingALine": func(in *salesInputs) {
+			in.line = func(string) (*v1alpha1.SalesRecord, error) { return nil, cacheDown }
+		},
+		"ListingTheLines": func(in *salesInputs) {
+			in.all = func() ([]v1alpha1.Offer, []*v1alpha1.SalesRecord, error) { return nil, nil, cacheDown }
+		},
+	}
+	for name, fail := range cases {
+		t.Run(name, func(t *testing.T) {
+			now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
+			f.addLine("a", "100", now.AddDate(0, -1, 0))
+			m := newSalesMemo()
+			if _, _, _, err := m.facts(pub, prog, now, f.inputs()); err != nil {
+				t.Fatal(err)
+			}
+			f.addLine("b", "50", now.AddDate(0, 0, -1))
+			m.changed(pub, lineChange("b", "10"))
+			if name == "ListingTheLines" {
+				m.changed(pub, &f.offers[0]) // the offers changed: the lines are listed
+			}
+			failing := f.inputs()
+			fail(&failing)
+			if _, _, _, err := m.facts(pub, prog, now, failing); !errors.Is(err, cacheDown) {
+				t.Fatalf("facts: error %v, want %v", err, cacheDown)
+			}
+			res, _, _, err := m.facts(pub, prog, now, f.inputs())
+			if err != nil || res.BilledSales.String() != "150.00" || f.listed != 2 {
+				t.Errorf("after a failed read: billed %s after %d listings (%v), want 150.00 after 2", res.BilledSales, f.listed, err)
+			}
+		})
+	}
 }
 
 // Workers started by the same change evaluate a publisher's lines once:
@@ -124,11 +206,12 @@ func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
 
 	var mu sync.Mutex
 	release := make(chan struct{})
-	inputs := func() ([]v1alpha1.Offer, []v1alpha1.SalesRecord, error) {
+	inputs := f.inputs()
+	inputs.all = func() ([]v1alpha1.Offer, []*v1alpha1.SalesRecord, error) {
 		<-release // hold the evaluation until every worker has asked
 		mu.Lock()
 		defer mu.Unlock()
-		return f.inputs()
+		return f.all()
 	}
 	const workers = 8
 	var started, done sync.WaitGroup

@@ -3,7 +3,6 @@ package rewards
 import (
 	"math/big"
 	"sort"
-	"time"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
@@ -25,83 +24,17 @@ var ExcludedReasons = []string{
 	v1alpha1.ReasonInvalidAmount,
 }
 
-// tally gathers, line by line while ComputeTierDetail sums them, what
-// explains the result: the breakdown, and the changes to come for the
-// forecast.
-type tally struct {
-	rules *Rules
-	now   time.Time
-
-	offers   map[string]*offerTally
-	excluded [7]excludedTally // indexed like ExcludedReasons
-
-	// Forecast (Trailing12Months only): the changes to come, and the live
-	// Transact offers now.
-	trailing     bool
-	changes      []change
-	liveTransact int
-}
-
+// offerTally is an offer's counted sales in a breakdown.
 type offerTally struct {
 	billed big.Int
 	lines  int32
 }
 
+// excludedTally is the lines excluded for one reason in a breakdown.
 type excludedTally struct {
 	amount      big.Int
 	lines       int32
 	withoutRate int32
-}
-
-func newTally(rules *Rules, now time.Time) *tally {
-	return &tally{
-		rules:    rules,
-		now:      now,
-		offers:   map[string]*offerTally{},
-		trailing: rules.Window == v1alpha1.SalesWindowTrailing12Months,
-	}
-}
-
-// line takes one evaluated line into account.
-func (t *tally) line(rec *v1alpha1.SalesRecord, offer *v1alpha1.Offer, v *LineVerdict) {
-	if v.Counted {
-		o := t.offers[offer.Name]
-		if o == nil {
-			o = &offerTally{}
-			t.offers[offer.Name] = o
-		}
-		o.billed.Add(&o.billed, v.ProgramAmount.int())
-		o.lines++
-		if t.trailing && v.NextChange != nil {
-			t.changes = append(t.changes, change{at: *v.NextChange, billed: v.ProgramAmount.int(), seats: v.Seats, sign: -1})
-		}
-		return
-	}
-
-	e := &t.excluded[excludedIndex(v.Reason)]
-	e.lines++
-	amount := v.ProgramAmount
-	if amount == nil && v.Reason == v1alpha1.SalesOfferNotFound {
-		// The verdict stops at the missing offer; the amount is still known.
-		amount = programAmount(&rec.Spec, t.rules)
-	}
-	switch {
-	case amount != nil:
-		e.amount.Add(&e.amount, amount.int())
-	case v.Reason != v1alpha1.ReasonInvalidAmount:
-		e.withoutRate++
-	}
-
-	// A line billed in the future enters the window at its billedAt.
-	if t.trailing && v.Reason == v1alpha1.SalesOutsideWindow && t.now.Before(rec.Spec.BilledAt.Time) {
-		at := rec.Spec.BilledAt.Time
-		if w := evaluateLine(&rec.Spec, offer, t.rules, at); w.Counted {
-			t.changes = append(t.changes, change{at: at, billed: w.ProgramAmount.int(), seats: w.Seats, sign: +1})
-			if w.NextChange != nil {
-				t.changes = append(t.changes, change{at: *w.NextChange, billed: w.ProgramAmount.int(), seats: w.Seats, sign: -1})
-			}
-		}
-	}
 }
 
 // excludedIndex is the index of reason in ExcludedReasons.
@@ -134,14 +67,14 @@ func programAmount(rec *v1alpha1.SalesRecordSpec, rules *Rules) *Money {
 // breakdown is status.breakdown: the counted sales of the largest
 // BreakdownOffersLimit offers (by name when equal), the rest summed, and
 // the exclusions per reason.
-func (t *tally) breakdown() v1alpha1.SalesBreakdown {
+func (l *Ledger) breakdown() v1alpha1.SalesBreakdown {
 	var b v1alpha1.SalesBreakdown
-	names := make([]string, 0, len(t.offers))
-	for name := range t.offers {
+	names := make([]string, 0, len(l.byOffer))
+	for name := range l.byOffer {
 		names = append(names, name)
 	}
 	sort.Slice(names, func(i, j int) bool {
-		if c := t.offers[names[i]].billed.Cmp(&t.offers[names[j]].billed); c != 0 {
+		if c := l.byOffer[names[i]].billed.Cmp(&l.byOffer[names[j]].billed); c != 0 {
 			return c > 0
 		}
 		return names[i] < names[j]
@@ -149,7 +82,7 @@ func (t *tally) breakdown() v1alpha1.SalesBreakdown {
 	var others *v1alpha1.OtherOffersSales
 	var othersBilled big.Int
 	for i, name := range names {
-		o := t.offers[name]
+		o := l.byOffer[name]
 		if i < BreakdownOffersLimit {
 			b.Offers = append(b.Offers, v1alpha1.OfferSales{Offer: name, BilledSales: moneyOf(&o.billed), Lines: o.lines})
 			continue
@@ -166,7 +99,7 @@ func (t *tally) breakdown() v1alpha1.SalesBreakdown {
 		b.Others = others
 	}
 	for i, reason := range ExcludedReasons {
-		e := &t.excluded[i]
+		e := &l.excludedSales[i]
 		if e.lines == 0 {
 			continue
 		}

@@ -2,7 +2,6 @@ package rewards
 
 import (
 	"math/big"
-	"slices"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,28 +19,26 @@ type change struct {
 	seats  int64
 	sign   int8
 	live   int8
+	// owner is the ledger line the change comes from; nil for an offer's.
+	owner *ledgerLine
 }
 
-// transactOffer takes a Transact offer into account: it counts towards
-// the live Transact offers now, and its phase changes are changes to come.
-func (t *tally) transactOffer(spec *v1alpha1.OfferSpec, phase v1alpha1.OfferPhase) {
-	if phase == v1alpha1.OfferLive {
-		t.liveTransact++
-	}
-	if !t.trailing {
-		return
-	}
+// transactOfferChanges are a Transact offer's phase changes to come after
+// now, for the forecast.
+func transactOfferChanges(spec *v1alpha1.OfferSpec, phase v1alpha1.OfferPhase, now time.Time) []change {
 	// The offer is live from liveAt until delistedAt (O2).
 	liveAt, delistedAt := spec.LiveAt.Time, timePtr(spec.DelistedAt)
 	if delistedAt != nil && !delistedAt.After(liveAt) {
-		return // never live
+		return nil // never live
 	}
+	var out []change
 	if phase == v1alpha1.OfferScheduled {
-		t.changes = append(t.changes, change{at: liveAt, live: +1})
+		out = append(out, change{at: liveAt, live: +1})
 	}
-	if delistedAt != nil && delistedAt.After(t.now) {
-		t.changes = append(t.changes, change{at: *delistedAt, live: -1})
+	if delistedAt != nil && delistedAt.After(now) {
+		out = append(out, change{at: *delistedAt, live: -1})
 	}
+	return out
 }
 
 // forecast is status.forecast: under a Trailing12Months window, the first
@@ -49,19 +46,19 @@ func (t *tally) transactOffer(spec *v1alpha1.OfferSpec, phase v1alpha1.OfferPhas
 // changes known now in time order (rules S4, S6). Lines leave the sum at
 // the exact instant they are twelve calendar months old (WindowBounds), so
 // the instant is exact; it is nil when nothing known makes the tier drop.
-func (t *tally) forecast(res *TierResult) *v1alpha1.TierForecast {
-	if !t.trailing || res.Tier == 0 || len(t.changes) == 0 {
+func (l *Ledger) forecast(res *TierResult) *v1alpha1.TierForecast {
+	if !l.trailing || res.Tier == 0 || len(l.changes) == 0 {
 		return nil
 	}
-	slices.SortFunc(t.changes, func(a, b change) int { return a.at.Compare(b.at) })
+	// l.changes is kept sorted by instant.
 	var billed big.Int
 	billed.Set(res.BilledSales.int())
-	seats, live := res.Seats, t.liveTransact
-	for i := 0; i < len(t.changes); {
-		at := t.changes[i].at
+	seats, live := res.Seats, l.liveTransact
+	for i := 0; i < len(l.changes); {
+		at := l.changes[i].at
 		// Every change of the same instant at once.
-		for ; i < len(t.changes) && t.changes[i].at.Equal(at); i++ {
-			c := &t.changes[i]
+		for ; i < len(l.changes) && l.changes[i].at.Equal(at); i++ {
+			c := &l.changes[i]
 			switch c.sign {
 			case -1:
 				billed.Sub(&billed, c.billed)
@@ -74,8 +71,8 @@ func (t *tally) forecast(res *TierResult) *v1alpha1.TierForecast {
 		}
 		var tier int32
 		var name string
-		if reached := reachedTier(t.rules, Money{micros: &billed}, seats, live > 0); reached >= 0 {
-			tier, name = t.rules.Tiers[reached].Level, t.rules.Tiers[reached].Name
+		if reached := reachedTier(l.rules, Money{micros: &billed}, seats, live > 0); reached >= 0 {
+			tier, name = l.rules.Tiers[reached].Level, l.rules.Tiers[reached].Name
 		}
 		if tier < res.Tier {
 			if _, tooLate := StatusInstant("status.forecast.dropsAt", &at); tooLate != nil {

@@ -26,7 +26,7 @@ type SalesFacts struct {
 	// hand, which then know of no cancelled purchase.
 	rules   *Rules
 	offers  []v1alpha1.Offer
-	records []v1alpha1.SalesRecord
+	records []*v1alpha1.SalesRecord
 }
 
 // FraudLine is a sales line reported as fraudulent.
@@ -54,13 +54,16 @@ func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sal
 // offers and lines, so that a publisher's lines are summed once for its own
 // status and its activations' decisions.
 func SalesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord) SalesFacts {
+	return salesFactsOf(res, rules, offers, pointersTo(records))
+}
+
+func salesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord) SalesFacts {
 	f := SalesFacts{
 		Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats,
 		HasLiveTransactOffer: res.HasLiveTransactOffer, NextChangeAt: res.NextChangeAt,
 		rules: rules, offers: offers, records: records,
 	}
-	for i := range records {
-		rec := &records[i]
+	for _, rec := range records {
 		if rec.Spec.Fraud == v1alpha1.FraudSuspected || rec.Spec.Fraud == v1alpha1.FraudProven {
 			f.Fraud = append(f.Fraud, FraudLine{Name: rec.Name, Offer: rec.Spec.OfferRef.Name, State: rec.Spec.Fraud})
 		}
@@ -77,8 +80,7 @@ func (s SalesFacts) CancelledLinesAt(at time.Time) []CancelledLine {
 		byName[s.offers[i].Name] = &s.offers[i]
 	}
 	var out []CancelledLine
-	for i := range s.records {
-		rec := &s.records[i]
+	for _, rec := range s.records {
 		if rec.Spec.Cancellation == nil {
 			continue
 		}
@@ -105,7 +107,7 @@ func cancellationCause(s SalesFacts, need int32, grantedAt time.Time) (Cancelled
 	if s.rules == nil {
 		return CancelledLine{}, false
 	}
-	then := ComputeTier(s.rules, s.offers, s.records, grantedAt)
+	then := newLedger(s.rules, s.offers, s.records, grantedAt, false, false).result(grantedAt)
 	if then.Tier >= need {
 		return CancelledLine{}, false
 	}

@@ -1,7 +1,6 @@
 package rewards
 
 import (
-	"math/big"
 	"time"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -37,8 +36,7 @@ type TierResult struct {
 // reached, and every tier needs at least one live Transact offer: without
 // one, the tier is 0 whatever the sales.
 func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) TierResult {
-	res, _ := computeTier(rules, offers, records, now, false)
-	return res
+	return newLedger(rules, offers, pointersTo(records), now, false, false).result(now)
 }
 
 // TierDetail explains a TierResult: a publisher's status.breakdown and
@@ -55,65 +53,18 @@ type TierDetail struct {
 // and of what was excluded by reason, and, under a Trailing12Months window,
 // the forecast of when the tier drops.
 func ComputeTierDetail(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) (TierResult, TierDetail) {
-	return computeTier(rules, offers, records, now, true)
+	l := newLedger(rules, offers, pointersTo(records), now, true, false)
+	res := l.result(now)
+	return res, l.detail(&res)
 }
 
-func computeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time, detail bool) (TierResult, TierDetail) {
-	var res TierResult
-	var t *tally
-	if detail {
-		t = newTally(rules, now)
+// pointersTo points to each element of s.
+func pointersTo[T any](s []T) []*T {
+	out := make([]*T, len(s))
+	for i := range s {
+		out[i] = &s[i]
 	}
-	byName := make(map[string]*v1alpha1.Offer, len(offers))
-	for i := range offers {
-		o := &offers[i]
-		byName[o.Name] = o
-		countOffer(&res.Offers, o.Spec.ListingType)
-		phase, next := OfferPhaseAt(&o.Spec, now)
-		if phase == v1alpha1.OfferLive {
-			res.Offers.Live++
-		}
-		// Any offer's phase change changes Offers.Live; a Transact one's
-		// may change the tier too.
-		res.NextChangeAt = earliest(res.NextChangeAt, next)
-		if o.Spec.ListingType == v1alpha1.ListingTypeTransact {
-			res.HasLiveTransactOffer = res.HasLiveTransactOffer || phase == v1alpha1.OfferLive
-			if t != nil {
-				t.transactOffer(&o.Spec, phase)
-			}
-		}
-	}
-
-	// Summed in place: one allocation for the sum instead of one per line.
-	var billed big.Int
-	for i := range records {
-		rec := &records[i]
-		offer := byName[rec.Spec.OfferRef.Name]
-		v := evaluateLine(&rec.Spec, offer, rules, now)
-		res.NextChangeAt = earliest(res.NextChangeAt, v.NextChange)
-		if t != nil {
-			t.line(rec, offer, &v)
-		}
-		if !v.Counted {
-			res.Excluded++
-			continue
-		}
-		res.Counted++
-		billed.Add(&billed, v.ProgramAmount.int())
-		res.Seats += v.Seats
-	}
-	res.BilledSales = Money{micros: &billed}
-
-	res.Tier, res.TierName, res.Next = TierFor(rules, res.BilledSales, res.Seats, res.HasLiveTransactOffer, now)
-	if res.Next != nil && res.Next.SeatsMissing != nil {
-		// SeatsMissing is shown up to and including the cut-off, and
-		// omitted from the instant after it.
-		res.NextChangeAt = earliest(res.NextChangeAt, ptrTo(rules.SeatsCutoff.Add(time.Nanosecond)))
-	}
-	if t == nil {
-		return res, TierDetail{}
-	}
-	return res, TierDetail{Breakdown: t.breakdown(), Forecast: t.forecast(&res)}
+	return out
 }
 
 // TierFor finds the tier reached by the given billed sales and seats, and

@@ -86,3 +86,28 @@ func BenchmarkComputeTierDetail10000Lines(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLedgerNewLine10000Lines is what the operator does for a new
+// sales line of a publisher with 10,000: put it in the publisher's ledger
+// and read the result, breakdown, forecast and sales facts. Compare with
+// BenchmarkComputeTierDetail10000Lines, which evaluates every line again.
+func BenchmarkLedgerNewLine10000Lines(b *testing.B) {
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	offers, records := benchInputs(10_000, now)
+	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
+		rules := defaultRulesFor(window)
+		b.Run(string(window), func(b *testing.B) {
+			ledger := NewLedger(rules, offers, pointersTo(records), now)
+			line := mkSale("new-line", offers[0].Name, "1000", "USD", now.Add(-time.Hour))
+			b.ReportAllocs()
+			var res TierResult
+			for b.Loop() {
+				ledger.Put(&line, now)
+				res, _, _ = ledger.Facts(now)
+			}
+			if res.Counted == 0 || res.Tier == 0 {
+				b.Fatalf("unexpected result: counted %d, tier %d", res.Counted, res.Tier)
+			}
+		})
+	}
+}

@@ -1,0 +1,366 @@
+package rewards
+
+import (
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+)
+
+// Ledger is a publisher's offers and sales lines evaluated under one
+// program's rules and summed (rules S1–S7), kept so that it can be brought
+// up to date one line at a time: a new, changed or deleted line costs that
+// line, not an evaluation of all the publisher's lines again. ComputeTier
+// builds one and reads it once; the operator keeps one per publisher
+// between events (controllers/salesmemo.go), so that a publisher's cost per
+// new line stays flat as its lines grow.
+//
+// A ledger holds from the last instant it was evaluated at until the first
+// instant something in it changes by itself (a line being billed or leaving
+// a trailing window, an offer going live or being delisted): every line's
+// verdict is the same at any instant in between. Past that, or when the
+// rules or the publisher's offers change, a new ledger is built.
+type Ledger struct {
+	rules *Rules
+	// at is the last instant the ledger was evaluated at.
+	at time.Time
+	// detailed ledgers also keep what explains the result (breakdown and
+	// forecast); ComputeTier, which only needs the result, does without.
+	detailed bool
+	trailing bool
+	// keep is true for a ledger kept to be brought up to date (NewLedger);
+	// ComputeTier's reads its result once, and keeps neither the lines nor
+	// their instants of change, only the first.
+	keep bool
+	// building is true while NewLedger adds the first lines: the sorted
+	// slices below are appended to and sorted once at the end.
+	building bool
+	// scratch holds the line being added to a ledger that does not keep
+	// its lines.
+	scratch ledgerLine
+
+	offers               []v1alpha1.Offer
+	offerByName          map[string]*v1alpha1.Offer
+	offerCounts          v1alpha1.OfferCounts
+	hasLiveTransactOffer bool
+	liveTransact         int
+	offersNext           *time.Time
+
+	lines []*ledgerLine
+	// index finds a line by name; built on the first Put or Remove.
+	index map[string]int
+
+	billed            big.Int
+	seats             int64
+	counted, excluded int32
+	// nexts holds each line's NextChange, sorted: the first is when a line
+	// changes by itself next. A ledger that does not keep its lines only
+	// has soonest, the first of them.
+	nexts   []time.Time
+	soonest *time.Time
+
+	// Detailed ledgers only: the breakdown's sums and, under a
+	// Trailing12Months window, the forecast's changes to come sorted by
+	// instant.
+	byOffer       map[string]*offerTally
+	excludedSales [7]excludedTally // indexed like ExcludedReasons
+	changes       []change
+}
+
+// ledgerLine is one sales line in a ledger and its verdict at the instant
+// it was evaluated.
+type ledgerLine struct {
+	rec *v1alpha1.SalesRecord
+	v   LineVerdict
+	// excludedAmount is what an excluded line adds to its reason's amount
+	// in the breakdown; nil when not known (no rate, invalid amount).
+	excludedAmount *Money
+	// changes are the forecast changes the line brings (detailed ledgers
+	// under a Trailing12Months window).
+	changes []change
+}
+
+// NewLedger evaluates a publisher's offers and sales lines under rules at
+// now. records are the sales lines of those offers; a line whose offer is
+// not among offers counts as OfferNotFound. The ledger keeps offers and the
+// records pointed to, which must not change afterwards.
+func NewLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord, now time.Time) *Ledger {
+	return newLedger(rules, offers, records, now, true, true)
+}
+
+func newLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord, now time.Time, detailed, keep bool) *Ledger {
+	l := &Ledger{
+		rules:       rules,
+		at:          now,
+		detailed:    detailed,
+		keep:        keep,
+		trailing:    detailed && rules.Window == v1alpha1.SalesWindowTrailing12Months,
+		building:    true,
+		offers:      offers,
+		offerByName: make(map[string]*v1alpha1.Offer, len(offers)),
+	}
+	if keep {
+		l.lines = make([]*ledgerLine, 0, len(records))
+	}
+	if detailed {
+		l.byOffer = map[string]*offerTally{}
+	}
+	for i := range offers {
+		l.addOffer(&offers[i])
+	}
+	for _, rec := range records {
+		e := l.evaluate(rec)
+		if keep {
+			l.lines = append(l.lines, e)
+		}
+		l.take(e, +1)
+	}
+	slices.SortFunc(l.nexts, time.Time.Compare)
+	slices.SortFunc(l.changes, func(a, b change) int { return a.at.Compare(b.at) })
+	l.building = false
+	return l
+}
+
+// addOffer takes one of the publisher's offers into account: its kind, its
+// phase now, when that changes, and for a Transact offer the changes to
+// come for the forecast.
+func (l *Ledger) addOffer(o *v1alpha1.Offer) {
+	l.offerByName[o.Name] = o
+	countOffer(&l.offerCounts, o.Spec.ListingType)
+	phase, next := OfferPhaseAt(&o.Spec, l.at)
+	if phase == v1alpha1.OfferLive {
+		l.offerCounts.Live++
+	}
+	// Any offer's phase change changes Offers.Live; a Transact one's may
+	// change the tier too.
+	l.offersNext = earliest(l.offersNext, next)
+	if o.Spec.ListingType != v1alpha1.ListingTypeTransact {
+		return
+	}
+	if phase == v1alpha1.OfferLive {
+		l.hasLiveTransactOffer = true
+		l.liveTransact++
+	}
+	if l.trailing {
+		l.changes = append(l.changes, transactOfferChanges(&o.Spec, phase, l.at)...)
+	}
+}
+
+// HasOffer reports whether offer is one of the ledger's offers.
+func (l *Ledger) HasOffer(offer string) bool {
+	_, ok := l.offerByName[offer]
+	return ok
+}
+
+// Holds reports whether the ledger's evaluation holds at now: now is not
+// before the last instant it was evaluated at, and nothing in it has
+// changed by itself since.
+func (l *Ledger) Holds(now time.Time) bool {
+	next := l.nextChange()
+	return !now.Before(l.at) && (next == nil || now.Before(*next))
+}
+
+// nextChange is the first instant a line's verdict or an offer's phase
+// changes by itself.
+func (l *Ledger) nextChange() *time.Time {
+	if !l.keep {
+		return earliest(l.offersNext, l.soonest)
+	}
+	if len(l.nexts) == 0 {
+		return l.offersNext
+	}
+	first := l.nexts[0]
+	return earliest(l.offersNext, &first)
+}
+
+// Put adds a sales line at now, or replaces the line of the same name. The
+// ledger must hold at now (Holds); it keeps rec, which must not change
+// afterwards.
+func (l *Ledger) Put(rec *v1alpha1.SalesRecord, now time.Time) {
+	l.Remove(rec.Name)
+	if now.After(l.at) {
+		l.at = now
+	}
+	e := l.evaluate(rec)
+	l.index[rec.Name] = len(l.lines)
+	l.lines = append(l.lines, e)
+	l.take(e, +1)
+}
+
+// Remove takes the sales line of that name out, if the ledger has it.
+func (l *Ledger) Remove(name string) {
+	if l.index == nil {
+		l.index = make(map[string]int, len(l.lines))
+		for i, e := range l.lines {
+			l.index[e.rec.Name] = i
+		}
+	}
+	i, ok := l.index[name]
+	if !ok {
+		return
+	}
+	l.take(l.lines[i], -1)
+	last := len(l.lines) - 1
+	l.lines[i] = l.lines[last]
+	l.index[l.lines[i].rec.Name] = i
+	l.lines[last] = nil
+	l.lines = l.lines[:last]
+	delete(l.index, name)
+}
+
+// evaluate judges one line at the ledger's instant, with what a detailed
+// ledger needs to explain it.
+func (l *Ledger) evaluate(rec *v1alpha1.SalesRecord) *ledgerLine {
+	offer := l.offerByName[rec.Spec.OfferRef.Name]
+	e := &l.scratch
+	if l.keep {
+		e = new(ledgerLine)
+	}
+	*e = ledgerLine{rec: rec, v: evaluateLine(&rec.Spec, offer, l.rules, l.at)}
+	if !l.detailed || e.v.Counted {
+		if l.trailing && e.v.Counted && e.v.NextChange != nil {
+			// It leaves the window then.
+			e.changes = []change{{at: *e.v.NextChange, billed: e.v.ProgramAmount.int(), seats: e.v.Seats, sign: -1}}
+		}
+		return e
+	}
+	e.excludedAmount = e.v.ProgramAmount
+	if e.excludedAmount == nil && e.v.Reason == v1alpha1.SalesOfferNotFound {
+		// The verdict stops at the missing offer; the amount is still known.
+		e.excludedAmount = programAmount(&rec.Spec, l.rules)
+	}
+	// A line billed in the future enters the window at its billedAt, and
+	// leaves it twelve months later.
+	if l.trailing && e.v.Reason == v1alpha1.SalesOutsideWindow && l.at.Before(rec.Spec.BilledAt.Time) {
+		at := rec.Spec.BilledAt.Time
+		if w := evaluateLine(&rec.Spec, offer, l.rules, at); w.Counted {
+			e.changes = append(e.changes, change{at: at, billed: w.ProgramAmount.int(), seats: w.Seats, sign: +1})
+			if w.NextChange != nil {
+				e.changes = append(e.changes, change{at: *w.NextChange, billed: w.ProgramAmount.int(), seats: w.Seats, sign: -1})
+			}
+		}
+	}
+	return e
+}
+
+// take adds a line's verdict to the sums (sign +1) or takes it out (-1).
+func (l *Ledger) take(e *ledgerLine, sign int) {
+	v := &e.v
+	switch {
+	case v.NextChange == nil:
+	case l.keep:
+		l.nexts = insertOrRemove(l.nexts, *v.NextChange, sign, l.building, time.Time.Compare, time.Time.Equal)
+	default:
+		l.soonest = earliest(l.soonest, v.NextChange)
+	}
+	for _, c := range e.changes {
+		c.owner = e
+		l.changes = insertOrRemove(l.changes, c, sign, l.building,
+			func(a, b change) int { return a.at.Compare(b.at) }, func(a, b change) bool { return a.owner == b.owner && a.at.Equal(b.at) && a.sign == b.sign })
+	}
+	if v.Counted {
+		addSigned(&l.billed, v.ProgramAmount.int(), sign)
+		l.seats += int64(sign) * v.Seats
+		l.counted += int32(sign)
+		if l.detailed {
+			l.tallyOffer(e.rec.Spec.OfferRef.Name, v.ProgramAmount, sign)
+		}
+		return
+	}
+	l.excluded += int32(sign)
+	if !l.detailed {
+		return
+	}
+	x := &l.excludedSales[excludedIndex(v.Reason)]
+	x.lines += int32(sign)
+	switch {
+	case e.excludedAmount != nil:
+		addSigned(&x.amount, e.excludedAmount.int(), sign)
+	case v.Reason != v1alpha1.ReasonInvalidAmount:
+		x.withoutRate += int32(sign)
+	}
+}
+
+// tallyOffer adds a counted line's amount to its offer's sales in the
+// breakdown (sign +1) or takes it out (-1).
+func (l *Ledger) tallyOffer(offer string, amount *Money, sign int) {
+	o := l.byOffer[offer]
+	if o == nil {
+		o = &offerTally{}
+		l.byOffer[offer] = o
+	}
+	addSigned(&o.billed, amount.int(), sign)
+	o.lines += int32(sign)
+	if o.lines == 0 {
+		delete(l.byOffer, offer)
+	}
+}
+
+// result is the publisher's standing at now, which the ledger holds at.
+func (l *Ledger) result(now time.Time) TierResult {
+	res := TierResult{
+		BilledSales:          Money{micros: new(big.Int).Set(&l.billed)},
+		Seats:                l.seats,
+		HasLiveTransactOffer: l.hasLiveTransactOffer,
+		Offers:               l.offerCounts,
+		Counted:              l.counted,
+		Excluded:             l.excluded,
+		NextChangeAt:         l.nextChange(),
+	}
+	res.Tier, res.TierName, res.Next = TierFor(l.rules, res.BilledSales, res.Seats, res.HasLiveTransactOffer, now)
+	if res.Next != nil && res.Next.SeatsMissing != nil {
+		// SeatsMissing is shown up to and including the cut-off, and
+		// omitted from the instant after it.
+		res.NextChangeAt = earliest(res.NextChangeAt, ptrTo(l.rules.SeatsCutoff.Add(time.Nanosecond)))
+	}
+	return res
+}
+
+// Facts is the publisher's standing at now (which the ledger must hold at,
+// see Holds), what explains it, and the sales facts its activations are
+// decided on.
+func (l *Ledger) Facts(now time.Time) (TierResult, TierDetail, SalesFacts) {
+	res := l.result(now)
+	records := make([]*v1alpha1.SalesRecord, len(l.lines))
+	for i, e := range l.lines {
+		records[i] = e.rec
+	}
+	return res, l.detail(&res), salesFactsOf(res, l.rules, l.offers, records)
+}
+
+// detail explains res, the ledger's result.
+func (l *Ledger) detail(res *TierResult) TierDetail {
+	if !l.detailed {
+		return TierDetail{}
+	}
+	return TierDetail{Breakdown: l.breakdown(), Forecast: l.forecast(res)}
+}
+
+// addSigned adds x to sum (sign +1) or subtracts it (-1).
+func addSigned(sum, x *big.Int, sign int) {
+	if sign > 0 {
+		sum.Add(sum, x)
+	} else {
+		sum.Sub(sum, x)
+	}
+}
+
+// insertOrRemove keeps s sorted by cmp while inserting x (sign +1) or
+// removing one element same reports equal to x (sign -1). While building,
+// x is appended and s sorted once afterwards.
+func insertOrRemove[T any](s []T, x T, sign int, building bool, cmp func(a, b T) int, same func(a, b T) bool) []T {
+	if sign > 0 && building {
+		return append(s, x)
+	}
+	i, _ := slices.BinarySearchFunc(s, x, cmp)
+	if sign > 0 {
+		return slices.Insert(s, i, x)
+	}
+	for ; i < len(s) && cmp(s[i], x) == 0; i++ {
+		if same(s[i], x) {
+			return slices.Delete(s, i, i+1)
+		}
+	}
+	return s
+}
