@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
@@ -329,7 +330,7 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return activationsOfOffers(ctx, rel, offers)
 	}
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.BenefitActivation{}, specChanged).
 		Named("benefitactivation").
 		// The grant is the record the status is read from; a grant created
@@ -360,17 +361,6 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
 			return ofPublisher(ctx, rel, p.Namespace, p.Name, false)
 		}), specChanged).
-		// Sales decide the tier (B2), fraud (R3) and cancellations (R4):
-		// Transact benefits only. List, Trial and Consulting activations
-		// do not depend on sales, so a sales line does not requeue them.
-		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
-			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
-			if err != nil || offer == nil {
-				return nil, err
-			}
-			r.sales.changed(types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}, s)
-			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name, true)
-		}), specChanged).
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
 			offers, err := offersOfProgram(ctx, rel, p)
 			if err != nil {
@@ -378,6 +368,35 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			}
 			return activationsOfOffers(ctx, rel, offers)
 		}), specChanged).
-		WatchesRawSource(r.wakeups.Source()).
-		Complete(observed("benefitactivation", r, r.Observer))
+		WatchesRawSource(r.wakeups.Source())
+	return r.watchSales(b, ofPublisher).Complete(observed("benefitactivation", r, r.Observer))
+}
+
+// watchSales makes sales requeue activations. Sales decide the tier (B2),
+// fraud (R3) and cancellations (R4): Transact benefits only, so List,
+// Trial and Consulting activations are never requeued by sales. With the
+// sales memo, a publisher's Transact activations are requeued when its
+// sales facts change in a way their decisions read, which most new lines
+// do not (salesMemo.notify); without it, by every sales line.
+func (r *BenefitActivationReconciler) watchSales(b *builder.Builder,
+	ofPublisher func(context.Context, relations, string, string, bool) ([]reconcile.Request, error)) *builder.Builder {
+	transactOfPublisher := mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
+		return ofPublisher(ctx, rel, p.Namespace, p.Name, true)
+	})
+	if r.sales == nil {
+		return b.Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
+			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
+			if err != nil || offer == nil {
+				return nil, err
+			}
+			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name, true)
+		}), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+	}
+	changed := make(chan event.GenericEvent, 1024)
+	r.sales.notify = func(pub types.NamespacedName) {
+		target := &v1alpha1.Publisher{ObjectMeta: metav1.ObjectMeta{Namespace: pub.Namespace, Name: pub.Name}}
+		// Not blocking the reconcile that computed the facts (as Wakeups).
+		go func() { changed <- event.GenericEvent{Object: target} }()
+	}
+	return b.WatchesRawSource(source.Channel(changed, transactOfPublisher))
 }

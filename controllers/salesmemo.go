@@ -57,6 +57,12 @@ type salesMemo struct {
 	// whose offers changed, whose ledger is built again.
 	changedLines  map[types.NamespacedName]map[string]struct{}
 	offersChanged map[types.NamespacedName]bool
+
+	// notify, when set, is told of a publisher whose sales facts were
+	// computed again and changed in a way an activation's decision reads
+	// (rewards.SalesFacts.DecidesLike), or under other rules: its Transact
+	// activations are reconciled then, and not for every new line.
+	notify func(pub types.NamespacedName)
 }
 
 // keptLedger is a publisher's ledger and the rules it was built under.
@@ -172,10 +178,14 @@ func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, n
 	res, detail, facts := kept.ledger.Facts(now)
 	m.mu.Lock()
 	m.ledgers[pub] = kept
-	if cur, ok := m.entries[pub]; !ok || cur.version <= version {
-		m.entries[pub] = salesEntry{version: version, rules: rules, computedAt: now, res: res, detail: detail, facts: facts}
-	}
+	prev, hadEntry := m.entries[pub]
+	m.entries[pub] = salesEntry{version: version, rules: rules, computedAt: now, res: res, detail: detail, facts: facts}
 	m.mu.Unlock()
+	// Without an entry before, no activation of the publisher was decided
+	// on facts of this memo: each computes them when reconciled.
+	if m.notify != nil && hadEntry && (prev.rules != rules || !prev.facts.DecidesLike(facts)) {
+		m.notify(pub)
+	}
 	return res, detail, facts, nil
 }
 

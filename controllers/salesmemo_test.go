@@ -241,3 +241,40 @@ func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
 		}
 	}
 }
+
+// The memo tells of a publisher whose sales facts changed in a way an
+// activation's decision reads, and only then: a new line that leaves the
+// tier and the rest as they were requeues no activation.
+func TestSalesMemoNotifiesWhatActivationsRead(t *testing.T) {
+	now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
+	f.addLine("a", "30000.00", now.AddDate(0, -2, 0)) // Tier 2
+	m := newSalesMemo()
+	var told []types.NamespacedName
+	m.notify = func(p types.NamespacedName) { told = append(told, p) }
+
+	step := func(name string, p rewards.ProgramState, wantTold int) {
+		t.Helper()
+		if _, _, _, err := m.facts(pub, p, now, f.inputs()); err != nil {
+			t.Fatal(err)
+		}
+		if len(told) != wantTold {
+			t.Errorf("%s: told %d times, want %d", name, len(told), wantTold)
+		}
+	}
+	step("first computation: no activation decided on an earlier one", prog, 0)
+	f.addLine("b", "100", now.AddDate(0, -1, 0))
+	m.changed(pub, lineChange("b", "10"))
+	step("a new line, same tier, same next change", prog, 0)
+	f.addLine("c", "80000", now.AddDate(0, -1, 0))
+	m.changed(pub, lineChange("c", "11"))
+	step("B2: a new line reaching Tier 3", prog, 1)
+	f.addLine("d", "100", now.AddDate(0, -1, 0))
+	f.records[len(f.records)-1].Spec.Fraud = v1alpha1.FraudSuspected
+	m.changed(pub, lineChange("d", "12"))
+	step("R3: a line reported as fraud", prog, 2)
+	step("nothing changed", prog, 2)
+	step("other rules in force", memoProgram("uid-1", 2), 3)
+	if told[0] != pub {
+		t.Errorf("told of %v, want %v", told[0], pub)
+	}
+}

@@ -1,6 +1,7 @@
 package rewards
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -27,6 +28,8 @@ type SalesFacts struct {
 	rules   *Rules
 	offers  []v1alpha1.Offer
 	records []*v1alpha1.SalesRecord
+	// cancelled counts the cancelled purchases among records.
+	cancelled int
 }
 
 // FraudLine is a sales line reported as fraudulent.
@@ -67,9 +70,34 @@ func salesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, records
 		if rec.Spec.Fraud == v1alpha1.FraudSuspected || rec.Spec.Fraud == v1alpha1.FraudProven {
 			f.Fraud = append(f.Fraud, FraudLine{Name: rec.Name, Offer: rec.Spec.OfferRef.Name, State: rec.Spec.Fraud})
 		}
+		if rec.Spec.Cancellation != nil {
+			f.cancelled++
+		}
 	}
 	sort.Slice(f.Fraud, func(i, j int) bool { return f.Fraud[i].Name < f.Fraud[j].Name })
 	return f
+}
+
+// DecidesLike reports whether every activation decision made on s is made
+// the same on o, both under the same rules: the same tier (B2, R4), live
+// Transact offer, instant of the next change (when activations look
+// again) and fraud reports (R3), and no cancelled purchase in either: R4
+// looks at every line, as of each grant, when there is one. A publisher's
+// new line that changes none of these (most new lines) changes no
+// activation, which then need not be reconciled again.
+func (s SalesFacts) DecidesLike(o SalesFacts) bool {
+	return s.Tier == o.Tier && s.HasLiveTransactOffer == o.HasLiveTransactOffer &&
+		sameInstant(s.NextChangeAt, o.NextChangeAt) && slices.Equal(s.Fraud, o.Fraud) &&
+		s.cancelled == 0 && o.cancelled == 0
+}
+
+// sameInstant reports whether two optional instants are both absent or
+// equal.
+func sameInstant(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
 }
 
 // CancelledLinesAt lists, by name, the cancelled purchases that would have
