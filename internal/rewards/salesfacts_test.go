@@ -17,7 +17,9 @@ func TestDecidesLike(t *testing.T) {
 	facts := func(records ...v1alpha1.SalesRecord) SalesFacts { return SalesFactsFor(rules, offers, records, now) }
 	// 30,000 USD billed two months ago: Tier 2, leaving the window in ten months.
 	base := []v1alpha1.SalesRecord{mkSale("a", "saas", "30000", "USD", now.AddDate(0, -2, 0))}
-	with := func(more ...v1alpha1.SalesRecord) []v1alpha1.SalesRecord { return append(append([]v1alpha1.SalesRecord{}, base...), more...) }
+	with := func(more ...v1alpha1.SalesRecord) []v1alpha1.SalesRecord {
+		return append(append([]v1alpha1.SalesRecord{}, base...), more...)
+	}
 
 	cases := map[string]struct {
 		reason string
