@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -369,34 +370,34 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return activationsOfOffers(ctx, rel, offers)
 		}), specChanged).
 		WatchesRawSource(r.wakeups.Source())
-	return r.watchSales(b, ofPublisher).Complete(observed("benefitactivation", r, r.Observer))
+	b, err := r.watchSales(b, ofPublisher)
+	if err != nil {
+		return err
+	}
+	return b.Complete(observed("benefitactivation", r, r.Observer))
 }
 
 // watchSales makes sales requeue activations. Sales decide the tier (B2),
 // fraud (R3) and cancellations (R4): Transact benefits only, so List,
-// Trial and Consulting activations are never requeued by sales. With the
-// sales memo, a publisher's Transact activations are requeued when its
-// sales facts change in a way their decisions read, which most new lines
-// do not (salesMemo.notify); without it, by every sales line.
+// Trial and Consulting activations are never requeued by sales. A
+// publisher's Transact activations are requeued when its sales facts are
+// computed again and change in a way their decisions read, which most new
+// lines do not (salesMemo.notify). The memo is the one the publisher
+// controller shares: its reconcile computes the facts after a new line.
 func (r *BenefitActivationReconciler) watchSales(b *builder.Builder,
-	ofPublisher func(context.Context, relations, string, string, bool) ([]reconcile.Request, error)) *builder.Builder {
+	ofPublisher func(context.Context, relations, string, string, bool) ([]reconcile.Request, error)) (*builder.Builder, error) {
+	if r.sales == nil {
+		return nil, errors.New("the BenefitActivation controller needs the sales memo it shares with the Publisher controller: " +
+			"set it up with controllers.SetupWithManager")
+	}
 	transactOfPublisher := mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
 		return ofPublisher(ctx, rel, p.Namespace, p.Name, true)
 	})
-	if r.sales == nil {
-		return b.Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
-			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
-			if err != nil || offer == nil {
-				return nil, err
-			}
-			return ofPublisher(ctx, rel, s.Namespace, offer.Spec.PublisherRef.Name, true)
-		}), builder.WithPredicates(predicate.GenerationChangedPredicate{}))
-	}
 	changed := make(chan event.GenericEvent, 1024)
 	r.sales.notify = func(pub types.NamespacedName) {
 		target := &v1alpha1.Publisher{ObjectMeta: metav1.ObjectMeta{Namespace: pub.Namespace, Name: pub.Name}}
 		// Not blocking the reconcile that computed the facts (as Wakeups).
 		go func() { changed <- event.GenericEvent{Object: target} }()
 	}
-	return b.WatchesRawSource(source.Channel(changed, transactOfPublisher))
+	return b.WatchesRawSource(source.Channel(changed, transactOfPublisher)), nil
 }

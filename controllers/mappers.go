@@ -88,14 +88,9 @@ func (rel relations) grantsOfPublisher(ctx context.Context, namespace, publisher
 	return list.Items, err
 }
 
-// recordsOfPublisher lists the sales records of all of a publisher's offers.
-func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, offers []v1alpha1.Offer) ([]v1alpha1.SalesRecord, error) {
-	if len(offers) == 1 {
-		return rel.recordsOfOffer(ctx, namespace, offers[0].Name)
-	}
-	// Sized once: appending a large publisher's lines offer by offer grew
-	// the slice again and again, which cost more than evaluating the lines
-	// (make bench-scale's 10,000-line publisher, profiled).
+// recordsOfPublisher lists the sales records of all of a publisher's
+// offers, pointing into each offer's list (read-only, from the cache).
+func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, offers []v1alpha1.Offer) ([]*v1alpha1.SalesRecord, error) {
 	perOffer := make([][]v1alpha1.SalesRecord, 0, len(offers))
 	n := 0
 	for i := range offers {
@@ -106,9 +101,13 @@ func (rel relations) recordsOfPublisher(ctx context.Context, namespace string, o
 		perOffer = append(perOffer, recs)
 		n += len(recs)
 	}
-	all := make([]v1alpha1.SalesRecord, 0, n)
+	// Sized once: growing a large publisher's slice offer by offer cost
+	// more than evaluating its lines (make bench-scale, profiled).
+	all := make([]*v1alpha1.SalesRecord, 0, n)
 	for _, recs := range perOffer {
-		all = append(all, recs...)
+		for i := range recs {
+			all = append(all, &recs[i])
+		}
 	}
 	return all, nil
 }
@@ -122,14 +121,7 @@ func (rel relations) salesInputs(ctx context.Context, namespace, publisher strin
 				return nil, nil, err
 			}
 			records, err := rel.recordsOfPublisher(ctx, namespace, offers)
-			if err != nil {
-				return nil, nil, err
-			}
-			pointers := make([]*v1alpha1.SalesRecord, len(records))
-			for i := range records {
-				pointers[i] = &records[i]
-			}
-			return offers, pointers, nil
+			return offers, records, err
 		},
 		line: func(name string) (*v1alpha1.SalesRecord, error) {
 			var rec v1alpha1.SalesRecord

@@ -127,7 +127,7 @@ func assertLedgerIsFresh(t *testing.T, when string, ledger *Ledger, rules *Rules
 		records = append(records, *rec)
 	}
 	wantRes, wantDetail := ComputeTierDetail(rules, offers, records, now)
-	wantFacts := SalesFactsOf(wantRes, rules, offers, records)
+	wantFacts := SalesFactsFor(rules, offers, records, now)
 	res, detail, facts := ledger.Facts(now)
 	if diff := cmp.Diff(wantRes, res, cmpOpts...); diff != "" {
 		t.Fatalf("%s: result differs from evaluating every line again: -want, +got:\n%s", when, diff)
@@ -162,6 +162,16 @@ func TestLedgerHolds(t *testing.T) {
 	old := mkSale("old", "saas", "100", "USD", now.AddDate(0, -11, 0))
 	leaves := now.AddDate(0, 1, 0)
 	future := mkSale("future", "saas", "100", "USD", now.AddDate(0, 0, 10))
+	// withOld is a ledger built now with the old line; then applies a
+	// change to it.
+	withOld := func(then func(*Ledger)) func() *Ledger {
+		return func() *Ledger {
+			l := NewLedger(rules, offers, []*v1alpha1.SalesRecord{&old}, now)
+			then(l)
+			return l
+		}
+	}
+	asBuilt := func(*Ledger) {}
 
 	cases := map[string]struct {
 		reason string
@@ -171,32 +181,28 @@ func TestLedgerHolds(t *testing.T) {
 	}{
 		"AtBuild": {
 			reason: "a ledger holds at the instant it was built",
-			build:  func() *Ledger { return NewLedger(rules, offers, []*v1alpha1.SalesRecord{&old}, now) },
+			build:  withOld(asBuilt),
 			at:     now, want: true,
 		},
 		"BeforeBuild": {
 			reason: "a ledger says nothing of an instant before it was built",
-			build:  func() *Ledger { return NewLedger(rules, offers, []*v1alpha1.SalesRecord{&old}, now) },
+			build:  withOld(asBuilt),
 			at:     now.Add(-time.Second), want: false,
 		},
 		"JustBeforeALineLeaves": {
 			reason: "S4: until the line leaves the trailing window nothing changes",
-			build:  func() *Ledger { return NewLedger(rules, offers, []*v1alpha1.SalesRecord{&old}, now) },
+			build:  withOld(asBuilt),
 			at:     leaves.Add(-time.Nanosecond), want: true,
 		},
 		"WhenALineLeaves": {
 			reason: "S4: the line leaves the window at the instant it is twelve months old",
-			build:  func() *Ledger { return NewLedger(rules, offers, []*v1alpha1.SalesRecord{&old}, now) },
+			build:  withOld(asBuilt),
 			at:     leaves, want: false,
 		},
 		"ChangeRemovedWithItsLine": {
 			reason: "the line that would change is gone: nothing else changes",
-			build: func() *Ledger {
-				l := NewLedger(rules, offers, []*v1alpha1.SalesRecord{&old}, now)
-				l.Remove("old")
-				return l
-			},
-			at: leaves.AddDate(1, 0, 0), want: true,
+			build:  withOld(func(l *Ledger) { l.Remove("old") }),
+			at:     leaves.AddDate(1, 0, 0), want: true,
 		},
 		"PutLineBilledLater": {
 			reason: "S4: a line put later counts from its billedAt, when the ledger changes by itself",

@@ -50,16 +50,12 @@ type CancelledLine struct {
 
 // SalesFactsFor gathers SalesFacts from a publisher's offers and sales lines.
 func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) SalesFacts {
-	return SalesFactsOf(ComputeTier(rules, offers, records, now), rules, offers, records)
+	pointers := pointersTo(records)
+	return salesFactsOf(newLedger(rules, offers, pointers, now, false, false).result(now), rules, offers, pointers)
 }
 
-// SalesFactsOf is SalesFactsFor for a tier already computed from the same
-// offers and lines, so that a publisher's lines are summed once for its own
-// status and its activations' decisions.
-func SalesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord) SalesFacts {
-	return salesFactsOf(res, rules, offers, pointersTo(records))
-}
-
+// salesFactsOf is SalesFactsFor for a tier already computed from the same
+// offers and lines (a ledger's).
 func salesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord) SalesFacts {
 	f := SalesFacts{
 		Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats,

@@ -45,46 +45,50 @@ func benchInputs(n int, now time.Time) ([]v1alpha1.Offer, []v1alpha1.SalesRecord
 	return offers, records
 }
 
-func BenchmarkComputeTier10000Lines(b *testing.B) {
+// benchWindows runs bench on benchInputs' 10,000 lines under each sales
+// window.
+func benchWindows(b *testing.B, bench func(b *testing.B, window v1alpha1.SalesWindow, rules *Rules,
+	offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time)) {
 	now := utc(2026, time.March, 15, 10, 0, 0)
 	offers, records := benchInputs(10_000, now)
 	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
 		rules := defaultRulesFor(window)
 		b.Run(string(window), func(b *testing.B) {
 			b.ReportAllocs()
-			var res TierResult
-			for b.Loop() {
-				res = ComputeTier(rules, offers, records, now)
-			}
-			if res.Counted == 0 || res.Excluded == 0 || res.Tier == 0 {
-				b.Fatalf("S4: unexpected result: counted %d, excluded %d, tier %d", res.Counted, res.Excluded, res.Tier)
-			}
+			bench(b, window, rules, offers, records, now)
 		})
 	}
 }
 
+func BenchmarkComputeTier10000Lines(b *testing.B) {
+	benchWindows(b, func(b *testing.B, _ v1alpha1.SalesWindow, rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) {
+		var res TierResult
+		for b.Loop() {
+			res = ComputeTier(rules, offers, records, now)
+		}
+		if res.Counted == 0 || res.Excluded == 0 || res.Tier == 0 {
+			b.Fatalf("S4: unexpected result: counted %d, excluded %d, tier %d", res.Counted, res.Excluded, res.Tier)
+		}
+	})
+}
+
 // BenchmarkComputeTierDetail10000Lines is what the publisher controller
-// runs: ComputeTier with the breakdown and the forecast of the same pass.
+// runs when it builds a publisher's ledger: ComputeTier with the breakdown
+// and the forecast of the same pass.
 func BenchmarkComputeTierDetail10000Lines(b *testing.B) {
-	now := utc(2026, time.March, 15, 10, 0, 0)
-	offers, records := benchInputs(10_000, now)
-	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
-		rules := defaultRulesFor(window)
-		b.Run(string(window), func(b *testing.B) {
-			b.ReportAllocs()
-			var res TierResult
-			var detail TierDetail
-			for b.Loop() {
-				res, detail = ComputeTierDetail(rules, offers, records, now)
-			}
-			if res.Tier == 0 || len(detail.Breakdown.Offers) != 20 || len(detail.Breakdown.Excluded) == 0 {
-				b.Fatalf("unexpected result: tier %d, breakdown %+v", res.Tier, detail.Breakdown)
-			}
-			if (window == v1alpha1.SalesWindowTrailing12Months) != (detail.Forecast != nil) {
-				b.Fatalf("S4: forecast %+v under %s", detail.Forecast, window)
-			}
-		})
-	}
+	benchWindows(b, func(b *testing.B, window v1alpha1.SalesWindow, rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) {
+		var res TierResult
+		var detail TierDetail
+		for b.Loop() {
+			res, detail = ComputeTierDetail(rules, offers, records, now)
+		}
+		if res.Tier == 0 || len(detail.Breakdown.Offers) != 20 || len(detail.Breakdown.Excluded) == 0 {
+			b.Fatalf("unexpected result: tier %d, breakdown %+v", res.Tier, detail.Breakdown)
+		}
+		if (window == v1alpha1.SalesWindowTrailing12Months) != (detail.Forecast != nil) {
+			b.Fatalf("S4: forecast %+v under %s", detail.Forecast, window)
+		}
+	})
 }
 
 // BenchmarkLedgerNewLine10000Lines is what the operator does for a new
@@ -92,22 +96,16 @@ func BenchmarkComputeTierDetail10000Lines(b *testing.B) {
 // and read the result, breakdown, forecast and sales facts. Compare with
 // BenchmarkComputeTierDetail10000Lines, which evaluates every line again.
 func BenchmarkLedgerNewLine10000Lines(b *testing.B) {
-	now := utc(2026, time.March, 15, 10, 0, 0)
-	offers, records := benchInputs(10_000, now)
-	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
-		rules := defaultRulesFor(window)
-		b.Run(string(window), func(b *testing.B) {
-			ledger := NewLedger(rules, offers, pointersTo(records), now)
-			line := mkSale("new-line", offers[0].Name, "1000", "USD", now.Add(-time.Hour))
-			b.ReportAllocs()
-			var res TierResult
-			for b.Loop() {
-				ledger.Put(&line, now)
-				res, _, _ = ledger.Facts(now)
-			}
-			if res.Counted == 0 || res.Tier == 0 {
-				b.Fatalf("unexpected result: counted %d, tier %d", res.Counted, res.Tier)
-			}
-		})
-	}
+	benchWindows(b, func(b *testing.B, _ v1alpha1.SalesWindow, rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) {
+		ledger := NewLedger(rules, offers, pointersTo(records), now)
+		line := mkSale("new-line", offers[0].Name, "1000", "USD", now.Add(-time.Hour))
+		var res TierResult
+		for b.Loop() {
+			ledger.Put(&line, now)
+			res, _, _ = ledger.Facts(now)
+		}
+		if res.Counted == 0 || res.Tier == 0 {
+			b.Fatalf("unexpected result: counted %d, tier %d", res.Counted, res.Tier)
+		}
+	})
 }
