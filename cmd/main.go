@@ -42,6 +42,7 @@ var version = "dev"
 type options struct {
 	metricsAddr             string
 	probeAddr               string
+	pprofAddr               string
 	enableLeaderElection    bool
 	leaderElectionNamespace string
 	secureMetrics           bool
@@ -59,6 +60,8 @@ func bindFlags(fs *flag.FlagSet) *options {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to, "+
 		"for example :8443 (HTTPS) or :8080 (HTTP). 0 disables the metrics endpoint.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the health and readiness probes bind to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "The address Go's profiling endpoints (/debug/pprof/) bind to, "+
+		"for example 127.0.0.1:6060, unauthenticated. 0 disables them.")
 	fs.BoolVar(&o.enableLeaderElection, "leader-elect", false, "Enable leader election, so that only one "+
 		"replica reconciles at a time.")
 	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "The namespace of the leader "+
@@ -120,6 +123,7 @@ func main() {
 		Scheme:                  scheme,
 		Metrics:                 metricsOptions,
 		HealthProbeBindAddress:  opts.probeAddr,
+		PprofBindAddress:        opts.pprofAddr,
 		LeaderElection:          opts.enableLeaderElection,
 		LeaderElectionID:        "rewards-operator.rewards.marketplace.io",
 		LeaderElectionNamespace: opts.leaderElectionNamespace,

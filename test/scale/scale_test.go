@@ -39,6 +39,8 @@ var (
 	flagExpiries   = flag.Int("expiries", 100, "activations expiring within 30 s in the expiry measure")
 	flagLogs       = flag.String("logs", os.TempDir(), "directory of the operator's and the floor's logs")
 	flagTimeout    = flag.Duration("converge-timeout", 90*time.Minute, "longest a convergence may take")
+	flagProfiles   = flag.String("profiles", "", "also write the operator's CPU profiles, phase by phase, and its heap "+
+		"after convergence to this directory (through --pprof-bind-address)")
 )
 
 // extraLabel marks what the measures after convergence create (sales
@@ -224,8 +226,19 @@ func (b *bench) round(w int) round {
 	} else {
 		opArgs = append(opArgs, "--metrics-bind-address=0")
 	}
+	pprofAddr := ""
+	if *flagProfiles != "" {
+		if pprofAddr, err = freeLocalAddr(); err != nil {
+			b.t.Logf("operator w=%d: no free port for the profiling endpoint, no profiles: %v", w, err)
+		} else {
+			opArgs = append(opArgs, "--pprof-bind-address="+pprofAddr)
+		}
+	}
+	prof := newProfiler(*flagProfiles, pprofAddr, w)
+	prof.start(b.ctx, b.t.Logf)
 	op, or := b.converge("operator", w, b.operator, opArgs, byOperator)
 	defer op.stop()
+	defer prof.stop()
 	or.rss, _ = rssOf(op.pid())
 	if metricsAddr != "" {
 		if or.heap, err = scrapeHeap(b.ctx, metricsAddr); err != nil {
@@ -233,6 +246,11 @@ func (b *bench) round(w int) round {
 		}
 	}
 	or.cached = or.objects + b.count(&v1alpha1.BenefitGrantList{})
+	// After RSS and heap are read: the profile collects garbage first.
+	prof.enter("idle")
+	if err := prof.heap(b.ctx, "converged"); err != nil {
+		b.t.Logf("operator w=%d: heap profile: %v", w, err)
+	}
 	b.t.Logf("operator w=%d: RSS %d MB, Go heap in use %d MB (allocated %d MB) for %d cached objects",
 		w, or.rss>>20, or.heap.inuse>>20, or.heap.alloc>>20, or.cached)
 
@@ -244,6 +262,7 @@ func (b *bench) round(w int) round {
 	or.idleWrites, _ = b.obs.writes()
 	or.idleCPU = cpu1 - cpu0
 
+	prof.enter("latency")
 	or.ordinary = b.latency(op, "ordinary", func(int) (string, string, string) {
 		i := b.rng.IntN(b.data.publishers)
 		return b.data.namespaceOf(i), publisherName(i), offerName(i, b.rng.IntN(2))
@@ -253,7 +272,9 @@ func (b *bench) round(w int) round {
 			return bigNamespace, bigPublisher, bigOfferName(b.rng.IntN(bigOffers))
 		})
 	}
+	prof.enter("expiry")
 	or.expiryP50, or.expiryP99, or.expiries = b.expiry()
+	prof.stop()
 	if err := op.exited(); err != nil {
 		b.t.Fatalf("operator: %v (log: %s)", err, op.log.Name())
 	}
