@@ -87,9 +87,70 @@ func TestCapVerbosityAlwaysLogsErrors(t *testing.T) {
 
 func TestCapVerbosityKeepsTheCallersFileAndLine(t *testing.T) {
 	inner, buf := verboseLogger(true)
-	CapVerbosity(inner, MaxVerbosity).Info("where")
-	if !strings.Contains(buf.String(), "verbosity_test.go:") {
-		t.Errorf("caller not this file: %q", buf.String())
+	capped := CapVerbosity(inner, MaxVerbosity)
+	for name, l := range map[string]logr.Logger{
+		"plain":            capped,
+		"with values":      capped.WithValues("reconcileID", "r1"),
+		"with name":        capped.WithName("controller").WithValues("reconcileID", "r1"),
+		"with values, err": capped.WithValues("reconcileID", "r1"),
+	} {
+		buf.Reset()
+		if strings.HasSuffix(name, "err") {
+			l.Error(fmt.Errorf("boom"), "where")
+		} else {
+			l.Info("where")
+		}
+		if !strings.Contains(buf.String(), "verbosity_test.go:") {
+			t.Errorf("%s: caller not this file: %q", name, buf.String())
+		}
+	}
+}
+
+// Values are handed to the wrapped logger only when a line is written:
+// every line still carries all of its logger's values, in order, and
+// loggers derived from the same one carry only their own.
+func TestCapVerbosityKeepsEachLoggersValues(t *testing.T) {
+	inner, buf := verboseLogger(false)
+	// Three pairs of values: the parent's slice has room for a fourth, which
+	// each child must not write in the other's place.
+	parent := CapVerbosity(inner, MaxVerbosity).WithValues("controller", "publisher").WithName("reconciler").
+		WithValues("namespace", "rewards-demo").WithValues("kind", "Publisher")
+	first := parent.WithValues("name", "contoso")
+	second := parent.WithValues("name", "fabrikam")
+
+	for _, c := range []struct {
+		name      string
+		log       func()
+		want, not []string
+	}{
+		{"first", func() { first.Info("line", "tier", 2) },
+			[]string{`"controller":"publisher"`, `"kind":"Publisher"`, `"name":"contoso"`, `"tier":2`, `"logger":"reconciler"`}, []string{"fabrikam"}},
+		{"second", func() { second.V(1).Info("line") },
+			[]string{`"controller":"publisher"`, `"name":"fabrikam"`}, []string{"contoso"}},
+		{"second, error", func() { second.Error(fmt.Errorf("boom"), "failed") },
+			[]string{`"controller":"publisher"`, `"name":"fabrikam"`, "boom"}, []string{"contoso"}},
+		{"parent", func() { parent.Info("line") },
+			[]string{`"controller":"publisher"`}, []string{"contoso", "fabrikam"}},
+	} {
+		buf.Reset()
+		c.log()
+		out := buf.String()
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: %s missing from %q", c.name, w, out)
+			}
+		}
+		for _, n := range c.not {
+			if strings.Contains(out, n) {
+				t.Errorf("%s: %s in %q", c.name, n, out)
+			}
+		}
+	}
+	// In the order they were given.
+	buf.Reset()
+	first.Info("line")
+	if out := buf.String(); strings.Index(out, `"controller"`) > strings.Index(out, `"name"`) {
+		t.Errorf("values out of order: %q", out)
 	}
 }
 
