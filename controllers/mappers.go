@@ -20,24 +20,26 @@ import (
 // relations finds related objects through the cache's field indexes.
 type relations struct{ c client.Reader }
 
-// readOnly lists from the cache without copying each object: the objects
-// listed share the cache's and must never be changed (nothing here changes
-// a listed object; each reconcile changes only the object it Gets, which is
-// a copy). It is what keeps a publisher with thousands of lines cheap to
-// read. A reader that is not a cache ignores it.
+// readOnly reads and lists from the cache without copying each object: the
+// objects read share the cache's and must never be changed. Nothing here
+// changes a related object: each reconcile changes only the object it is
+// reconciling, which it Gets as a copy. It is what keeps a publisher with
+// thousands of lines cheap to read, and a sales line's reconcile from
+// copying its publisher's whole status to read which program it follows.
+// A reader that is not a cache ignores it.
 var readOnly = client.UnsafeDisableDeepCopy
 
-// offer reads an offer; nil when it does not exist.
+// offer reads an offer, read only; nil when it does not exist.
 func (rel relations) offer(ctx context.Context, namespace, name string) (*v1alpha1.Offer, error) {
 	var o v1alpha1.Offer
-	found, err := getOptional(ctx, rel.c, types.NamespacedName{Namespace: namespace, Name: name}, &o)
+	found, err := getOptional(ctx, rel.c, types.NamespacedName{Namespace: namespace, Name: name}, &o, readOnly)
 	if err != nil || !found {
 		return nil, err
 	}
 	return &o, nil
 }
 
-// publisherAndProgram reads a publisher (nil when it does not exist) and
+// publisherAndProgram reads a publisher (read only; nil when it does not exist) and
 // the program it follows: spec.programRef, or "default", which is also what
 // the objects of a missing (or unknown, name "") publisher are judged by.
 func (rel relations) publisherAndProgram(ctx context.Context, namespace, name string) (*v1alpha1.Publisher, rewards.ProgramState, error) {
@@ -45,7 +47,7 @@ func (rel relations) publisherAndProgram(ctx context.Context, namespace, name st
 	found := false
 	if name != "" {
 		var err error
-		if found, err = getOptional(ctx, rel.c, types.NamespacedName{Namespace: namespace, Name: name}, &p); err != nil {
+		if found, err = getOptional(ctx, rel.c, types.NamespacedName{Namespace: namespace, Name: name}, &p, readOnly); err != nil {
 			return nil, rewards.ProgramState{}, err
 		}
 	}
@@ -125,7 +127,7 @@ func (rel relations) salesInputs(ctx context.Context, namespace, publisher strin
 		},
 		line: func(name string) (*v1alpha1.SalesRecord, error) {
 			var rec v1alpha1.SalesRecord
-			if err := rel.c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &rec); err != nil {
+			if err := rel.c.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &rec, readOnly); err != nil {
 				return nil, client.IgnoreNotFound(err)
 			}
 			return &rec, nil

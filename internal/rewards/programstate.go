@@ -16,6 +16,8 @@ type ProgramState struct {
 	// Rules are the rules in force: the spec's when it is valid, the last
 	// valid spec's otherwise; DefaultRules (no tier, no catalog) when the
 	// program is missing or was never valid, so that nothing is unlocked.
+	// The operator shares one Rules among all the reconciles under the same
+	// program: read only.
 	Rules *Rules
 	// Missing is true when the RewardsProgram does not exist.
 	Missing bool
