@@ -1,6 +1,7 @@
 package rewards
 
 import (
+	"iter"
 	"math/big"
 	"slices"
 	"time"
@@ -68,11 +69,33 @@ type Ledger struct {
 	changes       []change
 }
 
+// sale is what the rules read of a sales line: its name and spec. A ledger
+// keeps its lines' sales, not the SalesRecords it was given: a spec is a
+// quarter of a record's size, and a pointer to a record listed from the
+// operator's cache would keep the whole list's copies alive.
+type sale struct {
+	name string
+	spec v1alpha1.SalesRecordSpec
+}
+
+// salesOf gives the name and spec of each record.
+func salesOf(records []*v1alpha1.SalesRecord) iter.Seq2[string, *v1alpha1.SalesRecordSpec] {
+	return func(yield func(string, *v1alpha1.SalesRecordSpec) bool) {
+		for _, rec := range records {
+			if !yield(rec.Name, &rec.Spec) {
+				return
+			}
+		}
+	}
+}
+
 // ledgerLine is one sales line in a ledger and its verdict at the instant
-// it was evaluated.
+// it was evaluated. A line is never changed once evaluated: a changed
+// sales line is a new ledgerLine, so the SalesFacts read from a ledger
+// before stay as they were.
 type ledgerLine struct {
-	rec *v1alpha1.SalesRecord
-	v   LineVerdict
+	sale
+	v LineVerdict
 	// excludedAmount is what an excluded line adds to its reason's amount
 	// in the breakdown; nil when not known (no rate, invalid amount).
 	excludedAmount *Money
@@ -83,13 +106,15 @@ type ledgerLine struct {
 
 // NewLedger evaluates a publisher's offers and sales lines under rules at
 // now. records are the sales lines of those offers; a line whose offer is
-// not among offers counts as OfferNotFound. The ledger keeps offers and the
-// records pointed to, which must not change afterwards.
+// not among offers counts as OfferNotFound. The ledger keeps offers, which
+// must not change afterwards, and a copy of each record's name and spec.
 func NewLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord, now time.Time) *Ledger {
-	return newLedger(rules, offers, records, now, true, true)
+	return newLedger(rules, offers, len(records), salesOf(records), now, true, true)
 }
 
-func newLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord, now time.Time, detailed, keep bool) *Ledger {
+// newLedger evaluates n sales lines, given by name and spec.
+func newLedger(rules *Rules, offers []v1alpha1.Offer, n int, sales iter.Seq2[string, *v1alpha1.SalesRecordSpec], now time.Time,
+	detailed, keep bool) *Ledger {
 	l := &Ledger{
 		rules:       rules,
 		at:          now,
@@ -101,7 +126,7 @@ func newLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesR
 		offerByName: make(map[string]*v1alpha1.Offer, len(offers)),
 	}
 	if keep {
-		l.lines = make([]*ledgerLine, 0, len(records))
+		l.lines = make([]*ledgerLine, 0, n)
 	}
 	if detailed {
 		l.byOffer = map[string]*offerTally{}
@@ -109,8 +134,8 @@ func newLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesR
 	for i := range offers {
 		l.addOffer(&offers[i])
 	}
-	for _, rec := range records {
-		e := l.evaluate(rec)
+	for name, spec := range sales {
+		e := l.evaluate(name, spec)
 		if keep {
 			l.lines = append(l.lines, e)
 		}
@@ -175,14 +200,13 @@ func (l *Ledger) nextChange() *time.Time {
 }
 
 // Put adds a sales line at now, or replaces the line of the same name. The
-// ledger must hold at now (Holds); it keeps rec, which must not change
-// afterwards.
+// ledger must hold at now (Holds); it keeps a copy of rec's name and spec.
 func (l *Ledger) Put(rec *v1alpha1.SalesRecord, now time.Time) {
 	l.Remove(rec.Name)
 	if now.After(l.at) {
 		l.at = now
 	}
-	e := l.evaluate(rec)
+	e := l.evaluate(rec.Name, &rec.Spec)
 	l.index[rec.Name] = len(l.lines)
 	l.lines = append(l.lines, e)
 	l.take(e, +1)
@@ -193,7 +217,7 @@ func (l *Ledger) Remove(name string) {
 	if l.index == nil {
 		l.index = make(map[string]int, len(l.lines))
 		for i, e := range l.lines {
-			l.index[e.rec.Name] = i
+			l.index[e.name] = i
 		}
 	}
 	i, ok := l.index[name]
@@ -203,7 +227,7 @@ func (l *Ledger) Remove(name string) {
 	l.take(l.lines[i], -1)
 	last := len(l.lines) - 1
 	l.lines[i] = l.lines[last]
-	l.index[l.lines[i].rec.Name] = i
+	l.index[l.lines[i].name] = i
 	l.lines[last] = nil
 	l.lines = l.lines[:last]
 	delete(l.index, name)
@@ -211,13 +235,13 @@ func (l *Ledger) Remove(name string) {
 
 // evaluate judges one line at the ledger's instant, with what a detailed
 // ledger needs to explain it.
-func (l *Ledger) evaluate(rec *v1alpha1.SalesRecord) *ledgerLine {
-	offer := l.offerByName[rec.Spec.OfferRef.Name]
+func (l *Ledger) evaluate(name string, spec *v1alpha1.SalesRecordSpec) *ledgerLine {
+	offer := l.offerByName[spec.OfferRef.Name]
 	e := &l.scratch
 	if l.keep {
 		e = new(ledgerLine)
 	}
-	*e = ledgerLine{rec: rec, v: evaluateLine(&rec.Spec, offer, l.rules, l.at)}
+	*e = ledgerLine{sale: sale{name: name, spec: *spec}, v: evaluateLine(spec, offer, l.rules, l.at)}
 	if !l.detailed || e.v.Counted {
 		if l.trailing && e.v.Counted && e.v.NextChange != nil {
 			// It leaves the window then.
@@ -228,13 +252,13 @@ func (l *Ledger) evaluate(rec *v1alpha1.SalesRecord) *ledgerLine {
 	e.excludedAmount = e.v.ProgramAmount
 	if e.excludedAmount == nil && e.v.Reason == v1alpha1.SalesOfferNotFound {
 		// The verdict stops at the missing offer; the amount is still known.
-		e.excludedAmount = programAmount(&rec.Spec, l.rules)
+		e.excludedAmount = programAmount(spec, l.rules)
 	}
 	// A line billed in the future enters the window at its billedAt, and
 	// leaves it twelve months later.
-	if l.trailing && e.v.Reason == v1alpha1.SalesOutsideWindow && l.at.Before(rec.Spec.BilledAt.Time) {
-		at := rec.Spec.BilledAt.Time
-		if w := evaluateLine(&rec.Spec, offer, l.rules, at); w.Counted {
+	if l.trailing && e.v.Reason == v1alpha1.SalesOutsideWindow && l.at.Before(spec.BilledAt.Time) {
+		at := spec.BilledAt.Time
+		if w := evaluateLine(spec, offer, l.rules, at); w.Counted {
 			e.changes = append(e.changes, change{at: at, billed: w.ProgramAmount.int(), seats: w.Seats, sign: +1})
 			if w.NextChange != nil {
 				e.changes = append(e.changes, change{at: *w.NextChange, billed: w.ProgramAmount.int(), seats: w.Seats, sign: -1})
@@ -264,7 +288,7 @@ func (l *Ledger) take(e *ledgerLine, sign int) {
 		l.seats += int64(sign) * v.Seats
 		l.counted += int32(sign)
 		if l.detailed {
-			l.tallyOffer(e.rec.Spec.OfferRef.Name, v.ProgramAmount, sign)
+			l.tallyOffer(e.spec.OfferRef.Name, v.ProgramAmount, sign)
 		}
 		return
 	}
@@ -322,11 +346,11 @@ func (l *Ledger) result(now time.Time) TierResult {
 // decided on.
 func (l *Ledger) Facts(now time.Time) (TierResult, TierDetail, SalesFacts) {
 	res := l.result(now)
-	records := make([]*v1alpha1.SalesRecord, len(l.lines))
+	sales := make([]*sale, len(l.lines))
 	for i, e := range l.lines {
-		records[i] = e.rec
+		sales[i] = &e.sale
 	}
-	return res, l.detail(&res), salesFactsOf(res, l.rules, l.offers, records)
+	return res, l.detail(&res), salesFactsOf(res, l.rules, l.offers, sales)
 }
 
 // detail explains res, the ledger's result.

@@ -1,6 +1,7 @@
 package rewards
 
 import (
+	"iter"
 	"slices"
 	"sort"
 	"time"
@@ -25,10 +26,10 @@ type SalesFacts struct {
 	// The publisher's offers and sales lines under rules, for evaluating
 	// them at another instant than now (R4, R6). Nil in facts built by
 	// hand, which then know of no cancelled purchase.
-	rules   *Rules
-	offers  []v1alpha1.Offer
-	records []*v1alpha1.SalesRecord
-	// cancelled counts the cancelled purchases among records.
+	rules  *Rules
+	offers []v1alpha1.Offer
+	sales  []*sale
+	// cancelled counts the cancelled purchases among sales.
 	cancelled int
 }
 
@@ -50,23 +51,37 @@ type CancelledLine struct {
 
 // SalesFactsFor gathers SalesFacts from a publisher's offers and sales lines.
 func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) SalesFacts {
-	pointers := pointersTo(records)
-	return salesFactsOf(newLedger(rules, offers, pointers, now, false, false).result(now), rules, offers, pointers)
+	sales := make([]*sale, len(records))
+	for i := range records {
+		sales[i] = &sale{name: records[i].Name, spec: records[i].Spec}
+	}
+	return salesFactsOf(newLedger(rules, offers, len(sales), salesOfSales(sales), now, false, false).result(now), rules, offers, sales)
+}
+
+// salesOfSales gives the name and spec of each sale.
+func salesOfSales(sales []*sale) iter.Seq2[string, *v1alpha1.SalesRecordSpec] {
+	return func(yield func(string, *v1alpha1.SalesRecordSpec) bool) {
+		for _, s := range sales {
+			if !yield(s.name, &s.spec) {
+				return
+			}
+		}
+	}
 }
 
 // salesFactsOf is SalesFactsFor for a tier already computed from the same
 // offers and lines (a ledger's).
-func salesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord) SalesFacts {
+func salesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, sales []*sale) SalesFacts {
 	f := SalesFacts{
 		Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats,
 		HasLiveTransactOffer: res.HasLiveTransactOffer, NextChangeAt: res.NextChangeAt,
-		rules: rules, offers: offers, records: records,
+		rules: rules, offers: offers, sales: sales,
 	}
-	for _, rec := range records {
-		if rec.Spec.Fraud == v1alpha1.FraudSuspected || rec.Spec.Fraud == v1alpha1.FraudProven {
-			f.Fraud = append(f.Fraud, FraudLine{Name: rec.Name, Offer: rec.Spec.OfferRef.Name, State: rec.Spec.Fraud})
+	for _, s := range sales {
+		if s.spec.Fraud == v1alpha1.FraudSuspected || s.spec.Fraud == v1alpha1.FraudProven {
+			f.Fraud = append(f.Fraud, FraudLine{Name: s.name, Offer: s.spec.OfferRef.Name, State: s.spec.Fraud})
 		}
-		if rec.Spec.Cancellation != nil {
+		if s.spec.Cancellation != nil {
 			f.cancelled++
 		}
 	}
@@ -104,14 +119,14 @@ func (s SalesFacts) CancelledLinesAt(at time.Time) []CancelledLine {
 		byName[s.offers[i].Name] = &s.offers[i]
 	}
 	var out []CancelledLine
-	for _, rec := range s.records {
-		if rec.Spec.Cancellation == nil {
+	for _, line := range s.sales {
+		if line.spec.Cancellation == nil {
 			continue
 		}
-		uncancelled := rec.Spec
+		uncancelled := line.spec
 		uncancelled.Cancellation = nil
-		if v := evaluateLine(&uncancelled, byName[rec.Spec.OfferRef.Name], s.rules, at); v.Counted {
-			out = append(out, CancelledLine{Name: rec.Name, Amount: *v.ProgramAmount, Seats: v.Seats, CancelledAt: timePtr(rec.Spec.Cancellation.Time)})
+		if v := evaluateLine(&uncancelled, byName[line.spec.OfferRef.Name], s.rules, at); v.Counted {
+			out = append(out, CancelledLine{Name: line.name, Amount: *v.ProgramAmount, Seats: v.Seats, CancelledAt: timePtr(line.spec.Cancellation.Time)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -131,7 +146,7 @@ func cancellationCause(s SalesFacts, need int32, grantedAt time.Time) (Cancelled
 	if s.rules == nil {
 		return CancelledLine{}, false
 	}
-	then := newLedger(s.rules, s.offers, s.records, grantedAt, false, false).result(grantedAt)
+	then := newLedger(s.rules, s.offers, len(s.sales), salesOfSales(s.sales), grantedAt, false, false).result(grantedAt)
 	if then.Tier >= need {
 		return CancelledLine{}, false
 	}
