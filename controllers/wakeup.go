@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 
@@ -15,32 +16,47 @@ import (
 
 // Wakeups reconciles objects again at the exact instant their derived state
 // changes by itself (an offer going live, a sales line ageing out, a benefit
-// expiring). It stands in for RequeueAfter because its timers come from the
-// injected clock: a fake clock in tests fires them when it is stepped, so
+// expiring). It stands in for RequeueAfter because its timer comes from the
+// injected clock: a fake clock in tests fires it when it is stepped, so
 // time-based behaviour is tested without sleeping.
 //
-// Timers live in memory only. After a restart, the manager's initial list
-// reconciles every object, and each reconcile schedules its next instant
-// again from persisted spec and status.
+// Schedules live in memory only. After a restart, the manager's initial
+// list reconciles every object, and each reconcile schedules its next
+// instant again from persisted spec and status.
 //
 // With a resync period, every object is also woken that long after its
 // last reconcile even when nothing changes: the reconcile then repairs a
 // status that someone else wiped or edited (status-only edits are not
 // events the controllers watch) and, finding nothing to change, writes
-// nothing. One timer per object spreads the resyncs over time instead of
-// a cache-wide burst, and the injected clock makes them testable.
+// nothing. Each object's resync is counted from its own last reconcile,
+// which spreads the resyncs over time instead of a cache-wide burst.
+//
+// Every object has a schedule (its resync), so the schedules are kept as
+// small as they can be: a key and an instant in a heap, with one timer
+// for the earliest. A timer per object, with its callback, took more
+// memory than the object in the cache (make bench-scale, heap profile).
 type Wakeups struct {
 	clock  clock.WithDelayedExecution
 	resync time.Duration
 	events chan event.GenericEvent
 
-	mu     sync.Mutex
-	timers map[types.NamespacedName]scheduled
+	mu    sync.Mutex
+	byKey map[types.NamespacedName]*wakeup
+	queue wakeupQueue
+	// timer is armed for armedAt, the earliest instant in queue; nil when
+	// queue is empty. armings counts the timers armed, so that a callback
+	// knows whether it is the current timer's.
+	timer   clock.Timer
+	armedAt time.Time
+	armings uint64
 }
 
-type scheduled struct {
-	at    time.Time
-	timer clock.Timer
+// wakeup is one object's next instant.
+type wakeup struct {
+	key types.NamespacedName
+	at  time.Time
+	// index is the wakeup's place in the queue (container/heap).
+	index int
 }
 
 // NewWakeups returns a scheduler using clk that also wakes every object
@@ -50,7 +66,7 @@ func NewWakeups(clk clock.WithDelayedExecution, resync time.Duration) *Wakeups {
 		clock:  clk,
 		resync: resync,
 		events: make(chan event.GenericEvent, 1024),
-		timers: map[types.NamespacedName]scheduled{},
+		byKey:  map[types.NamespacedName]*wakeup{},
 	}
 }
 
@@ -68,68 +84,140 @@ func (w *Wakeups) At(obj client.Object, at *time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
+	now := w.clock.Now()
 	if w.resync > 0 {
-		if resync := w.clock.Now().Add(w.resync); at == nil || resync.Before(*at) {
+		if resync := now.Add(w.resync); at == nil || resync.Before(*at) {
 			at = &resync
 		}
 	}
-
-	if s, ok := w.timers[key]; ok {
-		if at != nil && s.at.Equal(*at) {
-			return
-		}
-		s.timer.Stop()
-		delete(w.timers, key)
-	}
-	if at == nil {
+	if at != nil && !at.After(now) {
+		w.removeLocked(key)
+		w.armLocked()
+		go func() { w.events <- wakeupOf(key) }()
 		return
 	}
-	// Only the key is needed to enqueue the object. A copy of the whole
-	// object, held by its timer until it fires (every object has one, for
-	// the resync), doubled the memory the cache takes (a heap profile of
-	// make bench-scale: 30% of the live heap).
-	target := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
-	when := *at
-	fire := func() {
-		w.mu.Lock()
-		if s, ok := w.timers[key]; ok && s.at.Equal(when) {
-			delete(w.timers, key)
-		}
-		w.mu.Unlock()
-		w.events <- event.GenericEvent{Object: target}
+	switch s, ok := w.byKey[key]; {
+	case at == nil:
+		w.removeLocked(key)
+	case ok && s.at.Equal(*at):
+		return
+	case ok:
+		s.at = *at
+		heap.Fix(&w.queue, s.index)
+	default:
+		s := &wakeup{key: key, at: *at}
+		w.byKey[key] = s
+		heap.Push(&w.queue, s)
 	}
-	for {
-		now := w.clock.Now()
-		d := when.Sub(now)
-		if d <= 0 {
-			go func() { w.events <- event.GenericEvent{Object: target} }()
-			return
-		}
-		// The callback only starts a goroutine: a fake clock runs AfterFunc
-		// callbacks synchronously while holding its own lock, and At holds
-		// w.mu while reading that clock, so taking w.mu (or blocking on the
-		// channel) inside the callback could deadlock a test stepping the
-		// clock while a reconcile schedules its next instant.
-		timer := w.clock.AfterFunc(d, func() { go fire() })
-		// The timer counts d from the clock's time when it is armed. A clock
-		// that moved between reading it and arming the timer (a fake clock
-		// stepped by a test meanwhile) would make it fire late by that move,
-		// missing the instant: arm it again from the new time. A real clock
-		// moves by nanoseconds here, which does not matter.
-		if w.clock.Since(now) < time.Millisecond {
-			w.timers[key] = scheduled{at: when, timer: timer}
-			return
-		}
-		timer.Stop()
-	}
+	w.armLocked()
 }
 
 // Forget cancels any schedule for the object with this key.
 func (w *Wakeups) Forget(key types.NamespacedName) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if s, ok := w.timers[key]; ok {
-		s.timer.Stop()
-		delete(w.timers, key)
+	w.removeLocked(key)
+	w.armLocked()
+}
+
+func (w *Wakeups) removeLocked(key types.NamespacedName) {
+	if s, ok := w.byKey[key]; ok {
+		heap.Remove(&w.queue, s.index)
+		delete(w.byKey, key)
 	}
+}
+
+// armLocked keeps the timer armed for the earliest instant in the queue.
+func (w *Wakeups) armLocked() {
+	if len(w.queue) == 0 {
+		if w.timer != nil {
+			w.timer.Stop()
+			w.timer = nil
+		}
+		return
+	}
+	first := w.queue[0].at
+	if w.timer != nil && w.armedAt.Equal(first) {
+		return
+	}
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	for {
+		now := w.clock.Now()
+		// The callback only starts a goroutine: a fake clock runs AfterFunc
+		// callbacks synchronously while holding its own lock, and At holds
+		// w.mu while reading that clock, so taking w.mu (or blocking on the
+		// channel) inside the callback could deadlock a test stepping the
+		// clock while a reconcile schedules its next instant.
+		w.armings++
+		arming := w.armings
+		w.timer = w.clock.AfterFunc(max(first.Sub(now), 0), func() { go w.fire(arming) })
+		w.armedAt = first
+		// The timer counts from the clock's time when it is armed. A clock
+		// that moved between reading it and arming the timer (a fake clock
+		// stepped by a test meanwhile) would make it fire late by that move,
+		// missing the instant: arm it again from the new time. A real clock
+		// moves by nanoseconds here, which does not matter.
+		if w.clock.Since(now) < time.Millisecond {
+			return
+		}
+		w.timer.Stop()
+	}
+}
+
+// fire wakes every object whose instant has come, and arms the timer for
+// the next. arming is the timer that called it: the current one, or one
+// stopped too late, which finds nothing due or takes the current one's
+// work.
+func (w *Wakeups) fire(arming uint64) {
+	w.mu.Lock()
+	now := w.clock.Now()
+	var due []types.NamespacedName
+	for len(w.queue) > 0 && !w.queue[0].at.After(now) {
+		s := heap.Pop(&w.queue).(*wakeup)
+		delete(w.byKey, s.key)
+		due = append(due, s.key)
+	}
+	// Armed again when the current timer fired (even early, as after the
+	// wall clock was set back: nothing due yet) or its instant was taken.
+	if w.timer != nil && (arming == w.armings || len(due) > 0) {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	w.armLocked()
+	w.mu.Unlock()
+	for _, key := range due {
+		w.events <- wakeupOf(key)
+	}
+}
+
+// wakeupOf is the event that enqueues the object with this key: only the
+// key is needed, and it is made into an object only when it is sent.
+func wakeupOf(key types.NamespacedName) event.GenericEvent {
+	return event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}}
+}
+
+// wakeupQueue orders wakeups by instant (container/heap).
+type wakeupQueue []*wakeup
+
+func (q wakeupQueue) Len() int           { return len(q) }
+func (q wakeupQueue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
+func (q wakeupQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+
+func (q *wakeupQueue) Push(x any) {
+	s := x.(*wakeup)
+	s.index = len(*q)
+	*q = append(*q, s)
+}
+
+func (q *wakeupQueue) Pop() any {
+	old := *q
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	return s
 }
