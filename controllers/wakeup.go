@@ -145,15 +145,24 @@ func (w *Wakeups) armLocked() {
 	}
 	for {
 		now := w.clock.Now()
+		w.armings++
+		arming := w.armings
+		w.armedAt = first
+		d := first.Sub(now)
+		if d <= 0 {
+			// Due already: the clock moved since the instant was checked (a
+			// fake clock stepped by a test meanwhile). A fake clock fires a
+			// timer only when it is stepped again, so do not arm one.
+			w.timer = dueNow{}
+			go w.fire(arming)
+			return
+		}
 		// The callback only starts a goroutine: a fake clock runs AfterFunc
 		// callbacks synchronously while holding its own lock, and At holds
 		// w.mu while reading that clock, so taking w.mu (or blocking on the
 		// channel) inside the callback could deadlock a test stepping the
 		// clock while a reconcile schedules its next instant.
-		w.armings++
-		arming := w.armings
-		w.timer = w.clock.AfterFunc(max(first.Sub(now), 0), func() { go w.fire(arming) })
-		w.armedAt = first
+		w.timer = w.clock.AfterFunc(d, func() { go w.fire(arming) })
 		// The timer counts from the clock's time when it is armed. A clock
 		// that moved between reading it and arming the timer (a fake clock
 		// stepped by a test meanwhile) would make it fire late by that move,
@@ -191,6 +200,14 @@ func (w *Wakeups) fire(arming uint64) {
 		w.events <- wakeupOf(key)
 	}
 }
+
+// dueNow stands for a timer that already fired: its instant had come when
+// it would have been armed.
+type dueNow struct{}
+
+func (dueNow) C() <-chan time.Time      { return nil }
+func (dueNow) Stop() bool               { return false }
+func (dueNow) Reset(time.Duration) bool { return false }
 
 // wakeupOf is the event that enqueues the object with this key: only the
 // key is needed, and it is made into an object only when it is sent.

@@ -3,6 +3,7 @@ package controllers
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -166,4 +167,42 @@ func mapsEqual(a, b map[string]time.Time) bool {
 		}
 	}
 	return true
+}
+
+// movingClock is a fake clock a test steps while the scheduler reads it:
+// the stepAt-th call of Now steps it by step first, as a test's Step
+// landing between two reads of a reconcile's scheduling would.
+type movingClock struct {
+	*clocktesting.FakeClock
+	mu     sync.Mutex
+	calls  int
+	stepAt int
+	step   time.Duration
+}
+
+func (c *movingClock) Now() time.Time {
+	c.mu.Lock()
+	c.calls++
+	n := c.calls
+	c.mu.Unlock()
+	if n == c.stepAt {
+		c.Step(c.step)
+	}
+	return c.FakeClock.Now()
+}
+
+// An instant that comes while it is being scheduled: a fake clock only
+// fires a timer when it is stepped, so a timer armed then would wait for
+// the next step, which a test waiting for the wake-up never makes.
+func TestWakeupsInstantReachedWhileScheduling(t *testing.T) {
+	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
+	clk := &movingClock{FakeClock: clocktesting.NewFakeClock(now), stepAt: 2, step: 10 * time.Minute}
+	w := NewWakeups(clk, 10*time.Minute)
+	w.At(wakeupObject("a"), nil) // its resync, at 9:10, while the clock moves to 9:10
+	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("a")}) {
+		t.Fatalf("woke %v, want a", got)
+	}
+	if got := scheduledWakeups(t, w); len(got) != 0 {
+		t.Fatalf("still scheduled %v, want nothing", got)
+	}
 }
