@@ -122,7 +122,7 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if changed {
 		r.recordTransition(&act, before.Status, d)
 	}
-	r.wakeups.At(&act, d.NextCheck)
+	r.wakeups.At(&act, in.Now, d.NextCheck)
 	return ctrl.Result{}, nil
 }
 

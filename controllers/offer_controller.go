@@ -93,7 +93,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if changed {
 		r.recordEvents(&offer, before.Status, facts.Phase, hint, ready)
 	}
-	r.wakeups.At(&offer, earliestOf(facts.NextChange, hint.at))
+	r.wakeups.At(&offer, now, earliestOf(facts.NextChange, hint.at))
 	return ctrl.Result{}, nil
 }
 

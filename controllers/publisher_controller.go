@@ -96,7 +96,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if changed {
 		r.recordEvents(&pub, before.Status, res, prog.Rules.Currency, ready)
 	}
-	r.wakeups.At(&pub, res.NextChangeAt)
+	r.wakeups.At(&pub, now, res.NextChangeAt)
 	return ctrl.Result{}, nil
 }
 

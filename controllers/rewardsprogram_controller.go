@@ -84,7 +84,7 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if changed && len(problems) > 0 {
 		r.Recorder.Eventf(&prog, nil, corev1.EventTypeWarning, problems[0].Reason, "Validate", "%s", problems[0].Message)
 	}
-	r.wakeups.At(&prog, nil)
+	r.wakeups.At(&prog, now, nil)
 	return ctrl.Result{}, nil
 }
 

@@ -82,7 +82,7 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if changed {
 		r.recordEvents(&rec, before.Status, v, ready)
 	}
-	r.wakeups.At(&rec, v.NextChange)
+	r.wakeups.At(&rec, now, v.NextChange)
 	return ctrl.Result{}, nil
 }
 

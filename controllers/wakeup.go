@@ -79,14 +79,20 @@ func (w *Wakeups) Source() source.Source {
 // that comes first, replacing any earlier schedule for it; a nil at (and no
 // resync) cancels the schedule. An instant already past wakes the object
 // at once.
-func (w *Wakeups) At(obj client.Object, at *time.Time) {
+//
+// reconciledAt is the instant the reconcile that schedules it read the
+// clock at, which the resync counts from: a clock that moved during the
+// reconcile (a fake clock a test steps by a resync period while the
+// reconcile finishes) then wakes the object at once instead of a whole
+// period after the step.
+func (w *Wakeups) At(obj client.Object, reconciledAt time.Time, at *time.Time) {
 	key := client.ObjectKeyFromObject(obj)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
 	now := w.clock.Now()
 	if w.resync > 0 {
-		if resync := now.Add(w.resync); at == nil || resync.Before(*at) {
+		if resync := reconciledAt.Add(w.resync); at == nil || resync.Before(*at) {
 			at = &resync
 		}
 	}

@@ -73,14 +73,14 @@ func TestWakeupsFireEachObjectAtItsInstant(t *testing.T) {
 	w := NewWakeups(clk, 0)
 	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
 
-	w.At(wakeupObject("c"), at(3*time.Hour))
-	w.At(wakeupObject("a"), at(time.Hour))
-	w.At(wakeupObject("b"), at(2*time.Hour))
-	w.At(wakeupObject("d"), at(5*time.Hour))
-	w.At(wakeupObject("d"), at(4*time.Hour)) // replaces its earlier schedule
-	w.At(wakeupObject("e"), at(time.Hour))
-	w.At(wakeupObject("e"), nil) // cancels it
-	w.At(wakeupObject("f"), at(time.Hour))
+	w.At(wakeupObject("c"), clk.Now(), at(3*time.Hour))
+	w.At(wakeupObject("a"), clk.Now(), at(time.Hour))
+	w.At(wakeupObject("b"), clk.Now(), at(2*time.Hour))
+	w.At(wakeupObject("d"), clk.Now(), at(5*time.Hour))
+	w.At(wakeupObject("d"), clk.Now(), at(4*time.Hour)) // replaces its earlier schedule
+	w.At(wakeupObject("e"), clk.Now(), at(time.Hour))
+	w.At(wakeupObject("e"), clk.Now(), nil) // cancels it
+	w.At(wakeupObject("f"), clk.Now(), at(time.Hour))
 	w.Forget(wakeKey("f"))
 	if got, want := scheduledWakeups(t, w), map[string]time.Time{"a": *at(time.Hour), "b": *at(2 * time.Hour),
 		"c": *at(3 * time.Hour), "d": *at(4 * time.Hour)}; !mapsEqual(got, want) {
@@ -105,7 +105,7 @@ func TestWakeupsFireEachObjectAtItsInstant(t *testing.T) {
 	}
 
 	// Scheduling an earlier instant than the one the timer waits for.
-	w.At(wakeupObject("g"), at(220*time.Minute))
+	w.At(wakeupObject("g"), clk.Now(), at(220*time.Minute))
 	clk.Step(10 * time.Minute)
 	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("g")}) {
 		t.Fatalf("at 3h40 woke %v, want g", got)
@@ -124,8 +124,8 @@ func TestWakeupsPastInstantWakesAtOnce(t *testing.T) {
 	clk := clocktesting.NewFakeClock(now)
 	w := NewWakeups(clk, 0)
 	later, past := now.Add(time.Hour), now.Add(-time.Second)
-	w.At(wakeupObject("a"), &later)
-	w.At(wakeupObject("a"), &past) // replaces the later one
+	w.At(wakeupObject("a"), clk.Now(), &later)
+	w.At(wakeupObject("a"), clk.Now(), &past) // replaces the later one
 	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("a")}) {
 		t.Fatalf("woke %v, want a", got)
 	}
@@ -139,9 +139,9 @@ func TestWakeupsResyncComesFirstUnlessSooner(t *testing.T) {
 	clk := clocktesting.NewFakeClock(now)
 	w := NewWakeups(clk, 10*time.Minute)
 	soon, late := now.Add(time.Minute), now.Add(time.Hour)
-	w.At(wakeupObject("idle"), nil)
-	w.At(wakeupObject("soon"), &soon)
-	w.At(wakeupObject("late"), &late)
+	w.At(wakeupObject("idle"), clk.Now(), nil)
+	w.At(wakeupObject("soon"), clk.Now(), &soon)
+	w.At(wakeupObject("late"), clk.Now(), &late)
 	resync := now.Add(10 * time.Minute)
 	if got, want := scheduledWakeups(t, w), map[string]time.Time{"idle": resync, "soon": soon, "late": resync}; !mapsEqual(got, want) {
 		t.Fatalf("scheduled %v, want %v", got, want)
@@ -151,9 +151,18 @@ func TestWakeupsResyncComesFirstUnlessSooner(t *testing.T) {
 		t.Fatalf("woke %v, want all three", got)
 	}
 	// Each reconcile schedules its next resync from its own time.
-	w.At(wakeupObject("idle"), nil)
+	w.At(wakeupObject("idle"), clk.Now(), nil)
 	if got := scheduledWakeups(t, w); !got["idle"].Equal(now.Add(20 * time.Minute)) {
 		t.Fatalf("next resync %v, want 10 minutes after the reconcile", got)
+	}
+	// A reconcile that read the clock before it moved on by a resync
+	// period (a test stepping it while the reconcile finishes) is resynced
+	// at once: from the step, the next resync would be a period away.
+	reconciledAt := clk.Now()
+	clk.Step(10 * time.Minute)
+	w.At(wakeupObject("slow"), reconciledAt, nil)
+	if got := receiveWakeups(t, w, 2); !slices.Equal(got, []types.NamespacedName{wakeKey("idle"), wakeKey("slow")}) {
+		t.Fatalf("woke %v, want idle (its resync) and slow", got)
 	}
 }
 
@@ -198,7 +207,7 @@ func TestWakeupsInstantReachedWhileScheduling(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	clk := &movingClock{FakeClock: clocktesting.NewFakeClock(now), stepAt: 2, step: 10 * time.Minute}
 	w := NewWakeups(clk, 10*time.Minute)
-	w.At(wakeupObject("a"), nil) // its resync, at 9:10, while the clock moves to 9:10
+	w.At(wakeupObject("a"), now, nil) // its resync, at 9:10, while the clock moves to 9:10
 	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("a")}) {
 		t.Fatalf("woke %v, want a", got)
 	}
