@@ -24,6 +24,7 @@ import (
 	rewardsv1alpha1 "github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
 	"github.com/marketplace-rewards/rewards-operator/internal/logging"
+	"github.com/marketplace-rewards/rewards-operator/internal/memlimit"
 	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 )
 
@@ -98,6 +99,15 @@ func main() {
 	setupLog := ctrl.Log.WithName("setup")
 	if opts.zap.Level != nil && opts.zap.Level.Enabled(zapcore.Level(-logging.MaxVerbosity-1)) {
 		setupLog.Info("log verbosity capped: client-go logs object bodies above it", "maxLevel", logging.MaxVerbosity)
+	}
+
+	// The cache grows with the cluster: within a container's memory limit,
+	// the garbage collector must work harder near it rather than let the
+	// heap grow to twice what is live and the kernel kill the manager.
+	if limit, err := memlimit.Set(os.Getenv, memlimit.CgroupFiles); err != nil {
+		setupLog.Error(err, "unable to read the container's memory limit; the Go runtime has none")
+	} else if limit > 0 {
+		setupLog.Info("Go runtime memory limit set below the container's", "bytes", limit, "fraction", memlimit.Fraction)
 	}
 
 	var tlsOpts []func(*tls.Config)
