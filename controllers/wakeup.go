@@ -2,15 +2,18 @@ package controllers
 
 import (
 	"container/heap"
+	"context"
 	"sync"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 )
 
@@ -31,6 +34,11 @@ import (
 // nothing. Each object's resync is counted from its own last reconcile,
 // which spreads the resyncs over time instead of a cache-wide burst.
 //
+// A resync is queued at low priority: with a priority queue (the
+// manager's default), objects changed by an event or at their instant are
+// reconciled first, so a wave of resyncs never delays a new sales line or
+// an expiry.
+//
 // Every object has a schedule (its resync), so the schedules are kept as
 // small as they can be: a key and an instant in a heap, with one timer
 // for the earliest. A timer per object, with its callback, took more
@@ -38,7 +46,7 @@ import (
 type Wakeups struct {
 	clock  clock.WithDelayedExecution
 	resync time.Duration
-	events chan event.GenericEvent
+	events chan wakeupEvent
 
 	mu    sync.Mutex
 	byKey map[types.NamespacedName]*wakeup
@@ -55,8 +63,17 @@ type Wakeups struct {
 type wakeup struct {
 	key types.NamespacedName
 	at  time.Time
+	// resync is true when the instant is the object's resync, not one at
+	// which its state changes.
+	resync bool
 	// index is the wakeup's place in the queue (container/heap).
 	index int
+}
+
+// wakeupEvent is an object to reconcile now.
+type wakeupEvent struct {
+	key    types.NamespacedName
+	resync bool
 }
 
 // NewWakeups returns a scheduler using clk that also wakes every object
@@ -65,14 +82,38 @@ func NewWakeups(clk clock.WithDelayedExecution, resync time.Duration) *Wakeups {
 	return &Wakeups{
 		clock:  clk,
 		resync: resync,
-		events: make(chan event.GenericEvent, 1024),
+		events: make(chan wakeupEvent, 1024),
 		byKey:  map[types.NamespacedName]*wakeup{},
 	}
 }
 
-// Source is the controller source that receives the wake-ups.
+// Source is the controller source that queues the wake-ups, resyncs at
+// low priority.
 func (w *Wakeups) Source() source.Source {
-	return source.Channel(w.events, &handler.EnqueueRequestForObject{})
+	return source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case e := <-w.events:
+					enqueue(queue, e)
+				}
+			}
+		}()
+		return nil
+	})
+}
+
+// enqueue queues a wake-up's object, at low priority for a resync when the
+// queue has priorities.
+func enqueue(queue workqueue.TypedRateLimitingInterface[reconcile.Request], e wakeupEvent) {
+	req := reconcile.Request{NamespacedName: e.key}
+	if pq, ok := queue.(priorityqueue.PriorityQueue[reconcile.Request]); ok && e.resync {
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(handler.LowPriority)}, req)
+		return
+	}
+	queue.Add(req)
 }
 
 // At schedules a reconcile of obj at instant at, or at its next resync if
@@ -91,27 +132,28 @@ func (w *Wakeups) At(obj client.Object, reconciledAt time.Time, at *time.Time) {
 	defer w.mu.Unlock()
 
 	now := w.clock.Now()
+	isResync := false
 	if w.resync > 0 {
 		if resync := reconciledAt.Add(w.resync); at == nil || resync.Before(*at) {
-			at = &resync
+			at, isResync = &resync, true
 		}
 	}
 	if at != nil && !at.After(now) {
 		w.removeLocked(key)
 		w.armLocked()
-		go func() { w.events <- wakeupOf(key) }()
+		go func() { w.events <- wakeupEvent{key: key, resync: isResync} }()
 		return
 	}
 	switch s, ok := w.byKey[key]; {
 	case at == nil:
 		w.removeLocked(key)
-	case ok && s.at.Equal(*at):
+	case ok && s.at.Equal(*at) && s.resync == isResync:
 		return
 	case ok:
-		s.at = *at
+		s.at, s.resync = *at, isResync
 		heap.Fix(&w.queue, s.index)
 	default:
-		s := &wakeup{key: key, at: *at}
+		s := &wakeup{key: key, at: *at, resync: isResync}
 		w.byKey[key] = s
 		heap.Push(&w.queue, s)
 	}
@@ -188,11 +230,11 @@ func (w *Wakeups) armLocked() {
 func (w *Wakeups) fire(arming uint64) {
 	w.mu.Lock()
 	now := w.clock.Now()
-	var due []types.NamespacedName
+	var due []wakeupEvent
 	for len(w.queue) > 0 && !w.queue[0].at.After(now) {
 		s := heap.Pop(&w.queue).(*wakeup)
 		delete(w.byKey, s.key)
-		due = append(due, s.key)
+		due = append(due, wakeupEvent{key: s.key, resync: s.resync})
 	}
 	// Armed again when the current timer fired (even early, as after the
 	// wall clock was set back: nothing due yet) or its instant was taken.
@@ -202,8 +244,8 @@ func (w *Wakeups) fire(arming uint64) {
 	}
 	w.armLocked()
 	w.mu.Unlock()
-	for _, key := range due {
-		w.events <- wakeupOf(key)
+	for _, e := range due {
+		w.events <- e
 	}
 }
 
@@ -214,12 +256,6 @@ type dueNow struct{}
 func (dueNow) C() <-chan time.Time      { return nil }
 func (dueNow) Stop() bool               { return false }
 func (dueNow) Reset(time.Duration) bool { return false }
-
-// wakeupOf is the event that enqueues the object with this key: only the
-// key is needed, and it is made into an object only when it is sent.
-func wakeupOf(key types.NamespacedName) event.GenericEvent {
-	return event.GenericEvent{Object: &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}}
-}
 
 // wakeupQueue orders wakeups by instant (container/heap).
 type wakeupQueue []*wakeup

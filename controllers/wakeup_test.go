@@ -3,14 +3,18 @@ package controllers
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 // The scheduler's events are only ever awaited (with a generous limit for
@@ -26,23 +30,33 @@ func wakeKey(name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: "ns", Name: name}
 }
 
-// receive waits for n wake-ups and returns their keys, sorted.
+// receiveWakeups waits for n wake-ups and returns their keys, sorted.
 func receiveWakeups(t *testing.T, w *Wakeups, n int) []types.NamespacedName {
 	t.Helper()
-	var got []types.NamespacedName
+	got := make([]types.NamespacedName, 0, n)
+	for _, e := range receiveEvents(t, w, n) {
+		got = append(got, e.key)
+	}
+	return got
+}
+
+// receiveEvents waits for n wake-ups and returns them, sorted by name.
+func receiveEvents(t *testing.T, w *Wakeups, n int) []wakeupEvent {
+	t.Helper()
+	var got []wakeupEvent
 	for range n {
 		select {
 		case e := <-w.events:
-			got = append(got, client.ObjectKeyFromObject(e.Object))
+			got = append(got, e)
 		case <-time.After(time.Minute):
 			t.Fatalf("waited a minute for wake-up %d of %d; got %v", len(got)+1, n, got)
 		}
 	}
-	slices.SortFunc(got, func(a, b types.NamespacedName) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(got, func(a, b wakeupEvent) int { return cmp.Compare(a.key.Name, b.key.Name) })
 	return got
 }
 
-// scheduled lists the keys still scheduled and when, checking that the
+// scheduledWakeups lists the keys still scheduled and when, checking that the
 // heap and the index agree.
 func scheduledWakeups(t *testing.T, w *Wakeups) map[string]time.Time {
 	t.Helper()
@@ -147,8 +161,9 @@ func TestWakeupsResyncComesFirstUnlessSooner(t *testing.T) {
 		t.Fatalf("scheduled %v, want %v", got, want)
 	}
 	clk.Step(10 * time.Minute)
-	if got := receiveWakeups(t, w, 3); !slices.Equal(got, []types.NamespacedName{wakeKey("idle"), wakeKey("late"), wakeKey("soon")}) {
-		t.Fatalf("woke %v, want all three", got)
+	// Only soon's is the instant its state changes: the others' are resyncs.
+	if got, want := receiveEvents(t, w, 3), []wakeupEvent{{wakeKey("idle"), true}, {wakeKey("late"), true}, {wakeKey("soon"), false}}; !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
 	}
 	// Each reconcile schedules its next resync from its own time.
 	w.At(wakeupObject("idle"), clk.Now(), nil)
@@ -213,5 +228,33 @@ func TestWakeupsInstantReachedWhileScheduling(t *testing.T) {
 	}
 	if got := scheduledWakeups(t, w); len(got) != 0 {
 		t.Fatalf("still scheduled %v, want nothing", got)
+	}
+}
+
+// A resync waits behind the objects queued by an event or at their
+// instant: a wave of resyncs does not delay a new sales line.
+func TestWakeupsQueueResyncsAtLowPriority(t *testing.T) {
+	queue := priorityqueue.New[reconcile.Request]("wakeups-test")
+	defer queue.ShutDown()
+	enqueue(queue, wakeupEvent{key: wakeKey("resynced-1"), resync: true})
+	enqueue(queue, wakeupEvent{key: wakeKey("resynced-2"), resync: true})
+	enqueue(queue, wakeupEvent{key: wakeKey("expiring"), resync: false})
+	queue.Add(reconcile.Request{NamespacedName: wakeKey("new-line")})
+	order := make([]string, 0, 4)
+	for range 4 {
+		req, _ := queue.Get()
+		order = append(order, req.Name)
+		queue.Done(req)
+	}
+	if !strings.HasPrefix(order[2], "resynced-") || !strings.HasPrefix(order[3], "resynced-") {
+		t.Errorf("reconciled in the order %v, want the resyncs last", order)
+	}
+
+	// A queue without priorities still gets every wake-up.
+	plain := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer plain.ShutDown()
+	enqueue(plain, wakeupEvent{key: wakeKey("resynced"), resync: true})
+	if req, _ := plain.Get(); req.Name != "resynced" {
+		t.Errorf("got %v from a plain queue, want resynced", req)
 	}
 }
