@@ -102,6 +102,16 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 			}
 			return fmt.Sprintf("%d bytes (%d objects)", r.operator.rss/int64(r.operator.cached), r.operator.cached)
 		}, none, none)
+	// After the idle window the runtime has returned to the system the
+	// memory the convergence's garbage took (its scavenger works in the
+	// background): what a running operator holds.
+	row(fmt.Sprintf("operator RSS after the %s idle window, per cached object", *flagIdle),
+		func(r round) string {
+			if r.operator.cached == 0 || r.operator.idleRSS == 0 {
+				return ""
+			}
+			return fmt.Sprintf("%.0f MiB, %d bytes", float64(r.operator.idleRSS)/(1<<20), r.operator.idleRSS/int64(r.operator.cached))
+		}, none, none)
 	// The Go heap, scraped from the operator's metrics endpoint: RSS less
 	// heap in use is the process' fixed cost (runtime, binary, stacks) and
 	// the GC's headroom; heap in use less allocated, fragmentation.

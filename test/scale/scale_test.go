@@ -35,7 +35,7 @@ var (
 	flagReport     = flag.String("report", "", "also write the table (Markdown) to this file")
 	flagBig        = flag.Int("big-records", 10000, "sales lines of the big publisher (0: none)")
 	flagNamespaces = flag.Int("namespaces", 5, "namespaces the ordinary publishers are spread over")
-	flagSamples    = flag.Int("latency-samples", 50, "new sales lines per latency measure")
+	flagSamples    = flag.Int("latency-samples", 200, "new sales lines per latency measure (the p99 of fewer than 100 is their slowest)")
 	flagExpiries   = flag.Int("expiries", 100, "activations expiring within 30 s in the expiry measure")
 	flagLogs       = flag.String("logs", os.TempDir(), "directory of the operator's and the floor's logs")
 	flagTimeout    = flag.Duration("converge-timeout", 90*time.Minute, "longest a convergence may take")
@@ -72,6 +72,7 @@ type run struct {
 	idleWrites           int
 	idleCPU              time.Duration
 	rss                  int64
+	idleRSS              int64      // after the idle window
 	heap                 heapSample // Go heap from the metrics endpoint; zero: not scraped
 	cached               int
 	ordinary, big        latency
@@ -261,6 +262,7 @@ func (b *bench) round(w int) round {
 	cpu1, _ := cpuOf(op.pid())
 	or.idleWrites, _ = b.obs.writes()
 	or.idleCPU = cpu1 - cpu0
+	or.idleRSS, _ = rssOf(op.pid())
 
 	prof.enter("latency")
 	or.ordinary = b.latency(op, "ordinary", func(int) (string, string, string) {
