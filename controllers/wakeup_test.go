@@ -40,6 +40,28 @@ func receiveWakeups(t *testing.T, w *Wakeups, n int) []types.NamespacedName {
 	return got
 }
 
+// expectWakeups waits for the wake-ups of the objects named, in any order,
+// and fails if others come instead.
+func expectWakeups(t *testing.T, w *Wakeups, names ...string) {
+	t.Helper()
+	want := make([]types.NamespacedName, len(names))
+	for i, name := range names {
+		want[i] = wakeKey(name)
+	}
+	slices.SortFunc(want, func(a, b types.NamespacedName) int { return cmp.Compare(a.Name, b.Name) })
+	if got := receiveWakeups(t, w, len(names)); !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
+	}
+}
+
+// expectNothingScheduled fails if any object is still scheduled.
+func expectNothingScheduled(t *testing.T, w *Wakeups) {
+	t.Helper()
+	if got := scheduledWakeups(t, w); len(got) != 0 {
+		t.Fatalf("still scheduled %v, want nothing", got)
+	}
+}
+
 // receiveEvents waits for n wake-ups and returns them, sorted by name.
 func receiveEvents(t *testing.T, w *Wakeups, n int) []wakeupEvent {
 	t.Helper()
@@ -102,18 +124,14 @@ func TestWakeupsFireEachObjectAtItsInstant(t *testing.T) {
 	}
 
 	clk.Step(time.Hour)
-	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("a")}) {
-		t.Fatalf("at 1h woke %v, want a", got)
-	}
+	expectWakeups(t, w, "a")
 	if got := scheduledWakeups(t, w); len(got) != 3 || got["b"].IsZero() {
 		t.Fatalf("after 1h still scheduled %v, want b, c, d", got)
 	}
 
 	// A step past several instants wakes them all.
 	clk.Step(150 * time.Minute)
-	if got := receiveWakeups(t, w, 2); !slices.Equal(got, []types.NamespacedName{wakeKey("b"), wakeKey("c")}) {
-		t.Fatalf("at 3h30 woke %v, want b and c", got)
-	}
+	expectWakeups(t, w, "b", "c")
 	if got := scheduledWakeups(t, w); len(got) != 1 || !got["d"].Equal(*at(4 * time.Hour)) {
 		t.Fatalf("after 3h30 still scheduled %v, want d at 4h", got)
 	}
@@ -121,16 +139,10 @@ func TestWakeupsFireEachObjectAtItsInstant(t *testing.T) {
 	// Scheduling an earlier instant than the one the timer waits for.
 	w.At(wakeupObject("g"), clk.Now(), at(220*time.Minute))
 	clk.Step(10 * time.Minute)
-	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("g")}) {
-		t.Fatalf("at 3h40 woke %v, want g", got)
-	}
+	expectWakeups(t, w, "g")
 	clk.Step(20 * time.Minute)
-	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("d")}) {
-		t.Fatalf("at 4h woke %v, want d", got)
-	}
-	if got := scheduledWakeups(t, w); len(got) != 0 {
-		t.Fatalf("still scheduled %v, want nothing", got)
-	}
+	expectWakeups(t, w, "d")
+	expectNothingScheduled(t, w)
 }
 
 func TestWakeupsPastInstantWakesAtOnce(t *testing.T) {
@@ -140,12 +152,8 @@ func TestWakeupsPastInstantWakesAtOnce(t *testing.T) {
 	later, past := now.Add(time.Hour), now.Add(-time.Second)
 	w.At(wakeupObject("a"), clk.Now(), &later)
 	w.At(wakeupObject("a"), clk.Now(), &past) // replaces the later one
-	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("a")}) {
-		t.Fatalf("woke %v, want a", got)
-	}
-	if got := scheduledWakeups(t, w); len(got) != 0 {
-		t.Fatalf("still scheduled %v, want nothing", got)
-	}
+	expectWakeups(t, w, "a")
+	expectNothingScheduled(t, w)
 }
 
 func TestWakeupsResyncComesFirstUnlessSooner(t *testing.T) {
@@ -176,9 +184,7 @@ func TestWakeupsResyncComesFirstUnlessSooner(t *testing.T) {
 	reconciledAt := clk.Now()
 	clk.Step(10 * time.Minute)
 	w.At(wakeupObject("slow"), reconciledAt, nil)
-	if got := receiveWakeups(t, w, 2); !slices.Equal(got, []types.NamespacedName{wakeKey("idle"), wakeKey("slow")}) {
-		t.Fatalf("woke %v, want idle (its resync) and slow", got)
-	}
+	expectWakeups(t, w, "idle", "slow")
 }
 
 func mapsEqual(a, b map[string]time.Time) bool {
@@ -223,12 +229,8 @@ func TestWakeupsInstantReachedWhileScheduling(t *testing.T) {
 	clk := &movingClock{FakeClock: clocktesting.NewFakeClock(now), stepAt: 2, step: 10 * time.Minute}
 	w := NewWakeups(clk, 10*time.Minute)
 	w.At(wakeupObject("a"), now, nil) // its resync, at 9:10, while the clock moves to 9:10
-	if got := receiveWakeups(t, w, 1); !slices.Equal(got, []types.NamespacedName{wakeKey("a")}) {
-		t.Fatalf("woke %v, want a", got)
-	}
-	if got := scheduledWakeups(t, w); len(got) != 0 {
-		t.Fatalf("still scheduled %v, want nothing", got)
-	}
+	expectWakeups(t, w, "a")
+	expectNothingScheduled(t, w)
 }
 
 // A resync waits behind the objects queued by an event or at their
