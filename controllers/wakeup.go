@@ -131,19 +131,14 @@ func (w *Wakeups) At(obj client.Object, reconciledAt time.Time, at *time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
-	now := w.clock.Now()
 	isResync := false
 	if w.resync > 0 {
 		if resync := reconciledAt.Add(w.resync); at == nil || resync.Before(*at) {
 			at, isResync = &resync, true
 		}
 	}
-	if at != nil && !at.After(now) {
-		w.removeLocked(key)
-		w.armLocked()
-		go func() { w.events <- wakeupEvent{key: key, resync: isResync} }()
-		return
-	}
+	// An instant already past is scheduled like any other: armLocked finds
+	// it due and fires at once.
 	switch s, ok := w.byKey[key]; {
 	case at == nil:
 		w.removeLocked(key)
@@ -198,9 +193,10 @@ func (w *Wakeups) armLocked() {
 		w.armedAt = first
 		d := first.Sub(now)
 		if d <= 0 {
-			// Due already: the clock moved since the instant was checked (a
-			// fake clock stepped by a test meanwhile). A fake clock fires a
-			// timer only when it is stepped again, so do not arm one.
+			// Due already: an instant scheduled in the past, or the clock
+			// moved since it was scheduled (a fake clock stepped by a test
+			// meanwhile). A fake clock fires a timer only when it is stepped
+			// again, so do not arm one.
 			w.timer = dueNow{}
 			go w.fire(arming)
 			return
@@ -250,7 +246,7 @@ func (w *Wakeups) fire(arming uint64) {
 }
 
 // dueNow stands for a timer that already fired: its instant had come when
-// it would have been armed.
+// it would have been armed, and fire is on its way.
 type dueNow struct{}
 
 func (dueNow) C() <-chan time.Time      { return nil }

@@ -226,7 +226,7 @@ func (c *movingClock) Now() time.Time {
 // the next step, which a test waiting for the wake-up never makes.
 func TestWakeupsInstantReachedWhileScheduling(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
-	clk := &movingClock{FakeClock: clocktesting.NewFakeClock(now), stepAt: 2, step: 10 * time.Minute}
+	clk := &movingClock{FakeClock: clocktesting.NewFakeClock(now), stepAt: 1, step: 10 * time.Minute}
 	w := NewWakeups(clk, 10*time.Minute)
 	w.At(wakeupObject("a"), now, nil) // its resync, at 9:10, while the clock moves to 9:10
 	expectWakeups(t, w, "a")
