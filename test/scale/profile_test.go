@@ -13,15 +13,17 @@ import (
 	"time"
 )
 
-// profiler records the operator's CPU profile phase by phase (convergence,
+// profiler records a manager's CPU profile phase by phase (convergence,
 // the idle window, the latency and expiry measures) from its
 // --pprof-bind-address endpoint, as consecutive short profiles written to
-// dir as cpu-w<workers>-<phase>-<n>.pprof; `go tool pprof` merges the files
-// of a phase given together. It also writes the heap after convergence.
+// dir as <prefix>cpu-w<workers>-<phase>-<n>.pprof; `go tool pprof` merges
+// the files of a phase given together. It also writes the heap after
+// convergence. The operator's files have no prefix, the floor's "floor-",
+// so that `go tool pprof -diff_base` compares them phase by phase.
 // A nil profiler (no -profiles flag) does nothing.
 type profiler struct {
-	dir, addr string
-	workers   int
+	dir, addr, prefix string
+	workers           int
 
 	mu    sync.Mutex
 	phase string
@@ -34,11 +36,11 @@ type profiler struct {
 // cut short when the operator stops, so it is kept short.
 const profileSlice = 15 * time.Second
 
-func newProfiler(dir, addr string, workers int) *profiler {
+func newProfiler(dir, addr, prefix string, workers int) *profiler {
 	if dir == "" || addr == "" {
 		return nil
 	}
-	return &profiler{dir: dir, addr: addr, workers: workers, phase: "converge", done: make(chan struct{})}
+	return &profiler{dir: dir, addr: addr, prefix: prefix, workers: workers, phase: "converge", done: make(chan struct{})}
 }
 
 // start records CPU profiles until stop, each slice under the phase it began in.
@@ -62,7 +64,7 @@ func (p *profiler) start(ctx context.Context, logf func(string, ...any)) {
 			p.mu.Lock()
 			phase := p.phase
 			p.mu.Unlock()
-			name := fmt.Sprintf("cpu-w%d-%s-%03d.pprof", p.workers, phase, n)
+			name := fmt.Sprintf("%scpu-w%d-%s-%03d.pprof", p.prefix, p.workers, phase, n)
 			url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, int(profileSlice/time.Second))
 			if err := p.fetch(ctx, url, name, profileSlice+30*time.Second); err != nil {
 				// The endpoint is not up yet (the process just started) or
@@ -87,12 +89,12 @@ func (p *profiler) enter(phase string) {
 	p.mu.Unlock()
 }
 
-// heap writes the live heap (after a GC) as heap-w<workers>-<name>.pprof.
+// heap writes the live heap (after a GC) as <prefix>heap-w<workers>-<name>.pprof.
 func (p *profiler) heap(ctx context.Context, name string) error {
 	if p == nil {
 		return nil
 	}
-	return p.fetch(ctx, "http://"+p.addr+"/debug/pprof/heap?gc=1", fmt.Sprintf("heap-w%d-%s.pprof", p.workers, name), time.Minute)
+	return p.fetch(ctx, "http://"+p.addr+"/debug/pprof/heap?gc=1", fmt.Sprintf("%sheap-w%d-%s.pprof", p.prefix, p.workers, name), time.Minute)
 }
 
 // stop ends the CPU profiles, waiting for the one under way; call it

@@ -39,8 +39,8 @@ var (
 	flagExpiries   = flag.Int("expiries", 100, "activations expiring within 30 s in the expiry measure")
 	flagLogs       = flag.String("logs", os.TempDir(), "directory of the operator's and the floor's logs")
 	flagTimeout    = flag.Duration("converge-timeout", 90*time.Minute, "longest a convergence may take")
-	flagProfiles   = flag.String("profiles", "", "also write the operator's CPU profiles, phase by phase, and its heap "+
-		"after convergence to this directory (through --pprof-bind-address)")
+	flagProfiles   = flag.String("profiles", "", "also write the operator's and the floor's CPU profiles, phase by phase, "+
+		"and their heaps after convergence to this directory (through --pprof-bind-address)")
 )
 
 // extraLabel marks what the measures after convergence create (sales
@@ -210,7 +210,14 @@ func (b *bench) round(w int) round {
 	args := []string{"--kubeconfig=" + b.kubeconfig, "--max-concurrent-reconciles=" + strconv.Itoa(w)}
 
 	b.reset()
-	floor, fr := b.converge("floor", w, b.floor, args, byFloor)
+	floorProf, floorArgs := b.profiling("floor", w, args)
+	floorProf.start(b.ctx, b.t.Logf)
+	floor, fr := b.converge("floor", w, b.floor, floorArgs, byFloor)
+	floorProf.enter("idle")
+	if err := floorProf.heap(b.ctx, "converged"); err != nil {
+		b.t.Logf("floor w=%d: heap profile: %v", w, err)
+	}
+	floorProf.stop()
 	floor.stop()
 	r.floor = fr
 
@@ -227,15 +234,7 @@ func (b *bench) round(w int) round {
 	} else {
 		opArgs = append(opArgs, "--metrics-bind-address=0")
 	}
-	pprofAddr := ""
-	if *flagProfiles != "" {
-		if pprofAddr, err = freeLocalAddr(); err != nil {
-			b.t.Logf("operator w=%d: no free port for the profiling endpoint, no profiles: %v", w, err)
-		} else {
-			opArgs = append(opArgs, "--pprof-bind-address="+pprofAddr)
-		}
-	}
-	prof := newProfiler(*flagProfiles, pprofAddr, w)
+	prof, opArgs := b.profiling("operator", w, opArgs)
 	prof.start(b.ctx, b.t.Logf)
 	op, or := b.converge("operator", w, b.operator, opArgs, byOperator)
 	defer op.stop()
@@ -284,6 +283,25 @@ func (b *bench) round(w int) round {
 	b.deleteExtras()
 	r.operator = or
 	return r
+}
+
+// profiling returns, with -profiles, the profiler of a manager (the
+// operator or the floor) and its arguments with a pprof endpoint added;
+// without, a nil profiler and args unchanged.
+func (b *bench) profiling(name string, w int, args []string) (*profiler, []string) {
+	if *flagProfiles == "" {
+		return nil, args
+	}
+	addr, err := freeLocalAddr()
+	if err != nil {
+		b.t.Logf("%s w=%d: no free port for the profiling endpoint, no profiles: %v", name, w, err)
+		return nil, args
+	}
+	prefix := ""
+	if name != "operator" {
+		prefix = name + "-"
+	}
+	return newProfiler(*flagProfiles, addr, prefix, w), append(slices.Clone(args), "--pprof-bind-address="+addr)
 }
 
 // converge starts a manager and waits for every object to show its status

@@ -34,6 +34,7 @@ const ConditionFloor = "ScaleFloor"
 
 func main() {
 	workers := flag.Int("max-concurrent-reconciles", 1, "objects of one kind each controller reconciles at once")
+	pprofAddr := flag.String("pprof-bind-address", "", "address of the pprof endpoint, as the operator's; empty: none")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse() // --kubeconfig is controller-runtime's own flag
@@ -46,6 +47,7 @@ func main() {
 		Scheme:                 testenv.Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		PprofBindAddress:       *pprofAddr,
 		Controller:             config.Controller{MaxConcurrentReconciles: *workers},
 		Cache:                  controllers.CacheOptions(),
 	})
