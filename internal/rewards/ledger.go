@@ -89,16 +89,29 @@ func salesOf(records []*v1alpha1.SalesRecord) iter.Seq2[string, *v1alpha1.SalesR
 	}
 }
 
-// ledgerLine is one sales line in a ledger and its verdict at the instant
-// it was evaluated. A line is never changed once evaluated: a changed
-// sales line is a new ledgerLine, so the SalesFacts read from a ledger
-// before stay as they were.
+// ledgerLine is one sales line in a ledger and what its verdict, at the
+// instant it was evaluated, adds to the sums. A line is never changed once
+// evaluated: a changed sales line is a new ledgerLine, so the SalesFacts
+// read from a ledger before stay as they were.
+//
+// A ledger keeps a line for each of its publisher's sales lines, tens of
+// thousands at scale, so it keeps only what taking the line out of the sums
+// again needs, not the whole LineVerdict: that was a third of a kept
+// line's memory (make bench-scale, heap profile).
 type ledgerLine struct {
 	sale
-	v LineVerdict
-	// excludedAmount is what an excluded line adds to its reason's amount
-	// in the breakdown; nil when not known (no rate, invalid amount).
-	excludedAmount *Money
+	counted bool
+	// reason is one of ExcludedReasons for an excluded line; empty for a
+	// counted one.
+	reason string
+	// seats counted from the line (rule S5).
+	seats int64
+	// amount is a counted line's amount in program currency, or what an
+	// excluded line adds to its reason's amount in the breakdown; nil when
+	// not known (no rate, invalid amount).
+	amount *big.Int
+	// next is the next instant the line's verdict changes by itself.
+	next *time.Time
 	// changes are the forecast changes the line brings (detailed ledgers
 	// under a Trailing12Months window).
 	changes []change
@@ -241,25 +254,25 @@ func (l *Ledger) evaluate(name string, spec *v1alpha1.SalesRecordSpec) *ledgerLi
 	if l.keep {
 		e = new(ledgerLine)
 	}
-	*e = ledgerLine{sale: sale{name: name, spec: *spec}, v: evaluateLine(spec, offer, l.rules, l.at)}
-	// The line's own status shows its message; a ledger only sums, and a
-	// message kept for each line was about a fifth of its memory.
-	e.v.Message = ""
-	if !l.detailed || e.v.Counted {
-		if l.trailing && e.v.Counted && e.v.NextChange != nil {
+	v := evaluateLine(spec, offer, l.rules, l.at)
+	*e = ledgerLine{sale: sale{name: name, spec: *spec}, counted: v.Counted, seats: v.Seats, amount: bigOf(v.ProgramAmount), next: v.NextChange}
+	if !v.Counted {
+		e.reason = v.Reason
+	}
+	if !l.detailed || v.Counted {
+		if l.trailing && v.Counted && v.NextChange != nil {
 			// It leaves the window then.
-			e.changes = []change{{at: *e.v.NextChange, billed: e.v.ProgramAmount.int(), seats: e.v.Seats, sign: -1}}
+			e.changes = []change{{at: *v.NextChange, billed: e.amount, seats: v.Seats, sign: -1}}
 		}
 		return e
 	}
-	e.excludedAmount = e.v.ProgramAmount
-	if e.excludedAmount == nil && e.v.Reason == v1alpha1.SalesOfferNotFound {
+	if e.amount == nil && v.Reason == v1alpha1.SalesOfferNotFound {
 		// The verdict stops at the missing offer; the amount is still known.
-		e.excludedAmount = programAmount(spec, l.rules)
+		e.amount = bigOf(programAmount(spec, l.rules))
 	}
 	// A line billed in the future enters the window at its billedAt, and
 	// leaves it twelve months later.
-	if l.trailing && e.v.Reason == v1alpha1.SalesOutsideWindow && l.at.Before(spec.BilledAt.Time) {
+	if l.trailing && v.Reason == v1alpha1.SalesOutsideWindow && l.at.Before(spec.BilledAt.Time) {
 		at := spec.BilledAt.Time
 		if w := evaluateLine(spec, offer, l.rules, at); w.Counted {
 			e.changes = append(e.changes, change{at: at, billed: w.ProgramAmount.int(), seats: w.Seats, sign: +1})
@@ -271,27 +284,34 @@ func (l *Ledger) evaluate(name string, spec *v1alpha1.SalesRecordSpec) *ledgerLi
 	return e
 }
 
+// bigOf is m's amount in micros; nil when m is.
+func bigOf(m *Money) *big.Int {
+	if m == nil {
+		return nil
+	}
+	return m.int()
+}
+
 // take adds a line's verdict to the sums (sign +1) or takes it out (-1).
 func (l *Ledger) take(e *ledgerLine, sign int) {
-	v := &e.v
 	switch {
-	case v.NextChange == nil:
+	case e.next == nil:
 	case l.keep:
-		l.nexts = insertOrRemove(l.nexts, *v.NextChange, sign, l.building, time.Time.Compare, time.Time.Equal)
+		l.nexts = insertOrRemove(l.nexts, *e.next, sign, l.building, time.Time.Compare, time.Time.Equal)
 	default:
-		l.soonest = earliest(l.soonest, v.NextChange)
+		l.soonest = earliest(l.soonest, e.next)
 	}
 	for _, c := range e.changes {
 		c.owner = e
 		l.changes = insertOrRemove(l.changes, c, sign, l.building,
 			func(a, b change) int { return a.at.Compare(b.at) }, func(a, b change) bool { return a.owner == b.owner && a.at.Equal(b.at) && a.sign == b.sign })
 	}
-	if v.Counted {
-		addSigned(&l.billed, v.ProgramAmount.int(), sign)
-		l.seats += int64(sign) * v.Seats
+	if e.counted {
+		addSigned(&l.billed, e.amount, sign)
+		l.seats += int64(sign) * e.seats
 		l.counted += int32(sign)
 		if l.detailed {
-			l.tallyOffer(e.spec.OfferRef.Name, v.ProgramAmount, sign)
+			l.tallyOffer(e.spec.OfferRef.Name, e.amount, sign)
 		}
 		return
 	}
@@ -299,25 +319,25 @@ func (l *Ledger) take(e *ledgerLine, sign int) {
 	if !l.detailed {
 		return
 	}
-	x := &l.excludedSales[excludedIndex(v.Reason)]
+	x := &l.excludedSales[excludedIndex(e.reason)]
 	x.lines += int32(sign)
 	switch {
-	case e.excludedAmount != nil:
-		addSigned(&x.amount, e.excludedAmount.int(), sign)
-	case v.Reason != v1alpha1.ReasonInvalidAmount:
+	case e.amount != nil:
+		addSigned(&x.amount, e.amount, sign)
+	case e.reason != v1alpha1.ReasonInvalidAmount:
 		x.withoutRate += int32(sign)
 	}
 }
 
 // tallyOffer adds a counted line's amount to its offer's sales in the
 // breakdown (sign +1) or takes it out (-1).
-func (l *Ledger) tallyOffer(offer string, amount *Money, sign int) {
+func (l *Ledger) tallyOffer(offer string, amount *big.Int, sign int) {
 	o := l.byOffer[offer]
 	if o == nil {
 		o = &offerTally{}
 		l.byOffer[offer] = o
 	}
-	addSigned(&o.billed, amount.int(), sign)
+	addSigned(&o.billed, amount, sign)
 	o.lines += int32(sign)
 	if o.lines == 0 {
 		delete(l.byOffer, offer)

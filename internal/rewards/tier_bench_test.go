@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -108,4 +109,29 @@ func BenchmarkLedgerNewLine10000Lines(b *testing.B) {
 			b.Fatalf("unexpected result: counted %d, tier %d", res.Counted, res.Tier)
 		}
 	})
+}
+
+// BenchmarkLedgerHeldPerLine reports the memory a publisher's kept ledger
+// holds per sales line (heldB/line, live heap after a GC), which the
+// operator pays for every sales line it watches. The records' own memory is
+// not counted: the lines are copied in, as the operator's cache keeps them.
+func BenchmarkLedgerHeldPerLine(b *testing.B) {
+	benchWindows(b, func(b *testing.B, _ v1alpha1.SalesWindow, rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) {
+		var held uint64
+		for b.Loop() {
+			before := liveHeap()
+			ledger := NewLedger(rules, offers, pointersTo(records), now)
+			held += liveHeap() - before
+			runtime.KeepAlive(ledger)
+		}
+		b.ReportMetric(float64(held)/float64(b.N)/float64(len(records)), "heldB/line")
+	})
+}
+
+// liveHeap is the heap in use by live objects, after a GC.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
