@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -404,6 +405,7 @@ func (b *bench) count(l client.ObjectList) int {
 // billed sales include it; and the operator's CPU per line.
 func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher, offer string)) latency {
 	lat := make([]time.Duration, 0, *flagSamples)
+	startedAt := make([]time.Duration, 0, *flagSamples) // since the operator's start
 	cpu0, _ := cpuOf(op.pid())
 	amount := big.NewRat(1000, 1)
 	for k := range *flagSamples {
@@ -424,12 +426,31 @@ func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher,
 			b.t.Fatalf("%s publisher %s: billed sales never reached %s: %v", name, pk, want.FloatString(2), err)
 		}
 		lat = append(lat, at.Sub(start))
+		startedAt = append(startedAt, start.Sub(op.started))
 	}
 	cpu1, _ := cpuOf(op.pid())
+	logSlowest(b.t, name, lat, startedAt)
 	l := latency{n: len(lat), cpuPerRecord: (cpu1 - cpu0) / time.Duration(max(1, len(lat)))}
 	l.p50, l.p99 = percentile(lat, 50), percentile(lat, 99)
 	b.t.Logf("new sales line reaching the %s publisher: p50 %s, p99 %s, operator CPU %s per line", name, l.p50, l.p99, l.cpuPerRecord)
 	return l
+}
+
+// logSlowest logs the slowest samples with when each started, counted from
+// the operator's start: set against the operator's log (GODEBUG=gctrace=1
+// stamps each garbage collection the same way) it tells where a tail comes
+// from.
+func logSlowest(t testing.TB, name string, lat, startedAt []time.Duration) {
+	order := make([]int, len(lat))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return lat[order[i]] > lat[order[j]] })
+	var b strings.Builder
+	for _, i := range order[:min(5, len(order))] {
+		fmt.Fprintf(&b, " %s at +%.1fs;", lat[i].Round(time.Millisecond), startedAt[i].Seconds())
+	}
+	t.Logf("slowest %s samples (operator uptime at creation):%s", name, b.String())
 }
 
 func money(m v1alpha1.DerivedMoney) *big.Rat {
