@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
+	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -33,4 +35,42 @@ func TestStripUnread(t *testing.T) {
 	if _, err := StripUnread("not an object"); err != nil {
 		t.Errorf("a value that is not an object: %v, want it passed through", err)
 	}
+}
+
+// Strings that many objects repeat share one copy in the cache, and keep
+// their values.
+func TestStripUnreadSharesRepeatedStrings(t *testing.T) {
+	line := func() *v1alpha1.SalesRecord {
+		// Each built from its own bytes, as decoding gives them.
+		own := func(s string) string { return strings.Clone(s) }
+		return &v1alpha1.SalesRecord{
+			ObjectMeta: metav1.ObjectMeta{Namespace: own("billing-team"), Name: own("line")},
+			Spec:       v1alpha1.SalesRecordSpec{OfferRef: v1alpha1.LocalObjectReference{Name: own("contoso-saas")}, Currency: "USD"},
+			Status: v1alpha1.SalesRecordStatus{
+				Reason: own("Counted"), Publisher: own("contoso"),
+				Conditions: []metav1.Condition{{Type: own("Ready"), Status: metav1.ConditionTrue, Reason: own("Counted"), Message: own("counts 10 USD")}},
+			},
+		}
+	}
+	a, b := line(), line()
+	for _, o := range []*v1alpha1.SalesRecord{a, b} {
+		if _, err := StripUnread(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := line(); a.Namespace != want.Namespace || a.Spec.OfferRef != want.Spec.OfferRef || a.Status.Publisher != want.Status.Publisher ||
+		a.Status.Reason != want.Status.Reason || a.Status.Conditions[0] != want.Status.Conditions[0] {
+		t.Fatalf("values changed: got %+v, want %+v", a, want)
+	}
+	same := func(what, x, y string) {
+		if unsafe.StringData(x) != unsafe.StringData(y) {
+			t.Errorf("%s: two copies of %q, want one shared", what, x)
+		}
+	}
+	same("namespace", a.Namespace, b.Namespace)
+	same("offerRef.name", a.Spec.OfferRef.Name, b.Spec.OfferRef.Name)
+	same("status.publisher", a.Status.Publisher, b.Status.Publisher)
+	same("status.reason", a.Status.Reason, b.Status.Reason)
+	same("condition type", a.Status.Conditions[0].Type, b.Status.Conditions[0].Type)
+	same("condition reason", a.Status.Conditions[0].Reason, b.Status.Conditions[0].Reason)
 }
