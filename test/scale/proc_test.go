@@ -135,6 +135,11 @@ func startProcess(bin string, args []string, logPath string) (*process, error) {
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
+	if *flagGCTrace {
+		// The managers only: set for the whole benchmark, it would also
+		// reach the compiler, whose output the build cache keeps.
+		cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
+	}
 	p := &process{cmd: cmd, log: log, done: make(chan struct{})}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {

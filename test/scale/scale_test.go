@@ -40,6 +40,7 @@ var (
 	flagExpiries   = flag.Int("expiries", 100, "activations expiring within 30 s in the expiry measure")
 	flagLogs       = flag.String("logs", os.TempDir(), "directory of the operator's and the floor's logs")
 	flagTimeout    = flag.Duration("converge-timeout", 90*time.Minute, "longest a convergence may take")
+	flagGCTrace    = flag.Bool("gctrace", false, "run the managers with GODEBUG=gctrace=1: their logs stamp each garbage collection with their uptime")
 	flagProfiles   = flag.String("profiles", "", "also write the operator's and the floor's CPU profiles, phase by phase, "+
 		"and their heaps after convergence to this directory (through --pprof-bind-address)")
 )
