@@ -16,14 +16,15 @@ import (
 // profiler records a manager's CPU profile phase by phase (convergence,
 // the idle window, the latency and expiry measures) from its
 // --pprof-bind-address endpoint, as consecutive short profiles written to
-// dir as <prefix>cpu-w<workers>-<phase>-<n>.pprof; `go tool pprof` merges
+// dir as <prefix>cpu-<round>-<phase>-<n>.pprof (round: w4, or w4-2 for
+// the second round of 4 workers); `go tool pprof` merges
 // the files of a phase given together. It also writes the heap after
 // convergence. The operator's files have no prefix, the floor's "floor-",
 // so that `go tool pprof -diff_base` compares them phase by phase.
 // A nil profiler (no -profiles flag) does nothing.
 type profiler struct {
 	dir, addr, prefix string
-	workers           int
+	round             string
 
 	mu    sync.Mutex
 	phase string
@@ -36,11 +37,11 @@ type profiler struct {
 // cut short when the operator stops, so it is kept short.
 const profileSlice = 15 * time.Second
 
-func newProfiler(dir, addr, prefix string, workers int) *profiler {
+func newProfiler(dir, addr, prefix, round string) *profiler {
 	if dir == "" || addr == "" {
 		return nil
 	}
-	return &profiler{dir: dir, addr: addr, prefix: prefix, workers: workers, phase: "converge", done: make(chan struct{})}
+	return &profiler{dir: dir, addr: addr, prefix: prefix, round: round, phase: "converge", done: make(chan struct{})}
 }
 
 // start records CPU profiles until stop, each slice under the phase it began in.
@@ -64,7 +65,7 @@ func (p *profiler) start(ctx context.Context, logf func(string, ...any)) {
 			p.mu.Lock()
 			phase := p.phase
 			p.mu.Unlock()
-			name := fmt.Sprintf("%scpu-w%d-%s-%03d.pprof", p.prefix, p.workers, phase, n)
+			name := fmt.Sprintf("%scpu-%s-%s-%03d.pprof", p.prefix, p.round, phase, n)
 			url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.addr, int(profileSlice/time.Second))
 			if err := p.fetch(ctx, url, name, profileSlice+30*time.Second); err != nil {
 				// The endpoint is not up yet (the process just started) or
@@ -89,12 +90,12 @@ func (p *profiler) enter(phase string) {
 	p.mu.Unlock()
 }
 
-// heap writes the live heap (after a GC) as <prefix>heap-w<workers>-<name>.pprof.
+// heap writes the live heap (after a GC) as <prefix>heap-<round>-<name>.pprof.
 func (p *profiler) heap(ctx context.Context, name string) error {
 	if p == nil {
 		return nil
 	}
-	return p.fetch(ctx, "http://"+p.addr+"/debug/pprof/heap?gc=1", fmt.Sprintf("%sheap-w%d-%s.pprof", p.prefix, p.workers, name), time.Minute)
+	return p.fetch(ctx, "http://"+p.addr+"/debug/pprof/heap?gc=1", fmt.Sprintf("%sheap-%s-%s.pprof", p.prefix, p.round, name), time.Minute)
 }
 
 // stop ends the CPU profiles, waiting for the one under way; call it

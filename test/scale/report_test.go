@@ -5,6 +5,7 @@ package scale
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,7 +23,11 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 	header := make([]string, 0, 1+3*len(rounds))
 	header = append(header, "measure")
 	for _, r := range rounds {
-		header = append(header, fmt.Sprintf("operator, W=%d", r.workers), fmt.Sprintf("floor, W=%d", r.workers), "operator / floor")
+		label := fmt.Sprintf("W=%d", r.workers)
+		if r.repeat > 1 {
+			label += fmt.Sprintf(" (round %d)", r.repeat)
+		}
+		header = append(header, "operator, "+label, "floor, "+label, "operator / floor")
 	}
 	rows := [][]string{header, make([]string, len(header))}
 	for i := range rows[1] {
@@ -130,7 +135,57 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 	for _, cells := range rows {
 		sb.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
+	sb.WriteString(repeatedRatios(rounds))
 	return sb.String()
+}
+
+// repeatedRatios sums up, for each worker count run in more than one round
+// (-workers "4 4 4"), the operator/floor ratios of wall and CPU over its
+// rounds: the operator and the floor run one after the other, so a change
+// of the machine's load between them moves one round's ratio, and the
+// median of several says more.
+func repeatedRatios(rounds []round) string {
+	byWorkers := map[int][]round{}
+	var order []int
+	for _, r := range rounds {
+		if byWorkers[r.workers] == nil {
+			order = append(order, r.workers)
+		}
+		byWorkers[r.workers] = append(byWorkers[r.workers], r)
+	}
+	var sb strings.Builder
+	for _, w := range order {
+		rs := byWorkers[w]
+		if len(rs) < 2 {
+			continue
+		}
+		spread := func(what string, of func(x run) time.Duration) string {
+			ratios := make([]float64, 0, len(rs))
+			for _, r := range rs {
+				if f := of(r.floor); f > 0 {
+					ratios = append(ratios, of(r.operator).Seconds()/f.Seconds())
+				}
+			}
+			if len(ratios) == 0 {
+				return ""
+			}
+			slices.Sort(ratios)
+			return fmt.Sprintf("%s median %.2f× (%.2f–%.2f×)", what, median(ratios), ratios[0], ratios[len(ratios)-1])
+		}
+		fmt.Fprintf(&sb, "\nW=%d over %d rounds, operator / floor: %s; %s.\n", w, len(rs),
+			spread("convergence wall", func(x run) time.Duration { return x.wall }),
+			spread("manager CPU to converge", func(x run) time.Duration { return x.cpu.proc }))
+	}
+	return sb.String()
+}
+
+// median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 func orDash(s string) string {

@@ -88,8 +88,19 @@ type latency struct {
 }
 
 type round struct {
-	workers         int
+	workers int
+	// repeat counts the rounds of the same worker count: 1, then 2...
+	repeat          int
 	operator, floor run
+}
+
+// tag names the round in logs and file names: w4, then w4-2 for the second
+// round of 4 workers.
+func (r round) tag() string {
+	if r.repeat > 1 {
+		return fmt.Sprintf("w%d-%d", r.workers, r.repeat)
+	}
+	return fmt.Sprintf("w%d", r.workers)
 }
 
 func TestScale(t *testing.T) {
@@ -144,8 +155,10 @@ func TestScale(t *testing.T) {
 	t.Logf("setup: %d objects %v created in %s", total, byKind, setup.Round(time.Second))
 
 	rounds := make([]round, 0, len(workers))
+	repeats := map[int]int{}
 	for _, w := range workers {
-		rounds = append(rounds, b.round(w))
+		repeats[w]++
+		rounds = append(rounds, b.round(round{workers: w, repeat: repeats[w]}))
 	}
 	report := b.report(rounds, machineBefore, total, byKind, setup)
 	fmt.Println()
@@ -205,19 +218,19 @@ func parseWorkers(s string) ([]int, error) {
 	return out, nil
 }
 
-// round runs the floor and then the operator with w workers, each from the
-// same start: statuses wiped and no grants.
-func (b *bench) round(w int) round {
-	r := round{workers: w}
+// round runs the floor and then the operator with r.workers workers, each
+// from the same start: statuses wiped and no grants.
+func (b *bench) round(r round) round {
+	w, tag := r.workers, r.tag()
 	args := []string{"--kubeconfig=" + b.kubeconfig, "--max-concurrent-reconciles=" + strconv.Itoa(w)}
 
 	b.reset()
-	floorProf, floorArgs := b.profiling("floor", w, args)
+	floorProf, floorArgs := b.profiling("floor", tag, args)
 	floorProf.start(b.ctx, b.t.Logf)
-	floor, fr := b.converge("floor", w, b.floor, floorArgs, byFloor)
+	floor, fr := b.converge("floor", tag, b.floor, floorArgs, byFloor)
 	floorProf.enter("idle")
 	if err := floorProf.heap(b.ctx, "converged"); err != nil {
-		b.t.Logf("floor w=%d: heap profile: %v", w, err)
+		b.t.Logf("floor %s: heap profile: %v", tag, err)
 	}
 	floorProf.stop()
 	floor.stop()
@@ -228,7 +241,7 @@ func (b *bench) round(w int) round {
 	// localhost only, to read the Go heap.
 	metricsAddr, err := freeLocalAddr()
 	if err != nil {
-		b.t.Logf("operator w=%d: no free port for the metrics endpoint, no Go heap figures: %v", w, err)
+		b.t.Logf("operator %s: no free port for the metrics endpoint, no Go heap figures: %v", tag, err)
 	}
 	opArgs := append(slices.Clone(args), "--health-probe-bind-address=0")
 	if metricsAddr != "" {
@@ -236,29 +249,29 @@ func (b *bench) round(w int) round {
 	} else {
 		opArgs = append(opArgs, "--metrics-bind-address=0")
 	}
-	prof, opArgs := b.profiling("operator", w, opArgs)
+	prof, opArgs := b.profiling("operator", tag, opArgs)
 	prof.start(b.ctx, b.t.Logf)
-	op, or := b.converge("operator", w, b.operator, opArgs, byOperator)
+	op, or := b.converge("operator", tag, b.operator, opArgs, byOperator)
 	defer op.stop()
 	defer prof.stop()
 	or.rss, _ = rssOf(op.pid())
 	if metricsAddr != "" {
 		if or.heap, err = scrapeHeap(b.ctx, metricsAddr); err != nil {
-			b.t.Logf("operator w=%d: scraping the metrics endpoint failed, no Go heap figures: %v", w, err)
+			b.t.Logf("operator %s: scraping the metrics endpoint failed, no Go heap figures: %v", tag, err)
 		}
 	}
 	or.cached = or.objects + b.count(&v1alpha1.BenefitGrantList{})
 	// After RSS and heap are read: the profile collects garbage first.
 	prof.enter("idle")
 	if err := prof.heap(b.ctx, "converged"); err != nil {
-		b.t.Logf("operator w=%d: heap profile: %v", w, err)
+		b.t.Logf("operator %s: heap profile: %v", tag, err)
 	}
-	b.t.Logf("operator w=%d: RSS %d MB, Go heap in use %d MB (allocated %d MB) for %d cached objects",
-		w, or.rss>>20, or.heap.inuse>>20, or.heap.alloc>>20, or.cached)
+	b.t.Logf("operator %s: RSS %d MB, Go heap in use %d MB (allocated %d MB) for %d cached objects",
+		tag, or.rss>>20, or.heap.inuse>>20, or.heap.alloc>>20, or.cached)
 
 	b.obs.resetWrites()
 	cpu0, _ := cpuOf(op.pid())
-	b.t.Logf("operator w=%d: idle for %s", w, *flagIdle)
+	b.t.Logf("operator %s: idle for %s", tag, *flagIdle)
 	time.Sleep(*flagIdle)
 	cpu1, _ := cpuOf(op.pid())
 	or.idleWrites, _ = b.obs.writes()
@@ -290,42 +303,42 @@ func (b *bench) round(w int) round {
 // profiling returns, with -profiles, the profiler of a manager (the
 // operator or the floor) and its arguments with a pprof endpoint added;
 // without, a nil profiler and args unchanged.
-func (b *bench) profiling(name string, w int, args []string) (*profiler, []string) {
+func (b *bench) profiling(name, tag string, args []string) (*profiler, []string) {
 	if *flagProfiles == "" {
 		return nil, args
 	}
 	addr, err := freeLocalAddr()
 	if err != nil {
-		b.t.Logf("%s w=%d: no free port for the profiling endpoint, no profiles: %v", name, w, err)
+		b.t.Logf("%s %s: no free port for the profiling endpoint, no profiles: %v", name, tag, err)
 		return nil, args
 	}
 	prefix := ""
 	if name != "operator" {
 		prefix = name + "-"
 	}
-	return newProfiler(*flagProfiles, addr, prefix, w), append(slices.Clone(args), "--pprof-bind-address="+addr)
+	return newProfiler(*flagProfiles, addr, prefix, tag), append(slices.Clone(args), "--pprof-bind-address="+addr)
 }
 
 // converge starts a manager and waits for every object to show its status
 // for its generation. The wall time runs from the process' start (cache
 // sync included) to the watch seeing the last object.
-func (b *bench) converge(name string, w int, bin string, args []string, check func(*summary) bool) (*process, run) {
+func (b *bench) converge(name, tag string, bin string, args []string, check func(*summary) bool) (*process, run) {
 	b.obs.setCheck(check)
 	before := b.cp.sample(0)
-	logPath := filepath.Join(*flagLogs, fmt.Sprintf("scale-%s-w%d.log", name, w))
+	logPath := filepath.Join(*flagLogs, fmt.Sprintf("scale-%s-%s.log", name, tag))
 	p, err := startProcess(bin, args, logPath)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	b.t.Logf("%s w=%d: started (log: %s)", name, w, logPath)
+	b.t.Logf("%s %s: started (log: %s)", name, tag, logPath)
 	at, err := b.obs.waitAll(b.ctx, *flagTimeout, func(passing, total int) error {
-		b.t.Logf("%s w=%d: %d of %d objects converged after %s", name, w, passing, total, time.Since(p.started).Round(time.Second))
+		b.t.Logf("%s %s: %d of %d objects converged after %s", name, tag, passing, total, time.Since(p.started).Round(time.Second))
 		return p.exited()
 	})
 	after := b.cp.sample(p.pid())
 	if err != nil {
 		p.stop()
-		b.t.Fatalf("%s w=%d: %v (log: %s)", name, w, err, logPath)
+		b.t.Fatalf("%s %s: %v (log: %s)", name, tag, err, logPath)
 	}
 	var r run
 	r.wall = at.Sub(p.started)
@@ -333,7 +346,7 @@ func (b *bench) converge(name string, w int, bin string, args []string, check fu
 	r.cpu.proc = after.proc
 	r.objects, _ = b.obs.counts()
 	r.writes, r.byKind = b.obs.writes()
-	b.t.Logf("%s w=%d: converged in %s, CPU %s (apiserver %s, etcd %s), writes %v", name, w, r.wall.Round(time.Millisecond),
+	b.t.Logf("%s %s: converged in %s, CPU %s (apiserver %s, etcd %s), writes %v", name, tag, r.wall.Round(time.Millisecond),
 		r.cpu.proc, r.cpu.apiserver, r.cpu.etcd, r.byKind)
 	return p, r
 }
