@@ -3,6 +3,7 @@
 package scale
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -322,7 +322,7 @@ func (b *bench) profiling(name, tag string, args []string) (*profiler, []string)
 // converge starts a manager and waits for every object to show its status
 // for its generation. The wall time runs from the process' start (cache
 // sync included) to the watch seeing the last object.
-func (b *bench) converge(name, tag string, bin string, args []string, check func(*summary) bool) (*process, run) {
+func (b *bench) converge(name, tag, bin string, args []string, check func(*summary) bool) (*process, run) {
 	b.obs.setCheck(check)
 	before := b.cp.sample(0)
 	logPath := filepath.Join(*flagLogs, fmt.Sprintf("scale-%s-%s.log", name, tag))
@@ -451,7 +451,7 @@ func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher,
 }
 
 // logSlowest logs the slowest samples with when each started, counted from
-// the operator's start: set against the operator's log (GODEBUG=gctrace=1
+// the operator's start: set against the operator's log (with -gctrace it
 // stamps each garbage collection the same way) it tells where a tail comes
 // from.
 func logSlowest(t testing.TB, name string, lat, startedAt []time.Duration) {
@@ -459,7 +459,7 @@ func logSlowest(t testing.TB, name string, lat, startedAt []time.Duration) {
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(i, j int) bool { return lat[order[i]] > lat[order[j]] })
+	slices.SortFunc(order, func(i, j int) int { return cmp.Compare(lat[j], lat[i]) })
 	var b strings.Builder
 	for _, i := range order[:min(5, len(order))] {
 		fmt.Fprintf(&b, " %s at +%.1fs;", lat[i].Round(time.Millisecond), startedAt[i].Seconds())
