@@ -66,8 +66,10 @@ type wakeup struct {
 	// resync is true when the instant is the object's resync, not one at
 	// which its state changes.
 	resync bool
-	// index is the wakeup's place in the queue (container/heap).
-	index int
+	// index is the wakeup's place in the queue (container/heap). An int32
+	// with resync beside it makes a wakeup 64 bytes, not 80: every object
+	// has one (its resync).
+	index int32
 }
 
 // wakeupEvent is an object to reconcile now.
@@ -146,7 +148,7 @@ func (w *Wakeups) At(obj client.Object, reconciledAt time.Time, at *time.Time) {
 		return
 	case ok:
 		s.at, s.resync = *at, isResync
-		heap.Fix(&w.queue, s.index)
+		heap.Fix(&w.queue, int(s.index))
 	default:
 		s := &wakeup{key: key, at: *at, resync: isResync}
 		w.byKey[key] = s
@@ -165,7 +167,7 @@ func (w *Wakeups) Forget(key types.NamespacedName) {
 
 func (w *Wakeups) removeLocked(key types.NamespacedName) {
 	if s, ok := w.byKey[key]; ok {
-		heap.Remove(&w.queue, s.index)
+		heap.Remove(&w.queue, int(s.index))
 		delete(w.byKey, key)
 	}
 }
@@ -260,12 +262,12 @@ func (q wakeupQueue) Len() int           { return len(q) }
 func (q wakeupQueue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
 func (q wakeupQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
+	q[i].index, q[j].index = int32(i), int32(j)
 }
 
 func (q *wakeupQueue) Push(x any) {
 	s := x.(*wakeup)
-	s.index = len(*q)
+	s.index = int32(len(*q))
 	*q = append(*q, s)
 }
 

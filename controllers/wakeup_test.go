@@ -86,7 +86,7 @@ func scheduledWakeups(t *testing.T, w *Wakeups) map[string]time.Time {
 	defer w.mu.Unlock()
 	out := map[string]time.Time{}
 	for i, s := range w.queue {
-		if s.index != i || w.byKey[s.key] != s {
+		if int(s.index) != i || w.byKey[s.key] != s {
 			t.Fatalf("queue and index disagree at %d: %+v", i, s)
 		}
 		out[s.key.Name] = s.at

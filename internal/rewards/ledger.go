@@ -78,6 +78,16 @@ type sale struct {
 	spec v1alpha1.SalesRecordSpec
 }
 
+// saleOf is the sale a ledger keeps of a line: its name and spec without
+// the transaction id, which no rule reads. A ledger outlives the cached
+// record it was built from (every line's status write replaces it in the
+// cache), and would otherwise keep that record's id string alive too.
+func saleOf(name string, spec *v1alpha1.SalesRecordSpec) sale {
+	s := sale{name: name, spec: *spec}
+	s.spec.TransactionID = ""
+	return s
+}
+
 // salesOf gives the name and spec of each record.
 func salesOf(records []*v1alpha1.SalesRecord) iter.Seq2[string, *v1alpha1.SalesRecordSpec] {
 	return func(yield func(string, *v1alpha1.SalesRecordSpec) bool) {
@@ -101,9 +111,10 @@ func salesOf(records []*v1alpha1.SalesRecord) iter.Seq2[string, *v1alpha1.SalesR
 type ledgerLine struct {
 	sale
 	counted bool
-	// reason is one of ExcludedReasons for an excluded line; empty for a
-	// counted one.
-	reason string
+	// reason is an excluded line's reason, as its index in ExcludedReasons
+	// (excludedIndex); a byte rather than the string, which took 16 bytes
+	// of every kept line.
+	reason uint8
 	// seats counted from the line (rule S5).
 	seats int64
 	// amount is a counted line's amount in program currency, or what an
@@ -112,11 +123,11 @@ type ledgerLine struct {
 	amount *big.Int
 	// next is the next instant the line's verdict changes by itself.
 	next *time.Time
-	// changes are the forecast changes an excluded line brings (detailed
+	// entering holds the forecast changes an excluded line brings (detailed
 	// ledgers under a Trailing12Months window: a line billed in the future
-	// entering the window, then leaving it); a counted line's is derived
-	// (leaving).
-	changes []change
+	// entering the window, then leaving it); nil for nearly every line, so
+	// kept behind a pointer. A counted line's change is derived (leaving).
+	entering *[]change
 }
 
 // NewLedger evaluates a publisher's offers and sales lines under rules at
@@ -257,9 +268,9 @@ func (l *Ledger) evaluate(name string, spec *v1alpha1.SalesRecordSpec) *ledgerLi
 		e = new(ledgerLine)
 	}
 	v := evaluateLine(spec, offer, l.rules, l.at)
-	*e = ledgerLine{sale: sale{name: name, spec: *spec}, counted: v.Counted, seats: v.Seats, amount: bigOf(v.ProgramAmount), next: v.NextChange}
+	*e = ledgerLine{sale: saleOf(name, spec), counted: v.Counted, seats: v.Seats, amount: bigOf(v.ProgramAmount), next: v.NextChange}
 	if !v.Counted {
-		e.reason = v.Reason
+		e.reason = uint8(excludedIndex(v.Reason))
 	}
 	if !l.detailed || v.Counted {
 		return e // a counted line's change, leaving the window, is derived (leaving)
@@ -273,10 +284,11 @@ func (l *Ledger) evaluate(name string, spec *v1alpha1.SalesRecordSpec) *ledgerLi
 	if l.trailing && v.Reason == v1alpha1.SalesOutsideWindow && l.at.Before(spec.BilledAt.Time) {
 		at := spec.BilledAt.Time
 		if w := evaluateLine(spec, offer, l.rules, at); w.Counted {
-			e.changes = append(e.changes, change{at: at, billed: w.ProgramAmount.int(), seats: w.Seats, sign: +1})
+			changes := []change{{at: at, billed: w.ProgramAmount.int(), seats: w.Seats, sign: +1}}
 			if w.NextChange != nil {
-				e.changes = append(e.changes, change{at: *w.NextChange, billed: w.ProgramAmount.int(), seats: w.Seats, sign: -1})
+				changes = append(changes, change{at: *w.NextChange, billed: w.ProgramAmount.int(), seats: w.Seats, sign: -1})
 			}
+			e.entering = &changes
 		}
 	}
 	return e
@@ -319,9 +331,11 @@ func (l *Ledger) take(e *ledgerLine, sign int) {
 	if c, ok := l.leaving(e); ok {
 		l.takeChange(c, sign)
 	}
-	for _, c := range e.changes {
-		c.owner = e
-		l.takeChange(c, sign)
+	if e.entering != nil {
+		for _, c := range *e.entering {
+			c.owner = e
+			l.takeChange(c, sign)
+		}
 	}
 	if e.counted {
 		addSigned(&l.billed, e.amount, sign)
@@ -336,12 +350,12 @@ func (l *Ledger) take(e *ledgerLine, sign int) {
 	if !l.detailed {
 		return
 	}
-	x := &l.excludedSales[excludedIndex(e.reason)]
+	x := &l.excludedSales[e.reason]
 	x.lines += int32(sign)
 	switch {
 	case e.amount != nil:
 		addSigned(&x.amount, e.amount, sign)
-	case e.reason != v1alpha1.ReasonInvalidAmount:
+	case ExcludedReasons[e.reason] != v1alpha1.ReasonInvalidAmount:
 		x.withoutRate += int32(sign)
 	}
 }

@@ -53,7 +53,7 @@ type CancelledLine struct {
 func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) SalesFacts {
 	sales := make([]*sale, len(records))
 	for i := range records {
-		sales[i] = &sale{name: records[i].Name, spec: records[i].Spec}
+		sales[i] = ptrTo(saleOf(records[i].Name, &records[i].Spec))
 	}
 	return salesFactsOf(newLedger(rules, offers, len(sales), salesOfSales(sales), now, false, false).result(now), rules, offers, sales)
 }
