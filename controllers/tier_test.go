@@ -54,6 +54,25 @@ var _ = Describe("Tier engine", func() {
 		Eventually(func() []string { return eventReasons(pub) }).Should(ContainElement("TierChanged"))
 	})
 
+	It("keeps same-named publishers, offers and lines of two namespaces apart", func() {
+		// The field indexes answer lists within one namespace: a publisher's
+		// offers, an offer's lines (indexInNamespaces).
+		other := newNamespace()
+		twin := testenv.Publisher(other, pub.Name, prog.Name)
+		create(twin)
+		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			testenv.Offer(other, "saas", twin.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			testenv.SalesRecord(ns, "line-1", "saas", "20000", "USD", now.Add(-time.Hour)),
+			testenv.SalesRecord(other, "line-1", "saas", "7000", "USD", now.Add(-time.Hour)),
+			testenv.SalesRecord(other, "line-2", "saas", "100", "USD", now.Add(-time.Hour)))
+		Eventually(publisherSales(pub)).Should(Equal(v1alpha1.DerivedMoney("20000.00")))
+		Eventually(publisherSales(twin)).Should(Equal(v1alpha1.DerivedMoney("7100.00")))
+		Expect(fetch(pub)().Status.SalesRecords.Counted).To(Equal(int32(1)))
+		Expect(pub.Status.Offers.Transact).To(Equal(int32(1)))
+		Expect(fetch(twin)().Status.SalesRecords.Counted).To(Equal(int32(2)))
+		Expect(twin.Status.Offers.Transact).To(Equal(int32(1)))
+	})
+
 	It("S1: sales of offers that are not Transact do not count", func() {
 		create(testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(-24*time.Hour)),
 			testenv.SalesRecord(ns, "trial-line", "trial", "50000", "USD", now.Add(-time.Hour)))
