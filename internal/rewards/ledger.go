@@ -133,7 +133,8 @@ type ledgerLine struct {
 // NewLedger evaluates a publisher's offers and sales lines under rules at
 // now. records are the sales lines of those offers; a line whose offer is
 // not among offers counts as OfferNotFound. The ledger keeps offers, which
-// must not change afterwards, and a copy of each record's name and spec.
+// must not change afterwards, and a copy of each record's name and spec
+// (saleOf).
 func NewLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord, now time.Time) *Ledger {
 	return newLedger(rules, offers, len(records), salesOf(records), now, true, true)
 }
@@ -226,7 +227,7 @@ func (l *Ledger) nextChange() *time.Time {
 }
 
 // Put adds a sales line at now, or replaces the line of the same name. The
-// ledger must hold at now (Holds); it keeps a copy of rec's name and spec.
+// ledger must hold at now (Holds); it keeps a copy of rec's name and spec (saleOf).
 func (l *Ledger) Put(rec *v1alpha1.SalesRecord, now time.Time) {
 	l.Remove(rec.Name)
 	if now.After(l.at) {
