@@ -5,6 +5,7 @@ package scale
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -14,11 +15,12 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// The operator's Go heap, as its metrics endpoint reports it (the Go
-// collector controller-runtime registers).
+// The operator's Go heap and garbage collections, as its metrics endpoint
+// reports them (the Go collector controller-runtime registers).
 const (
 	heapInuseMetric = "go_memstats_heap_inuse_bytes"
 	heapAllocMetric = "go_memstats_heap_alloc_bytes"
+	lastGCMetric    = "go_memstats_last_gc_time_seconds"
 )
 
 // freeLocalAddr returns 127.0.0.1:<port> with a port free at the time of
@@ -43,41 +45,77 @@ type heapSample struct{ inuse, alloc int64 }
 // go_memstats_heap_alloc_bytes from the plain-HTTP metrics endpoint at addr
 // (host:port).
 func scrapeHeap(ctx context.Context, addr string) (heapSample, error) {
+	families, err := scrapeMetrics(ctx, addr)
+	if err != nil {
+		return heapSample{}, err
+	}
+	var s heapSample
+	inuse, err := gaugeOf(families, heapInuseMetric)
+	if err != nil {
+		return heapSample{}, err
+	}
+	alloc, err := gaugeOf(families, heapAllocMetric)
+	if err != nil {
+		return heapSample{}, err
+	}
+	s.inuse, s.alloc = int64(inuse), int64(alloc)
+	return s, nil
+}
+
+// metricsSource reads a process's metrics.
+type metricsSource func(ctx context.Context) (map[string]*dto.MetricFamily, error)
+
+// lastGC reads when a process's last garbage collection ended
+// (go_memstats_last_gc_time_seconds, which the operator and the API server
+// both export).
+func lastGC(ctx context.Context, source metricsSource) (time.Time, error) {
+	families, err := source(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	seconds, err := gaugeOf(families, lastGCMetric)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(0, int64(seconds*float64(time.Second))), nil
+}
+
+// parseMetrics parses the Prometheus text format.
+func parseMetrics(r io.Reader, from string) (map[string]*dto.MetricFamily, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", from, err)
+	}
+	return families, nil
+}
+
+// scrapeMetrics reads every metric family from the plain-HTTP metrics
+// endpoint at addr (host:port).
+func scrapeMetrics(ctx context.Context, addr string) (map[string]*dto.MetricFamily, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	url := "http://" + addr + "/metrics"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return heapSample{}, err
+		return nil, err
 	}
 	// The text format: the parser below reads no other.
 	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return heapSample{}, err
+		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return heapSample{}, fmt.Errorf("GET %s: %s", url, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return heapSample{}, fmt.Errorf("parsing %s: %w", url, err)
-	}
-	var s heapSample
-	if s.inuse, err = gaugeOf(families, heapInuseMetric); err != nil {
-		return heapSample{}, err
-	}
-	if s.alloc, err = gaugeOf(families, heapAllocMetric); err != nil {
-		return heapSample{}, err
-	}
-	return s, nil
+	return parseMetrics(resp.Body, url)
 }
 
 // gaugeOf returns the value of a metric with a single series, a gauge (or
 // untyped).
-func gaugeOf(families map[string]*dto.MetricFamily, name string) (int64, error) {
+func gaugeOf(families map[string]*dto.MetricFamily, name string) (float64, error) {
 	mf, ok := families[name]
 	if !ok || len(mf.GetMetric()) != 1 {
 		return 0, fmt.Errorf("metrics endpoint: no single series of %s", name)
@@ -85,9 +123,9 @@ func gaugeOf(families map[string]*dto.MetricFamily, name string) (int64, error) 
 	m := mf.GetMetric()[0]
 	switch {
 	case m.GetGauge() != nil:
-		return int64(m.GetGauge().GetValue()), nil
+		return m.GetGauge().GetValue(), nil
 	case m.GetUntyped() != nil:
-		return int64(m.GetUntyped().GetValue()), nil
+		return m.GetUntyped().GetValue(), nil
 	default:
 		return 0, fmt.Errorf("metrics endpoint: %s is a %s, not a gauge", name, mf.GetType())
 	}
