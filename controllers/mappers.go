@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -124,7 +123,7 @@ func (rel relations) salesInputs(ctx context.Context, namespace, publisher strin
 				return nil, nil, err
 			}
 			records, err := rel.recordsOfPublisher(ctx, namespace, offers)
-			return namesAndSpecs(offers), records, err
+			return offers, records, err
 		},
 		line: func(name string) (*v1alpha1.SalesRecord, error) {
 			var rec v1alpha1.SalesRecord
@@ -134,22 +133,6 @@ func (rel relations) salesInputs(ctx context.Context, namespace, publisher strin
 			return &rec, nil
 		},
 	}
-}
-
-// namesAndSpecs copies what the program rules read of offers, their names
-// and specs. A publisher's ledger keeps its offers while it holds; the
-// offers listed from the cache share their statuses and metadata with the
-// cached objects, which an offer's status write replaces, and the ledger
-// would keep the replaced ones alive (make bench-scale, heap profile).
-func namesAndSpecs(offers []v1alpha1.Offer) []v1alpha1.Offer {
-	out := make([]v1alpha1.Offer, len(offers))
-	for i := range offers {
-		out[i] = v1alpha1.Offer{
-			ObjectMeta: metav1.ObjectMeta{Namespace: offers[i].Namespace, Name: offers[i].Name},
-			Spec:       offers[i].Spec,
-		}
-	}
-	return out
 }
 
 // mapper builds an event handler from a function returning the objects to

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
 
@@ -88,6 +90,22 @@ func saleOf(name string, spec *v1alpha1.SalesRecordSpec) sale {
 	return s
 }
 
+// namesAndSpecs copies what the rules read of offers, their names and
+// specs, for a ledger that keeps them while it holds. Offers listed from
+// the operator's cache share their statuses and metadata with the cached
+// objects, which an offer's status write replaces: kept whole, they would
+// keep the replaced ones alive (make bench-scale, heap profile).
+func namesAndSpecs(offers []v1alpha1.Offer) []v1alpha1.Offer {
+	out := make([]v1alpha1.Offer, len(offers))
+	for i := range offers {
+		out[i] = v1alpha1.Offer{
+			ObjectMeta: metav1.ObjectMeta{Namespace: offers[i].Namespace, Name: offers[i].Name},
+			Spec:       offers[i].Spec,
+		}
+	}
+	return out
+}
+
 // salesOf gives the name and spec of each record.
 func salesOf(records []*v1alpha1.SalesRecord) iter.Seq2[string, *v1alpha1.SalesRecordSpec] {
 	return func(yield func(string, *v1alpha1.SalesRecordSpec) bool) {
@@ -132,9 +150,8 @@ type ledgerLine struct {
 
 // NewLedger evaluates a publisher's offers and sales lines under rules at
 // now. records are the sales lines of those offers; a line whose offer is
-// not among offers counts as OfferNotFound. The ledger keeps offers, which
-// must not change afterwards, and a copy of each record's name and spec
-// (saleOf).
+// not among offers counts as OfferNotFound. The ledger keeps a copy of each
+// offer's name and spec (namesAndSpecs) and of each record's (saleOf).
 func NewLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord, now time.Time) *Ledger {
 	return newLedger(rules, offers, len(records), salesOf(records), now, true, true)
 }
@@ -142,6 +159,9 @@ func NewLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesR
 // newLedger evaluates n sales lines, given by name and spec.
 func newLedger(rules *Rules, offers []v1alpha1.Offer, n int, sales iter.Seq2[string, *v1alpha1.SalesRecordSpec], now time.Time,
 	detailed, keep bool) *Ledger {
+	if keep {
+		offers = namesAndSpecs(offers)
+	}
 	l := &Ledger{
 		rules:       rules,
 		at:          now,

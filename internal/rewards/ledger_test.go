@@ -273,3 +273,27 @@ func TestLedgerPutReplaces(t *testing.T) {
 		t.Errorf("R4: the cancelled purchases are %+v; want line", got)
 	}
 }
+
+// TestLedgerKeepsItsOwnOffers: a kept ledger copies what the rules read of
+// its offers (name and spec), so that the caller's offers, listed from the
+// operator's cache, may be replaced afterwards; and it keeps no status.
+func TestLedgerKeepsItsOwnOffers(t *testing.T) {
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	rules := defaultRulesFor(v1alpha1.SalesWindowLifetime)
+	offers := []v1alpha1.Offer{mkOffer("saas", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0))}
+	offers[0].Status.Phase = v1alpha1.OfferLive
+	line := mkSale("line", "saas", "30000", "USD", now.AddDate(0, -1, 0))
+	l := NewLedger(rules, offers, []*v1alpha1.SalesRecord{&line}, now)
+
+	offers[0].Spec.ListingType = v1alpha1.ListingTypeList
+	offers[0].Name = "renamed"
+	line2 := mkSale("line-2", "saas", "1000", "USD", now.AddDate(0, -1, 0))
+	l.Put(&line2, now)
+	res, _, facts := l.Facts(now)
+	if res.BilledSales.Cmp(MustParseMoney("31000")) != 0 || res.Counted != 2 {
+		t.Errorf("S1: after the caller's offer slice changed: billed %s over %d lines; want 31000 over 2", res.BilledSales, res.Counted)
+	}
+	if len(facts.offers) != 1 || facts.offers[0].Name != "saas" || facts.offers[0].Status.Phase != "" {
+		t.Errorf("the ledger's offers are %+v; want saas, name and spec only", facts.offers)
+	}
+}
