@@ -36,10 +36,7 @@ var (
 	writes    = &writeCounter{counts: map[string]int{}}
 	// grantCreates counts the manager's creates of BenefitGrants, by name.
 	grantCreates = &writeCounter{counts: map[string]int{}}
-	// reads counts the manager's Gets by kind and key: a reconcile starts
-	// by reading its object, so this shows that one happened.
-	reads = &writeCounter{counts: map[string]int{}}
-	mgr   *testenv.Manager
+	mgr          *testenv.Manager
 )
 
 // suiteStart is the fake clock's time when the suite starts.
@@ -87,9 +84,6 @@ func startManager() {
 		}
 		if _, isGrant := c.Object.(*v1alpha1.BenefitGrant); isGrant && c.Verb == testenv.VerbCreate {
 			grantCreates.add(c.Object)
-		}
-		if c.Verb == testenv.VerbGet {
-			reads.addKey(c.Object, c.Key)
 		}
 	})
 	var err error
@@ -213,17 +207,6 @@ func (w *writeCounter) add(obj client.Object) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.counts[writeKey(obj)]++
-}
-
-// addKey counts one for the object of obj's kind with key.
-func (w *writeCounter) addKey(obj client.Object, key client.ObjectKey) {
-	gvks, _, err := scheme.ObjectKinds(obj)
-	if err != nil || len(gvks) == 0 {
-		return
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.counts[gvks[0].Kind+"/"+key.Namespace+"/"+key.Name]++
 }
 
 func (w *writeCounter) of(obj client.Object) int {

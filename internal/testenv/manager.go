@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -27,7 +28,7 @@ func ManagerOptions(scheme *runtime.Scheme) ctrl.Options {
 	}
 }
 
-// Verbs of the calls ObservedClient reports.
+// Verbs of the calls ObservedClient and ObservedCache report.
 const (
 	VerbGet    = "get"
 	VerbList   = "list"
@@ -37,7 +38,8 @@ const (
 	VerbDelete = "delete"
 )
 
-// Call is a call of a manager's client, as ObservedClient reports it.
+// Call is a call of a manager's client or cache, as ObservedClient and
+// ObservedCache report it.
 type Call struct {
 	Verb string
 	// Subresource is the subresource written ("status"), "" for a call on
@@ -97,6 +99,37 @@ func ObservedClient(observe func(Call)) client.NewClientFunc {
 			},
 		}), nil
 	}
+}
+
+// ObservedCache returns a ctrl.Options.NewCache that builds the usual cache
+// and reports to observe, before making it, each Get and List made from
+// it: the controllers read from the manager's cache directly, and the
+// manager's client reads cached kinds from it too. observe may be called
+// concurrently.
+func ObservedCache(observe func(Call)) cache.NewCacheFunc {
+	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+		c, err := cache.New(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		return observedCache{Cache: c, observe: observe}, nil
+	}
+}
+
+// observedCache is a cache reporting its reads.
+type observedCache struct {
+	cache.Cache
+	observe func(Call)
+}
+
+func (c observedCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	c.observe(Call{Verb: VerbGet, Object: obj, Key: key})
+	return c.Cache.Get(ctx, key, obj, opts...)
+}
+
+func (c observedCache) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	c.observe(Call{Verb: VerbList})
+	return c.Cache.List(ctx, list, opts...)
 }
 
 // Manager is a controller-runtime manager running in a goroutine of the

@@ -97,7 +97,7 @@ type runningManager struct {
 	name    string
 	mgr     *testenv.Manager
 	stopped bool
-	reads   atomic.Int64 // Get and List through the manager's client
+	reads   atomic.Int64 // Get and List from the manager's cache or through its client
 	writes  atomic.Int64 // any write through the manager's client
 }
 
@@ -122,6 +122,9 @@ func startManager(name string, cfg *rest.Config, clk clock.WithDelayedExecution,
 	opts.LeaseDuration = &leaseDuration
 	opts.RenewDeadline = &renewDeadline
 	opts.RetryPeriod = &retryPeriod
+	// The controllers read from the manager's cache, and write through its
+	// client.
+	opts.NewCache = testenv.ObservedCache(func(testenv.Call) { rm.reads.Add(1) })
 	opts.NewClient = testenv.ObservedClient(func(c testenv.Call) {
 		switch c.Verb {
 		case testenv.VerbGet, testenv.VerbList:
