@@ -14,6 +14,7 @@ func TestRepeatedRounds(t *testing.T) {
 		r := round{workers: workers, repeat: repeat}
 		r.operator.wall, r.operator.cpu.proc = op, op
 		r.floor.wall, r.floor.cpu.proc = floor, floor
+		r.operator.cpu.apiserver, r.floor.cpu.apiserver = 2*op, floor+op
 		return r
 	}
 	rounds := []round{
@@ -26,7 +27,8 @@ func TestRepeatedRounds(t *testing.T) {
 		t.Errorf("tags %q, want %q", got, want)
 	}
 	got := repeatedRatios(rounds)
-	want := "\nW=4 over 3 rounds, operator / floor: convergence wall median 1.10× (1.05–1.50×); manager CPU to converge median 1.10× (1.05–1.50×).\n"
+	want := "\nW=4 over 3 rounds, operator / floor: convergence wall median 1.10× (1.05–1.50×); manager CPU to converge median 1.10× (1.05–1.50×); " +
+		"kube-apiserver CPU during convergence median 1.05× (1.02–1.20×).\n"
 	if got != want {
 		t.Errorf("repeatedRatios:\n got %q\nwant %q", got, want)
 	}
