@@ -9,7 +9,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -68,31 +67,8 @@ func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			scheme := runtime.NewScheme()
-			if err := v1alpha1.AddToScheme(scheme); err != nil {
-				t.Fatal(err)
-			}
-			program := &v1alpha1.RewardsProgram{
-				ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultProgramName},
-				Spec: v1alpha1.RewardsProgramSpec{
-					Tiers: []v1alpha1.Tier{{Level: 1, MinBilledSales: "0"}},
-					Benefits: []v1alpha1.Benefit{{Name: "go-live-blog", Category: v1alpha1.BenefitCategoryTechnical,
-						ListingTypes: []v1alpha1.ListingType{v1alpha1.ListingTypeTrial}}},
-				},
-			}
-			publisher := &v1alpha1.Publisher{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "contoso"},
-				Spec:       v1alpha1.PublisherSpec{MPNID: "4761234", AccountEmail: "partner-center@contoso.com", Enrolled: true},
-			}
 			// Live for 40 days: past the default 28 days of O5.
-			offer := &v1alpha1.Offer{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "trial", Generation: 1},
-				Spec: v1alpha1.OfferSpec{
-					PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"},
-					Storefront:   v1alpha1.StorefrontAzureMarketplace, ListingType: v1alpha1.ListingTypeTrial,
-					LiveAt: metav1.NewTime(now.Add(-40 * 24 * time.Hour)),
-				},
-			}
+			scheme, program, publisher, offer := trialFixtures(t, now.Add(-40*24*time.Hour))
 			if tc.hintBefore {
 				offer.Status.FollowUpHint = "offer \"trial\" has been live for more than 28 days and none of its activations has been contacted"
 			}
