@@ -14,6 +14,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -86,7 +87,11 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 			count := func(obj runtime.Object) {
 				mu.Lock()
 				defer mu.Unlock()
-				apiReads[kindName(scheme, obj)]++
+				gvk, err := apiutil.GVKForObject(obj, scheme)
+				if err != nil {
+					t.Errorf("reading %T from the API server: %v", obj, err)
+				}
+				apiReads[gvk.Kind]++
 			}
 			// The API server selects activations by spec.offerRef.name (a
 			// selectable field of the CRD); the fake does with an index.
@@ -132,13 +137,4 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 			}
 		})
 	}
-}
-
-// kindName names obj's kind in scheme.
-func kindName(scheme *runtime.Scheme, obj runtime.Object) string {
-	gvks, _, err := scheme.ObjectKinds(obj)
-	if err != nil || len(gvks) == 0 {
-		return "unknown"
-	}
-	return gvks[0].Kind
 }
