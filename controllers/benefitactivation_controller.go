@@ -16,13 +16,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -35,16 +35,29 @@ import (
 type BenefitActivationReconciler struct {
 	Client client.Client
 	// APIReader reads from the API server, not the cache: used only before
-	// granting a one-time benefit, and when a grant the cache did not show
-	// already exists.
+	// granting a one-time benefit (B3).
 	APIReader client.Reader
-	Clock     clock.WithDelayedExecution
+	// Grants reads grants from the cache and writes them; FreshGrants
+	// reads them from the API server, for the B3 check before a one-time
+	// grant.
+	Grants, FreshGrants records.Grants
+	// Programs resolves the rules in force.
+	Programs *records.Programs
+	// Clock is the program's clock: activatedAt, expiry, contact due.
+	Clock clock.WithDelayedExecution
+	// WallClock is the real time, against which an activation's
+	// creationTimestamp (the API server's own clock) is judged before a
+	// one-time grant (B3); the program's Clock may be a test's.
+	WallClock clock.PassiveClock
 	Recorder  events.EventRecorder
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
 	// Observer, if set, is told of every finished reconcile.
 	Observer ReconcileObserver
+	// Upgraded, if set, is waited for before anything is decided: the
+	// conversion of the records earlier versions wrote (upgradeRecords).
+	Upgraded *upgradeGate
 	wakeups  *Wakeups
 	// oneTimeGrants serialises the grants of one one-time benefit of one
 	// offer (B3) across concurrent workers.
@@ -52,16 +65,30 @@ type BenefitActivationReconciler struct {
 	// sales shares each publisher's sales facts with the publisher's
 	// reconcile.
 	sales *salesMemo
+	// lost are the grants the garbage collector deleted while an
+	// activation owned them, until they are written again.
+	lost *lostGrants
 }
+
+// oneTimeSettle is how long after its creation second an activation
+// waits before it is granted a one-time benefit (B3): the creation second
+// over, and one more for the clocks of the operator and the API server to
+// differ and for a sibling's create to finish. A sibling created in the
+// same second is then in the API server, and the one whose name sorts
+// first gets the benefit, whichever the operator saw first.
+const oneTimeSettle = 2 * time.Second
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations/status,verbs=patch
-// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitactivations/finalizers,verbs=update
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=benefitgrants,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprogramrevisions,verbs=get;list;watch
 
 // Reconcile computes an activation's status, recording a grant or a
 // revocation first when the decision needs one.
 func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if err := r.Upgraded.wait(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
 	var act v1alpha1.BenefitActivation
 	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &act); err != nil || !found {
 		if !found && err == nil {
@@ -76,8 +103,15 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	}
 	d := rewards.DecideActivation(in)
 	if !d.Record.IsZero() {
-		if in, err = r.record(ctx, &act, in, d.Record); err != nil {
+		var wait time.Duration
+		if in, wait, err = r.record(ctx, &act, in, d.Record); err != nil {
 			return resultOf(err)
+		}
+		if wait > 0 {
+			// Nothing is shown until the grant is decided: the
+			// activation is looked at again then, or as soon as what it
+			// waits for appears.
+			return ctrl.Result{RequeueAfter: wait}, nil
 		}
 		// The status is read back from what is now recorded.
 		d = rewards.DecideActivation(in)
@@ -127,67 +161,70 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 }
 
 // record writes what the decision needs recorded in the activation's
-// BenefitGrant, and returns the input with the grant as now stored.
+// BenefitGrant, and returns the input with the grant as now stored. A
+// grant that must wait (a one-time benefit whose creation is not settled,
+// rules whose revision is not recorded yet) is not created: wait says
+// when to look again.
 func (r *BenefitActivationReconciler) record(ctx context.Context, act *v1alpha1.BenefitActivation,
-	in rewards.ActivationInput, rec rewards.Record) (rewards.ActivationInput, error) {
+	in rewards.ActivationInput, rec rewards.Record) (_ rewards.ActivationInput, wait time.Duration, _ error) {
 	if rec.Revoke != nil {
-		grant := in.Grant.DeepCopy()
-		grant.Spec.Revocation = rec.Revoke
-		// The lock refuses a write based on a grant the cache showed
-		// before another write to it; the next reconcile decides again.
-		if err := r.Client.Patch(ctx, grant, client.MergeFromWithOptions(in.Grant, client.MergeFromWithOptimisticLock{})); err != nil {
-			return in, fmt.Errorf("recording the revocation in BenefitGrant %s: %w", grant.Name, err)
+		grant, err := r.Grants.Revoke(ctx, in.Grant, *rec.Revoke)
+		if err != nil {
+			return in, 0, fmt.Errorf("recording the revocation in BenefitGrant %s: %w", in.Grant.Name, err)
 		}
 		r.Recorder.Eventf(act, grant, corev1.EventTypeWarning, v1alpha1.EventRevoked, "Revoke", "revoked (%s): %s", rec.Revoke.Reason, rec.Revoke.Message)
 		in.Grant = grant
-		return in, nil
+		return in, 0, nil
 	}
 
-	if !rec.Adopted && in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
+	// A grant names the rules it was granted under: they are recorded
+	// first (the RewardsProgram controller writes the revision, and its
+	// creation requeues this activation).
+	if recorded, err := r.revisionRecorded(ctx, in.Program.Revision); err != nil || !recorded {
+		return in, 0, err
+	}
+	if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
 		// B3: a one-time benefit is granted once per offer, and a grant
-		// cannot be taken back. Two workers granting siblings at once
-		// would both see none granted: one grant of a benefit and offer is
-		// decided at a time. And the cache may not yet hold a sibling
-		// created (or granted) a moment ago, so ask the API server.
+		// cannot be taken back. A sibling created in the same second may
+		// not be in the API server yet: wait until it must be.
+		if settled := act.CreationTimestamp.Add(oneTimeSettle); r.WallClock.Now().Before(settled) {
+			return in, settled.Sub(r.WallClock.Now()), nil
+		}
+		// Two workers granting siblings at once would both see none
+		// granted: one grant of a benefit and offer is decided at a time.
+		// And the cache may not yet hold a sibling created (or granted) a
+		// moment ago, so ask the API server.
 		unlock := r.oneTimeGrants.lock(act.Namespace + "/" + act.Spec.OfferRef.Name + "/" + act.Spec.Benefit)
 		defer unlock()
 		fresh, err := r.freshOneTimeUse(ctx, act, in)
 		if err != nil {
-			return in, err
+			return in, 0, err
 		}
 		if d := rewards.DecideActivation(fresh); d.Record.Create == nil {
-			return fresh, nil
+			return fresh, 0, nil
 		}
 	}
-	grant := &v1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Name: act.Name, Namespace: act.Namespace},
-		Spec:       *rec.Create,
-	}
-	if err := controllerutil.SetControllerReference(act, grant, r.Client.Scheme()); err != nil {
-		return in, err
-	}
-	err := r.Client.Create(ctx, grant)
+	grant, err := r.Grants.Create(ctx, act, *rec.Create)
 	if apierrors.IsAlreadyExists(err) {
 		// The cache had not seen it yet: read the grant that exists.
-		existing, other, err := grantOf(ctx, r.APIReader, act)
-		if err != nil {
-			return in, err
-		}
-		in.Grant, in.GrantOfAnother = existing, other
-		return in, nil
+		found, err := r.FreshGrants.Of(ctx, act)
+		in.Grant, in.NameHeldBy = found.Grant, found.NameHeldBy
+		return in, 0, err
 	}
 	if err != nil {
-		return in, fmt.Errorf("creating BenefitGrant %s: %w", grant.Name, err)
+		return in, 0, fmt.Errorf("creating BenefitGrant %s: %w", act.Name, err)
 	}
-	if rec.Adopted {
-		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, v1alpha1.EventGrantAdopted, "Grant",
-			"BenefitGrant %s records the grant of %s from this activation's status (upgrade)", grant.Name, grant.Spec.ActivatedAt.UTC().Format(time.RFC3339))
-	} else {
-		r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, v1alpha1.EventActivated, "Activate",
-			"%s benefit %q is active for offer %q, recorded in BenefitGrant %s", grant.Spec.Category, grant.Spec.Benefit, grant.Spec.Offer, grant.Name)
-	}
-	in.Grant, in.GrantOfAnother = grant, false
-	return in, nil
+	r.Recorder.Eventf(act, grant, corev1.EventTypeNormal, v1alpha1.EventActivated, "Activate",
+		"%s benefit %q is active for offer %q, recorded in BenefitGrant %s", grant.Spec.Category, grant.Spec.Benefit, grant.Spec.Offer, grant.Name)
+	in.Grant, in.NameHeldBy = grant, nil
+	return in, 0, nil
+}
+
+// revisionRecorded reports whether the RewardsProgramRevision of the rules
+// in force exists (in the cache).
+func (r *BenefitActivationReconciler) revisionRecorded(ctx context.Context, revision string) (bool, error) {
+	var rev v1alpha1.RewardsProgramRevision
+	return getOptional(ctx, r.Client, types.NamespacedName{Name: revision}, &rev, readOnly)
 }
 
 // recordTransition emits the Events of a status change that no grant write
@@ -209,13 +246,14 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 		}
 	}
 	// What admission cannot check (a missing offer, publisher or program, an
-	// invalid program, a benefit not in the catalog) shows as a condition
+	// invalid program, a benefit not in the catalog, a name held by another
+	// benefit's record) shows as a condition
 	// and an Event, as DESIGN.md asks; other Pending reasons are ordinary
 	// waiting and only show in the condition.
 	if !d.Ready && readyReason(old.Conditions) != d.Reason {
 		switch d.Reason {
 		case v1alpha1.ReasonOfferNotFound, v1alpha1.ReasonPublisherNotFound, v1alpha1.ReasonProgramNotFound,
-			v1alpha1.ReasonProgramInvalid, v1alpha1.ReasonUnknownBenefit:
+			v1alpha1.ReasonProgramInvalid, v1alpha1.ReasonUnknownBenefit, v1alpha1.ReasonNameHeldByGrant:
 			r.Recorder.Eventf(act, nil, corev1.EventTypeWarning, d.Reason, "Evaluate", "%s", d.Message)
 		}
 	}
@@ -228,25 +266,31 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 // gather reads everything the decision depends on from the manager's cache.
 func (r *BenefitActivationReconciler) gather(ctx context.Context, act *v1alpha1.BenefitActivation) (rewards.ActivationInput, error) {
 	in := rewards.ActivationInput{Activation: act, Now: r.Clock.Now()}
-	var err error
-	if in.Grant, in.GrantOfAnother, err = grantOf(ctx, r.Client, act); err != nil {
+	found, err := r.Grants.Of(ctx, act)
+	if err != nil {
 		return in, err
 	}
+	if found.Grant == nil && found.NameHeldBy == nil {
+		// A grant deleted by the garbage collector is being written again
+		// (BenefitGrantReconciler): it is still the record of this name.
+		if lost := r.lost.get(client.ObjectKeyFromObject(act)); lost != nil {
+			found = records.Lookup{Grant: lost}
+			if !records.Belongs(lost, act) {
+				found = records.Lookup{NameHeldBy: lost}
+			}
+		}
+	}
+	in.Grant, in.NameHeldBy = found.Grant, found.NameHeldBy
 	rel := relations{r.Client}
 	offer, err := rel.offer(ctx, act.Namespace, act.Spec.OfferRef.Name)
 	if err != nil || offer == nil {
 		return in, err
 	}
 	in.Offer = offer
-	if in.Siblings, err = rel.activationsOfOffer(ctx, act.Namespace, offer.Name); err != nil {
+	if in.Siblings, in.SiblingGrants, err = oneTimeInputs(ctx, rel, r.Grants, act, offer); err != nil {
 		return in, err
 	}
-	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		if in.SiblingGrants, err = siblingGrants(ctx, r.Client, act, in.Siblings); err != nil {
-			return in, err
-		}
-	}
-	pub, prog, err := rel.publisherAndProgram(ctx, act.Namespace, offer.Spec.PublisherRef.Name)
+	pub, prog, err := rel.publisherAndProgram(ctx, r.Programs, act.Namespace, offer.Spec.PublisherRef.Name)
 	if err != nil || pub == nil {
 		return in, err
 	}
@@ -256,62 +300,36 @@ func (r *BenefitActivationReconciler) gather(ctx context.Context, act *v1alpha1.
 	return in, err
 }
 
+// oneTimeInputs reads what B3 decides on through rel and grants
+// (records.OneTimeInputs). A Transact offer's benefits are not one-time:
+// only its activations are read.
+func oneTimeInputs(ctx context.Context, rel relations, grants records.Grants, act *v1alpha1.BenefitActivation,
+	offer *v1alpha1.Offer) ([]v1alpha1.BenefitActivation, []v1alpha1.BenefitGrant, error) {
+	acts, err := rel.activationsOfOffer(ctx, act.Namespace, offer.Name)
+	if err != nil || offer.Spec.ListingType == v1alpha1.ListingTypeTransact {
+		return acts, nil, err
+	}
+	ofOffer, err := grants.OfOffer(ctx, act.Namespace, offer.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return records.OneTimeInputs(ctx, grants, act, acts, ofOffer)
+}
+
 // freshOneTimeUse returns in with what B3 decides on read again from the
-// API server: the activation's own grant, its siblings (the activations of
-// its offer) and their grants. The rest of the decision's input (offer,
-// publisher, program, sales) stays as the cache showed it, as in any
-// reconcile: reading it again would not make a one-time grant any safer,
-// and it was three more requests per grant (offer, publisher, program),
-// plus the publisher's offers and lines whenever the sales memo had to
-// compute its facts again. in.Offer is not nil.
+// API server: the activation's own grant, its siblings and the grants of
+// its offer. The rest of the decision's input (offer, publisher, program,
+// sales) stays as the cache showed it, as in any reconcile: reading it
+// again would not make a one-time grant any safer. in.Offer is not nil.
 func (r *BenefitActivationReconciler) freshOneTimeUse(ctx context.Context, act *v1alpha1.BenefitActivation,
 	in rewards.ActivationInput) (rewards.ActivationInput, error) {
-	var err error
-	if in.Grant, in.GrantOfAnother, err = grantOf(ctx, r.APIReader, act); err != nil {
+	found, err := r.FreshGrants.Of(ctx, act)
+	if err != nil {
 		return in, err
 	}
-	if in.Siblings, err = (relations{r.APIReader}).activationsOfOffer(ctx, act.Namespace, in.Offer.Name); err != nil {
-		return in, err
-	}
-	in.SiblingGrants, err = siblingGrants(ctx, r.APIReader, act, in.Siblings)
+	in.Grant, in.NameHeldBy = found.Grant, found.NameHeldBy
+	in.Siblings, in.SiblingGrants, err = oneTimeInputs(ctx, relations{r.APIReader}, r.FreshGrants, act, in.Offer)
 	return in, err
-}
-
-// grantOf reads the BenefitGrant of an activation. A grant of the same name
-// that records another activation (deleted and created again under this
-// name, its grant not yet garbage-collected) is not this one's: it returns
-// nil and other = true.
-func grantOf(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitActivation) (grant *v1alpha1.BenefitGrant, other bool, err error) {
-	var g v1alpha1.BenefitGrant
-	found, err := getOptional(ctx, reader, types.NamespacedName{Namespace: act.Namespace, Name: act.Name}, &g)
-	if err != nil || !found {
-		return nil, false, err
-	}
-	if g.Spec.Activation.UID != act.UID {
-		return nil, true, nil
-	}
-	return &g, false, nil
-}
-
-// siblingGrants says when each sibling of the same benefit holding a grant
-// was granted (B3).
-func siblingGrants(ctx context.Context, reader client.Reader, act *v1alpha1.BenefitActivation,
-	siblings []v1alpha1.BenefitActivation) (map[string]time.Time, error) {
-	out := map[string]time.Time{}
-	for i := range siblings {
-		s := &siblings[i]
-		if s.Name == act.Name || s.Spec.Benefit != act.Spec.Benefit {
-			continue
-		}
-		g, _, err := grantOf(ctx, reader, s)
-		if err != nil {
-			return nil, err
-		}
-		if g != nil {
-			out[s.Name] = g.Spec.ActivatedAt.Time
-		}
-	}
-	return out, nil
 }
 
 // transactOffers keeps the Transact offers of a list.
@@ -356,11 +374,13 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("benefitactivation").
 		// The grant is the record the status is read from; a grant created
 		// or revoked also decides B3 for the siblings of a one-time benefit.
-		Watches(&v1alpha1.BenefitGrant{}, mapper(r.Client, func(ctx context.Context, rel relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
+		// A grant the garbage collector deletes is remembered before the
+		// activation of its name is queued (lostGrants).
+		Watches(&v1alpha1.BenefitGrant{}, r.lost.remembering(mapper(r.Client, func(ctx context.Context, rel relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
 			acts, err := rel.activationsOfOffer(ctx, g.Namespace, g.Spec.Offer)
 			reqs := requests(ptrs(acts))
-			return append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Spec.Activation.Name}}), err
-		})).
+			return append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Name}}), err
+		}))).
 		// B3: an activation appearing or going away changes who used a
 		// one-time benefit first.
 		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(ctx context.Context, rel relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
@@ -383,12 +403,21 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return ofPublisher(ctx, rel, p.Namespace, p.Name, false)
 		}), specChanged).
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
-			offers, err := offersOfProgram(ctx, rel, p)
+			offers, err := offersOfProgram(ctx, rel, p.Name)
 			if err != nil {
 				return nil, err
 			}
 			return activationsOfOffers(ctx, rel, offers)
 		}), specChanged).
+		// A grant waits for the revision of its rules; and while a
+		// program's spec is not valid, its last revision's rules decide.
+		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
+			offers, err := offersOfProgram(ctx, rel, rev.Spec.Program)
+			if err != nil {
+				return nil, err
+			}
+			return activationsOfOffers(ctx, rel, offers)
+		})).
 		WatchesRawSource(r.wakeups.Source())
 	b, err := r.watchSales(b, ofPublisher)
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 )
 
 // Field indexes over the informer cache, so that reconcilers and event
@@ -38,32 +38,53 @@ const (
 	// indexPublisherProgram indexes Publishers by the program they follow
 	// (spec.programRef.name, or "default").
 	indexPublisherProgram = "programName"
-	// indexGrantPublisher indexes BenefitGrants by spec.publisher.
-	indexGrantPublisher = "spec.publisher"
 )
+
+// cacheIndex is a field index of the operator's cache.
+type cacheIndex struct {
+	obj     client.Object
+	field   string
+	extract func(client.Object) string
+	// acrossNamespaces: listed across namespaces (every publisher following
+	// a program; a program's revisions, cluster-scoped), so indexed the
+	// usual way; the others answer lists within one namespace only.
+	acrossNamespaces bool
+}
+
+// cacheIndexes are the field indexes every controller relies on.
+func cacheIndexes() []cacheIndex {
+	indexes := []cacheIndex{
+		{obj: &v1alpha1.Offer{}, field: indexOfferPublisher, extract: func(o client.Object) string { return o.(*v1alpha1.Offer).Spec.PublisherRef.Name }},
+		{obj: &v1alpha1.SalesRecord{}, field: indexOfferRef, extract: func(o client.Object) string { return o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name }},
+		{obj: &v1alpha1.BenefitActivation{}, field: indexOfferRef, extract: func(o client.Object) string { return o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name }},
+		{obj: &v1alpha1.Publisher{}, field: indexPublisherProgram, acrossNamespaces: true,
+			extract: func(o client.Object) string { return programName(o.(*v1alpha1.Publisher)) }},
+		{obj: &v1alpha1.RewardsProgramRevision{}, field: records.FieldRevisionProgram, acrossNamespaces: true,
+			extract: func(o client.Object) string { return records.RevisionIndex(o.(*v1alpha1.RewardsProgramRevision)) }},
+	}
+	// The grants store lists grants by offer and publisher.
+	for field, extract := range records.GrantIndexes {
+		indexes = append(indexes, cacheIndex{obj: &v1alpha1.BenefitGrant{}, field: field,
+			extract: func(o client.Object) string { return extract(o.(*v1alpha1.BenefitGrant)) }})
+	}
+	return indexes
+}
 
 // SetupIndexes registers the field indexes every controller relies on.
 func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
-	namespaced := []struct {
-		obj     client.Object
-		field   string
-		extract func(client.Object) string
-	}{
-		{&v1alpha1.Offer{}, indexOfferPublisher, func(o client.Object) string { return o.(*v1alpha1.Offer).Spec.PublisherRef.Name }},
-		{&v1alpha1.SalesRecord{}, indexOfferRef, func(o client.Object) string { return o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name }},
-		{&v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) string { return o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name }},
-		{&v1alpha1.BenefitGrant{}, indexGrantPublisher, func(o client.Object) string { return o.(*v1alpha1.BenefitGrant).Spec.Publisher }},
-	}
-	for _, idx := range namespaced {
-		if err := indexInNamespaces(ctx, mgr.GetCache(), idx.obj, idx.field, idx.extract); err != nil {
+	for _, idx := range cacheIndexes() {
+		var err error
+		if idx.acrossNamespaces {
+			extract := idx.extract
+			err = mgr.GetFieldIndexer().IndexField(ctx, idx.obj, idx.field, func(o client.Object) []string { return []string{extract(o)} })
+		} else {
+			err = indexInNamespaces(ctx, mgr.GetCache(), idx.obj, idx.field, idx.extract)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	// Listed across namespaces (every publisher following a program), so
-	// indexed the usual way.
-	return mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Publisher{}, indexPublisherProgram, func(o client.Object) []string {
-		return []string{programName(o.(*v1alpha1.Publisher))}
-	})
+	return nil
 }
 
 // indexInNamespaces registers a field index on a namespaced kind that
@@ -101,59 +122,6 @@ func programName(p *v1alpha1.Publisher) string {
 		return p.Spec.ProgramRef.Name
 	}
 	return v1alpha1.DefaultProgramName
-}
-
-// loadProgram reads the named program from the cache and resolves the
-// rules in force (rewards.ProgramStateOf). A missing program is not an
-// error: the state says so, and the callers show it as a condition.
-// The state's Rules are shared (resolvedPrograms): read only.
-func loadProgram(ctx context.Context, c client.Reader, name string) (rewards.ProgramState, error) {
-	var prog v1alpha1.RewardsProgram
-	if err := c.Get(ctx, types.NamespacedName{Name: name}, &prog, readOnly); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return rewards.ProgramState{}, err
-		}
-		return rewards.ProgramStateOf(name, nil), nil
-	}
-	return resolvedPrograms.stateOf(name, &prog), nil
-}
-
-// resolvedPrograms keeps the state last resolved for each program. Every
-// reconcile of every kind needs its program's rules, and resolving them
-// again each time (and deep-copying the program to do it) was a few
-// percent of the operator's CPU in make bench-scale (profiled), for rules
-// that change a few times a year.
-var resolvedPrograms = &programStates{byName: map[string]programState{}}
-
-// programStates remembers rewards.ProgramStateOf by the program's UID and
-// resourceVersion: together they name one content of one object (a
-// program deleted and created again has another UID), so a state found
-// for both is the state of prog, whatever API server or test it comes from.
-type programStates struct {
-	mu     sync.Mutex
-	byName map[string]programState
-}
-
-type programState struct {
-	uid             types.UID
-	resourceVersion string
-	state           rewards.ProgramState
-}
-
-// stateOf returns the state of prog, resolved once per resourceVersion.
-// prog is only read.
-func (p *programStates) stateOf(name string, prog *v1alpha1.RewardsProgram) rewards.ProgramState {
-	p.mu.Lock()
-	kept, ok := p.byName[name]
-	p.mu.Unlock()
-	if ok && kept.uid == prog.UID && kept.resourceVersion == prog.ResourceVersion && prog.ResourceVersion != "" {
-		return kept.state
-	}
-	state := rewards.ProgramStateOf(name, prog)
-	p.mu.Lock()
-	p.byName[name] = programState{uid: prog.UID, resourceVersion: prog.ResourceVersion, state: state}
-	p.mu.Unlock()
-	return state
 }
 
 // getOptional reads an object from the cache; a missing object gives

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -44,7 +45,7 @@ func (rel relations) offer(ctx context.Context, namespace, name string) (*v1alph
 // publisherAndProgram reads a publisher (read only; nil when it does not exist) and
 // the program it follows: spec.programRef, or "default", which is also what
 // the objects of a missing (or unknown, name "") publisher are judged by.
-func (rel relations) publisherAndProgram(ctx context.Context, namespace, name string) (*v1alpha1.Publisher, rewards.ProgramState, error) {
+func (rel relations) publisherAndProgram(ctx context.Context, programs *records.Programs, namespace, name string) (*v1alpha1.Publisher, rewards.ProgramState, error) {
 	var p v1alpha1.Publisher
 	found := false
 	if name != "" {
@@ -58,7 +59,7 @@ func (rel relations) publisherAndProgram(ctx context.Context, namespace, name st
 	if found {
 		pub, progName = &p, programName(&p)
 	}
-	prog, err := loadProgram(ctx, rel.c, progName)
+	prog, err := programs.State(ctx, progName)
 	return pub, prog, err
 }
 
@@ -83,12 +84,6 @@ func (rel relations) recordsOfOffer(ctx context.Context, namespace, offer string
 func (rel relations) activationsOfOffer(ctx context.Context, namespace, offer string) ([]v1alpha1.BenefitActivation, error) {
 	var list v1alpha1.BenefitActivationList
 	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexOfferRef: offer}, readOnly)
-	return list.Items, err
-}
-
-func (rel relations) grantsOfPublisher(ctx context.Context, namespace, publisher string) ([]v1alpha1.BenefitGrant, error) {
-	var list v1alpha1.BenefitGrantList
-	err := rel.c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexGrantPublisher: publisher}, readOnly)
 	return list.Items, err
 }
 
@@ -178,8 +173,8 @@ func (h skipInitialList) Create(ctx context.Context, e event.CreateEvent, q work
 }
 
 // offersOfProgram: every offer of every publisher following the program.
-func offersOfProgram(ctx context.Context, rel relations, prog *v1alpha1.RewardsProgram) ([]v1alpha1.Offer, error) {
-	pubs, err := rel.publishersOfProgram(ctx, prog.Name)
+func offersOfProgram(ctx context.Context, rel relations, program string) ([]v1alpha1.Offer, error) {
+	pubs, err := rel.publishersOfProgram(ctx, program)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -26,6 +27,8 @@ type OfferReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
+	// Programs resolves the rules in force.
+	Programs *records.Programs
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
@@ -53,7 +56,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	before := offer.DeepCopy()
 	now := r.Clock.Now()
 
-	pub, prog, err := relations{r.Client}.publisherAndProgram(ctx, offer.Namespace, offer.Spec.PublisherRef.Name)
+	pub, prog, err := relations{r.Client}.publisherAndProgram(ctx, r.Programs, offer.Namespace, offer.Spec.PublisherRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -166,7 +169,7 @@ func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Program durations decide engagement and expiry.
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
-			offers, err := offersOfProgram(ctx, rel, p)
+			offers, err := offersOfProgram(ctx, rel, p.Name)
 			return requests(ptrs(offers)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// O5: recording contactedAt on an activation clears the hint.

@@ -19,6 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
 // B3 against a cache that lags behind the API server: before granting a
@@ -66,17 +68,15 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 				},
 			}
 			byOffer := func(o client.Object) []string { return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name} }
+			byGrantOffer := func(o client.Object) []string { return []string{o.(*v1alpha1.BenefitGrant).Spec.Offer} }
+			// The rules' revision is recorded: a grant names it.
+			revision := &v1alpha1.RewardsProgramRevision{
+				ObjectMeta: metav1.ObjectMeta{Name: rewards.RevisionName(program.Name, &program.Spec)},
+				Spec:       v1alpha1.RewardsProgramRevisionSpec{Program: program.Name, Revision: 1, Rules: program.Spec},
+			}
 
-			cache := fake.NewClientBuilder().WithScheme(scheme).
-				WithObjects(program, publisher, offer, mine.DeepCopy()).
+			cache := fakeCache(scheme, program, revision, publisher, offer, mine.DeepCopy()).
 				WithStatusSubresource(&v1alpha1.BenefitActivation{}).
-				WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, byOffer).
-				WithIndex(&v1alpha1.Offer{}, indexOfferPublisher, func(o client.Object) []string {
-					return []string{o.(*v1alpha1.Offer).Spec.PublisherRef.Name}
-				}).
-				WithIndex(&v1alpha1.SalesRecord{}, indexOfferRef, func(o client.Object) []string {
-					return []string{o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name}
-				}).
 				Build()
 			apiObjs := []client.Object{program.DeepCopy(), publisher.DeepCopy(), offer.DeepCopy(), mine.DeepCopy()}
 			if tc.siblingInAPI {
@@ -93,10 +93,12 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 				}
 				apiReads[gvk.Kind]++
 			}
-			// The API server selects activations by spec.offerRef.name (a
-			// selectable field of the CRD); the fake does with an index.
+			// The API server selects activations by spec.offerRef.name and
+			// grants by spec.offer (selectable fields of the CRDs); the fake
+			// does with indexes.
 			api := fake.NewClientBuilder().WithScheme(scheme).WithObjects(apiObjs...).
 				WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, byOffer).
+				WithIndex(&v1alpha1.BenefitGrant{}, records.FieldGrantOffer, byGrantOffer).
 				WithInterceptorFuncs(interceptor.Funcs{
 					Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 						count(obj)
@@ -109,7 +111,8 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 				}).Build()
 
 			clk := clocktesting.NewFakeClock(now)
-			r := &BenefitActivationReconciler{Client: cache, APIReader: api, Clock: clk, Recorder: events.NewFakeRecorder(10),
+			r := &BenefitActivationReconciler{Client: cache, APIReader: api, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10),
+				Grants: records.NewGrants(cache, cache), FreshGrants: records.NewGrants(api, cache), Programs: records.NewPrograms(cache),
 				wakeups: NewWakeups(clk, 0)}
 			key := client.ObjectKeyFromObject(mine)
 			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
@@ -124,10 +127,10 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			// What B3 decides on, and nothing else: the activation's own
-			// grant and those of its siblings, and the siblings.
+			// grant and those of its offer, and the siblings.
 			for kind := range apiReads {
 				switch kind {
-				case "BenefitGrant", "BenefitActivationList":
+				case "BenefitGrant", "BenefitGrantList", "BenefitActivationList":
 				default:
 					t.Errorf("%s\nread %s from the API server (reads %v): only B3's grants and siblings are read there", tc.reason, kind, apiReads)
 				}

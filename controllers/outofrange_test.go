@@ -13,9 +13,9 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 )
 
 // What admission's bounds keep out can still be stored: objects written
@@ -184,28 +184,18 @@ func newReconcilers(t *testing.T, now time.Time, objs ...client.Object) reconcil
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
+	c := fakeCache(scheme, objs...).
 		WithStatusSubresource(&v1alpha1.Offer{}, &v1alpha1.SalesRecord{}, &v1alpha1.Publisher{}).
-		WithIndex(&v1alpha1.Offer{}, indexOfferPublisher, func(o client.Object) []string {
-			return []string{o.(*v1alpha1.Offer).Spec.PublisherRef.Name}
-		}).
-		WithIndex(&v1alpha1.SalesRecord{}, indexOfferRef, func(o client.Object) []string {
-			return []string{o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name}
-		}).
-		WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) []string {
-			return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
-		}).
-		WithIndex(&v1alpha1.BenefitGrant{}, indexGrantPublisher, func(o client.Object) []string {
-			return []string{o.(*v1alpha1.BenefitGrant).Spec.Publisher}
-		}).
 		Build()
 	clk := clocktesting.NewFakeClock(now)
 	rec := events.NewFakeRecorder(100)
+	programs := records.NewPrograms(c)
 	return reconcilers{
-		client:    c,
-		offer:     &OfferReconciler{Client: c, APIReader: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
-		sales:     &SalesRecordReconciler{Client: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
-		publisher: &PublisherReconciler{Client: c, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
+		client: c,
+		offer:  &OfferReconciler{Client: c, APIReader: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
+		sales:  &SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
+		publisher: &PublisherReconciler{Client: c, Grants: records.NewGrants(c, c), Programs: programs, Clock: clk, Recorder: rec,
+			wakeups: NewWakeups(clk, 0)},
 	}
 }
 

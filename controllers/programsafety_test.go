@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/controllers"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
@@ -86,7 +87,7 @@ var _ = Describe("Program safety", func() {
 		Expect(prog.Status.RulesInForce).To(BeNil())
 	})
 
-	It("after a status wipe while the spec is not valid, no rules are in force: no tier, granted benefits kept by their grants, all back once the spec is fixed", func() {
+	It("after a status wipe while the spec is not valid, the last valid rules stay in force: the RewardsProgramRevision keeps them, not the status", func() {
 		prog := activationProgram()
 		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
 		saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
@@ -95,13 +96,21 @@ var _ = Describe("Program safety", func() {
 		Eventually(stateOf(caseStudy)).Should(Equal(active))
 		activatedAt := caseStudy.Status.ActivatedAt.Time
 		Eventually(func() int64 { return fetch(prog)().Status.RulesGeneration }).Should(Equal(prog.Generation))
+		revision := prog.Status.Revision
+		Expect(revision).NotTo(BeEmpty())
+		Expect(grantOf(caseStudy)().Spec.Program).To(Equal(&v1alpha1.GrantedUnder{Name: prog.Name, Revision: revision}),
+			"the grant names the rules it was granted under")
+		var rev v1alpha1.RewardsProgramRevision
+		Expect(k8sClient.Get(bg, types.NamespacedName{Name: revision}, &rev)).To(Succeed())
+		Expect(rev.Spec.Program).To(Equal(prog.Name))
+		Expect(rev.Spec.Rules).To(Equal(prog.Spec))
 
 		broken := fetch(prog)()
 		breaks(broken)
 		Expect(testenv.UpdateWithoutValidation(bg, k8sClient, broken)).To(Succeed())
 		Eventually(func() int64 { return fetch(prog)().Status.ObservedGeneration }).Should(Equal(broken.Generation))
 
-		By("wiping the program's status: the last valid rules lived there")
+		By("wiping the program's status")
 		Expect(k8sClient.Status().Patch(bg, &v1alpha1.RewardsProgram{ObjectMeta: metav1.ObjectMeta{Name: prog.Name}},
 			client.RawPatch(types.MergePatchType, []byte(`{"status":null}`)))).To(Succeed())
 		// The operator's cache must have seen the wipe (a status change is
@@ -112,12 +121,19 @@ var _ = Describe("Program safety", func() {
 			return cached.Status.RulesInForce == nil
 		}).Should(BeTrue())
 		// A publisher edit is an event: the publisher and its activations
-		// are reconciled with what the program's status says now.
+		// are reconciled with what the record says.
 		update(pub, func(p *v1alpha1.Publisher) { p.Spec.DisplayName = "Contoso" })
-		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("ProgramInvalid"))
-		Expect(pub.Status.Tier).To(BeZero())
-		Eventually(stateOf(caseStudy)).Should(Equal("Active/ProgramInvalid"), "the grant keeps the benefit; nothing new is decided")
-		Expect(caseStudy.Status.ActivatedAt.Time).To(BeTemporally("==", activatedAt))
+		resynced(pub, caseStudy)
+		Expect(readyCondition(fetch(pub)().Status.Conditions).Message).To(ContainSubstring(revision))
+		Expect(pub.Status.Tier).To(Equal(int32(2)), "the last valid rules, from their revision: 30000 is tier 2")
+		Expect(stateOf(caseStudy)()).To(Equal(active))
+		again := testenv.BenefitActivation(ns, "case-2", saas.Name, "case-study")
+		create(again)
+		Eventually(stateOf(again)).Should(Equal(active), "tier 2 unlocks case-study under the rules in force")
+		Expect(grantOf(again)().Spec.Program.Revision).To(Equal(revision), "granted under the last valid rules")
+		fakeClock.Step(controllers.DefaultResyncPeriod)
+		Eventually(func() string { return fetch(prog)().Status.Revision }).Should(Equal(revision), "the program's status is rebuilt from its revision")
+		Expect(prog.Status.RulesInForce).NotTo(BeNil())
 
 		By("fixing the spec")
 		update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.Tiers[2].Benefits = []string{"campaign"} })
@@ -125,5 +141,6 @@ var _ = Describe("Program safety", func() {
 		Eventually(stateOf(caseStudy)).Should(Equal(active), "granted at tier 2: kept through the drop (R5), same grant")
 		Expect(caseStudy.Status.ActivatedAt.Time).To(BeTemporally("==", activatedAt))
 		Expect(countEvents(caseStudy, "Activated")).To(Equal(1))
+		Eventually(func() string { return fetch(prog)().Status.Revision }).ShouldNot(Equal(revision), "the fixed rules have a revision of their own")
 	})
 })

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -23,7 +24,11 @@ import (
 // progress to the next tier from its offers and sales records (rules
 // S1–S7), and its standing (P5).
 type PublisherReconciler struct {
-	Client   client.Client
+	Client client.Client
+	// Grants reads the publisher's grants, its revocation history.
+	Grants records.Grants
+	// Programs resolves the rules in force.
+	Programs *records.Programs
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
 	// ResyncPeriod is how often an object is reconciled with no event, so
@@ -31,6 +36,10 @@ type PublisherReconciler struct {
 	ResyncPeriod time.Duration
 	// Observer, if set, is told of every finished reconcile.
 	Observer ReconcileObserver
+	// Upgraded, if set, is waited for before anything is decided: the
+	// revocation history is never written from records an unfinished
+	// conversion has not written yet (upgradeRecords).
+	Upgraded *upgradeGate
 	wakeups  *Wakeups
 	// sales shares each publisher's sales facts with its activations.
 	sales *salesMemo
@@ -42,6 +51,9 @@ type PublisherReconciler struct {
 
 // Reconcile computes a publisher's status.
 func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if err := r.Upgraded.wait(ctx); err != nil {
+		return ctrl.Result{}, err
+	}
 	var pub v1alpha1.Publisher
 	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &pub); err != nil || !found {
 		if !found && err == nil {
@@ -53,7 +65,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	before := pub.DeepCopy()
 	now := r.Clock.Now()
 
-	prog, err := loadProgram(ctx, r.Client, programName(&pub))
+	prog, err := r.Programs.State(ctx, programName(&pub))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -80,7 +92,9 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.Breakdown = detail.Breakdown
 	st.Forecast = detail.Forecast
 
-	grants, err := rel.grantsOfPublisher(ctx, pub.Namespace, pub.Name)
+	// Every grant of the publisher, whether its activation still exists
+	// or not (R8): deleting an activation erases nothing.
+	grants, err := r.Grants.OfPublisher(ctx, pub.Namespace, pub.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -139,6 +153,12 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			pubs, err := rel.publishersOfProgram(ctx, p.Name)
 			return requests(ptrs(pubs)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// While a program's spec is not valid, its last revision's rules
+		// decide.
+		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
+			pubs, err := rel.publishersOfProgram(ctx, rev.Spec.Program)
+			return requests(ptrs(pubs)), err
+		})).
 		// A revocation recorded in a grant enters the publisher's history.
 		Watches(&v1alpha1.BenefitGrant{}, mapper(r.Client, func(_ context.Context, _ relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Spec.Publisher}}}, nil

@@ -6,23 +6,31 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
 // RewardsProgramReconciler checks what admission cannot about a program (a
 // tier naming a benefit missing from the catalog, a Transact benefit no tier
-// unlocks) and reports it in the Ready condition.
+// unlocks) and reports it in the Ready condition. It records every set of
+// rules it finds valid in a RewardsProgramRevision, where they stay in
+// force while a later spec is not valid, whatever happens to the status.
 type RewardsProgramReconciler struct {
-	Client   client.Client
+	Client client.Client
+	// Programs reads the program's revisions and records new ones.
+	Programs *records.Programs
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
 	// ResyncPeriod is how often a program is reconciled with no event, so
@@ -35,9 +43,10 @@ type RewardsProgramReconciler struct {
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms/status,verbs=patch
+// +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprogramrevisions,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile computes a program's status.
+// Reconcile records a valid program's rules and computes its status.
 func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var prog v1alpha1.RewardsProgram
 	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &prog); err != nil || !found {
@@ -50,27 +59,43 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	now := r.Clock.Now()
 
 	rules, problems := rewards.ResolveProgram(&prog.Spec)
+	revs, err := r.Programs.Revisions(ctx, prog.Name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	st := &prog.Status
 	st.ObservedGeneration = prog.Generation
 	st.Tiers = int32(len(prog.Spec.Tiers))
 	st.Benefits = int32(len(prog.Spec.Benefits))
 	if len(problems) == 0 {
 		// These rules are in force; a later spec that is not valid leaves
-		// them in force (program safety), so they are kept.
-		st.RulesGeneration = prog.Generation
-		st.RulesInForce = prog.Spec.DeepCopy()
+		// them in force (program safety), so they are recorded first.
+		rec, err := r.Programs.Record(ctx, r.Client, &prog, revs)
+		if err != nil {
+			// Another write to the revisions since the cache's: read again.
+			if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
+				return ctrl.Result{Requeue: true}, nil //nolint:staticcheck // a stale cache is not an error to report
+			}
+			return ctrl.Result{}, err
+		}
+		if rec.Created || rec.Renumbered {
+			r.Recorder.Eventf(&prog, nil, corev1.EventTypeNormal, v1alpha1.EventRevisionRecorded, "Record",
+				"the rules of generation %d are recorded in RewardsProgramRevision %s (revision %d)", prog.Generation, rec.Revision, rec.Number)
+		}
+		st.RulesGeneration, st.Revision, st.RulesInForce = prog.Generation, rec.Revision, prog.Spec.DeepCopy()
 		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonValid,
 			fmt.Sprintf("%d tiers and %d benefits in force; billed sales in %s over a %s window", len(rules.Tiers), len(rules.Catalog), rules.Currency, rules.Window))
 	} else {
-		if st.RulesInForce == nil {
-			st.RulesGeneration = 0
+		st.RulesGeneration, st.Revision, st.RulesInForce = 0, "", nil
+		if last := rewards.LastRevision(prog.Name, revs); last != nil {
+			st.RulesGeneration, st.Revision, st.RulesInForce = last.Spec.ProgramGeneration, last.Name, last.Spec.Rules.DeepCopy()
 		}
 		msg := problems[0].Message
 		if len(problems) > 1 {
 			msg = fmt.Sprintf("%s (and %d more problems)", msg, len(problems)-1)
 		}
-		if st.RulesGeneration > 0 {
-			msg += fmt.Sprintf("; the rules of generation %d stay in force", st.RulesGeneration)
+		if st.Revision != "" {
+			msg += fmt.Sprintf("; the rules of generation %d (RewardsProgramRevision %s) stay in force", st.RulesGeneration, st.Revision)
 		} else {
 			msg += "; no rules are in force: publishers following this program get no tier until it is fixed"
 		}
@@ -94,6 +119,11 @@ func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.RewardsProgram{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("rewardsprogram").
+		// The status names the revision in force; a revision deleted,
+		// restored or renumbered by someone else is recorded again.
+		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(_ context.Context, _ relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: rev.Spec.Program}}}, nil
+		})).
 		WatchesRawSource(r.wakeups.Source()).
 		Complete(observed("rewardsprogram", r, r.Observer))
 }

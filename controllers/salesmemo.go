@@ -240,8 +240,9 @@ func (m *salesMemo) forget(pub types.NamespacedName) {
 	m.mu.Unlock()
 }
 
-// rulesKey identifies the rules in force: the program (a program deleted
-// and created again is another), its generation of rules, or none.
+// rulesKey identifies the rules in force: the program and the revision
+// holding them (the same rules, whatever object or generation they come
+// from), or none.
 func rulesKey(prog rewards.ProgramState) string {
-	return prog.Name + "/" + prog.UID + "/" + strconv.FormatInt(prog.RulesGeneration, 10) + "/" + strconv.FormatBool(prog.Missing)
+	return prog.Name + "/" + prog.Revision + "/" + strconv.FormatBool(prog.Missing)
 }

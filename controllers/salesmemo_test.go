@@ -76,10 +76,12 @@ func lineChange(uid, rv string) *v1alpha1.SalesRecord {
 	return rec
 }
 
-func memoProgram(uid string, generation int64) rewards.ProgramState {
+// memoProgram is the state of a valid program whose rules differ by their
+// description: another description, another revision of rules.
+func memoProgram(description string, uid types.UID) rewards.ProgramState {
 	prog := testenv.Program()
-	prog.UID, prog.Generation = types.UID(uid), generation
-	return rewards.ProgramStateOf(prog.Name, prog)
+	prog.Name, prog.UID, prog.Spec.Description = "gold", uid, description
+	return rewards.ProgramStateOf(prog.Name, prog, nil)
 }
 
 // The memo answers from what it computed while the publisher's inputs and
@@ -88,7 +90,7 @@ func memoProgram(uid string, generation int64) rewards.ProgramState {
 // ledger; the rules or the offers changing, or the facts changing by
 // themselves, make it list and evaluate all the lines again.
 func TestSalesMemo(t *testing.T) {
-	now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
+	now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 	f.addLine("a", "30000.00", now.AddDate(0, -1, 0))
 	m := newSalesMemo()
 
@@ -133,26 +135,26 @@ func TestSalesMemo(t *testing.T) {
 	expect("a line of another publisher's offer is not this one's", billed(now.Add(time.Hour), prog), "30000.00", 1, 4)
 	f.removeLine("b")
 
-	expect("other rules in force", billed(now.Add(time.Hour), memoProgram("uid-1", 2)), "30000.00", 2, 4)
-	expect("a program created again (another UID)", billed(now.Add(time.Hour), memoProgram("uid-2", 2)), "30000.00", 3, 4)
-	prog2 := memoProgram("uid-2", 2)
+	expect("other rules in force (another revision)", billed(now.Add(time.Hour), memoProgram("v2", "uid-1")), "30000.00", 2, 4)
+	prog2 := memoProgram("v2", "uid-2")
+	expect("the same rules in a program created again: the same revision, answered from the memo", billed(now.Add(time.Hour), prog2), "30000.00", 2, 4)
 	m.changed(pub, &f.offers[0])
-	expect("an offer changed: every line evaluated again", billed(now.Add(time.Hour), prog2), "30000.00", 4, 4)
+	expect("an offer changed: every line evaluated again", billed(now.Add(time.Hour), prog2), "30000.00", 3, 4)
 
 	// A line billed in the future counts from its instant: the facts change
 	// by themselves then, and the memo does not answer past it.
 	future := now.AddDate(0, 0, 2)
 	f.addLine("c", "1000", future)
 	m.changed(pub, lineChange("c", "15"))
-	expect("the future line does not count yet", billed(now.Add(time.Hour), prog2), "30000.00", 4, 5)
-	expect("still before it", billed(future.Add(-time.Second), prog2), "30000.00", 4, 5)
-	expect("at its instant: evaluated again", billed(future, prog2), "31000.00", 5, 5)
+	expect("the future line does not count yet", billed(now.Add(time.Hour), prog2), "30000.00", 3, 5)
+	expect("still before it", billed(future.Add(-time.Second), prog2), "30000.00", 3, 5)
+	expect("at its instant: evaluated again", billed(future, prog2), "31000.00", 4, 5)
 
 	m.forget(pub)
-	expect("a deleted publisher's entry is gone", billed(future, prog2), "31000.00", 6, 5)
+	expect("a deleted publisher's entry is gone", billed(future, prog2), "31000.00", 5, 5)
 
 	var none *salesMemo
-	if res, _, _, err := none.facts(pub, prog2, future, f.inputs()); err != nil || res.BilledSales.String() != "31000.00" || f.listed != 7 {
+	if res, _, _, err := none.facts(pub, prog2, future, f.inputs()); err != nil || res.BilledSales.String() != "31000.00" || f.listed != 6 {
 		t.Errorf("a nil memo evaluates every time: billed %s, %d listings, %v", res.BilledSales, f.listed, err)
 	}
 	none.changed(pub, lineChange("d", "16")) // and ignores changes
@@ -173,7 +175,7 @@ func TestSalesMemoRebuildsAfterAFailedRead(t *testing.T) {
 	}
 	for name, fail := range cases {
 		t.Run(name, func(t *testing.T) {
-			now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
+			now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 			f.addLine("a", "100", now.AddDate(0, -1, 0))
 			m := newSalesMemo()
 			if _, _, _, err := m.facts(pub, prog, now, f.inputs()); err != nil {
@@ -200,7 +202,7 @@ func TestSalesMemoRebuildsAfterAFailedRead(t *testing.T) {
 // Workers started by the same change evaluate a publisher's lines once:
 // the others wait for that evaluation and take its result.
 func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
-	now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
+	now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 	f.addLine("a", "100", now.AddDate(0, -1, 0))
 	m := newSalesMemo()
 
@@ -246,7 +248,7 @@ func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
 // activation's decision reads, and only then: a new line that leaves the
 // tier and the rest as they were requeues no activation.
 func TestSalesMemoNotifiesWhatActivationsRead(t *testing.T) {
-	now, pub, prog, f := memoNow, memoPublisher, memoProgram("uid-1", 1), newMemoFixture()
+	now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 	f.addLine("a", "30000.00", now.AddDate(0, -2, 0)) // Tier 2
 	m := newSalesMemo()
 	var told []types.NamespacedName
@@ -273,7 +275,7 @@ func TestSalesMemoNotifiesWhatActivationsRead(t *testing.T) {
 	m.changed(pub, lineChange("d", "12"))
 	step("R3: a line reported as fraud", prog, 2)
 	step("nothing changed", prog, 2)
-	step("other rules in force", memoProgram("uid-1", 2), 3)
+	step("other rules in force", memoProgram("v2", "uid-1"), 3)
 	if told[0] != pub {
 		t.Errorf("told of %v, want %v", told[0], pub)
 	}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -23,6 +24,8 @@ type SalesRecordReconciler struct {
 	Client   client.Client
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
+	// Programs resolves the rules in force.
+	Programs *records.Programs
 	// ResyncPeriod is how often an object is reconciled with no event, so
 	// that a status wiped or edited by anyone else is repaired.
 	ResyncPeriod time.Duration
@@ -55,7 +58,7 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if offer != nil {
 		publisher = offer.Spec.PublisherRef.Name
 	}
-	_, prog, err := rel.publisherAndProgram(ctx, rec.Namespace, publisher)
+	_, prog, err := rel.publisherAndProgram(ctx, r.Programs, rec.Namespace, publisher)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -133,7 +136,7 @@ func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A program adding a rate or changing its window.
 		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
-			offers, err := offersOfProgram(ctx, rel, p)
+			offers, err := offersOfProgram(ctx, rel, p.Name)
 			if err != nil {
 				return nil, err
 			}

@@ -8,6 +8,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 )
 
 // DefaultMaxConcurrentReconciles is how many objects of one kind each
@@ -25,9 +27,12 @@ const DefaultResyncPeriod = 10 * time.Minute
 
 // Options configure the controllers.
 type Options struct {
-	// Clock is the clock all controllers read time from: clock.RealClock in
-	// production, a fake clock in tests.
+	// Clock is the clock all controllers read the program's time from:
+	// clock.RealClock in production, a fake clock in tests.
 	Clock clock.WithDelayedExecution
+	// WallClock is the real time, against which the API server's own
+	// instants (creationTimestamp) are judged; clock.RealClock when nil.
+	WallClock clock.PassiveClock
 	// ResyncPeriod is how often every object is reconciled with no event;
 	// 0 never.
 	ResyncPeriod time.Duration
@@ -62,15 +67,28 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	}
 	recorder := mgr.GetEventRecorder("rewards-operator")
 	clk, resync, obs := opts.Clock, opts.ResyncPeriod, opts.Observer
+	wall := opts.WallClock
+	if wall == nil {
+		wall = clock.RealClock{}
+	}
 	sales := newSalesMemo()
 	c := cacheReads{Client: mgr.GetClient(), cache: mgr.GetCache()}
+	programs := records.NewPrograms(c)
+	grants := records.NewGrants(c, mgr.GetClient())
+	freshGrants := records.NewGrants(mgr.GetAPIReader(), mgr.GetClient())
+	upgraded, lost := newUpgradeGate(), newLostGrants()
+	if err := mgr.Add(&upgradeRecords{cache: mgr.GetCache(), grants: grants, recorder: recorder, gate: upgraded}); err != nil {
+		return err
+	}
 	setups := []interface{ SetupWithManager(ctrl.Manager) error }{
-		&RewardsProgramReconciler{Client: c, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
-		&OfferReconciler{Client: c, APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
-		&SalesRecordReconciler{Client: c, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
-		&PublisherReconciler{Client: c, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs, sales: sales},
-		&BenefitActivationReconciler{Client: c, APIReader: mgr.GetAPIReader(), Clock: clk, Recorder: recorder,
-			ResyncPeriod: resync, Observer: obs, sales: sales},
+		&RewardsProgramReconciler{Client: c, Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&OfferReconciler{Client: c, APIReader: mgr.GetAPIReader(), Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
+		&PublisherReconciler{Client: c, Grants: grants, Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs,
+			Upgraded: upgraded, sales: sales},
+		&BenefitActivationReconciler{Client: c, APIReader: mgr.GetAPIReader(), Grants: grants, FreshGrants: freshGrants, Programs: programs,
+			Clock: clk, WallClock: wall, Recorder: recorder, ResyncPeriod: resync, Observer: obs, Upgraded: upgraded, sales: sales, lost: lost},
+		&BenefitGrantReconciler{Client: c, Grants: grants, Recorder: recorder, Observer: obs, lost: lost},
 	}
 	for _, s := range setups {
 		if err := s.SetupWithManager(mgr); err != nil {

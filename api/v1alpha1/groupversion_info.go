@@ -34,6 +34,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&SalesRecord{}, &SalesRecordList{},
 		&BenefitActivation{}, &BenefitActivationList{},
 		&BenefitGrant{}, &BenefitGrantList{},
+		&RewardsProgramRevision{}, &RewardsProgramRevisionList{},
 	)
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil

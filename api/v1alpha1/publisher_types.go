@@ -367,12 +367,16 @@ const (
 	RevocationCancellation  RevocationReason = "Cancellation"
 )
 
-// ObjectReference names the object that caused something, in the same
-// namespace.
+// ObjectReference names the object, in the same namespace, whose state
+// caused a revocation: a Publisher (a violation, R1), an Offer (its
+// delisting, R2) or a SalesRecord (fraud or a cancellation, R3, R4).
 type ObjectReference struct {
-	// kind of the object, for example Publisher or SalesRecord.
+	// kind of the object: Publisher, Offer or SalesRecord.
+	// +kubebuilder:validation:Enum=Publisher;Offer;SalesRecord
 	Kind string `json:"kind"`
 	// name of the object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 }
 

@@ -65,7 +65,11 @@ const (
 	ReasonOfferOptedOut           = "OfferOptedOut"
 	ReasonExpired                 = "Expired"
 	ReasonRevoked                 = "Revoked"
-	ReasonPreviousGrantExists     = "PreviousGrantExists"
+	// ReasonNameHeldByGrant: a BenefitGrant of the activation's name
+	// records another offer or benefit. A grant belongs to the activation
+	// of its name for good (R7): the activation must take another name,
+	// or an administrator delete the old record.
+	ReasonNameHeldByGrant = "NameHeldByGrant"
 	// Reasons of a BenefitActivation's ContactOverdue condition (rule B4).
 	ReasonContactOverdue = "ContactOverdue"
 	ReasonContactPending = "ContactPending"
@@ -77,14 +81,25 @@ const (
 // waiting for a rate) carries the condition's reason; an Offer changing
 // phase carries its new phase.
 const (
-	EventActivated       = "Activated"
-	EventGrantAdopted    = "GrantAdopted"
-	EventRevoked         = "Revoked"
-	EventExpired         = "Expired"
-	EventOptedOut        = "OptedOut"
-	EventContactOverdue  = "ContactOverdue"
-	EventTierChanged     = "TierChanged"
-	EventFollowUpNeeded  = "FollowUpNeeded"
-	EventCountingStarted = "CountingStarted"
-	EventCountingStopped = "CountingStopped"
+	EventActivated    = "Activated"
+	EventGrantAdopted = "GrantAdopted"
+	// EventGrantConverted: a BenefitGrant written by an earlier version (owned
+	// by its activation) was converted on the operator's first start: it no
+	// longer goes with its activation (R8).
+	EventGrantConverted = "GrantConverted"
+	// EventGrantRestored: a BenefitGrant the garbage collector deleted while
+	// it was still owned by its activation (as written before R8) was
+	// written again from what the operator last saw of it.
+	EventGrantRestored = "GrantRestored"
+	// EventRevisionRecorded: a RewardsProgram's valid rules were recorded in
+	// a RewardsProgramRevision (a new one, or an earlier one in force again).
+	EventRevisionRecorded = "RevisionRecorded"
+	EventRevoked          = "Revoked"
+	EventExpired          = "Expired"
+	EventOptedOut         = "OptedOut"
+	EventContactOverdue   = "ContactOverdue"
+	EventTierChanged      = "TierChanged"
+	EventFollowUpNeeded   = "FollowUpNeeded"
+	EventCountingStarted  = "CountingStarted"
+	EventCountingStopped  = "CountingStopped"
 )

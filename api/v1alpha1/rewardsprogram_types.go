@@ -283,11 +283,15 @@ type RewardsProgramStatus struct {
 	// +optional
 	RulesGeneration int64 `json:"rulesGeneration,omitempty"`
 
-	// rulesInForce is a copy of the spec of rulesGeneration: the rules the
-	// operator decides with while a newer spec is not valid. It lives in
-	// status only: if the status is wiped while the spec is not valid, no
-	// rules are in force until the spec is fixed (granted benefits are kept
-	// by their BenefitGrants meanwhile).
+	// revision names the RewardsProgramRevision holding the rules in
+	// force: the spec's when it is valid, else the last valid ones. The
+	// revision, not this status, is what keeps them: a status wiped while
+	// the spec is not valid is rebuilt from it.
+	// +optional
+	Revision string `json:"revision,omitempty"`
+
+	// rulesInForce is a copy of the rules of the revision in force: the
+	// rules the operator decides with while a newer spec is not valid.
 	// +optional
 	RulesInForce *RewardsProgramSpec `json:"rulesInForce,omitempty"`
 
@@ -311,6 +315,7 @@ type RewardsProgramStatus struct {
 // +kubebuilder:printcolumn:name="Window",type=string,JSONPath=`.spec.salesWindow`
 // +kubebuilder:printcolumn:name="Tiers",type=integer,JSONPath=`.status.tiers`
 // +kubebuilder:printcolumn:name="Benefits",type=integer,JSONPath=`.status.benefits`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.revision`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type RewardsProgram struct {

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"sort"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -23,18 +22,11 @@ func programName(p *v1alpha1.Publisher) string {
 }
 
 // loadProgram reads the named RewardsProgram and resolves the rules in
-// force as the operator does (rewards.ProgramStateOf): its spec when valid,
-// else the last valid rules; default rules (no tier) when it is missing or
-// was never valid.
+// force as the operator does (records.Programs): its spec when valid, else
+// the rules of its last valid RewardsProgramRevision; default rules (no
+// tier) when it is missing or was never valid.
 func loadProgram(ctx context.Context, c client.Reader, name string) (rewards.ProgramState, error) {
-	var obj v1alpha1.RewardsProgram
-	if err := c.Get(ctx, types.NamespacedName{Name: name}, &obj); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return rewards.ProgramState{}, fmt.Errorf("reading RewardsProgram %q: %w", name, err)
-		}
-		return rewards.ProgramStateOf(name, nil), nil
-	}
-	return rewards.ProgramStateOf(name, &obj), nil
+	return records.NewPrograms(c).State(ctx, name)
 }
 
 // snapshot is the operator's objects of one namespace (or of all, for ""),

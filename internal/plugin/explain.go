@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -380,9 +381,9 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 
 // activationInput gathers the decision's input as the operator does: the
 // offer, its activations, the publisher, its program, offers and sales lines,
-// and the grants. It returns the publisher's program too (zero when the offer
-// or the publisher is missing). It exists so that explainActivation only
-// fetches the activation and prints (gocyclo).
+// and the grants (records.Grants, as the operator reads them). It returns
+// the publisher's program too (zero when the offer or the publisher is
+// missing).
 func activationInput(ctx context.Context, c client.Reader, ns string, act *v1alpha1.BenefitActivation,
 	now time.Time,
 ) (rewards.ActivationInput, rewards.ProgramState, error) {
@@ -391,64 +392,38 @@ func activationInput(ctx context.Context, c client.Reader, ns string, act *v1alp
 	if err != nil {
 		return in, rewards.ProgramState{}, err
 	}
+	grants := records.NewGrants(c, nil)
+	found, err := grants.Of(ctx, act)
+	if err != nil {
+		return in, rewards.ProgramState{}, err
+	}
+	in.Grant, in.NameHeldBy = found.Grant, found.NameHeldBy
 	for i := range snap.offers {
 		if snap.offers[i].Name == act.Spec.OfferRef.Name {
 			in.Offer = &snap.offers[i]
 		}
 	}
-	// The grants: this activation's own (when its uid matches), and when
-	// its one-time siblings were granted (B3).
-	var grants v1alpha1.BenefitGrantList
-	if err := c.List(ctx, &grants, client.InNamespace(ns)); err != nil {
-		return in, rewards.ProgramState{}, fmt.Errorf("listing BenefitGrants: %w", err)
-	}
-	in.Grant, in.GrantOfAnother = grantOf(grants.Items, act)
 	if in.Offer == nil {
 		return in, rewards.ProgramState{}, nil
 	}
+	var acts []v1alpha1.BenefitActivation
 	for i := range snap.activations {
 		if snap.activations[i].Spec.OfferRef.Name == in.Offer.Name {
-			in.Siblings = append(in.Siblings, snap.activations[i])
+			acts = append(acts, snap.activations[i])
 		}
 	}
+	in.Siblings = acts
 	if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		in.SiblingGrants = siblingGrants(grants.Items, act, in.Siblings)
+		ofOffer, err := grants.OfOffer(ctx, ns, in.Offer.Name)
+		if err != nil {
+			return in, rewards.ProgramState{}, err
+		}
+		if in.Siblings, in.SiblingGrants, err = records.OneTimeInputs(ctx, grants, act, acts, ofOffer); err != nil {
+			return in, rewards.ProgramState{}, err
+		}
 	}
 	prog, err := addPublisherInput(ctx, c, snap, &in)
 	return in, prog, err
-}
-
-// grantOf finds a's BenefitGrant among grants: the grant when its uid is a's,
-// ofAnother when the grant of that name belongs to another activation of the
-// same name. It is a function so that activationInput can ask it about the
-// activation and about each of its siblings.
-func grantOf(grants []v1alpha1.BenefitGrant, a *v1alpha1.BenefitActivation) (grant *v1alpha1.BenefitGrant, ofAnother bool) {
-	for i := range grants {
-		if g := &grants[i]; g.Name == a.Name {
-			if g.Spec.Activation.UID != a.UID {
-				return nil, true
-			}
-			return g, false
-		}
-	}
-	return nil, false
-}
-
-// siblingGrants is when each of act's one-time siblings (same benefit, other
-// activation) was granted, by sibling name. It exists to keep activationInput
-// short (gocyclo).
-func siblingGrants(grants []v1alpha1.BenefitGrant, act *v1alpha1.BenefitActivation, siblings []v1alpha1.BenefitActivation) map[string]time.Time {
-	out := map[string]time.Time{}
-	for i := range siblings {
-		s := &siblings[i]
-		if s.Name == act.Name || s.Spec.Benefit != act.Spec.Benefit {
-			continue
-		}
-		if g, _ := grantOf(grants, s); g != nil {
-			out[s.Name] = g.Spec.ActivatedAt.Time
-		}
-	}
-	return out
 }
 
 // addPublisherInput fills in the publisher of in.Offer, its program and its
@@ -507,6 +482,9 @@ func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, 
 	}
 	if g := in.Grant; g != nil {
 		fmt.Fprintf(w, "Granted:\tat %s (BenefitGrant %s)\n", instant(g.Spec.ActivatedAt.Time), g.Name)
+		if p := g.Spec.Program; p != nil {
+			fmt.Fprintf(w, "Granted under:\tRewardsProgram %s, RewardsProgramRevision %s\n", p.Name, p.Revision)
+		}
 		if r := g.Spec.Revocation; r != nil {
 			fmt.Fprintf(w, "Revoked:\t%s, recorded at %s: %s\n", r.Reason, instant(r.RecordedAt.Time), r.Message)
 		}

@@ -13,23 +13,27 @@ import (
 type ActivationInput struct {
 	Activation *v1alpha1.BenefitActivation
 	// Grant is the activation's BenefitGrant, the durable record that it
-	// was granted; nil when there is none. Only a grant whose
-	// spec.activation.uid is the activation's belongs here.
+	// was granted: the grant of its namespace and name that records its
+	// offer and benefit, whatever uid the activation had then (R7); nil
+	// when there is none.
 	Grant *v1alpha1.BenefitGrant
-	// GrantOfAnother is true when a BenefitGrant of the activation's name
-	// records another activation: one deleted and created again under the
-	// same name, whose grant the garbage collector has not removed yet.
-	GrantOfAnother bool
+	// NameHeldBy is the BenefitGrant of the activation's name when it
+	// records another offer or benefit: the name belongs to that record
+	// (R7), and this activation cannot become Active under it.
+	NameHeldBy *v1alpha1.BenefitGrant
 	// Offer and Publisher are nil when they do not exist.
 	Offer     *v1alpha1.Offer
 	Publisher *v1alpha1.Publisher
 	Program   ProgramState
-	// Siblings are the activations of the same offer (this one may be among
-	// them), for the one-time-use rule (B3).
+	// Siblings are the activations of the same offer that could use a
+	// benefit (this one may be among them), for the one-time-use rule
+	// (B3): those whose name is held by a grant of another offer or
+	// benefit never can, and are left out.
 	Siblings []v1alpha1.BenefitActivation
-	// SiblingGrants holds, by activation name, when each sibling holding a
-	// BenefitGrant was granted (B3: a granted one-time benefit is used).
-	SiblingGrants map[string]time.Time
+	// SiblingGrants are the BenefitGrants of the same offer and benefit
+	// that record other activations, whether those still exist or not
+	// (B3, R8): a one-time benefit granted is used for good.
+	SiblingGrants []v1alpha1.BenefitGrant
 	Sales         SalesFacts
 	Now           time.Time
 }
@@ -72,7 +76,10 @@ type ActivationDecision struct {
 // the grant; one not yet granted is decided from the specs, and the
 // decision says which grant to create when it becomes Active.
 func DecideActivation(in ActivationInput) ActivationDecision {
-	grant, adopted := grantOf(in)
+	var grant *v1alpha1.BenefitGrantSpec
+	if in.Grant != nil {
+		grant = &in.Grant.Spec
+	}
 	var d ActivationDecision
 	if grant != nil {
 		d = decideGranted(in, grant)
@@ -85,7 +92,7 @@ func DecideActivation(in ActivationInput) ActivationDecision {
 		(d.Phase == v1alpha1.ActivationPending || d.Phase == v1alpha1.ActivationActive) {
 		d.NextCheck = earliest(d.NextCheck, in.Sales.NextChangeAt)
 	}
-	d.Record = recordFor(grant, adopted, in, d)
+	d.Record = recordFor(grant, in, d)
 	return d
 }
 
@@ -144,6 +151,11 @@ func decideGranted(in ActivationInput, g *v1alpha1.BenefitGrantSpec) ActivationD
 // becomes Active, and is granted, once every prerequisite of B2 holds.
 func decideNotGranted(in ActivationInput) ActivationDecision {
 	var d ActivationDecision
+	// R7: the name belongs to the record of another offer or benefit;
+	// nothing but a new name or an administrator's deletion changes that.
+	if held := in.NameHeldBy; held != nil {
+		return d.pending(v1alpha1.ReasonNameHeldByGrant, nameHeldMessage(in.Activation, held))
+	}
 	if reason, msg := missingReference(in); reason != "" {
 		return d.pending(reason, msg)
 	}
@@ -190,12 +202,6 @@ func decideNotGranted(in ActivationInput) ActivationDecision {
 		d.NextCheck = earliest(d.NextCheck, missing.Wait)
 		return d.pending(missing.Reason, missing.Message)
 	}
-	if in.GrantOfAnother {
-		return d.pending(v1alpha1.ReasonPreviousGrantExists, fmt.Sprintf(
-			"BenefitGrant %q still records an earlier activation of this name; "+
-				"it is removed with that activation by the garbage collector, then this one proceeds", a.Name))
-	}
-
 	// B4: Active now. contactDueBy is the program's days later; both, and
 	// expiresAt, are recorded in the grant and never move again.
 	activatedAt := in.Now.Truncate(time.Second)
@@ -319,8 +325,22 @@ func tierNotReachedMessage(in ActivationInput, benefit string, need int32, grant
 	return msg + " (B2)"
 }
 
-func alreadyUsedMessage(benefit, winner, offer string) string {
+func alreadyUsedMessage(benefit, winner, offer string, used *v1alpha1.BenefitGrant) string {
+	if used != nil {
+		return fmt.Sprintf("benefit %q is used once per offer: it was granted to activation %q for offer %q at %s, as BenefitGrant %q records (B3)",
+			benefit, winner, offer, used.Spec.ActivatedAt.UTC().Format(time.RFC3339), used.Name)
+	}
 	return fmt.Sprintf("benefit %q is used once per offer and activation %q for offer %q came first (B3)", benefit, winner, offer)
+}
+
+// nameHeldMessage says that a grant of the activation's name records
+// another offer or benefit, and what a person can do about it.
+func nameHeldMessage(act *v1alpha1.BenefitActivation, held *v1alpha1.BenefitGrant) string {
+	return fmt.Sprintf("BenefitGrant %q records the grant of benefit %q for offer %q at %s to the activation of this name, "+
+		"and a grant belongs to the activation of its name for good (R7); this activation asks for benefit %q for offer %q: "+
+		"apply it under another name, or have an administrator delete BenefitGrant %q if that record must go",
+		held.Name, held.Spec.Benefit, held.Spec.Offer, held.Spec.ActivatedAt.UTC().Format(time.RFC3339),
+		act.Spec.Benefit, act.Spec.OfferRef.Name, held.Name)
 }
 
 // needsContact: Marketing and Sales benefits need a marketing contact;
@@ -329,29 +349,28 @@ func needsContact(c v1alpha1.BenefitCategory) bool {
 	return c == v1alpha1.BenefitCategoryMarketing || c == v1alpha1.BenefitCategorySales
 }
 
-// oneTimeHolder is the activation that gets a one-time benefit of an offer
-// (B3). A granted benefit is used, whatever activation appears later: the
-// sibling holding a grant for it has it (the earliest granted, name
-// breaking ties). Until one is granted, the oldest activation of the same
-// benefit gets it, name breaking ties, whatever order the operator saw
-// them in.
-func oneTimeHolder(in ActivationInput) string {
+// oneTimeUse says who uses a one-time benefit of an offer (B3). A granted
+// benefit is used, whatever activation appears later and whether the
+// activation it was granted to still exists (R8): the earliest grant of
+// the offer and benefit holds it, name breaking ties, and used is that
+// grant. Until one is granted, the oldest activation of the same benefit
+// gets it, name breaking ties, whatever order the operator saw them in.
+func oneTimeUse(in ActivationInput) (holder string, used *v1alpha1.BenefitGrant) {
 	self := in.Activation
-	holder, holderAt := "", time.Time{}
-	for i := range in.Siblings {
-		s := &in.Siblings[i]
-		at, granted := in.SiblingGrants[s.Name]
-		if !granted || s.Spec.Benefit != self.Spec.Benefit || s.Spec.OfferRef.Name != self.Spec.OfferRef.Name {
+	for i := range in.SiblingGrants {
+		g := &in.SiblingGrants[i]
+		if g.Spec.Activation.Name == self.Name || g.Spec.Benefit != self.Spec.Benefit || g.Spec.Offer != self.Spec.OfferRef.Name {
 			continue
 		}
-		if holder == "" || at.Before(holderAt) || (at.Equal(holderAt) && s.Name < holder) {
-			holder, holderAt = s.Name, at
+		if used == nil || g.Spec.ActivatedAt.Before(&used.Spec.ActivatedAt) ||
+			(g.Spec.ActivatedAt.Equal(&used.Spec.ActivatedAt) && g.Spec.Activation.Name < used.Spec.Activation.Name) {
+			used = g
 		}
 	}
-	if holder != "" {
-		return holder
+	if used != nil {
+		return used.Spec.Activation.Name, used
 	}
-	return oneTimeWinner(in.Siblings, self)
+	return oneTimeWinner(in.Siblings, self), nil
 }
 
 // oneTimeWinner is the oldest activation of the same benefit for the same

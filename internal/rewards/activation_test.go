@@ -191,7 +191,7 @@ func baInput(act v1alpha1.BenefitActivation, offer v1alpha1.Offer, mods ...func(
 		Grant:      baGrantOf(act),
 		Offer:      &offer,
 		Publisher:  baPublisher(),
-		Program:    ProgramState{Name: "default", Rules: baRules(), Generation: 1, RulesGeneration: 1},
+		Program:    ProgramState{Name: "default", Rules: baRules(), Generation: 1, RulesGeneration: 1, Revision: "default-0123456789"},
 		Siblings:   []v1alpha1.BenefitActivation{act},
 		Sales:      baTier(2),
 		Now:        baNow,
@@ -265,11 +265,8 @@ func baSiblings(others ...v1alpha1.BenefitActivation) func(*ActivationInput) {
 	return func(in *ActivationInput) {
 		in.Siblings = append([]v1alpha1.BenefitActivation{*in.Activation}, others...)
 		for _, o := range others {
-			if g := baGrantOf(o); g != nil {
-				if in.SiblingGrants == nil {
-					in.SiblingGrants = map[string]time.Time{}
-				}
-				in.SiblingGrants[o.Name] = g.Spec.ActivatedAt.Time
+			if g := baGrantOf(o); g != nil && o.Spec.Benefit == in.Activation.Spec.Benefit {
+				in.SiblingGrants = append(in.SiblingGrants, *g)
 			}
 		}
 	}
@@ -696,6 +693,24 @@ func TestDecideActivationB3OneTimeUse(t *testing.T) {
 				ActivatedAt: &baCreated, ContactDueBy: ptrTo(baCreated.Add(baWeek)), ExpiresAt: &baExpiry,
 				ContactOverdue: true, ContactReason: v1alpha1.ReasonContactOverdue, NextCheck: &baExpiry,
 			},
+		},
+		"GrantOfDeletedActivationHoldsIt": {
+			reason: "B3/R8: the activation granted the benefit was deleted, its grant stays: the benefit is used, a new activation of it is AlreadyUsed, naming the record",
+			in: baInput(blogAt("blog-again", later), baTrial(), func(in *ActivationInput) {
+				in.SiblingGrants = []v1alpha1.BenefitGrant{*baGrantOf(blogAt("blog-gone", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)))}
+			}),
+			want:   baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			msgHas: []string{`"blog-gone"`, `BenefitGrant "blog-gone"`},
+		},
+		"RevokedGrantOfDeletedActivationStillUsedIt": {
+			reason: "B3/R8: a benefit granted, revoked and its activation deleted was used: a new activation is AlreadyUsed",
+			in: baInput(blogAt("blog-again", later), baTrial(), func(in *ActivationInput) {
+				g := baGrantOf(blogAt("blog-gone", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)))
+				g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: v1alpha1.RevocationViolation, RecordedAt: metaTime(baSince.Add(time.Hour)),
+					CausedBy: &v1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"}}
+				in.SiblingGrants = []v1alpha1.BenefitGrant{*g}
+			}),
+			want: baWantPending(v1alpha1.ReasonAlreadyUsed, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"EarliestGrantHoldsIt": {
 			reason: "B3: should two siblings hold grants, the earliest granted is the holder",

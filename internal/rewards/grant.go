@@ -10,19 +10,17 @@ import (
 )
 
 // The durable record (DESIGN.md, "The durable record"): a BenefitGrant
-// records that an activation was granted, when, until when, and whether it
-// was revoked. Status is rebuilt from it; it is never rebuilt from status,
-// but once: an activation granted by a version of the operator that kept
-// these facts in status only gets a grant built from that status.
+// records that the activation of its name was granted, when, until when,
+// and whether it was revoked. Status is rebuilt from it, never the other
+// way round; the one exception is the upgrade from a version that kept
+// these facts in status only, whose grants are built from that status once
+// (AdoptedGrant, run by the operator's first start).
 
 // Record is what an activation's BenefitGrant needs after a decision.
 type Record struct {
 	// Create is the spec of the BenefitGrant to create: the activation
-	// becomes Active for the first time, or (Adopted) it was granted by an
-	// earlier version of the operator and its grant is rebuilt from status.
+	// becomes Active for the first time.
 	Create *v1alpha1.BenefitGrantSpec
-	// Adopted is true when Create comes from the activation's status.
-	Adopted bool
 	// Revoke is the revocation to add to the existing grant (R6: once).
 	Revoke *v1alpha1.GrantRevocation
 }
@@ -33,23 +31,14 @@ func (r Record) IsZero() bool { return r.Create == nil && r.Revoke == nil }
 // maxRecordedMessage is the schema's bound on a recorded message.
 const maxRecordedMessage = 1024
 
-// grantOf returns the grant an activation's decision reads: its
-// BenefitGrant, or one adopted from the status an earlier version wrote
-// (activatedAt and category set), or nil when it was never granted.
-func grantOf(in ActivationInput) (grant *v1alpha1.BenefitGrantSpec, adopted bool) {
-	if in.Grant != nil {
-		return &in.Grant.Spec, false
-	}
-	if g := AdoptedGrant(in.Activation); g != nil {
-		return g, true
-	}
-	return nil, false
-}
-
-// AdoptedGrant rebuilds the grant of an activation that an earlier version
-// of the operator made Active, from its status: nil when its status does
-// not say it was granted. It is what upgrading keeps: activatedAt,
-// contactDueBy, expiresAt and a revocation move into the durable record.
+// AdoptedGrant rebuilds the grant of an activation that a version of the
+// operator without grants made Active, from its status: nil when its
+// status does not say it was granted. It is what upgrading keeps:
+// activatedAt, contactDueBy, expiresAt and a revocation move into the
+// durable record. A revocation's instant is kept, but never before the
+// grant's (admission refuses a revocation recorded before activatedAt),
+// and one without causedBy (never written so, but status is anyone's to
+// edit) names the object its reason points to.
 func AdoptedGrant(act *v1alpha1.BenefitActivation) *v1alpha1.BenefitGrantSpec {
 	st := act.Status
 	if st.ActivatedAt == nil || st.Category == "" || st.Publisher == "" {
@@ -74,18 +63,37 @@ func AdoptedGrant(act *v1alpha1.BenefitActivation) *v1alpha1.BenefitGrantSpec {
 		if r.RecordedAt != nil {
 			recordedAt = *r.RecordedAt
 		}
+		if recordedAt.Before(st.ActivatedAt) {
+			recordedAt = *st.ActivatedAt
+		}
+		causedBy := r.CausedBy
+		if causedBy == nil || causedBy.Name == "" {
+			causedBy = adoptedCause(r.Reason, act, st.Publisher)
+		}
 		g.Revocation = &v1alpha1.GrantRevocation{
 			Reason: r.Reason, Message: truncate(r.Message, maxRecordedMessage),
-			CausedBy: r.CausedBy, CauseTime: r.CauseTime, RecordedAt: recordedAt,
+			CausedBy: causedBy, CauseTime: r.CauseTime, RecordedAt: recordedAt,
 		}
 	}
 	return g
 }
 
-// newGrant is the grant of an activation becoming Active now.
+// adoptedCause is the object a revocation's reason points to, for a
+// revocation adopted from a status that does not name it: the publisher
+// for a violation, the offer otherwise (a fraudulent or cancelled line is
+// one of the offer's; which one the status no longer says).
+func adoptedCause(reason v1alpha1.RevocationReason, act *v1alpha1.BenefitActivation, publisher string) *v1alpha1.ObjectReference {
+	if reason == v1alpha1.RevocationViolation {
+		return &v1alpha1.ObjectReference{Kind: "Publisher", Name: publisher}
+	}
+	return &v1alpha1.ObjectReference{Kind: "Offer", Name: act.Spec.OfferRef.Name}
+}
+
+// newGrant is the grant of an activation becoming Active now, under the
+// program revision in force.
 func newGrant(in ActivationInput, category v1alpha1.BenefitCategory, activatedAt, contactDueBy time.Time, expiresAt *time.Time) *v1alpha1.BenefitGrantSpec {
 	a := in.Activation
-	return &v1alpha1.BenefitGrantSpec{
+	g := &v1alpha1.BenefitGrantSpec{
 		Activation:   v1alpha1.GrantedActivation{Name: a.Name, UID: a.UID},
 		Benefit:      a.Spec.Benefit,
 		Category:     category,
@@ -95,25 +103,20 @@ func newGrant(in ActivationInput, category v1alpha1.BenefitCategory, activatedAt
 		ContactDueBy: metav1.NewTime(contactDueBy),
 		ExpiresAt:    metaTimeOrNil(expiresAt),
 	}
+	if in.Program.Revision != "" {
+		g.Program = &v1alpha1.GrantedUnder{Name: in.Program.Name, Revision: in.Program.Revision}
+	}
+	return g
 }
 
 // recordFor says what the grant needs so that it records the decision d.
-func recordFor(grant *v1alpha1.BenefitGrantSpec, adopted bool, in ActivationInput, d ActivationDecision) Record {
+func recordFor(grant *v1alpha1.BenefitGrantSpec, in ActivationInput, d ActivationDecision) Record {
 	var rec Record
-	switch {
-	case grant == nil && d.Phase == v1alpha1.ActivationActive:
+	if grant == nil && d.Phase == v1alpha1.ActivationActive {
 		rec.Create = newGrant(in, d.Category, *d.ActivatedAt, *d.ContactDueBy, d.ExpiresAt)
-	case grant != nil && adopted:
-		g := *grant
-		rec.Create, rec.Adopted = &g, true
 	}
 	if grant != nil && grant.Revocation == nil && d.Revocation != nil {
-		r := grantRevocation(d.Revocation)
-		if rec.Create != nil {
-			rec.Create.Revocation = r
-		} else {
-			rec.Revoke = r
-		}
+		rec.Revoke = grantRevocation(d.Revocation)
 	}
 	return rec
 }

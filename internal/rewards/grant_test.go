@@ -1,6 +1,7 @@
 package rewards
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -166,6 +167,16 @@ func TestDecideActivationRecord(t *testing.T) {
 			Activation: v1alpha1.GrantedActivation{Name: "blog", UID: "uid-blog"},
 			Benefit:    "go-live-blog", Category: v1alpha1.BenefitCategoryMarketing, Offer: "trial", Publisher: "contoso",
 			ActivatedAt: metaTime(at), ContactDueBy: metaTime(at.Add(baWeek)), ExpiresAt: metaTimeOrNil(expires),
+			Program: &v1alpha1.GrantedUnder{Name: "default", Revision: "default-0123456789"},
+		}
+	}
+	heldBy := func(offer, benefit string) func(*ActivationInput) {
+		return func(in *ActivationInput) {
+			in.NameHeldBy = &v1alpha1.BenefitGrant{
+				ObjectMeta: metav1.ObjectMeta{Name: "blog"},
+				Spec: v1alpha1.BenefitGrantSpec{Activation: v1alpha1.GrantedActivation{Name: "blog"}, Offer: offer, Benefit: benefit,
+					ActivatedAt: metaTime(baSince), ContactDueBy: metaTime(baSince.Add(baWeek))},
+			}
 		}
 	}
 	violationAt := metaTime(utc(2027, time.January, 5, 0, 0, 0))
@@ -175,7 +186,7 @@ func TestDecideActivationRecord(t *testing.T) {
 		want   Record
 	}{
 		"NewGrant": {
-			reason: "B4: becoming Active records a grant: activation name and uid, benefit, category, offer, publisher, activatedAt now, contactDueBy a week later, expiresAt",
+			reason: "B4: becoming Active records a grant: activation name and uid, benefit, category, offer, publisher, activatedAt now, contactDueBy a week later, expiresAt, the program and revision in force",
 			in:     baInput(newBlog, baTrial(), baAt(baNow.Add(400*time.Millisecond))),
 			want:   Record{Create: grantSpec(baNow, &baExpiry)},
 		},
@@ -203,37 +214,17 @@ func TestDecideActivationRecord(t *testing.T) {
 			reason: "R6: a revocation already recorded is not recorded again, whatever stands now",
 			in:     baInput(*revokedBlog, baTrial(), baPub(baViolation)),
 		},
-		"AdoptActive": {
-			reason: "upgrade: an activation an earlier version made Active, with no grant, gets one built from its status",
-			in:     baInput(activeBlog, baTrial(), baNoGrant),
-			want:   Record{Create: grantSpec(baSince, &baExpiry), Adopted: true},
+		"NoGrantWhateverTheStatusSays": {
+			reason: "R7: a status that says Active, without a grant, records nothing: the decision reads grants, never status (the upgrade from status-only versions adopts such grants once, at start)",
+			in:     baInput(activeBlog, baTrial(), baNoGrant, baPub(baNotEnrolled)),
 		},
-		"AdoptRevoked": {
-			reason: "upgrade: a revoked activation's grant carries its revocation, recorded at the status' time",
-			in:     baInput(*revokedBlog, baTrial(), baNoGrant),
-			want: Record{Adopted: true, Create: func() *v1alpha1.BenefitGrantSpec {
-				g := grantSpec(baSince, &baExpiry)
-				g.Revocation = &v1alpha1.GrantRevocation{
-					Reason: v1alpha1.RevocationFraud, Message: "fraud", CausedBy: &v1alpha1.ObjectReference{Kind: "SalesRecord", Name: "s-1"}, RecordedAt: revokedAt,
-				}
-				return g
-			}()},
+		"NameHeldByAnotherBenefitsGrant": {
+			reason: "R7: a grant of this name records another benefit of the same offer: Pending, nothing recorded",
+			in:     baInput(newBlog, baTrial(), heldBy("trial", "webinar")),
 		},
-		"AdoptAndRevoke": {
-			reason: "upgrade/R1: an adopted grant that is revoked at once is created with its revocation",
-			in:     baInput(activeBlog, baTrial(), baNoGrant, baPub(baViolation)),
-			want: Record{Adopted: true, Create: func() *v1alpha1.BenefitGrantSpec {
-				g := grantSpec(baSince, &baExpiry)
-				g.Revocation = &v1alpha1.GrantRevocation{
-					Reason: v1alpha1.RevocationViolation, CausedBy: &v1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"},
-					CauseTime: &violationAt, RecordedAt: metaTime(baNow),
-				}
-				return g
-			}()},
-		},
-		"GrantOfAnotherActivation": {
-			reason: "a grant of this name recording a deleted activation: Pending until it is garbage-collected, nothing recorded",
-			in:     baInput(newBlog, baTrial(), func(in *ActivationInput) { in.GrantOfAnother = true }),
+		"NameHeldByAnotherOffersGrant": {
+			reason: "R7: a grant of this name records the same benefit for another offer: Pending, nothing recorded",
+			in:     baInput(newBlog, baTrial(), heldBy("another-trial", "go-live-blog")),
 		},
 	}
 	opts := cmpopts.IgnoreFields(v1alpha1.GrantRevocation{}, "Message")
@@ -248,10 +239,18 @@ func TestDecideActivationRecord(t *testing.T) {
 			}
 		})
 	}
-	// A grant of another activation holds the activation Pending, naming it.
-	d := DecideActivation(cases["GrantOfAnotherActivation"].in)
-	if d.Phase != v1alpha1.ActivationPending || d.Reason != v1alpha1.ReasonPreviousGrantExists {
-		t.Errorf("grant of another activation: got %s/%s, want Pending/%s", d.Phase, d.Reason, v1alpha1.ReasonPreviousGrantExists)
+	// A name held by another benefit's record holds the activation
+	// Pending, whatever else holds, naming the grant and what to do.
+	for _, name := range []string{"NameHeldByAnotherBenefitsGrant", "NameHeldByAnotherOffersGrant"} {
+		d := DecideActivation(cases[name].in)
+		if d.Phase != v1alpha1.ActivationPending || d.Reason != v1alpha1.ReasonNameHeldByGrant {
+			t.Errorf("%s: got %s/%s, want Pending/%s", name, d.Phase, d.Reason, v1alpha1.ReasonNameHeldByGrant)
+		}
+		for _, want := range []string{`BenefitGrant "blog"`, "another name", "administrator delete"} {
+			if !strings.Contains(d.Message, want) {
+				t.Errorf("%s: message %q does not say %q", name, d.Message, want)
+			}
+		}
 	}
 }
 
@@ -272,5 +271,50 @@ func TestAdoptedGrantNeedsAGrantedStatus(t *testing.T) {
 	g := AdoptedGrant(&a)
 	if g == nil || !g.ContactDueBy.Equal(&metav1.Time{Time: baSince.Add(baWeek)}) {
 		t.Errorf("AdoptedGrant without contactDueBy = %+v, want contactDueBy 7 days (the default) after activatedAt", g)
+	}
+}
+
+// Adopting a status written by a version without grants gives a grant
+// admission accepts: a revocation never recorded before the grant, and one
+// naming what caused it.
+func TestAdoptedGrantIsAValidRecord(t *testing.T) {
+	revoked := func(r v1alpha1.Revocation) v1alpha1.BenefitActivation {
+		return baActivation("blog", "trial", "go-live-blog", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry),
+			func(a *v1alpha1.BenefitActivation) {
+				a.Status.Publisher, a.Status.Phase, a.Status.Revocation = "contoso", v1alpha1.ActivationRevoked, &r
+			})
+	}
+	cases := map[string]struct {
+		act            v1alpha1.BenefitActivation
+		wantRecordedAt time.Time
+		wantCause      v1alpha1.ObjectReference
+	}{
+		"Kept": {
+			act:            revoked(v1alpha1.Revocation{Reason: v1alpha1.RevocationFraud, Time: metaTime(baSince.Add(time.Hour)), CausedBy: &v1alpha1.ObjectReference{Kind: "SalesRecord", Name: "s-1"}}),
+			wantRecordedAt: baSince.Add(time.Hour), wantCause: v1alpha1.ObjectReference{Kind: "SalesRecord", Name: "s-1"},
+		},
+		"RecordedBeforeTheGrant": {
+			act:            revoked(v1alpha1.Revocation{Reason: v1alpha1.RevocationFraud, Time: metaTime(baSince.Add(-time.Hour)), CausedBy: &v1alpha1.ObjectReference{Kind: "SalesRecord", Name: "s-1"}}),
+			wantRecordedAt: baSince, wantCause: v1alpha1.ObjectReference{Kind: "SalesRecord", Name: "s-1"},
+		},
+		"ViolationWithoutCause": {
+			act:            revoked(v1alpha1.Revocation{Reason: v1alpha1.RevocationViolation, Time: metaTime(baSince.Add(time.Hour))}),
+			wantRecordedAt: baSince.Add(time.Hour), wantCause: v1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"},
+		},
+		"DelistingWithoutCause": {
+			act:            revoked(v1alpha1.Revocation{Reason: v1alpha1.RevocationOfferDelisted, Time: metaTime(baSince.Add(time.Hour))}),
+			wantRecordedAt: baSince.Add(time.Hour), wantCause: v1alpha1.ObjectReference{Kind: "Offer", Name: "trial"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			g := AdoptedGrant(&tc.act)
+			if g == nil || g.Revocation == nil {
+				t.Fatalf("AdoptedGrant = %+v, want a revoked grant", g)
+			}
+			if !g.Revocation.RecordedAt.Time.Equal(tc.wantRecordedAt) || *g.Revocation.CausedBy != tc.wantCause {
+				t.Errorf("revocation recorded at %s caused by %+v, want %s and %+v", g.Revocation.RecordedAt.Time, *g.Revocation.CausedBy, tc.wantRecordedAt, tc.wantCause)
+			}
+		})
 	}
 }

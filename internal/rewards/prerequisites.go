@@ -235,8 +235,8 @@ func checkListingType(in ActivationInput) CheckResult {
 func checkOneTimeUseOrTier(in ActivationInput) CheckResult {
 	b, offer := benefitOf(in), in.Offer
 	if offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		if holder := oneTimeHolder(in); holder != in.Activation.Name {
-			return failed(v1alpha1.ReasonAlreadyUsed, alreadyUsedMessage(b.Name, holder, offer.Name))
+		if holder, used := oneTimeUse(in); holder != in.Activation.Name {
+			return failed(v1alpha1.ReasonAlreadyUsed, alreadyUsedMessage(b.Name, holder, offer.Name, used))
 		}
 		return passed("benefit %q is used once per offer and this activation is the one to use it for offer %q (B3)", b.Name, offer.Name)
 	}

@@ -68,7 +68,7 @@ func TestCheckProgramValid(t *testing.T) {
 		"Valid":   {reason: "B1: the program exists and is valid", in: baInput(blog, baTrial()), want: pass},
 		"Missing": {reason: "B1: a missing program fails ProgramNotFound", in: baInput(blog, baTrial(), func(in *ActivationInput) { in.Program.Missing = true }), want: failWith(v1alpha1.ReasonProgramNotFound)},
 		"NeverValid": {reason: "B1: a program that was never valid fails ProgramInvalid with its problem", in: baInput(blog, baTrial(), func(in *ActivationInput) {
-			in.Program.Problem, in.Program.RulesGeneration = "tier 2 names x", 0
+			in.Program.Problem, in.Program.RulesGeneration, in.Program.Revision = "tier 2 names x", 0, ""
 		}), want: failWith(v1alpha1.ReasonProgramInvalid), msgHas: []string{"tier 2 names x"}},
 		"EarlierRulesInForce": {reason: "program safety: a program no longer valid decides with its last valid rules", in: baInput(blog, baTrial(), func(in *ActivationInput) {
 			in.Program.Problem, in.Program.Generation, in.Program.RulesGeneration = "tier 2 names x", 3, 2

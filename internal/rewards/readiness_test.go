@@ -52,7 +52,7 @@ func TestTierSentence(t *testing.T) {
 
 func TestPublisherReadiness(t *testing.T) {
 	res := TierResult{Tier: 1, TierName: "Tier 1", BilledSales: MustParseMoney("10")}
-	valid := ProgramState{Name: "gold", Rules: DefaultRules(), Generation: 2, RulesGeneration: 2}
+	valid := ProgramState{Name: "gold", Rules: DefaultRules(), Generation: 2, RulesGeneration: 2, Revision: "gold-0123456789"}
 	superseded := valid
 	superseded.Problem, superseded.Generation, superseded.RulesGeneration = "spec.tiers: broken", 3, 2
 	tooLarge := &Problem{Reason: v1alpha1.ReasonValueOutOfRange, Message: "status.billedSales cannot be shown"}
@@ -69,7 +69,7 @@ func TestPublisherReadiness(t *testing.T) {
 		},
 		"Superseded": {
 			reason: "program safety: Ready under the last valid rules, saying so",
-			prog:   superseded, want: Readiness{Ready: true, Reason: v1alpha1.ReasonTierComputed}, has: "the rules of generation 2 stay in force",
+			prog:   superseded, want: Readiness{Ready: true, Reason: v1alpha1.ReasonTierComputed}, has: "the rules of generation 2 (RewardsProgramRevision \"gold-0123456789\") stay in force",
 		},
 		"ProgramMissing": {
 			reason: "a missing program: not Ready, ProgramNotFound",
@@ -103,7 +103,7 @@ func TestPublisherReadiness(t *testing.T) {
 
 func TestOfferReadiness(t *testing.T) {
 	live := utc(2026, time.March, 1, 0, 0, 0)
-	valid := ProgramState{Name: "gold", Rules: DefaultRules(), Generation: 1, RulesGeneration: 1}
+	valid := ProgramState{Name: "gold", Rules: DefaultRules(), Generation: 1, RulesGeneration: 1, Revision: "gold-0123456789"}
 	offer := mkOffer("saas", v1alpha1.ListingTypeTransact, live)
 	delisted := mkOffer("saas", v1alpha1.ListingTypeTransact, live, withDelisting(live.AddDate(0, 1, 0)))
 	cases := map[string]struct {
