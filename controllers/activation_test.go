@@ -331,7 +331,7 @@ var _ = Describe("Benefit activations", func() {
 	})
 
 	Context("one-time use", func() {
-		It("O3, B3: the older activation of a one-time benefit wins, the other waits AlreadyUsed until the winner is deleted; another offer is another publication", func() {
+		It("O3, B3, R8: the older activation of a one-time benefit wins, the other waits AlreadyUsed, even once the winner is deleted; another offer is another publication", func() {
 			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
 			// The older one has the name that sorts last, so only its age
 			// can make it win.
@@ -356,8 +356,11 @@ var _ = Describe("Benefit activations", func() {
 			create(other, again)
 			Eventually(stateOf(again)).Should(Equal(active))
 
-			Expect(k8sClient.Delete(bg, older)).To(Succeed())
-			Eventually(stateOf(newer)).Should(Equal(active), "deleting the winner lets the other proceed")
+			// R8: a used one-time benefit stays used: the winner's grant
+			// outlives it.
+			reconciledAfter(func() { Expect(k8sClient.Delete(bg, older)).To(Succeed()) }, newer)
+			Expect(stateOf(newer)()).To(Equal(pendingAlready), "deleting the winner does not free a benefit it used")
+			Expect(readyCondition(newer.Status.Conditions).Message).To(ContainSubstring(`BenefitGrant "zz-older"`))
 		})
 
 		It("B3: with equal creation timestamps the name breaks the tie, whichever is created first", func() {

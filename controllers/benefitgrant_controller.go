@@ -129,8 +129,12 @@ func newLostGrants() *lostGrants {
 	return &lostGrants{grants: map[types.NamespacedName]*v1alpha1.BenefitGrant{}}
 }
 
-// get returns a copy of the lost grant of key, nil when none is.
+// get returns a copy of the lost grant of key, nil when none is (or l is
+// nil: nothing remembered).
 func (l *lostGrants) get(key types.NamespacedName) *v1alpha1.BenefitGrant {
+	if l == nil {
+		return nil
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if g := l.grants[key]; g != nil {

@@ -10,11 +10,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
@@ -348,13 +351,22 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 			CausedBy: &v1alpha1.ObjectReference{Kind: "Publisher", Name: pub.Name},
 		})
 
+		// The publisher's status as that version wrote it: one revocation.
+		fetch(pub)()
+		pub.Status.ObservedGeneration, pub.Status.RevocationCount = pub.Generation, 1
+		pub.Status.Revocations = []v1alpha1.RevocationRecord{{Activation: revokedOld.Name, Reason: v1alpha1.RevocationViolation,
+			Message: "an old violation", Time: metav1.NewTime(revokedAt)}}
+		Expect(k8sClient.Status().Update(bg, pub)).To(Succeed())
+		counts := revocationCounts(ns)
+
 		startManager()
 		Eventually(grantOf(activeOld)).ShouldNot(BeNil())
 		g := grantOf(activeOld)()
 		Expect(g.Spec.ActivatedAt.Time).To(BeTemporally("==", since), "adopted from status, not the time of the upgrade")
 		Expect(g.Spec.ExpiresAt.Time).To(BeTemporally("==", expiresAt))
 		Expect(g.Spec.Activation.UID).To(Equal(activeOld.UID))
-		Expect(g.OwnerReferences).To(HaveLen(1))
+		Expect(g.OwnerReferences).To(BeEmpty(), "R8: a grant outlives its activation")
+		Expect(g.Labels).To(HaveKeyWithValue(v1alpha1.LabelPublisher, pub.Name))
 		Eventually(stateOf(activeOld)).Should(Equal(active))
 		Expect(activeOld.Status.ActivatedAt.Time).To(BeTemporally("==", since))
 
@@ -363,6 +375,9 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 		Eventually(stateOf(revokedOld)).Should(Equal(revoked), "the violation is gone, the revocation is kept")
 		Expect(revokedOld.Status.Revocation.RecordedAt.Time).To(BeTemporally("==", revokedAt))
 		Eventually(func() int64 { return fetch(pub)().Status.RevocationCount }).Should(Equal(int64(1)))
+		reconciledAfter(func() { update(pub, func(p *v1alpha1.Publisher) { p.Spec.DisplayName = "Contoso" }) }, pub)
+		Expect(counts()[pub.Name]).To(HaveEach(int64(1)),
+			"the count is never written from an adoption that has not finished: no 1 -> 0 -> 1 for a watcher or an alert to see")
 
 		Eventually(func() int { return countEvents(activeOld, "GrantAdopted") }).Should(Equal(1))
 		Expect(countEvents(activeOld, "Activated")).To(BeZero(), "it was activated before the upgrade")
@@ -382,16 +397,20 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 		Expect(g.Spec.ActivatedAt.Time).To(BeTemporally("==", now))
 		Expect(g.Spec.ContactDueBy.Time).To(BeTemporally("==", now.Add(7*24*time.Hour)))
 		Expect(g.Spec.ExpiresAt.Time).To(BeTemporally("==", rewards.AddCalendarMonths(now, 3)))
-		owner := metav1.GetControllerOf(g)
-		Expect(owner).NotTo(BeNil())
-		Expect(owner.Kind).To(Equal("BenefitActivation"))
-		Expect(owner.UID).To(Equal(act.UID), "deleting the activation deletes the grant (garbage collection)")
+		Expect(g.OwnerReferences).To(BeEmpty(), "R8: no ownerReference the garbage collector follows")
+		Expect(g.Labels).To(Equal(map[string]string{
+			v1alpha1.LabelPublisher: pub.Name, v1alpha1.LabelOffer: offer.Name, v1alpha1.LabelBenefit: "presales-consult",
+		}), "labels to select a publisher's records by")
+		Expect(g.Spec.Program).NotTo(BeNil())
+		Expect(g.Spec.Program.Name).To(Equal(prog.Name))
+		Expect(g.Spec.Program.Revision).To(Equal(fetch(prog)().Status.Revision), "granted under the revision in force")
 
 		for field, mutate := range map[string]func(*v1alpha1.BenefitGrant){
 			"spec.activatedAt": func(g *v1alpha1.BenefitGrant) { g.Spec.ActivatedAt = metav1.NewTime(now.Add(time.Hour)) },
 			"spec.expiresAt":   func(g *v1alpha1.BenefitGrant) { g.Spec.ExpiresAt = nil },
 			"spec.benefit":     func(g *v1alpha1.BenefitGrant) { g.Spec.Benefit = "webinar" },
 			"spec.activation":  func(g *v1alpha1.BenefitGrant) { g.Spec.Activation.UID = "forged" },
+			"spec.program":     func(g *v1alpha1.BenefitGrant) { g.Spec.Program.Revision = "forged" },
 		} {
 			edited := grantOf(act)()
 			mutate(edited)
@@ -433,23 +452,65 @@ func startGarbageCollector() {
 	})
 }
 
-var _ = Describe("Garbage collection of grants", func() {
-	It("deletes an activation's BenefitGrant with the activation (its controller ownerReference)", func() {
+// garbageCollected deletes obj, after giving it a ConfigMap that it owns,
+// and waits until the garbage collector has deleted that ConfigMap: by
+// then the collector has processed obj's deletion, so anything else obj
+// would take with it is gone too. It is how a test shows that the
+// collector left something alone.
+func garbageCollected(obj client.Object) {
+	GinkgoHelper()
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	Expect(err).NotTo(HaveOccurred())
+	witness := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+		Namespace: obj.GetNamespace(), GenerateName: obj.GetName() + "-witness-",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Name: obj.GetName(), UID: obj.GetUID()}},
+	}}
+	Expect(k8sClient.Create(bg, witness)).To(Succeed())
+	Expect(k8sClient.Delete(bg, obj)).To(Succeed())
+	// The garbage collector first discovers every resource and fills its
+	// graph; on a loaded machine that takes a while.
+	Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(bg, client.ObjectKeyFromObject(witness), &corev1.ConfigMap{}))
+	}, 3*time.Minute, time.Second).Should(BeTrue(), "the garbage collector deletes what %s owns", obj.GetName())
+}
+
+var _ = Describe("R8: a grant outlives its activation", func() {
+	It("R8: deleting activations, with the garbage collector running, deletes none of their grants; B3 and the publisher's history count them still", func() {
 		startGarbageCollector()
 		ns := newNamespace()
 		prog := activationProgram()
 		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
 		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, fakeClock.Now())
 		act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
-		keep := testenv.BenefitActivation(ns, "webinar", offer.Name, "webinar")
-		create(prog, pub, offer, act, keep)
-		Eventually(grantOf(act)).ShouldNot(BeNil())
-		Eventually(grantOf(keep)).ShouldNot(BeNil())
+		webinar := testenv.BenefitActivation(ns, "webinar", offer.Name, "webinar")
+		create(prog, pub, offer, act, webinar)
+		Eventually(stateOf(act)).Should(Equal(active))
+		Eventually(stateOf(webinar)).Should(Equal(active))
+		update(webinar, func(a *v1alpha1.BenefitActivation) { a.Spec.OptOut = true })
+		Eventually(stateOf(webinar)).Should(Equal(optedOut))
+		update(pub, func(p *v1alpha1.Publisher) {
+			p.Spec.Violations = []v1alpha1.Violation{{Type: v1alpha1.ViolationIllegalActivity, Time: metav1.NewTime(fakeClock.Now())}}
+		})
+		Eventually(stateOf(webinar)).Should(Equal(revoked))
+		Eventually(stateOf(act)).Should(Equal(revoked))
+		Eventually(func() int64 { return fetch(pub)().Status.RevocationCount }).Should(Equal(int64(2)))
+		history := fetch(pub)().Status.Revocations
 
-		Expect(k8sClient.Delete(bg, act)).To(Succeed())
-		// The garbage collector first discovers every resource and fills its
-		// graph; on a loaded machine that takes a while.
-		Eventually(grantOf(act), 3*time.Minute, time.Second).Should(BeNil())
-		Expect(grantOf(keep)()).NotTo(BeNil(), "another activation's grant stays")
+		garbageCollected(act)
+		garbageCollected(webinar)
+		Expect(grantOf(act)()).NotTo(BeNil(), "R8: the grant of a deleted activation stays")
+		Expect(grantOf(webinar)()).NotTo(BeNil())
+
+		By("the publisher's history keeps the revocations of deleted activations")
+		reconciledAfter(func() { update(pub, func(p *v1alpha1.Publisher) { p.Spec.DisplayName = "Contoso" }) }, pub)
+		Expect(fetch(pub)().Status.RevocationCount).To(Equal(int64(2)))
+		Expect(pub.Status.Revocations).To(Equal(history))
+
+		By("B3: a used one-time benefit stays used under another name")
+		update(pub, func(p *v1alpha1.Publisher) { p.Spec.Violations = nil })
+		again := testenv.BenefitActivation(ns, "presales-again", offer.Name, "presales-consult")
+		create(again)
+		Eventually(stateOf(again)).Should(Equal(pendingAlready))
+		Expect(readyCondition(again.Status.Conditions).Message).To(ContainSubstring(`BenefitGrant "presales"`))
 	})
 })

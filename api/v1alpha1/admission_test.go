@@ -557,6 +557,54 @@ var _ = Describe("Admission", func() {
 				p.Spec.Tiers[0].Benefits = []string{"azure-credits", "marketing-campaign"}
 			})),
 			"spec.tiers"),
+
+		// BenefitGrant: the durable record (R6, R7, R8). A revocation is
+		// one of the known reasons, caused by a named object of a kind that
+		// causes revocations, recorded after the grant.
+		Entry("BenefitGrant: revocation reason unknown",
+			onCreate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Revocation.Reason = "Expired" })),
+			"spec.revocation.reason"),
+		Entry("BenefitGrant: revocation without causedBy",
+			onCreate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Revocation.CausedBy = nil })),
+			"spec.revocation.causedBy"),
+		Entry("BenefitGrant: revocation causedBy without a name",
+			onCreate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Revocation.CausedBy.Name = "" })),
+			"spec.revocation.causedBy.name"),
+		Entry("BenefitGrant: revocation causedBy a kind that causes no revocation",
+			onCreate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Revocation.CausedBy.Kind = "Pod" })),
+			"spec.revocation.causedBy.kind"),
+		Entry("BenefitGrant: revocation recorded before the grant",
+			onCreate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) {
+				g.Spec.Revocation.RecordedAt = metav1.NewTime(g.Spec.ActivatedAt.Add(-time.Second))
+			})),
+			"spec.revocation.recordedAt"),
+		Entry("BenefitGrant: revocation added later, recorded before the grant",
+			onUpdate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Revocation = nil }), func(g *rewardsv1alpha1.BenefitGrant) {
+				g.Spec.Revocation = &rewardsv1alpha1.GrantRevocation{Reason: rewardsv1alpha1.RevocationFraud,
+					CausedBy: &rewardsv1alpha1.ObjectReference{Kind: "SalesRecord", Name: "line-1"}, RecordedAt: metav1.NewTime(g.Spec.ActivatedAt.Add(-time.Hour))}
+			}),
+			"spec.revocation.recordedAt"),
+		Entry("BenefitGrant: revocation changed once recorded",
+			onUpdate(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Revocation.Reason = rewardsv1alpha1.RevocationFraud }),
+			"spec.revocation"),
+		Entry("BenefitGrant: program revision changed",
+			onUpdate(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Program.Revision = "default-0000000000" }),
+			"spec.program"),
+		Entry("BenefitGrant: program added after the grant was created",
+			onUpdate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Program = nil }), func(g *rewardsv1alpha1.BenefitGrant) {
+				g.Spec.Program = &rewardsv1alpha1.GrantedUnder{Name: "default", Revision: "default-3f2a9c0d1e"}
+			}),
+			"spec.program"),
+		// RewardsProgramRevision: the rules a program had in force.
+		Entry("RewardsProgramRevision: rules changed",
+			onUpdate(validRevision(), func(r *rewardsv1alpha1.RewardsProgramRevision) { r.Spec.Rules.Currency = "EUR" }),
+			"spec.rules"),
+		Entry("RewardsProgramRevision: revision lowered",
+			onUpdate(validRevision(), func(r *rewardsv1alpha1.RewardsProgramRevision) { r.Spec.Revision = 1 }),
+			"spec.revision"),
+		Entry("RewardsProgramRevision: program changed",
+			onUpdate(validRevision(), func(r *rewardsv1alpha1.RewardsProgramRevision) { r.Spec.Program = "gold" }),
+			"spec.program"),
 	)
 
 	// A newcomer's typical mistakes get a sentence naming the field and
@@ -662,6 +710,18 @@ var _ = Describe("Admission", func() {
 		Entry("SalesRecord: the valid base", onCreate(validSalesRecord())),
 		Entry("BenefitActivation: the valid base", onCreate(validActivation())),
 		Entry("RewardsProgram: the valid base", onCreate(validProgram())),
+		Entry("BenefitGrant: the valid base", onCreate(validGrant())),
+		Entry("BenefitGrant: R7, no uid recorded", onCreate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Activation.UID = "" }))),
+		Entry("BenefitGrant: revoked once, recorded at the grant's instant",
+			onUpdate(with(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Spec.Revocation = nil }), func(g *rewardsv1alpha1.BenefitGrant) {
+				g.Spec.Revocation = &rewardsv1alpha1.GrantRevocation{Reason: rewardsv1alpha1.RevocationOfferDelisted,
+					CausedBy: &rewardsv1alpha1.ObjectReference{Kind: "Offer", Name: "contoso-analytics"}, RecordedAt: g.Spec.ActivatedAt}
+			})),
+		Entry("BenefitGrant: labels added (a converted grant of an earlier version)",
+			onUpdate(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Labels = map[string]string{rewardsv1alpha1.LabelPublisher: "contoso"} })),
+		Entry("RewardsProgramRevision: the valid base", onCreate(validRevision())),
+		Entry("RewardsProgramRevision: renumbered past the others, its rules back in force",
+			onUpdate(validRevision(), func(r *rewardsv1alpha1.RewardsProgramRevision) { r.Spec.Revision, r.Spec.ProgramGeneration = 5, 7 })),
 
 		Entry("Publisher: marketing email differing from accountEmail only in the address, same domain",
 			onCreate(with(validPublisher(), func(p *rewardsv1alpha1.Publisher) {

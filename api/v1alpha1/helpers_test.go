@@ -85,6 +85,35 @@ func validActivation() *rewardsv1alpha1.BenefitActivation {
 	}
 }
 
+// validGrant is a grant as the operator writes it, revoked: every field
+// of the record set.
+func validGrant() *rewardsv1alpha1.BenefitGrant {
+	activatedAt := metav1.NewTime(time.Date(2024, time.February, 1, 9, 0, 0, 0, time.UTC))
+	return &rewardsv1alpha1.BenefitGrant{
+		ObjectMeta: metav1.ObjectMeta{Name: "contoso-analytics-webinar"},
+		Spec: rewardsv1alpha1.BenefitGrantSpec{
+			Activation: rewardsv1alpha1.GrantedActivation{Name: "contoso-analytics-webinar", UID: "0b6f4c1e-2d52-4b8e-9d0a-3f0c7f2d9a11"},
+			Benefit:    "webinar", Category: rewardsv1alpha1.BenefitCategoryMarketing, Offer: "contoso-analytics", Publisher: "contoso",
+			ActivatedAt: activatedAt, ContactDueBy: metav1.NewTime(activatedAt.AddDate(0, 0, 7)),
+			ExpiresAt: &metav1.Time{Time: activatedAt.AddDate(0, 3, 0)},
+			Program:   &rewardsv1alpha1.GrantedUnder{Name: "default", Revision: "default-3f2a9c0d1e"},
+			Revocation: &rewardsv1alpha1.GrantRevocation{
+				Reason: rewardsv1alpha1.RevocationViolation, Message: "publisher \"contoso\" has an IllegalActivity violation (R1)",
+				CausedBy:   &rewardsv1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"},
+				CauseTime:  &metav1.Time{Time: activatedAt.Add(-time.Hour)},
+				RecordedAt: metav1.NewTime(activatedAt.Add(24 * time.Hour)),
+			},
+		},
+	}
+}
+
+// validRevision is a program revision as the operator writes it.
+func validRevision() *rewardsv1alpha1.RewardsProgramRevision {
+	return &rewardsv1alpha1.RewardsProgramRevision{
+		Spec: rewardsv1alpha1.RewardsProgramRevisionSpec{Program: "default", Revision: 2, ProgramGeneration: 3, Rules: validProgram().Spec},
+	}
+}
+
 func validProgram() *rewardsv1alpha1.RewardsProgram {
 	return &rewardsv1alpha1.RewardsProgram{
 		// The name is replaced by a unique one when the object is created:
@@ -132,6 +161,10 @@ func asUnstructured(obj client.Object, mutate func(u map[string]any)) *unstructu
 
 func kindOf(obj client.Object) string {
 	switch obj.(type) {
+	case *rewardsv1alpha1.BenefitGrant:
+		return "BenefitGrant"
+	case *rewardsv1alpha1.RewardsProgramRevision:
+		return "RewardsProgramRevision"
 	case *rewardsv1alpha1.Publisher:
 		return "Publisher"
 	case *rewardsv1alpha1.Offer:
