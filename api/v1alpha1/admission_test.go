@@ -718,7 +718,9 @@ var _ = Describe("Admission", func() {
 					CausedBy: &rewardsv1alpha1.ObjectReference{Kind: "Offer", Name: "contoso-analytics"}, RecordedAt: g.Spec.ActivatedAt}
 			})),
 		Entry("BenefitGrant: labels added (a converted grant of an earlier version)",
-			onUpdate(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) { g.Labels = map[string]string{rewardsv1alpha1.LabelPublisher: "contoso"} })),
+			onUpdate(validGrant(), func(g *rewardsv1alpha1.BenefitGrant) {
+				g.Labels = map[string]string{rewardsv1alpha1.LabelPublisher: "contoso"}
+			})),
 		Entry("RewardsProgramRevision: the valid base", onCreate(validRevision())),
 		Entry("RewardsProgramRevision: renumbered past the others, its rules back in force",
 			onUpdate(validRevision(), func(r *rewardsv1alpha1.RewardsProgramRevision) { r.Spec.Revision, r.Spec.ProgramGeneration = 5, 7 })),
