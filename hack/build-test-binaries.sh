@@ -43,5 +43,6 @@ build etcd etcd go.etcd.io/etcd/server/v3 "-s -w"
 build kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "${ldflags}"
 build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "${ldflags}"
 # Only its garbage collector is used: tests prove that deleting an
-# activation deletes the BenefitGrant it owns.
+# activation never deletes its BenefitGrant (R8), whatever ownerReferences
+# a restored grant carries.
 build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "${ldflags}"

@@ -148,7 +148,8 @@ var _ = Describe("Collector", func() {
 		Expect(k8sClient.Status().Update(ctx, &ads)).To(Succeed())
 		var adsGrant v1alpha1.BenefitGrant
 		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: nsA, Name: "fab-ads"}, &adsGrant)).To(Succeed())
-		adsGrant.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: v1alpha1.RevocationOfferDelisted, RecordedAt: metav1.NewTime(t1)}
+		adsGrant.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: v1alpha1.RevocationOfferDelisted, RecordedAt: metav1.NewTime(t1),
+			CausedBy: &v1alpha1.ObjectReference{Kind: "Offer", Name: "fab-saas"}}
 		Expect(k8sClient.Update(ctx, &adsGrant)).To(Succeed())
 		deleteObject(ctx, &v1alpha1.Publisher{}, nsB, "northwind")
 
@@ -355,7 +356,7 @@ func createGrant(ctx context.Context, ns, name string, reason v1alpha1.Revocatio
 		},
 	}
 	if reason != "" {
-		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: reason, RecordedAt: metav1.NewTime(t)}
+		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: reason, RecordedAt: metav1.NewTime(t), CausedBy: causeOf(reason, g)}
 	}
 	Expect(k8sClient.Create(ctx, g)).To(Succeed())
 }
@@ -404,4 +405,17 @@ func seriesIn(fams map[string]*dto.MetricFamily, name, ns string) map[string]flo
 		out[strings.Join(labels, ",")] = m.GetGauge().GetValue()
 	}
 	return out
+}
+
+// causeOf is the object a revocation of reason names, as the operator
+// records it: the publisher for a violation, the offer for a delisting, a
+// sales line of the offer for fraud or a cancellation.
+func causeOf(reason v1alpha1.RevocationReason, g *v1alpha1.BenefitGrant) *v1alpha1.ObjectReference {
+	switch reason {
+	case v1alpha1.RevocationViolation:
+		return &v1alpha1.ObjectReference{Kind: "Publisher", Name: g.Spec.Publisher}
+	case v1alpha1.RevocationOfferDelisted:
+		return &v1alpha1.ObjectReference{Kind: "Offer", Name: g.Spec.Offer}
+	}
+	return &v1alpha1.ObjectReference{Kind: "SalesRecord", Name: g.Spec.Offer + "-line"}
 }

@@ -198,9 +198,11 @@ var _ = Describe("explain activation", func() {
 		Eventually(func() string { return readyReason(fetch(second)().Status.Conditions) }).Should(Equal("AlreadyUsed"))
 		r = kubectlRewards("explain", "activation", "workshop-consult-again", "-n", ns)
 		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
-		Expect(r.out).To(MatchRegexp(`(?m)^\s+✗\s+one-time use, or tier reached for Transact\s+\(B3/S6\)\s+AlreadyUsed: .*activation "workshop-consult" for offer "workshop" came first`))
+		Expect(r.out).To(MatchRegexp(`(?m)^\s+✗\s+one-time use, or tier reached for Transact\s+\(B3/S6\)\s+AlreadyUsed: .*granted to activation "workshop-consult" for offer "workshop" at \S+, as BenefitGrant "workshop-consult" records`))
 		r = kubectlRewards("explain", "activation", "workshop-consult", "-n", ns)
 		Expect(r.out).To(MatchRegexp(`(?m)^Granted:\s+at \S+ \(BenefitGrant workshop-consult\)$`))
+		Expect(r.out).To(MatchRegexp(`(?m)^Granted under:\s+RewardsProgram test-\S+, RewardsProgramRevision test-\S+-[0-9a-f]{10}$`),
+			"the rules the benefit was granted under (a record too)")
 		Expect(r.out).To(MatchRegexp(`(?m)^\s+✓\s+one-time use, or tier reached for Transact`))
 
 		By("B1: an activation whose offer is missing fails the first check and cannot be checked further")

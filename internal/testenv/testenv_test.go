@@ -32,8 +32,8 @@ func TestRepoRootAndCRDDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if matches, _ := filepath.Glob(filepath.Join(crds, "*.yaml")); len(matches) != 6 {
-		t.Errorf("CRDDir %s holds %d YAML files, want the six CRDs", crds, len(matches))
+	if matches, _ := filepath.Glob(filepath.Join(crds, "*.yaml")); len(matches) != 7 {
+		t.Errorf("CRDDir %s holds %d YAML files, want the seven CRDs", crds, len(matches))
 	}
 }
 

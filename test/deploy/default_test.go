@@ -79,7 +79,7 @@ var _ = Describe("config/default", Ordered, func() {
 				base = append(base, o)
 			}
 		}
-		Expect(base).To(HaveLen(7), "the Namespace and six CRDs")
+		Expect(base).To(HaveLen(8), "the Namespace and seven CRDs")
 		_, errOut, err := kubectl(toYAML(base), "apply", "--server-side", "-f", "-")
 		Expect(err).NotTo(HaveOccurred(), errOut)
 		_, errOut, err = kubectl("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")

@@ -282,12 +282,11 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		for _, k := range kinds {
 			want[grant{v1alpha1.GroupVersion.Group, k}] = []string{"get", "list", "watch"}
 		}
-		// The durable record: created and revoked (a patch), never deleted
-		// (the garbage collector deletes a grant with its activation), and
-		// owned by the activation, which needs update on its finalizers
-		// where the OwnerReferencesPermissionEnforcement plugin is on.
+		// The durable records: created, revoked or converted (a patch),
+		// renumbered (a revision), never deleted (R8: only an administrator
+		// removes a record).
 		want[grant{v1alpha1.GroupVersion.Group, "benefitgrants"}] = []string{"create", "get", "list", "patch", "watch"}
-		want[grant{v1alpha1.GroupVersion.Group, "benefitactivations/finalizers"}] = []string{"update"}
+		want[grant{v1alpha1.GroupVersion.Group, "rewardsprogramrevisions"}] = []string{"create", "get", "list", "patch", "watch"}
 		for k, verbs := range got {
 			if strings.HasSuffix(k.resource, "/status") {
 				Expect(verbs).NotTo(ContainElements("create", "delete", "deletecollection"))

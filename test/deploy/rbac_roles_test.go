@@ -194,7 +194,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			read := map[string]bool{"get": true, "list": true, "watch": true, "create": false, "update": false, "patch": false, "delete": false}
 			for _, r := range []row{
 				{"offers", write}, {"benefitactivations", write},
-				{"publishers", read}, {"salesrecords", read}, {"benefitgrants", read},
+				{"publishers", read}, {"salesrecords", read}, {"benefitgrants", read}, {"rewardsprogramrevisions", read},
 			} {
 				for verb, want := range r.verbs {
 					Expect(can("partner", ns, verb, r.resource, "")).To(Equal(want), "%s %s", verb, r.resource)
@@ -205,7 +205,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 	})
 
 	Describe("rewards-viewer", func() {
-		It("lets a cluster-wide viewer get and list all six kinds, and write none", func() {
+		It("lets a cluster-wide viewer get and list all seven kinds, and write none", func() {
 			c := clientAs("auditor")
 			allowed("list RewardsPrograms", c.List(bg, &v1alpha1.RewardsProgramList{}))
 			allowed("get a RewardsProgram", c.Get(bg, client.ObjectKeyFromObject(prog), &v1alpha1.RewardsProgram{}))
@@ -231,7 +231,8 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			forbidden("list Secrets", c.List(bg, &corev1.SecretList{}))
 
 			allowed("list BenefitGrants", c.List(bg, &v1alpha1.BenefitGrantList{}))
-			for _, res := range []string{"rewardsprograms", "publishers", "offers", "salesrecords", "benefitactivations", "benefitgrants"} {
+			allowed("list RewardsProgramRevisions", c.List(bg, &v1alpha1.RewardsProgramRevisionList{}))
+			for _, res := range []string{"rewardsprograms", "publishers", "offers", "salesrecords", "benefitactivations", "benefitgrants", "rewardsprogramrevisions"} {
 				Expect(can("auditor", "", "list", res, "")).To(BeTrue(), "list %s", res)
 				for _, verb := range []string{"create", "update", "patch", "delete"} {
 					Expect(can("auditor", ns, verb, res, "")).To(BeFalse(), "%s %s", verb, res)
