@@ -117,6 +117,22 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		d = rewards.DecideActivation(in)
 	}
 
+	showDecision(&act, in, d)
+
+	changed, err := patchStatusIfChanged(ctx, r.Client, before, &act, func(o client.Object) any { return o.(*v1alpha1.BenefitActivation).Status })
+	if err != nil {
+		return resultOf(err)
+	}
+	if changed {
+		r.recordTransition(&act, before.Status, d)
+	}
+	r.wakeups.At(&act, in.Now, d.NextCheck)
+	return ctrl.Result{}, nil
+}
+
+// showDecision sets an activation's status to what the decision d, made
+// on in, says.
+func showDecision(act *v1alpha1.BenefitActivation, in rewards.ActivationInput, d rewards.ActivationDecision) {
 	st := &act.Status
 	st.ObservedGeneration = act.Generation
 	st.Phase = d.Phase
@@ -149,15 +165,6 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionContactOverdue)
 	}
 
-	changed, err := patchStatusIfChanged(ctx, r.Client, before, &act, func(o client.Object) any { return o.(*v1alpha1.BenefitActivation).Status })
-	if err != nil {
-		return resultOf(err)
-	}
-	if changed {
-		r.recordTransition(&act, before.Status, d)
-	}
-	r.wakeups.At(&act, in.Now, d.NextCheck)
-	return ctrl.Result{}, nil
 }
 
 // record writes what the decision needs recorded in the activation's
@@ -376,11 +383,7 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// or revoked also decides B3 for the siblings of a one-time benefit.
 		// A grant the garbage collector deletes is remembered before the
 		// activation of its name is queued (lostGrants).
-		Watches(&v1alpha1.BenefitGrant{}, r.lost.remembering(mapper(r.Client, func(ctx context.Context, rel relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
-			acts, err := rel.activationsOfOffer(ctx, g.Namespace, g.Spec.Offer)
-			reqs := requests(ptrs(acts))
-			return append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Name}}), err
-		}))).
+		Watches(&v1alpha1.BenefitGrant{}, r.lost.remembering(mapper(r.Client, activationsOfGrant))).
 		// B3: an activation appearing or going away changes who used a
 		// one-time benefit first.
 		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(ctx context.Context, rel relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
@@ -411,7 +414,8 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}), specChanged).
 		// A grant waits for the revision of its rules; and while a
 		// program's spec is not valid, its last revision's rules decide.
-		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
+		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel relations, rev *v1alpha1.RewardsProgramRevision) (
+			[]reconcile.Request, error) {
 			offers, err := offersOfProgram(ctx, rel, rev.Spec.Program)
 			if err != nil {
 				return nil, err
@@ -424,6 +428,14 @@ func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return b.Complete(observed("benefitactivation", r, r.Observer))
+}
+
+// activationsOfGrant: the activation of a grant's name, and the
+// activations of its offer (a granted one-time benefit is used, B3).
+func activationsOfGrant(ctx context.Context, rel relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
+	acts, err := rel.activationsOfOffer(ctx, g.Namespace, g.Spec.Offer)
+	reqs := requests(ptrs(acts))
+	return append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Name}}), err
 }
 
 // watchSales makes sales requeue activations. Sales decide the tier (B2),

@@ -53,15 +53,19 @@ type cacheIndex struct {
 
 // cacheIndexes are the field indexes every controller relies on.
 func cacheIndexes() []cacheIndex {
-	indexes := []cacheIndex{
-		{obj: &v1alpha1.Offer{}, field: indexOfferPublisher, extract: func(o client.Object) string { return o.(*v1alpha1.Offer).Spec.PublisherRef.Name }},
-		{obj: &v1alpha1.SalesRecord{}, field: indexOfferRef, extract: func(o client.Object) string { return o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name }},
-		{obj: &v1alpha1.BenefitActivation{}, field: indexOfferRef, extract: func(o client.Object) string { return o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name }},
-		{obj: &v1alpha1.Publisher{}, field: indexPublisherProgram, acrossNamespaces: true,
+	indexes := make([]cacheIndex, 0, 5+len(records.GrantIndexes))
+	indexes = append(indexes,
+		cacheIndex{obj: &v1alpha1.Offer{}, field: indexOfferPublisher,
+			extract: func(o client.Object) string { return o.(*v1alpha1.Offer).Spec.PublisherRef.Name }},
+		cacheIndex{obj: &v1alpha1.SalesRecord{}, field: indexOfferRef,
+			extract: func(o client.Object) string { return o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name }},
+		cacheIndex{obj: &v1alpha1.BenefitActivation{}, field: indexOfferRef,
+			extract: func(o client.Object) string { return o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name }},
+		cacheIndex{obj: &v1alpha1.Publisher{}, field: indexPublisherProgram, acrossNamespaces: true,
 			extract: func(o client.Object) string { return programName(o.(*v1alpha1.Publisher)) }},
-		{obj: &v1alpha1.RewardsProgramRevision{}, field: records.FieldRevisionProgram, acrossNamespaces: true,
+		cacheIndex{obj: &v1alpha1.RewardsProgramRevision{}, field: records.FieldRevisionProgram, acrossNamespaces: true,
 			extract: func(o client.Object) string { return records.RevisionIndex(o.(*v1alpha1.RewardsProgramRevision)) }},
-	}
+	)
 	// The grants store lists grants by offer and publisher.
 	for field, extract := range records.GrantIndexes {
 		indexes = append(indexes, cacheIndex{obj: &v1alpha1.BenefitGrant{}, field: field,

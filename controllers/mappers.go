@@ -45,7 +45,8 @@ func (rel relations) offer(ctx context.Context, namespace, name string) (*v1alph
 // publisherAndProgram reads a publisher (read only; nil when it does not exist) and
 // the program it follows: spec.programRef, or "default", which is also what
 // the objects of a missing (or unknown, name "") publisher are judged by.
-func (rel relations) publisherAndProgram(ctx context.Context, programs *records.Programs, namespace, name string) (*v1alpha1.Publisher, rewards.ProgramState, error) {
+func (rel relations) publisherAndProgram(ctx context.Context, programs *records.Programs, namespace, name string) (
+	*v1alpha1.Publisher, rewards.ProgramState, error) {
 	var p v1alpha1.Publisher
 	found := false
 	if name != "" {

@@ -155,7 +155,8 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// While a program's spec is not valid, its last revision's rules
 		// decide.
-		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
+		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel relations, rev *v1alpha1.RewardsProgramRevision) (
+			[]reconcile.Request, error) {
 			pubs, err := rel.publishersOfProgram(ctx, rev.Spec.Program)
 			return requests(ptrs(pubs)), err
 		})).

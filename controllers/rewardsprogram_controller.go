@@ -2,12 +2,10 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -67,40 +65,19 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	st.ObservedGeneration = prog.Generation
 	st.Tiers = int32(len(prog.Spec.Tiers))
 	st.Benefits = int32(len(prog.Spec.Benefits))
+	st.RulesGeneration, st.Revision, st.RulesInForce = 0, "", nil
 	if len(problems) == 0 {
 		// These rules are in force; a later spec that is not valid leaves
 		// them in force (program safety), so they are recorded first.
-		rec, err := r.Programs.Record(ctx, r.Client, &prog, revs)
-		if err != nil {
-			// Another write to the revisions since the cache's: read again.
-			if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
-				return ctrl.Result{Requeue: true}, nil //nolint:staticcheck // a stale cache is not an error to report
-			}
-			return ctrl.Result{}, err
+		if result, err := r.record(ctx, &prog, revs); err != nil || !result.IsZero() {
+			return result, err
 		}
-		if rec.Created || rec.Renumbered {
-			r.Recorder.Eventf(&prog, nil, corev1.EventTypeNormal, v1alpha1.EventRevisionRecorded, "Record",
-				"the rules of generation %d are recorded in RewardsProgramRevision %s (revision %d)", prog.Generation, rec.Revision, rec.Number)
-		}
-		st.RulesGeneration, st.Revision, st.RulesInForce = prog.Generation, rec.Revision, prog.Spec.DeepCopy()
-		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonValid,
-			fmt.Sprintf("%d tiers and %d benefits in force; billed sales in %s over a %s window", len(rules.Tiers), len(rules.Catalog), rules.Currency, rules.Window))
-	} else {
-		st.RulesGeneration, st.Revision, st.RulesInForce = 0, "", nil
-		if last := rewards.LastRevision(prog.Name, revs); last != nil {
-			st.RulesGeneration, st.Revision, st.RulesInForce = last.Spec.ProgramGeneration, last.Name, last.Spec.Rules.DeepCopy()
-		}
-		msg := problems[0].Message
-		if len(problems) > 1 {
-			msg = fmt.Sprintf("%s (and %d more problems)", msg, len(problems)-1)
-		}
-		if st.Revision != "" {
-			msg += fmt.Sprintf("; the rules of generation %d (RewardsProgramRevision %s) stay in force", st.RulesGeneration, st.Revision)
-		} else {
-			msg += "; no rules are in force: publishers following this program get no tier until it is fixed"
-		}
-		setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, problems[0].Reason, msg)
+		st.RulesGeneration, st.Revision, st.RulesInForce = prog.Generation, rewards.RevisionName(prog.Name, &prog.Spec), prog.Spec.DeepCopy()
+	} else if last := rewards.LastRevision(prog.Name, revs); last != nil {
+		st.RulesGeneration, st.Revision, st.RulesInForce = last.Spec.ProgramGeneration, last.Name, last.Spec.Rules.DeepCopy()
 	}
+	ready := rewards.ProgramReadiness(rules, problems, st.Revision, st.RulesGeneration)
+	setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
 
 	changed, err := patchStatusIfChanged(ctx, r.Client, before, &prog, func(o client.Object) any { return o.(*v1alpha1.RewardsProgram).Status })
 	if err != nil {
@@ -113,6 +90,24 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	return ctrl.Result{}, nil
 }
 
+// record records prog's valid rules in a revision (records.Programs.Record),
+// and emits an Event when it wrote one. A revision written meanwhile by
+// someone else (the cache behind) asks for another reconcile.
+func (r *RewardsProgramReconciler) record(ctx context.Context, prog *v1alpha1.RewardsProgram, revs []v1alpha1.RewardsProgramRevision) (ctrl.Result, error) {
+	rec, err := r.Programs.Record(ctx, r.Client, prog, revs)
+	if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
+		return ctrl.Result{Requeue: true}, nil //nolint:staticcheck // a stale cache is not an error to report
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if rec.Created || rec.Renumbered {
+		r.Recorder.Eventf(prog, nil, corev1.EventTypeNormal, v1alpha1.EventRevisionRecorded, "Record",
+			"the rules of generation %d are recorded in RewardsProgramRevision %s (revision %d)", prog.Generation, rec.Revision, rec.Number)
+	}
+	return ctrl.Result{}, nil
+}
+
 // SetupWithManager registers the controller.
 func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
@@ -121,9 +116,12 @@ func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("rewardsprogram").
 		// The status names the revision in force; a revision deleted,
 		// restored or renumbered by someone else is recorded again.
-		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(_ context.Context, _ relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: rev.Spec.Program}}}, nil
-		})).
+		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, programOfRevision)).
 		WatchesRawSource(r.wakeups.Source()).
 		Complete(observed("rewardsprogram", r, r.Observer))
+}
+
+// programOfRevision maps a revision to its program.
+func programOfRevision(_ context.Context, _ relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: rev.Spec.Program}}}, nil
 }

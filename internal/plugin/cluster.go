@@ -53,8 +53,8 @@ func listSnapshot(ctx context.Context, c client.Reader, namespace string, withAc
 	s := &snapshot{}
 	var pubs v1alpha1.PublisherList
 	var offers v1alpha1.OfferList
-	var records v1alpha1.SalesRecordList
-	lists := []client.ObjectList{&pubs, &offers, &records}
+	var lines v1alpha1.SalesRecordList
+	lists := []client.ObjectList{&pubs, &offers, &lines}
 	var acts v1alpha1.BenefitActivationList
 	if withActivations {
 		lists = append(lists, &acts)
@@ -64,7 +64,7 @@ func listSnapshot(ctx context.Context, c client.Reader, namespace string, withAc
 			return nil, fmt.Errorf("listing %T: %w", l, err)
 		}
 	}
-	s.publishers, s.offers, s.records, s.activations = pubs.Items, offers.Items, records.Items, acts.Items
+	s.publishers, s.offers, s.records, s.activations = pubs.Items, offers.Items, lines.Items, acts.Items
 	sort.Slice(s.publishers, func(i, j int) bool {
 		a, b := &s.publishers[i], &s.publishers[j]
 		return a.Namespace < b.Namespace || (a.Namespace == b.Namespace && a.Name < b.Name)

@@ -172,10 +172,10 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 
 // writeLines lists the largest counted lines, with when they leave a
 // trailing window, and the largest lines left out.
-func writeLines(w *tables, records []v1alpha1.SalesRecord, rules *rewards.Rules, now time.Time) {
+func writeLines(w *tables, lines []v1alpha1.SalesRecord, rules *rewards.Rules, now time.Time) {
 	var counted, excluded []*v1alpha1.SalesRecord
-	for i := range records {
-		r := &records[i]
+	for i := range lines {
+		r := &lines[i]
 		if r.Status.Counted {
 			counted = append(counted, r)
 		} else {

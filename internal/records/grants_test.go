@@ -97,7 +97,7 @@ func TestGrantsOfR7(t *testing.T) {
 // offer and publisher whether their activation exists or not.
 func TestGrantsCreateAndListR8(t *testing.T) {
 	ctx := context.Background()
-	for storeName, store := range stores(t, grant("gone", "trial", "go-live-blog")) {
+	for storeName, store := range stores(t, grant("gone", "trial", "go-live-blog"), grant("elsewhere", "trial-2", "go-live-blog")) {
 		t.Run(storeName, func(t *testing.T) {
 			act := activation("blog", "trial", "webinar")
 			spec := grant("blog", "trial", "webinar").Spec
@@ -117,11 +117,11 @@ func TestGrantsCreateAndListR8(t *testing.T) {
 			}
 			ofOffer, err := store.OfOffer(ctx, "ns", "trial")
 			if err != nil || len(ofOffer) != 2 {
-				t.Errorf("OfOffer = %d grants (%v), want both, the one whose activation is gone included", len(ofOffer), err)
+				t.Errorf("OfOffer = %d grants (%v), want the offer's two, the one whose activation is gone included, not another offer's", len(ofOffer), err)
 			}
 			ofPub, err := store.OfPublisher(ctx, "ns", "contoso")
-			if err != nil || len(ofPub) != 2 {
-				t.Errorf("OfPublisher = %d grants (%v), want both", len(ofPub), err)
+			if err != nil || len(ofPub) != 3 {
+				t.Errorf("OfPublisher = %d grants (%v), want all three", len(ofPub), err)
 			}
 			if other, _ := store.OfOffer(ctx, "ns-2", "trial"); len(other) != 0 {
 				t.Errorf("OfOffer in another namespace = %d grants, want none", len(other))

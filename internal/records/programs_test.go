@@ -37,78 +37,91 @@ func goldProgram() *v1alpha1.RewardsProgram {
 	}
 }
 
+// programsFixture is a program in a fake client and the Programs that
+// record and resolve it.
+type programsFixture struct {
+	t *testing.T
+	c client.Client
+	p *Programs
+}
+
+func newProgramsFixture(t *testing.T) *programsFixture {
+	c := programClient(t, goldProgram())
+	return &programsFixture{t: t, c: c, p: NewPrograms(c)}
+}
+
+func (f *programsFixture) program() *v1alpha1.RewardsProgram {
+	f.t.Helper()
+	var prog v1alpha1.RewardsProgram
+	if err := f.c.Get(context.Background(), types.NamespacedName{Name: "gold"}, &prog); err != nil {
+		f.t.Fatal(err)
+	}
+	return &prog
+}
+
+// edit changes the program's spec.
+func (f *programsFixture) edit(mutate func(*v1alpha1.RewardsProgramSpec)) {
+	f.t.Helper()
+	prog := f.program()
+	mutate(&prog.Spec)
+	if err := f.c.Update(context.Background(), prog); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// record records the program's spec as its controller does.
+func (f *programsFixture) record() Recorded {
+	f.t.Helper()
+	revs, err := f.p.Revisions(context.Background(), "gold")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	rec, err := f.p.Record(context.Background(), f.c, f.program(), revs)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return rec
+}
+
 // Program safety through the record: the program's valid rules are
 // recorded in a revision; when its spec stops being valid (its status
 // wiped or not), the revision's rules stay in force; when it comes back to
 // earlier rules, their revision is renumbered past the others.
 func TestProgramsRecordAndState(t *testing.T) {
-	ctx := context.Background()
-	c := programClient(t, goldProgram())
-	p := NewPrograms(c)
-	var prog v1alpha1.RewardsProgram
-	get := func() *v1alpha1.RewardsProgram {
-		t.Helper()
-		if err := c.Get(ctx, types.NamespacedName{Name: "gold"}, &prog); err != nil {
-			t.Fatal(err)
-		}
-		return &prog
-	}
-	record := func(step string) Recorded {
-		t.Helper()
-		revs, err := p.Revisions(ctx, "gold")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := p.Record(ctx, c, get(), revs)
-		if err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-		return rec
-	}
-	first := record("first valid spec")
-	if !first.Created || first.Number != 1 || first.Revision != rewards.RevisionName("gold", &prog.Spec) {
-		t.Errorf("first valid spec recorded as %+v", first)
-	}
-	if again := record("same spec"); again.Created || again.Renumbered {
-		t.Errorf("the same spec recorded again: %+v", again)
-	}
-
-	edited := get().DeepCopy()
-	edited.Spec.Description = "second rules"
-	if err := c.Update(ctx, edited); err != nil {
-		t.Fatal(err)
-	}
-	if second := record("edited spec"); !second.Created || second.Number != 2 {
-		t.Errorf("other valid rules recorded as %+v, want revision 2 created", second)
-	}
+	f := newProgramsFixture(t)
+	firstName := rewards.RevisionName("gold", &f.program().Spec)
+	f.expect("first valid spec", f.record(), Recorded{Revision: firstName, Number: 1, Created: true})
+	f.expect("the same spec again", f.record(), Recorded{Revision: firstName, Number: 1})
+	f.edit(func(s *v1alpha1.RewardsProgramSpec) { s.Description = "second rules" })
+	secondName := rewards.RevisionName("gold", &f.program().Spec)
+	f.expect("other valid rules", f.record(), Recorded{Revision: secondName, Number: 2, Created: true})
 
 	// Made invalid: a tier names a benefit missing from the catalog.
-	broken := get().DeepCopy()
-	broken.Spec.Tiers[0].Benefits = append(broken.Spec.Tiers[0].Benefits, "no-such-benefit")
-	if err := c.Update(ctx, broken); err != nil {
-		t.Fatal(err)
-	}
-	st, err := p.State(ctx, "gold")
+	f.edit(func(s *v1alpha1.RewardsProgramSpec) {
+		s.Tiers[0].Benefits = append(s.Tiers[0].Benefits, "no-such-benefit")
+	})
+	st, err := f.p.State(context.Background(), "gold")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Problem == "" || !st.InForce() || st.Rules.Catalog["co-sell"].Name == "" || st.Revision == first.Revision {
+	if st.Problem == "" || st.Revision != secondName {
 		t.Errorf("invalid spec: state %+v, want the second revision's rules in force", st)
 	}
 
 	// Back to the first rules: their revision is renumbered past the
 	// second, and is the one in force.
-	back := get().DeepCopy()
-	back.Spec = goldProgram().Spec
-	if err := c.Update(ctx, back); err != nil {
-		t.Fatal(err)
-	}
-	if rec := record("first rules again"); rec.Created || !rec.Renumbered || rec.Number != 3 || rec.Revision != first.Revision {
-		t.Errorf("the first rules coming back recorded as %+v, want their revision renumbered 3", rec)
-	}
-	revs, _ := p.Revisions(ctx, "gold")
-	if last := rewards.LastRevision("gold", revs); last == nil || last.Name != first.Revision {
+	f.edit(func(s *v1alpha1.RewardsProgramSpec) { *s = goldProgram().Spec })
+	f.expect("the first rules again", f.record(), Recorded{Revision: firstName, Number: 3, Renumbered: true})
+	revs, _ := f.p.Revisions(context.Background(), "gold")
+	if last := rewards.LastRevision("gold", revs); last == nil || last.Name != firstName {
 		t.Errorf("last revision %v, want the first rules'", last)
+	}
+}
+
+func (f *programsFixture) expect(step string, got, want Recorded) {
+	f.t.Helper()
+	if got != want {
+		f.t.Errorf("%s: recorded %+v, want %+v", step, got, want)
 	}
 }
 

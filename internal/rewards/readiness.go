@@ -107,3 +107,24 @@ func LineReadiness(v LineVerdict, outOfRange *Problem) Readiness {
 	}
 	return Readiness{Ready: v.Settled, Reason: v.Reason, Message: v.Message}
 }
+
+// ProgramReadiness is a program's Ready condition: its rules in force
+// (spec valid), or the first of its problems, saying which earlier rules
+// stay in force (the revision lastRevision, of program generation
+// lastGeneration; "" when none ever was valid).
+func ProgramReadiness(rules *Rules, problems []Problem, lastRevision string, lastGeneration int64) Readiness {
+	if len(problems) == 0 {
+		return Readiness{Ready: true, Reason: v1alpha1.ReasonValid, Message: fmt.Sprintf("%d tiers and %d benefits in force; billed sales in %s over a %s window",
+			len(rules.Tiers), len(rules.Catalog), rules.Currency, rules.Window)}
+	}
+	msg := problems[0].Message
+	if len(problems) > 1 {
+		msg = fmt.Sprintf("%s (and %d more problems)", msg, len(problems)-1)
+	}
+	if lastRevision != "" {
+		msg += fmt.Sprintf("; the rules of generation %d (RewardsProgramRevision %s) stay in force", lastGeneration, lastRevision)
+	} else {
+		msg += "; no rules are in force: publishers following this program get no tier until it is fixed"
+	}
+	return Readiness{Reason: problems[0].Reason, Message: msg}
+}

@@ -149,3 +149,37 @@ func TestStandingOf(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestProgramReadiness(t *testing.T) {
+	rules, _ := ResolveProgram(defaultProgramSpec())
+	broken := []Problem{{Reason: v1alpha1.ReasonUnknownBenefit, Message: `spec.tiers[1].benefits names "x"`}, {Reason: v1alpha1.ReasonInvalidRate, Message: "rate"}}
+	cases := map[string]struct {
+		problems []Problem
+		revision string
+		want     Readiness
+		has      []string
+	}{
+		"Valid": {want: Readiness{Ready: true, Reason: v1alpha1.ReasonValid}, has: []string{"tiers", "benefits in force"}},
+		"InvalidLastRulesInForce": {
+			problems: broken, revision: "gold-0123456789", want: Readiness{Reason: v1alpha1.ReasonUnknownBenefit},
+			has: []string{`names "x"`, "and 1 more problems", `generation 3 (RewardsProgramRevision gold-0123456789) stay in force`},
+		},
+		"NeverValid": {
+			problems: broken[:1], want: Readiness{Reason: v1alpha1.ReasonUnknownBenefit},
+			has: []string{"no rules are in force"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := ProgramReadiness(rules, tc.problems, tc.revision, 3)
+			if got.Ready != tc.want.Ready || got.Reason != tc.want.Reason {
+				t.Errorf("ProgramReadiness = %+v, want %+v", got, tc.want)
+			}
+			for _, h := range tc.has {
+				if !contains(got.Message, h) {
+					t.Errorf("message %q, want it to mention %q", got.Message, h)
+				}
+			}
+		})
+	}
+}
