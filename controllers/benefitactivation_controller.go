@@ -147,7 +147,7 @@ func showDecision(act *v1alpha1.BenefitActivation, in rewards.ActivationInput, d
 	st.ContactDueBy = metaTime(d.ContactDueBy)
 	st.ExpiresAt = metaTime(d.ExpiresAt)
 	st.ExpiredAt = metaTime(d.ExpiredAt)
-	st.Revocation = d.Revocation
+	st.Revocation = d.Revocation.Status()
 	setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionReady, boolStatus(d.Ready), d.Reason, d.Message)
 	// Stalled means what Flux and kstatus mean by it: it will not get
 	// better by itself and needs a person. A revoked benefit does; an
