@@ -119,4 +119,3 @@ type jsonPatchOp struct {
 	Path  string `json:"path"`
 	Value any    `json:"value"`
 }
-
