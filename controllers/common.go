@@ -7,7 +7,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,66 +17,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/records"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 )
 
-// Field indexes over the informer cache, so that reconcilers and event
-// mappers find related objects without listing from the API server.
-const (
-	// indexOfferPublisher indexes Offers by spec.publisherRef.name.
-	indexOfferPublisher = "spec.publisherRef.name"
-	// indexOfferRef indexes SalesRecords and BenefitActivations by
-	// spec.offerRef.name.
-	indexOfferRef = "spec.offerRef.name"
-	// indexPublisherProgram indexes Publishers by the program they follow
-	// (spec.programRef.name, or "default").
-	indexPublisherProgram = "programName"
-)
-
-// cacheIndex is a field index of the operator's cache.
-type cacheIndex struct {
-	obj     client.Object
-	field   string
-	extract func(client.Object) string
-	// acrossNamespaces: listed across namespaces (every publisher following
-	// a program; a program's revisions, cluster-scoped), so indexed the
-	// usual way; the others answer lists within one namespace only.
-	acrossNamespaces bool
-}
-
-// cacheIndexes are the field indexes every controller relies on.
-func cacheIndexes() []cacheIndex {
-	indexes := make([]cacheIndex, 0, 5+len(records.GrantIndexes))
-	indexes = append(indexes,
-		cacheIndex{obj: &v1alpha1.Offer{}, field: indexOfferPublisher,
-			extract: func(o client.Object) string { return o.(*v1alpha1.Offer).Spec.PublisherRef.Name }},
-		cacheIndex{obj: &v1alpha1.SalesRecord{}, field: indexOfferRef,
-			extract: func(o client.Object) string { return o.(*v1alpha1.SalesRecord).Spec.OfferRef.Name }},
-		cacheIndex{obj: &v1alpha1.BenefitActivation{}, field: indexOfferRef,
-			extract: func(o client.Object) string { return o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name }},
-		cacheIndex{obj: &v1alpha1.Publisher{}, field: indexPublisherProgram, acrossNamespaces: true,
-			extract: func(o client.Object) string { return programName(o.(*v1alpha1.Publisher)) }},
-		cacheIndex{obj: &v1alpha1.RewardsProgramRevision{}, field: records.FieldRevisionProgram, acrossNamespaces: true,
-			extract: func(o client.Object) string { return records.RevisionIndex(o.(*v1alpha1.RewardsProgramRevision)) }},
-	)
-	// The grants store lists grants by offer and publisher.
-	for field, extract := range records.GrantIndexes {
-		indexes = append(indexes, cacheIndex{obj: &v1alpha1.BenefitGrant{}, field: field,
-			extract: func(o client.Object) string { return extract(o.(*v1alpha1.BenefitGrant)) }})
-	}
-	return indexes
-}
-
-// SetupIndexes registers the field indexes every controller relies on.
+// SetupIndexes registers in the manager's cache the field indexes the
+// gatherers and the mappers list through (gather.Indexes).
 func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
-	for _, idx := range cacheIndexes() {
+	for _, idx := range gather.Indexes() {
 		var err error
-		if idx.acrossNamespaces {
-			extract := idx.extract
-			err = mgr.GetFieldIndexer().IndexField(ctx, idx.obj, idx.field, func(o client.Object) []string { return []string{extract(o)} })
+		if idx.AcrossNamespaces {
+			extract := idx.Extract
+			err = mgr.GetFieldIndexer().IndexField(ctx, idx.Object, idx.Field, func(o client.Object) []string { return []string{extract(o)} })
 		} else {
-			err = indexInNamespaces(ctx, mgr.GetCache(), idx.obj, idx.field, idx.extract)
+			err = indexInNamespaces(ctx, mgr.GetCache(), idx.Object, idx.Field, idx.Extract)
 		}
 		if err != nil {
 			return err
@@ -113,14 +65,6 @@ func indexInNamespaces(ctx context.Context, c cache.Cache, obj client.Object, fi
 		}
 		return []string{obj.GetNamespace() + "/" + extract(obj)}, nil
 	}})
-}
-
-// programName is the RewardsProgram a publisher follows.
-func programName(p *v1alpha1.Publisher) string {
-	if p.Spec.ProgramRef != nil && p.Spec.ProgramRef.Name != "" {
-		return p.Spec.ProgramRef.Name
-	}
-	return v1alpha1.DefaultProgramName
 }
 
 // getOptional reads an object from the cache; a missing object gives
@@ -172,41 +116,4 @@ func earliestOf(ts ...*time.Time) *time.Time {
 		}
 	}
 	return out
-}
-
-// keyedMutex is a set of mutexes by key, each created on first use and
-// dropped when no one holds or waits for it.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	sync.Mutex
-	users int
-}
-
-// lock locks key and returns the function that unlocks it.
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
-	}
-	l.users++
-	k.mu.Unlock()
-
-	l.Lock()
-	return func() {
-		l.Unlock()
-		k.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 )
@@ -95,7 +96,7 @@ func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 			cache := fake.NewClientBuilder().WithScheme(scheme).
 				WithObjects(cachedObjs...).
 				WithStatusSubresource(&v1alpha1.Offer{}).
-				WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) []string {
+				WithIndex(&v1alpha1.BenefitActivation{}, gather.FieldOfferRef, func(o client.Object) []string {
 					return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
 				}).
 				Build()
@@ -107,7 +108,7 @@ func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 			// The API server selects activations by spec.offerRef.name (a
 			// selectable field of the CRD); the fake does with an index.
 			api := fake.NewClientBuilder().WithScheme(scheme).WithObjects(apiObjs...).
-				WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, func(o client.Object) []string {
+				WithIndex(&v1alpha1.BenefitActivation{}, gather.FieldOfferRef, func(o client.Object) []string {
 					return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
 				}).
 				WithInterceptorFuncs(interceptor.Funcs{

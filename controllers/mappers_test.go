@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 )
 
 // A mapper queues the objects an event concerns, except for the creations
@@ -19,7 +20,7 @@ import (
 func TestMapperSkipsTheInitialList(t *testing.T) {
 	mapped := 0
 	target := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: "pub"}}
-	h := mapper(nil, func(context.Context, relations, *v1alpha1.Offer) ([]reconcile.Request, error) {
+	h := mapper(nil, func(context.Context, gather.Relations, *v1alpha1.Offer) ([]reconcile.Request, error) {
 		mapped++
 		return []reconcile.Request{target}, nil
 	})

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
@@ -58,7 +59,7 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	before := offer.DeepCopy()
 	now := r.Clock.Now()
 
-	pub, prog, err := relations{r.Client}.publisherAndProgram(ctx, r.Programs, offer.Namespace, offer.Spec.PublisherRef.Name)
+	pub, prog, err := gather.Relations{Reader: r.Client}.PublisherAndProgram(ctx, r.Programs, offer.Namespace, offer.Spec.PublisherRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -119,7 +120,7 @@ type followUp struct {
 // once the cache catches up, the activation's own event reconciles the
 // offer again.
 func (r *OfferReconciler) followUpHint(ctx context.Context, offer *v1alpha1.Offer, prog rewards.ProgramState, now time.Time, appearing bool) (followUp, error) {
-	activations, err := relations{r.Client}.activationsOfOffer(ctx, offer.Namespace, offer.Name)
+	activations, err := gather.Relations{Reader: r.Client}.ActivationsOfOffer(ctx, offer.Namespace, offer.Name)
 	if err != nil {
 		return followUp{}, err
 	}
@@ -128,7 +129,7 @@ func (r *OfferReconciler) followUpHint(ctx context.Context, offer *v1alpha1.Offe
 	if !h.needed || !appearing {
 		return h, nil
 	}
-	if activations, err = (relations{r.APIReader}).activationsOfOffer(ctx, offer.Namespace, offer.Name); err != nil {
+	if activations, err = (gather.Relations{Reader: r.APIReader}).ActivationsOfOffer(ctx, offer.Namespace, offer.Name); err != nil {
 		return followUp{}, err
 	}
 	h.needed, h.text, h.at = rewards.FollowUpHint(offer, activations, prog.Rules, now)
@@ -156,17 +157,19 @@ func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Offer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("offer").
 		// A publisher appearing, disappearing or switching program.
-		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
-			offers, err := rel.offersOfPublisher(ctx, p.Namespace, p.Name)
+		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
+			offers, err := rel.OffersOfPublisher(ctx, p.Namespace, p.Name)
 			return requests(ptrs(offers)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Program durations decide engagement and expiry.
-		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
+		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, p *v1alpha1.RewardsProgram) (
+			[]reconcile.Request, error) {
 			offers, err := offersOfProgram(ctx, rel, p.Name)
 			return requests(ptrs(offers)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// O5: recording contactedAt on an activation clears the hint.
-		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(_ context.Context, _ relations, a *v1alpha1.BenefitActivation) ([]reconcile.Request, error) {
+		Watches(&v1alpha1.BenefitActivation{}, mapper(r.Client, func(_ context.Context, _ gather.Relations, a *v1alpha1.BenefitActivation) (
+			[]reconcile.Request, error) {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: a.Namespace, Name: a.Spec.OfferRef.Name}}}, nil
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(r.wakeups.Source()).

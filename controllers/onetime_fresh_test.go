@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
@@ -98,7 +99,7 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 			// grants by spec.offer (selectable fields of the CRDs); the fake
 			// does with indexes.
 			api := fake.NewClientBuilder().WithScheme(scheme).WithObjects(apiObjs...).
-				WithIndex(&v1alpha1.BenefitActivation{}, indexOfferRef, byOffer).
+				WithIndex(&v1alpha1.BenefitActivation{}, gather.FieldOfferRef, byOffer).
 				WithIndex(&v1alpha1.BenefitGrant{}, records.FieldGrantOffer, byGrantOffer).
 				WithInterceptorFuncs(interceptor.Funcs{
 					Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
@@ -112,8 +113,10 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 				}).Build()
 
 			clk := clocktesting.NewFakeClock(now)
-			r := &BenefitActivationReconciler{Client: cache, APIReader: api, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10),
-				Grants: records.NewGrants(cache, cache), FreshGrants: records.NewGrants(api, cache), Programs: records.NewPrograms(cache),
+			grants := records.NewGrants(cache, cache)
+			r := &BenefitActivationReconciler{Client: cache, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10), Grants: grants,
+				Gather:  gather.Gatherer{Reader: cache, Programs: records.NewPrograms(cache), Grants: grants},
+				Fresh:   gather.Gatherer{Reader: api, Grants: records.NewGrants(api, cache)},
 				wakeups: scheduler.NewWakeups(clk, 0)}
 			key := client.ObjectKeyFromObject(mine)
 			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {

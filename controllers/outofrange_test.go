@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 )
@@ -195,8 +196,8 @@ func newReconcilers(t *testing.T, now time.Time, objs ...client.Object) reconcil
 		client: c,
 		offer:  &OfferReconciler{Client: c, APIReader: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
 		sales:  &SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
-		publisher: &PublisherReconciler{Client: c, Grants: records.NewGrants(c, c), Programs: programs, Clock: clk, Recorder: rec,
-			wakeups: scheduler.NewWakeups(clk, 0)},
+		publisher: &PublisherReconciler{Client: c, Gather: gather.Gatherer{Reader: c, Grants: records.NewGrants(c, c), Programs: programs},
+			Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/records"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 	"github.com/marketplace-rewards/rewards-operator/internal/status"
@@ -27,10 +27,9 @@ import (
 // S1–S7), and its standing (P5).
 type PublisherReconciler struct {
 	Client client.Client
-	// Grants reads the publisher's grants, its revocation history.
-	Grants records.Grants
-	// Programs resolves the rules in force.
-	Programs *records.Programs
+	// Gather reads a publisher's program, sales facts (shared with its
+	// activations through Gather.Sales) and grants, from the cache.
+	Gather   gather.Gatherer
 	Clock    clock.WithDelayedExecution
 	Recorder events.EventRecorder
 	// ResyncPeriod is how often an object is reconciled with no event, so
@@ -43,8 +42,6 @@ type PublisherReconciler struct {
 	// conversion has not written yet (upgradeRecords).
 	Upgraded *upgradeGate
 	wakeups  *scheduler.Wakeups
-	// sales shares each publisher's sales facts with its activations.
-	sales *salesMemo
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=publishers,verbs=get;list;watch
@@ -60,22 +57,18 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &pub); err != nil || !found {
 		if !found && err == nil {
 			r.wakeups.Forget(req.NamespacedName)
-			r.sales.forget(req.NamespacedName)
+			r.Gather.Sales.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, err
 	}
 	before := pub.DeepCopy()
 	now := r.Clock.Now()
 
-	prog, err := r.Programs.State(ctx, programName(&pub))
+	in, err := r.Gather.Publisher(ctx, &pub, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	rel := relations{r.Client}
-	res, detail, _, err := r.sales.facts(req.NamespacedName, prog, now, rel.salesInputs(ctx, pub.Namespace, pub.Name))
-	if err != nil {
-		return ctrl.Result{}, err
-	}
+	prog, res, detail := in.Program, in.Tier, in.Detail
 	st := &pub.Status
 	st.ObservedGeneration = pub.Generation
 	st.Program = prog.Name
@@ -96,11 +89,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 	// Every grant of the publisher, whether its activation still exists
 	// or not (R8): deleting an activation erases nothing.
-	grants, err := r.Grants.OfPublisher(ctx, pub.Namespace, pub.Name)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	st.Revocations, st.RevocationCount = rewards.RevocationHistory(grants, rewards.RevocationHistoryLimit)
+	st.Revocations, st.RevocationCount = rewards.RevocationHistory(in.Grants, rewards.RevocationHistoryLimit)
 
 	ready := rewards.PublisherReadiness(prog, res, salesTooLarge, nextChangeTooLate)
 	status.SetCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
@@ -136,34 +125,25 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Publisher{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("publisher").
 		// An offer or sales line changing changes the publisher's sales
-		// facts: the memo hears of it before the publisher is queued.
-		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(_ context.Context, _ relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
-			pub := types.NamespacedName{Namespace: o.Namespace, Name: o.Spec.PublisherRef.Name}
-			r.sales.changed(pub, o)
-			return []reconcile.Request{{NamespacedName: pub}}, nil
-		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.SalesRecord{}, mapper(r.Client, func(ctx context.Context, rel relations, s *v1alpha1.SalesRecord) ([]reconcile.Request, error) {
-			offer, err := rel.offer(ctx, s.Namespace, s.Spec.OfferRef.Name)
-			if err != nil || offer == nil {
-				return nil, err // an offer created later maps to its publisher itself
-			}
-			pub := types.NamespacedName{Namespace: s.Namespace, Name: offer.Spec.PublisherRef.Name}
-			r.sales.changed(pub, s)
-			return []reconcile.Request{{NamespacedName: pub}}, nil
-		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
-			pubs, err := rel.publishersOfProgram(ctx, p.Name)
+		// facts.
+		Watches(&v1alpha1.Offer{}, salesEvents(r.Client, r.Gather.Sales, queuePublisher[*v1alpha1.Offer]),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.SalesRecord{}, salesEvents(r.Client, r.Gather.Sales, queuePublisher[*v1alpha1.SalesRecord]),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, p *v1alpha1.RewardsProgram) (
+			[]reconcile.Request, error) {
+			pubs, err := rel.PublishersOfProgram(ctx, p.Name)
 			return requests(ptrs(pubs)), err
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// While a program's spec is not valid, its last revision's rules
 		// decide.
-		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel relations, rev *v1alpha1.RewardsProgramRevision) (
+		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, rev *v1alpha1.RewardsProgramRevision) (
 			[]reconcile.Request, error) {
-			pubs, err := rel.publishersOfProgram(ctx, rev.Spec.Program)
+			pubs, err := rel.PublishersOfProgram(ctx, rev.Spec.Program)
 			return requests(ptrs(pubs)), err
 		})).
 		// A revocation recorded in a grant enters the publisher's history.
-		Watches(&v1alpha1.BenefitGrant{}, mapper(r.Client, func(_ context.Context, _ relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
+		Watches(&v1alpha1.BenefitGrant{}, mapper(r.Client, func(_ context.Context, _ gather.Relations, g *v1alpha1.BenefitGrant) ([]reconcile.Request, error) {
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: g.Namespace, Name: g.Spec.Publisher}}}, nil
 		}), builder.WithPredicates(predicate.Funcs{
 			CreateFunc:  func(e event.CreateEvent) bool { return e.Object.(*v1alpha1.BenefitGrant).Spec.Revocation != nil },
@@ -176,4 +156,9 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		})).
 		WatchesRawSource(r.wakeups.Source()).
 		Complete(observed("publisher", r, r.Observer))
+}
+
+// queuePublisher queues the publisher whose offer or sales line changed.
+func queuePublisher[T client.Object](_ context.Context, _ gather.Relations, pub types.NamespacedName, _ T) ([]reconcile.Request, error) {
+	return []reconcile.Request{{NamespacedName: pub}}, nil
 }

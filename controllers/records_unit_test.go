@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
@@ -50,9 +51,9 @@ func TestOneTimeGrantWaitsOutItsCreationSecond(t *testing.T) {
 	// The record in memory (records.FakeGrants), the cache's and the API
 	// server's alike.
 	grants := records.NewFakeGrants()
-	r := &BenefitActivationReconciler{Client: c, APIReader: c, Clock: clk, WallClock: wall, Recorder: events.NewFakeRecorder(10),
-		Grants: grants, FreshGrants: grants, Programs: records.NewPrograms(c),
-		wakeups: scheduler.NewWakeups(clk, 0), lost: newLostGrants()}
+	gathered := gather.Gatherer{Reader: c, Programs: records.NewPrograms(c), Grants: grants}
+	r := &BenefitActivationReconciler{Client: c, Clock: clk, WallClock: wall, Recorder: events.NewFakeRecorder(10),
+		Grants: grants, Gather: gathered, Fresh: gathered, wakeups: scheduler.NewWakeups(clk, 0), lost: newLostGrants()}
 	reconcile := func(name string) ctrl.Result {
 		t.Helper()
 		res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: name}})
@@ -126,8 +127,9 @@ func TestLostGrantIsWrittenAgain(t *testing.T) {
 	clk := clocktesting.NewFakeClock(now)
 	lost := newLostGrants()
 	grants := records.NewGrants(c, c)
-	acts := &BenefitActivationReconciler{Client: c, APIReader: c, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10),
-		Grants: grants, FreshGrants: grants, Programs: records.NewPrograms(c), wakeups: scheduler.NewWakeups(clk, 0), lost: lost}
+	gathered := gather.Gatherer{Reader: c, Programs: records.NewPrograms(c), Grants: grants, Lost: lost.get}
+	acts := &BenefitActivationReconciler{Client: c, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10),
+		Grants: grants, Gather: gathered, Fresh: gathered, wakeups: scheduler.NewWakeups(clk, 0), lost: lost}
 	grantsR := &BenefitGrantReconciler{Client: c, Grants: grants, Recorder: events.NewFakeRecorder(10), lost: lost}
 	key := client.ObjectKeyFromObject(act)
 

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
@@ -124,6 +125,6 @@ func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // programOfRevision maps a revision to its program.
-func programOfRevision(_ context.Context, _ relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
+func programOfRevision(_ context.Context, _ gather.Relations, rev *v1alpha1.RewardsProgramRevision) ([]reconcile.Request, error) {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: rev.Spec.Program}}}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
@@ -51,8 +52,8 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := rec.DeepCopy()
 	now := r.Clock.Now()
 
-	rel := relations{r.Client}
-	offer, err := rel.offer(ctx, rec.Namespace, rec.Spec.OfferRef.Name)
+	rel := gather.Relations{Reader: r.Client}
+	offer, err := rel.Offer(ctx, rec.Namespace, rec.Spec.OfferRef.Name)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -60,7 +61,7 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if offer != nil {
 		publisher = offer.Spec.PublisherRef.Name
 	}
-	_, prog, err := rel.publisherAndProgram(ctx, r.Programs, rec.Namespace, publisher)
+	_, prog, err := rel.PublisherAndProgram(ctx, r.Programs, rec.Namespace, publisher)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -110,10 +111,10 @@ func (r *SalesRecordReconciler) recordEvents(rec *v1alpha1.SalesRecord, old v1al
 // SetupWithManager registers the controller and what it watches.
 func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
-	recordsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
+	recordsOfOffers := func(ctx context.Context, rel gather.Relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {
-			recs, err := rel.recordsOfOffer(ctx, offers[i].Namespace, offers[i].Name)
+			recs, err := rel.RecordsOfOffer(ctx, offers[i].Namespace, offers[i].Name)
 			if err != nil {
 				return reqs, err
 			}
@@ -125,19 +126,20 @@ func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.SalesRecord{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("salesrecord").
 		// An offer appearing, disappearing or changing listing type.
-		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(ctx context.Context, rel relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
+		Watches(&v1alpha1.Offer{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, o *v1alpha1.Offer) ([]reconcile.Request, error) {
 			return recordsOfOffers(ctx, rel, []v1alpha1.Offer{*o})
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A publisher switching program changes currency and rates.
-		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
-			offers, err := rel.offersOfPublisher(ctx, p.Namespace, p.Name)
+		Watches(&v1alpha1.Publisher{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, p *v1alpha1.Publisher) ([]reconcile.Request, error) {
+			offers, err := rel.OffersOfPublisher(ctx, p.Namespace, p.Name)
 			if err != nil {
 				return nil, err
 			}
 			return recordsOfOffers(ctx, rel, offers)
 		}), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A program adding a rate or changing its window.
-		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel relations, p *v1alpha1.RewardsProgram) ([]reconcile.Request, error) {
+		Watches(&v1alpha1.RewardsProgram{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, p *v1alpha1.RewardsProgram) (
+			[]reconcile.Request, error) {
 			offers, err := offersOfProgram(ctx, rel, p.Name)
 			if err != nil {
 				return nil, err

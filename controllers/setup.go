@@ -4,11 +4,16 @@ import (
 	"context"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 )
 
@@ -71,23 +76,32 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if wall == nil {
 		wall = clock.RealClock{}
 	}
-	sales := newSalesMemo()
 	c := cacheReads{Client: mgr.GetClient(), cache: mgr.GetCache()}
 	programs := records.NewPrograms(c)
 	grants := records.NewGrants(c, mgr.GetClient())
-	freshGrants := records.NewGrants(mgr.GetAPIReader(), mgr.GetClient())
 	upgraded, lost := newUpgradeGate(), newLostGrants()
 	if err := mgr.Add(&upgradeRecords{cache: mgr.GetCache(), grants: grants, recorder: recorder, gate: upgraded}); err != nil {
 		return err
 	}
+	// A publisher's sales facts are computed once per change and shared by
+	// its reconcile and its activations'; when they change in a way the
+	// activations read, its Transact activations are reconciled. The send
+	// does not block the reconcile that computed the facts.
+	sales := gather.NewSalesMemo()
+	salesChanged := make(chan event.GenericEvent, 1024)
+	sales.OnChange = func(pub types.NamespacedName) {
+		target := &v1alpha1.Publisher{ObjectMeta: metav1.ObjectMeta{Namespace: pub.Namespace, Name: pub.Name}}
+		go func() { salesChanged <- event.GenericEvent{Object: target} }()
+	}
+	cached := gather.Gatherer{Reader: c, Programs: programs, Grants: grants, Sales: sales, Lost: lost.get}
+	fresh := gather.Gatherer{Reader: mgr.GetAPIReader(), Programs: programs, Grants: records.NewGrants(mgr.GetAPIReader(), mgr.GetClient())}
 	setups := []interface{ SetupWithManager(ctrl.Manager) error }{
 		&RewardsProgramReconciler{Client: c, Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
 		&OfferReconciler{Client: c, APIReader: mgr.GetAPIReader(), Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
 		&SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs},
-		&PublisherReconciler{Client: c, Grants: grants, Programs: programs, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs,
-			Upgraded: upgraded, sales: sales},
-		&BenefitActivationReconciler{Client: c, APIReader: mgr.GetAPIReader(), Grants: grants, FreshGrants: freshGrants, Programs: programs,
-			Clock: clk, WallClock: wall, Recorder: recorder, ResyncPeriod: resync, Observer: obs, Upgraded: upgraded, sales: sales, lost: lost},
+		&PublisherReconciler{Client: c, Gather: cached, Clock: clk, Recorder: recorder, ResyncPeriod: resync, Observer: obs, Upgraded: upgraded},
+		&BenefitActivationReconciler{Client: c, Gather: cached, Fresh: fresh, Grants: grants, Clock: clk, WallClock: wall, Recorder: recorder,
+			ResyncPeriod: resync, Observer: obs, Upgraded: upgraded, SalesChanged: salesChanged, lost: lost},
 		&BenefitGrantReconciler{Client: c, Grants: grants, Recorder: recorder, Observer: obs, lost: lost},
 	}
 	for _, s := range setups {

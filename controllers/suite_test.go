@@ -155,8 +155,11 @@ func reconciledAfter(change func(), objs ...client.Object) {
 	GinkgoHelper()
 	t := time.Now()
 	change()
+	// A change may wake every object of the suite (a resync period passing
+	// on the fake clock): on a loaded machine that many reconciles take a
+	// while, so the wait is long (it returns as soon as it succeeds).
 	for _, obj := range objs {
-		Eventually(func() bool { return reconciles.finishedSince(controllerOf(obj), client.ObjectKeyFromObject(obj), t) }).
+		Eventually(func() bool { return reconciles.finishedSince(controllerOf(obj), client.ObjectKeyFromObject(obj), t) }, 2*time.Minute).
 			Should(BeTrue(), "%s %s reconciled after the change", kindOf(obj), obj.GetName())
 	}
 }

@@ -1,4 +1,4 @@
-package controllers
+package gather
 
 import (
 	"strconv"
@@ -9,10 +9,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/keylock"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
-// salesMemo computes a publisher's sales facts (rules S1–S7: the tier, the
+// SalesMemo computes a publisher's sales facts (rules S1–S7: the tier, the
 // breakdown and forecast, fraud reports) once per change of their inputs
 // and shares them: a new sales line used to be summed again by the
 // publisher's reconcile and by each of its activations', so a publisher's
@@ -36,7 +37,7 @@ import (
 // or something in the ledger changed by itself (a line ageing out). So a
 // new line costs about the same for a publisher with 10,000 lines as for
 // one with 60.
-type salesMemo struct {
+type SalesMemo struct {
 	mu       sync.Mutex
 	entries  map[types.NamespacedName]salesEntry
 	versions map[types.NamespacedName]uint64
@@ -47,7 +48,7 @@ type salesMemo struct {
 	// computing lets one worker at a time evaluate a publisher's lines:
 	// the others, started by the same change, wait and take its result
 	// instead of each evaluating them again.
-	computing keyedMutex
+	computing keylock.Locks
 
 	// ledgers are the publishers' lines as last evaluated, each used by
 	// one worker at a time (under computing).
@@ -58,11 +59,11 @@ type salesMemo struct {
 	changedLines  map[types.NamespacedName]map[string]struct{}
 	offersChanged map[types.NamespacedName]bool
 
-	// notify, when set, is told of a publisher whose sales facts were
+	// OnChange, when set, is told of a publisher whose sales facts were
 	// computed again and changed in a way an activation's decision reads
 	// (rewards.SalesFacts.DecidesLike), or under other rules: its Transact
 	// activations are reconciled then, and not for every new line.
-	notify func(pub types.NamespacedName)
+	OnChange func(pub types.NamespacedName)
 }
 
 // keptLedger is a publisher's ledger and the rules it was built under.
@@ -80,8 +81,9 @@ type salesEntry struct {
 	facts      rewards.SalesFacts
 }
 
-func newSalesMemo() *salesMemo {
-	return &salesMemo{
+// NewSalesMemo returns an empty memo.
+func NewSalesMemo() *SalesMemo {
+	return &SalesMemo{
 		entries:    map[types.NamespacedName]salesEntry{},
 		versions:   map[types.NamespacedName]uint64{},
 		lastChange: map[types.NamespacedName]string{},
@@ -92,8 +94,8 @@ func newSalesMemo() *salesMemo {
 	}
 }
 
-// salesInputs reads a publisher's offers and sales lines (from the cache).
-type salesInputs struct {
+// SalesInputs reads a publisher's offers and sales lines (from the cache).
+type SalesInputs struct {
 	// all lists the publisher's offers and their sales lines.
 	all func() ([]v1alpha1.Offer, []*v1alpha1.SalesRecord, error)
 	// line reads one sales line of the publisher's namespace; nil when it
@@ -101,9 +103,9 @@ type salesInputs struct {
 	line func(name string) (*v1alpha1.SalesRecord, error)
 }
 
-// changed records that obj, an offer or sales line of publisher pub, was
+// Changed records that obj, an offer or sales line of publisher pub, was
 // created, deleted or changed its spec. A nil memo ignores it.
-func (m *salesMemo) changed(pub types.NamespacedName, obj client.Object) {
+func (m *SalesMemo) Changed(pub types.NamespacedName, obj client.Object) {
 	if m == nil || pub.Name == "" {
 		return
 	}
@@ -127,14 +129,14 @@ func (m *salesMemo) changed(pub types.NamespacedName, obj client.Object) {
 	lines[obj.GetName()] = struct{}{}
 }
 
-// facts returns the sales facts of publisher pub under prog at now: the
+// Facts returns the sales facts of publisher pub under prog at now: the
 // ones computed before for the same version of its inputs and the same
 // rules, while still valid at now, or else computed again: from the
 // publisher's ledger with the lines that changed read again, or from all
 // its lines when the ledger cannot be brought up to date.
 // A nil memo computes them every time.
-func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, now time.Time,
-	inputs salesInputs) (rewards.TierResult, rewards.TierDetail, rewards.SalesFacts, error) {
+func (m *SalesMemo) Facts(pub types.NamespacedName, prog rewards.ProgramState, now time.Time,
+	inputs SalesInputs) (rewards.TierResult, rewards.TierDetail, rewards.SalesFacts, error) {
 	if m == nil {
 		ledger, err := buildLedger(prog, now, inputs)
 		if err != nil {
@@ -147,7 +149,7 @@ func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, n
 	if e, ok := m.valid(pub, rules, now); ok {
 		return e.res, e.detail, e.facts, nil
 	}
-	defer m.computing.lock(pub.String())()
+	defer m.computing.Lock(pub.String())()
 	if e, ok := m.valid(pub, rules, now); ok { // computed while this one waited
 		return e.res, e.detail, e.facts, nil
 	}
@@ -183,15 +185,15 @@ func (m *salesMemo) facts(pub types.NamespacedName, prog rewards.ProgramState, n
 	m.mu.Unlock()
 	// Without an entry before, no activation of the publisher was decided
 	// on facts of this memo: each computes them when reconciled.
-	if m.notify != nil && hadEntry && (prev.rules != rules || !prev.facts.DecidesLike(facts)) {
-		m.notify(pub)
+	if m.OnChange != nil && hadEntry && (prev.rules != rules || !prev.facts.DecidesLike(facts)) {
+		m.OnChange(pub)
 	}
 	return res, detail, facts, nil
 }
 
 // valid returns publisher pub's entry if it was computed for the current
 // version of its inputs and the rules in force, and still holds at now.
-func (m *salesMemo) valid(pub types.NamespacedName, rules string, now time.Time) (salesEntry, bool) {
+func (m *SalesMemo) valid(pub types.NamespacedName, rules string, now time.Time) (salesEntry, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[pub]
@@ -200,7 +202,7 @@ func (m *salesMemo) valid(pub types.NamespacedName, rules string, now time.Time)
 }
 
 // buildLedger evaluates all of a publisher's lines.
-func buildLedger(prog rewards.ProgramState, now time.Time, inputs salesInputs) (*rewards.Ledger, error) {
+func buildLedger(prog rewards.ProgramState, now time.Time, inputs SalesInputs) (*rewards.Ledger, error) {
 	offers, records, err := inputs.all()
 	if err != nil {
 		return nil, err
@@ -211,7 +213,7 @@ func buildLedger(prog rewards.ProgramState, now time.Time, inputs salesInputs) (
 // putLines brings a publisher's ledger up to date with the lines that
 // changed: each is read again and put in the ledger, or taken out when it
 // was deleted or no longer belongs to one of the publisher's offers.
-func putLines(ledger *rewards.Ledger, lines map[string]struct{}, now time.Time, inputs salesInputs) error {
+func putLines(ledger *rewards.Ledger, lines map[string]struct{}, now time.Time, inputs SalesInputs) error {
 	for name := range lines {
 		rec, err := inputs.line(name)
 		if err != nil {
@@ -226,9 +228,9 @@ func putLines(ledger *rewards.Ledger, lines map[string]struct{}, now time.Time, 
 	return nil
 }
 
-// forget drops a deleted publisher's entry. Its version stays: versions
+// Forget drops a deleted publisher's entry. Its version stays: versions
 // only grow, so an entry computed before can never match a later one.
-func (m *salesMemo) forget(pub types.NamespacedName) {
+func (m *SalesMemo) Forget(pub types.NamespacedName) {
 	if m == nil {
 		return
 	}

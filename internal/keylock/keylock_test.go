@@ -1,14 +1,14 @@
-package controllers
+package keylock
 
 import (
 	"sync"
 	"testing"
 )
 
-// keyedMutex serialises the one-time grants of a benefit and offer (B3)
+// Locks serialises the one-time grants of a benefit and offer (B3)
 // across concurrent workers: never two holders of one key.
-func TestKeyedMutexSerialisesOneKey(t *testing.T) {
-	var k keyedMutex
+func TestLocksSerialisesOneKey(t *testing.T) {
+	var k Locks
 	var wg sync.WaitGroup
 	holders, most := 0, 0
 	var mu sync.Mutex
@@ -16,7 +16,7 @@ func TestKeyedMutexSerialisesOneKey(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			unlock := k.lock("ns/offer/benefit")
+			unlock := k.Lock("ns/offer/benefit")
 			mu.Lock()
 			holders++
 			most = max(most, holders)
@@ -35,9 +35,9 @@ func TestKeyedMutexSerialisesOneKey(t *testing.T) {
 		t.Errorf("%d locks left after every holder unlocked, want none", len(k.locks))
 	}
 	// Another key is not blocked by a held one.
-	unlockA := k.lock("a")
+	unlockA := k.Lock("a")
 	done := make(chan struct{})
-	go func() { k.lock("b")(); close(done) }()
+	go func() { k.Lock("b")(); close(done) }()
 	<-done
 	unlockA()
 }

@@ -1,4 +1,4 @@
-package controllers
+package gather
 
 import (
 	"errors"
@@ -36,8 +36,8 @@ func newMemoFixture() *memoFixture {
 	return &memoFixture{offers: []v1alpha1.Offer{*offer}}
 }
 
-func (f *memoFixture) inputs() salesInputs {
-	return salesInputs{all: f.all, line: f.line}
+func (f *memoFixture) inputs() SalesInputs {
+	return SalesInputs{all: f.all, line: f.line}
 }
 
 func (f *memoFixture) all() ([]v1alpha1.Offer, []*v1alpha1.SalesRecord, error) {
@@ -92,11 +92,11 @@ func memoProgram(description string, uid types.UID) rewards.ProgramState {
 func TestSalesMemo(t *testing.T) {
 	now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 	f.addLine("a", "30000.00", now.AddDate(0, -1, 0))
-	m := newSalesMemo()
+	m := NewSalesMemo()
 
 	billed := func(at time.Time, p rewards.ProgramState) string {
 		t.Helper()
-		res, _, _, err := m.facts(pub, p, at, f.inputs())
+		res, _, _, err := m.Facts(pub, p, at, f.inputs())
 		if err != nil {
 			t.Fatalf("facts: %v", err)
 		}
@@ -116,48 +116,48 @@ func TestSalesMemo(t *testing.T) {
 	// answer (the reconcile the watch starts comes after changed).
 	f.addLine("b", "5000", now.AddDate(0, 0, -1))
 	expect("a change not yet announced", billed(now.Add(time.Hour), prog), "30000.00", 1, 0)
-	m.changed(pub, lineChange("b", "10"))
+	m.Changed(pub, lineChange("b", "10"))
 	expect("a new line: read and put in the ledger, the others not listed", billed(now.Add(time.Hour), prog), "35000.00", 1, 1)
-	m.changed(pub, lineChange("b", "10"))
+	m.Changed(pub, lineChange("b", "10"))
 	expect("the same change heard by another watch", billed(now.Add(time.Hour), prog), "35000.00", 1, 1)
-	m.changed(types.NamespacedName{Namespace: "ns", Name: "fabrikam"}, lineChange("x", "11"))
+	m.Changed(types.NamespacedName{Namespace: "ns", Name: "fabrikam"}, lineChange("x", "11"))
 	expect("another publisher's change", billed(now.Add(time.Hour), prog), "35000.00", 1, 1)
 
 	f.records[1].Spec.Fraud = v1alpha1.FraudProven
-	m.changed(pub, lineChange("b", "12"))
+	m.Changed(pub, lineChange("b", "12"))
 	expect("S3: a line changed to fraud Proven no longer counts", billed(now.Add(time.Hour), prog), "30000.00", 1, 2)
 	f.removeLine("b")
-	m.changed(pub, lineChange("b", "13"))
+	m.Changed(pub, lineChange("b", "13"))
 	expect("a deleted line is taken out", billed(now.Add(time.Hour), prog), "30000.00", 1, 3)
 	f.addLine("b", "5000", now.AddDate(0, 0, -1))
 	f.records[1].Spec.OfferRef.Name = "another-publishers-offer"
-	m.changed(pub, lineChange("b", "14"))
+	m.Changed(pub, lineChange("b", "14"))
 	expect("a line of another publisher's offer is not this one's", billed(now.Add(time.Hour), prog), "30000.00", 1, 4)
 	f.removeLine("b")
 
 	expect("other rules in force (another revision)", billed(now.Add(time.Hour), memoProgram("v2", "uid-1")), "30000.00", 2, 4)
 	prog2 := memoProgram("v2", "uid-2")
 	expect("the same rules in a program created again: the same revision, answered from the memo", billed(now.Add(time.Hour), prog2), "30000.00", 2, 4)
-	m.changed(pub, &f.offers[0])
+	m.Changed(pub, &f.offers[0])
 	expect("an offer changed: every line evaluated again", billed(now.Add(time.Hour), prog2), "30000.00", 3, 4)
 
 	// A line billed in the future counts from its instant: the facts change
 	// by themselves then, and the memo does not answer past it.
 	future := now.AddDate(0, 0, 2)
 	f.addLine("c", "1000", future)
-	m.changed(pub, lineChange("c", "15"))
+	m.Changed(pub, lineChange("c", "15"))
 	expect("the future line does not count yet", billed(now.Add(time.Hour), prog2), "30000.00", 3, 5)
 	expect("still before it", billed(future.Add(-time.Second), prog2), "30000.00", 3, 5)
 	expect("at its instant: evaluated again", billed(future, prog2), "31000.00", 4, 5)
 
-	m.forget(pub)
+	m.Forget(pub)
 	expect("a deleted publisher's entry is gone", billed(future, prog2), "31000.00", 5, 5)
 
-	var none *salesMemo
-	if res, _, _, err := none.facts(pub, prog2, future, f.inputs()); err != nil || res.BilledSales.String() != "31000.00" || f.listed != 6 {
+	var none *SalesMemo
+	if res, _, _, err := none.Facts(pub, prog2, future, f.inputs()); err != nil || res.BilledSales.String() != "31000.00" || f.listed != 6 {
 		t.Errorf("a nil memo evaluates every time: billed %s, %d listings, %v", res.BilledSales, f.listed, err)
 	}
-	none.changed(pub, lineChange("d", "16")) // and ignores changes
+	none.Changed(pub, lineChange("d", "16")) // and ignores changes
 }
 
 // A ledger that could not be brought up to date (the cache failed to read
@@ -165,11 +165,11 @@ func TestSalesMemo(t *testing.T) {
 // lists every line, the changed ones included.
 func TestSalesMemoRebuildsAfterAFailedRead(t *testing.T) {
 	cacheDown := errors.New("cache not synced")
-	cases := map[string]func(*salesInputs){
-		"ReadingALine": func(in *salesInputs) {
+	cases := map[string]func(*SalesInputs){
+		"ReadingALine": func(in *SalesInputs) {
 			in.line = func(string) (*v1alpha1.SalesRecord, error) { return nil, cacheDown }
 		},
-		"ListingTheLines": func(in *salesInputs) {
+		"ListingTheLines": func(in *SalesInputs) {
 			in.all = func() ([]v1alpha1.Offer, []*v1alpha1.SalesRecord, error) { return nil, nil, cacheDown }
 		},
 	}
@@ -177,21 +177,21 @@ func TestSalesMemoRebuildsAfterAFailedRead(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 			f.addLine("a", "100", now.AddDate(0, -1, 0))
-			m := newSalesMemo()
-			if _, _, _, err := m.facts(pub, prog, now, f.inputs()); err != nil {
+			m := NewSalesMemo()
+			if _, _, _, err := m.Facts(pub, prog, now, f.inputs()); err != nil {
 				t.Fatal(err)
 			}
 			f.addLine("b", "50", now.AddDate(0, 0, -1))
-			m.changed(pub, lineChange("b", "10"))
+			m.Changed(pub, lineChange("b", "10"))
 			if name == "ListingTheLines" {
-				m.changed(pub, &f.offers[0]) // the offers changed: the lines are listed
+				m.Changed(pub, &f.offers[0]) // the offers changed: the lines are listed
 			}
 			failing := f.inputs()
 			fail(&failing)
-			if _, _, _, err := m.facts(pub, prog, now, failing); !errors.Is(err, cacheDown) {
+			if _, _, _, err := m.Facts(pub, prog, now, failing); !errors.Is(err, cacheDown) {
 				t.Fatalf("facts: error %v, want %v", err, cacheDown)
 			}
-			res, _, _, err := m.facts(pub, prog, now, f.inputs())
+			res, _, _, err := m.Facts(pub, prog, now, f.inputs())
 			if err != nil || res.BilledSales.String() != "150.00" || f.listed != 2 {
 				t.Errorf("after a failed read: billed %s after %d listings (%v), want 150.00 after 2", res.BilledSales, f.listed, err)
 			}
@@ -204,7 +204,7 @@ func TestSalesMemoRebuildsAfterAFailedRead(t *testing.T) {
 func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
 	now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 	f.addLine("a", "100", now.AddDate(0, -1, 0))
-	m := newSalesMemo()
+	m := NewSalesMemo()
 
 	var mu sync.Mutex
 	release := make(chan struct{})
@@ -224,7 +224,7 @@ func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
 		go func() {
 			defer done.Done()
 			started.Done()
-			res, _, _, err := m.facts(pub, prog, now, inputs)
+			res, _, _, err := m.Facts(pub, prog, now, inputs)
 			if err != nil {
 				t.Error(err)
 			}
@@ -250,13 +250,13 @@ func TestSalesMemoEvaluatesOnceForConcurrentWorkers(t *testing.T) {
 func TestSalesMemoNotifiesWhatActivationsRead(t *testing.T) {
 	now, pub, prog, f := memoNow, memoPublisher, memoProgram("v1", "uid-1"), newMemoFixture()
 	f.addLine("a", "30000.00", now.AddDate(0, -2, 0)) // Tier 2
-	m := newSalesMemo()
+	m := NewSalesMemo()
 	var told []types.NamespacedName
-	m.notify = func(p types.NamespacedName) { told = append(told, p) }
+	m.OnChange = func(p types.NamespacedName) { told = append(told, p) }
 
 	step := func(name string, p rewards.ProgramState, wantTold int) {
 		t.Helper()
-		if _, _, _, err := m.facts(pub, p, now, f.inputs()); err != nil {
+		if _, _, _, err := m.Facts(pub, p, now, f.inputs()); err != nil {
 			t.Fatal(err)
 		}
 		if len(told) != wantTold {
@@ -265,14 +265,14 @@ func TestSalesMemoNotifiesWhatActivationsRead(t *testing.T) {
 	}
 	step("first computation: no activation decided on an earlier one", prog, 0)
 	f.addLine("b", "100", now.AddDate(0, -1, 0))
-	m.changed(pub, lineChange("b", "10"))
+	m.Changed(pub, lineChange("b", "10"))
 	step("a new line, same tier, same next change", prog, 0)
 	f.addLine("c", "80000", now.AddDate(0, -1, 0))
-	m.changed(pub, lineChange("c", "11"))
+	m.Changed(pub, lineChange("c", "11"))
 	step("B2: a new line reaching Tier 3", prog, 1)
 	f.addLine("d", "100", now.AddDate(0, -1, 0))
 	f.records[len(f.records)-1].Spec.Fraud = v1alpha1.FraudSuspected
-	m.changed(pub, lineChange("d", "12"))
+	m.Changed(pub, lineChange("d", "12"))
 	step("R3: a line reported as fraud", prog, 2)
 	step("nothing changed", prog, 2)
 	step("other rules in force", memoProgram("v2", "uid-1"), 3)
