@@ -228,11 +228,12 @@ uninstall: test-binaries ## Remove the operator from the cluster of the current 
 
 # Deliberately not a prerequisite of anything: it deletes every record.
 .PHONY: delete-crds
-delete-crds: test-binaries ## Delete the CRDs and with them EVERY rewards object and BenefitGrant record (CONFIRM=delete-every-record).
+delete-crds: ## Delete the CRDs and with them EVERY rewards object and BenefitGrant record (CONFIRM=delete-every-record).
 	@if [ "$(CONFIRM)" != "delete-every-record" ]; then \
 		echo "This deletes the rewards CRDs and with them every RewardsProgram, Publisher, Offer, SalesRecord,"; \
 		echo "BenefitActivation and BenefitGrant (the audit record) in the cluster. Back them up first (README, \"Backups\")."; \
 		echo "To go on: make delete-crds CONFIRM=delete-every-record"; exit 1; fi
+	$(MAKE) --no-print-directory test-binaries
 	$(KUBECTL) delete --ignore-not-found -f dist/crds.yaml
 
 ##@ Tools

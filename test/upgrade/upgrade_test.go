@@ -47,6 +47,7 @@ var _ = Describe("Upgrading from the previous version", func() {
 			out := u.c.mustKubectl("", "apply", "--server-side", "-f", filepath.Join(root, "dist", "install.yaml"))
 			Expect(out).To(ContainSubstring("customresourcedefinition.apiextensions.k8s.io/benefitgrants.rewards.marketplace.io serverside-applied"))
 			u.c.mustKubectl("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
+			u.crdsUpgraded()
 		})
 
 		It("keeps every phase, instant, revocation, history and grant once this version's manager runs", func() {
@@ -82,6 +83,7 @@ var _ = Describe("Upgrading from the previous version", func() {
 			u.c.mustKubectl("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
 			Expect(u.c.mustKubectl("", "get", "crd", "benefitgrants.rewards.marketplace.io",
 				"-o", `jsonpath={.metadata.annotations.helm\.sh/resource-policy}`)).To(Equal("keep"), "the CRDs are the release's now, and kept")
+			u.crdsUpgraded()
 		})
 
 		It("keeps every phase, instant, revocation, history and grant once this version's manager runs", func() {
@@ -153,6 +155,30 @@ func (u *upgrade) runCurrent() {
 	Expect(cmp.Diff(u.before, after)).To(BeEmpty(), "what the previous version showed (-) and this one shows (+)")
 	Expect(cmp.Diff(u.programs, programs)).To(BeEmpty(), "the programs' specs")
 	Expect(w.stop()).To(BeEmpty(), "phases an activation showed during the upgrade that it did not show before")
+}
+
+// crdsUpgraded checks that the cluster serves this tree's CRDs: each
+// version's schema as config/crd/bases has it.
+func (u *upgrade) crdsUpgraded() {
+	bases, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(bases).NotTo(BeEmpty())
+	for _, base := range bases {
+		data, err := os.ReadFile(base)
+		Expect(err).NotTo(HaveOccurred())
+		objs, err := testenv.DecodeObjects(string(data))
+		Expect(err).NotTo(HaveOccurred())
+		want := objs[0]
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(want.GroupVersionKind())
+		Expect(u.c.client.Get(bg, client.ObjectKey{Name: want.GetName()}, got)).To(Succeed())
+		wantVersions, _, _ := unstructured.NestedSlice(want.Object, "spec", "versions")
+		gotVersions, _, _ := unstructured.NestedSlice(got.Object, "spec", "versions")
+		Expect(gotVersions).To(HaveLen(len(wantVersions)), want.GetName())
+		for i := range wantVersions {
+			Expect(gotVersions[i].(map[string]any)["schema"]).To(Equal(wantVersions[i].(map[string]any)["schema"]), want.GetName())
+		}
+	}
 }
 
 // recordsKept checks, after an uninstall, that the CRDs and every grant
