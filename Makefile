@@ -198,12 +198,17 @@ release: ## Write the release assets of VERSION into dist/: installer, CRDs, pro
 		echo "VERSION $(VERSION) is not the Makefile's ($(MAKEFILE_VERSION)): set 'VERSION ?= $(VERSION)' in the Makefile first,"; \
 		echo "so that what make verify renders is the release."; exit 1; fi
 	$(MAKE) --no-print-directory build-installer $(HELM) $(CYCLONEDX_GOMOD)
-	hack/release-notes.sh $(VERSION) CHANGELOG.md > dist/release-notes.md
+	hack/release-notes.sh $(VERSION) CHANGELOG.md > dist/release-notes.md.tmp
+	mv dist/release-notes.md.tmp dist/release-notes.md
 	$(HELM) lint --strict $(CHART_DIR)
 	$(HELM) package $(CHART_DIR) --destination dist
 	cp config/programs/default.yaml dist/default-program.yaml
-	$(CYCLONEDX_GOMOD) app -main cmd -licenses -json \
-		-output dist/rewards-operator-v$(VERSION).sbom.cdx.json .
+	@# The SBOM lists the Go modules (versions and hashes) in the manager as
+	@# the image builds it (Dockerfile, .ko.yaml), read from its build info.
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w -X main.version=v$(VERSION)" \
+		-o dist/sbom/manager ./cmd
+	$(CYCLONEDX_GOMOD) bin -json -version v$(VERSION) -output dist/rewards-operator-v$(VERSION).sbom.cdx.json dist/sbom/manager
+	rm -rf dist/sbom
 	cd dist && sha256sum $(RELEASE_ASSETS) > SHA256SUMS
 	@echo "dist/: $(RELEASE_ASSETS) SHA256SUMS; attach them to the v$(VERSION) release with dist/release-notes.md as its notes."
 
@@ -268,3 +273,8 @@ $(KO):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/google/ko@$(KO_VERSION)
 	mv $(LOCALBIN)/ko $(KO)
+
+$(CYCLONEDX_GOMOD):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)
+	mv $(LOCALBIN)/cyclonedx-gomod $(CYCLONEDX_GOMOD)
