@@ -222,15 +222,15 @@ var _ = Describe("The Helm chart", func() {
 			Expect(prom).To(HaveLen(6))
 
 			By("authenticating with the token of a ServiceAccount that may only read the metrics, from a Secret")
-			for _, kind := range []string{"ServiceAccount", "Secret"} {
-				c := mustFind(withMonitoring, kind, "rewards-operator-metrics-scraper"+map[string]string{"Secret": "-token"}[kind])
-				k := mustFind(prom, kind, c.GetName())
-				Expect(c.GetNamespace()).To(Equal(k.GetNamespace()))
-				Expect(c.GetAnnotations()).To(Equal(k.GetAnnotations()))
-				Expect(c.Object["type"]).To(Equal(k.Object["type"]))
-			}
-			Expect(mustFind(prom, "Secret", "rewards-operator-metrics-scraper-token").GetAnnotations()).To(
-				HaveKeyWithValue("kubernetes.io/service-account.name", "rewards-operator-metrics-scraper"))
+			Expect(mustFind(withMonitoring, "ServiceAccount", "rewards-operator-metrics-scraper").GetNamespace()).To(
+				Equal(mustFind(prom, "ServiceAccount", "rewards-operator-metrics-scraper").GetNamespace()))
+			token := mustFind(withMonitoring, "Secret", "rewards-operator-metrics-scraper-token")
+			wantToken := mustFind(prom, "Secret", "rewards-operator-metrics-scraper-token")
+			Expect(token.GetNamespace()).To(Equal(wantToken.GetNamespace()))
+			Expect(token.Object["type"]).To(Equal("kubernetes.io/service-account-token"))
+			Expect(wantToken.Object["type"]).To(Equal(token.Object["type"]))
+			Expect(token.GetAnnotations()).To(HaveKeyWithValue("kubernetes.io/service-account.name", "rewards-operator-metrics-scraper"))
+			Expect(wantToken.GetAnnotations()).To(Equal(token.GetAnnotations()))
 			cb := typed[rbacv1.ClusterRoleBinding](mustFind(withMonitoring, "ClusterRoleBinding", "rewards-operator-metrics-scraper"))
 			kb := typed[rbacv1.ClusterRoleBinding](mustFind(prom, "ClusterRoleBinding", "rewards-operator-metrics-scraper"))
 			Expect(cb.RoleRef).To(Equal(kb.RoleRef))
@@ -386,7 +386,7 @@ var _ = Describe("The Helm chart", func() {
 			out, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS, "--dry-run=server")
 			Expect(err).NotTo(HaveOccurred(), errOut)
 			Expect(out).To(ContainSubstring("kind: CustomResourceDefinition"))
-			Expect(out).NotTo(ContainSubstring("kind: RewardsProgram"), "no object of a CRD the release creates")
+			Expect(out).NotTo(MatchRegexp(`(?m)^kind: RewardsProgram$`), "no object of a CRD the release creates")
 			Expect(out).To(ContainSubstring(`The "default" RewardsProgram was not created`))
 
 			rendered := mustRun(helmBin, "template", releaseName, chartTgz, "--namespace", operatorNS)
@@ -451,15 +451,28 @@ var _ = Describe("The Helm chart", func() {
 			Expect(c.mustKubectl("-n", ns, "get", "deployments", "-o", "name")).To(BeEmpty(), "a dry run creates nothing")
 		})
 
-		It("upgrades its CRDs with helm upgrade", func() {
-			By("a CRD of an earlier version: a field fewer in its schema")
+		It("upgrades its CRDs with helm upgrade, both ways", func() {
 			crd := "benefitgrants.rewards.marketplace.io"
-			c.mustKubectl("patch", "crd", crd, "--type=json", "-p",
-				`[{"op":"remove","path":"/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/revocation"}]`)
-			Expect(c.mustKubectl("get", "crd", crd, "-o", "jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.revocation.type}")).To(BeEmpty())
-			_, errOut, err := c.helm("upgrade", releaseName, chartTgz, "--namespace", operatorNS, "--reuse-values")
+			description := "jsonpath={.spec.versions[0].schema.openAPIV3Schema.description}"
+			want := c.mustKubectl("get", "crd", crd, "-o", description)
+			Expect(want).NotTo(BeEmpty())
+
+			By("upgrading to a chart whose CRD differs (another description)")
+			other := filepath.Join(GinkgoT().TempDir(), "rewards-operator")
+			Expect(os.CopyFS(other, os.DirFS(filepath.Join(root, chartDir)))).To(Succeed())
+			file := filepath.Join(other, "files", "crds", "rewards.marketplace.io_benefitgrants.yaml")
+			data, err := os.ReadFile(file)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(os.WriteFile(file, []byte(strings.Replace(string(data), "BenefitGrant is the operator's durable record",
+				"BenefitGrant, as another version describes it, is the operator's durable record", 1)), 0o600)).To(Succeed())
+			_, errOut, err := c.helm("upgrade", releaseName, other, "--namespace", operatorNS, "--reuse-values")
 			Expect(err).NotTo(HaveOccurred(), errOut)
-			Expect(c.mustKubectl("get", "crd", crd, "-o", "jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.revocation.type}")).To(Equal("object"))
+			Expect(c.mustKubectl("get", "crd", crd, "-o", description)).To(HavePrefix("BenefitGrant, as another version describes it"))
+
+			By("upgrading back to the release's chart")
+			_, errOut, err = c.helm("upgrade", releaseName, chartTgz, "--namespace", operatorNS, "--reuse-values")
+			Expect(err).NotTo(HaveOccurred(), errOut)
+			Expect(c.mustKubectl("get", "crd", crd, "-o", description)).To(Equal(want))
 		})
 
 		It("uninstalls, keeping the CRDs and the default program (and so every rewards object)", func() {
