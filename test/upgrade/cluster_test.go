@@ -35,7 +35,17 @@ type cluster struct {
 	env        *envtest.Environment
 	cfg        *rest.Config
 	kubeconfig string
-	client     client.Client // unstructured objects only: the kinds of both versions
+}
+
+// api returns a client of the cluster with a discovery of its own: the
+// kinds served change as versions are installed and upgraded, and a
+// client's REST mapper keeps what it first learnt of a group version.
+// The operator's kinds are read as unstructured objects, as both versions
+// serve them.
+func (c *cluster) api() client.Client {
+	cl, err := client.New(c.cfg, client.Options{Scheme: testenv.Scheme()})
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	return cl
 }
 
 // newCluster starts an empty API server (no CRDs, no namespace), stopped
@@ -47,9 +57,7 @@ func newCluster() *cluster {
 	DeferCleanup(env.Stop)
 	kubeconfig, err := testenv.AdminKubeconfig(env, "admin", GinkgoT().TempDir())
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	c, err := client.New(cfg, client.Options{Scheme: testenv.Scheme()})
-	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	return &cluster{env: env, cfg: cfg, kubeconfig: kubeconfig, client: c}
+	return &cluster{env: env, cfg: cfg, kubeconfig: kubeconfig}
 }
 
 // env gives kubectl and helm a discovery cache of this cluster's own (the

@@ -80,11 +80,8 @@ var _ = BeforeSuite(func() {
 
 	chartRef := from
 	if !previous.hasChart() {
-		added, _, err := git("log", "--reverse", "--diff-filter=A", "--format=%H", from+"..HEAD", "--", "charts/rewards-operator/Chart.yaml")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(added).NotTo(BeEmpty(), "no commit after %s adds the Helm chart", from)
-		chartRef = strings.Fields(added)[0][:12]
-		By(fmt.Sprintf("%s has no Helm chart: the Helm path upgrades from %s, the first commit that ships it", from, chartRef))
+		chartRef = firstDescendantWith(from, "charts/rewards-operator/Chart.yaml")
+		By(fmt.Sprintf("%s has no Helm chart: the Helm path upgrades from %s, the first commit after it that ships one", from, chartRef))
 	}
 	if chartRef == from {
 		previousChart = previous
@@ -93,6 +90,20 @@ var _ = BeforeSuite(func() {
 		previousChart.buildManager()
 	}
 })
+
+// firstDescendantWith returns the oldest commit that descends from ref
+// (so has all of it: the history has merges) and holds path.
+func firstDescendantWith(ref, path string) string {
+	revs, errOut, err := git("rev-list", "--reverse", "--ancestry-path", ref+"..HEAD")
+	ExpectWithOffset(1, err).NotTo(HaveOccurred(), errOut)
+	for _, rev := range strings.Fields(revs) {
+		if _, _, err := git("cat-file", "-e", rev+":"+path); err == nil {
+			return rev[:12]
+		}
+	}
+	Fail(fmt.Sprintf("no commit after %s holds %s", ref, path), 1)
+	return ""
+}
 
 // version is a tree of the operator: this one, or a previous one
 // extracted from git.

@@ -1,6 +1,7 @@
 package upgrade
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -171,12 +172,17 @@ func (u *upgrade) crdsUpgraded() {
 		want := objs[0]
 		got := &unstructured.Unstructured{}
 		got.SetGroupVersionKind(want.GroupVersionKind())
-		Expect(u.c.client.Get(bg, client.ObjectKey{Name: want.GetName()}, got)).To(Succeed())
+		Expect(u.c.api().Get(bg, client.ObjectKey{Name: want.GetName()}, got)).To(Succeed())
 		wantVersions, _, _ := unstructured.NestedSlice(want.Object, "spec", "versions")
 		gotVersions, _, _ := unstructured.NestedSlice(got.Object, "spec", "versions")
 		Expect(gotVersions).To(HaveLen(len(wantVersions)), want.GetName())
 		for i := range wantVersions {
-			Expect(gotVersions[i].(map[string]any)["schema"]).To(Equal(wantVersions[i].(map[string]any)["schema"]), want.GetName())
+			// As JSON: the file's numbers decode as floats, the server's as integers.
+			wantSchema, err := json.Marshal(wantVersions[i].(map[string]any)["schema"])
+			Expect(err).NotTo(HaveOccurred())
+			gotSchema, err := json.Marshal(gotVersions[i].(map[string]any)["schema"])
+			Expect(err).NotTo(HaveOccurred())
+			Expect(gotSchema).To(MatchJSON(wantSchema), want.GetName())
 		}
 	}
 }
@@ -203,7 +209,7 @@ func (u *upgrade) objectCounts() map[string]int {
 		}
 		programs := &unstructured.UnstructuredList{}
 		programs.SetGroupVersionKind(gvk("RewardsProgramList"))
-		g.Expect(u.c.client.List(bg, programs)).To(Succeed())
+		g.Expect(u.c.api().List(bg, programs)).To(Succeed())
 		counts["rewardsprogram"] = len(programs.Items)
 	}).Should(Succeed())
 	return counts
@@ -212,7 +218,7 @@ func (u *upgrade) objectCounts() map[string]int {
 func programSpecs(g Gomega, c *cluster) map[string]any {
 	programs := &unstructured.UnstructuredList{}
 	programs.SetGroupVersionKind(gvk("RewardsProgramList"))
-	g.Expect(c.client.List(bg, programs)).To(Succeed())
+	g.Expect(c.api().List(bg, programs)).To(Succeed())
 	out := map[string]any{}
 	for _, p := range programs.Items {
 		out[p.GetName()] = p.Object["spec"]

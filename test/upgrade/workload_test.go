@@ -150,15 +150,32 @@ spec:
 		}
 	}
 
+	// The causes are dated after every grant (R6 makes an earlier date
+	// revoke too, but the previous version need not have judged it so):
+	// each revocation is then what every version decides.
+	var granted time.Time
+	Eventually(func(g Gomega) {
+		for _, name := range []string{"delisted", "violation", "fraud", "cancellation"} {
+			at, _, _ := unstructured.NestedString(get(g, c, "BenefitActivation", name).Object, "status", "activatedAt")
+			t, err := time.Parse(time.RFC3339, at)
+			g.Expect(err).NotTo(HaveOccurred(), "activation %s has activatedAt", name)
+			if t.After(granted) {
+				granted = t
+			}
+		}
+	}).Should(Succeed())
+	causeAt := granted.Add(time.Second)
+	Eventually(time.Now).Should(BeTemporally(">", causeAt), "the cause's instant is past")
+
 	By("delisting, finding a violation, suspecting fraud, cancelling the purchase that unlocked Tier 2")
 	c.mustKubectl("", "patch", "-n", workloadNS, "offer", "delisted-trial", "--type=merge",
-		"-p", fmt.Sprintf(`{"spec":{"delistedAt":%q}}`, ts(now)))
+		"-p", fmt.Sprintf(`{"spec":{"delistedAt":%q}}`, ts(causeAt)))
 	c.mustKubectl("", "patch", "-n", workloadNS, "publisher", "violator", "--type=merge",
-		"-p", fmt.Sprintf(`{"spec":{"violations":[{"type":"SponsorshipPolicy","time":%q,"note":"upgrade test"}]}}`, ts(now)))
+		"-p", fmt.Sprintf(`{"spec":{"violations":[{"type":"SponsorshipPolicy","time":%q,"note":"upgrade test"}]}}`, ts(causeAt)))
 	c.mustKubectl(sale("fraudster-suspected", "fraudster-saas", "100.00", now.AddDate(0, 0, -1))+"  fraud: Suspected\n",
 		"apply", "--server-side", "-n", workloadNS, "-f", "-")
 	c.mustKubectl("", "patch", "-n", workloadNS, "salesrecord", "canceller-big-sale", "--type=merge",
-		"-p", fmt.Sprintf(`{"spec":{"cancellation":{"reason":"CancelledBeforeUse","time":%q}}}`, ts(now)))
+		"-p", fmt.Sprintf(`{"spec":{"cancellation":{"reason":"CancelledBeforeUse","time":%q}}}`, ts(causeAt)))
 
 	By("waiting for every activation to reach its phase")
 	for name, want := range wantBefore {
@@ -203,14 +220,14 @@ func gvk(kind string) schema.GroupVersionKind {
 func get(g Gomega, c *cluster, kind, name string) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{}
 	u.SetGroupVersionKind(gvk(kind))
-	g.ExpectWithOffset(1, c.client.Get(bg, client.ObjectKey{Namespace: workloadNS, Name: name}, u)).To(Succeed())
+	g.ExpectWithOffset(1, c.api().Get(bg, client.ObjectKey{Namespace: workloadNS, Name: name}, u)).To(Succeed())
 	return u
 }
 
 func list(g Gomega, c *cluster, kind string) []unstructured.Unstructured {
 	l := &unstructured.UnstructuredList{}
 	l.SetGroupVersionKind(gvk(kind + "List"))
-	g.ExpectWithOffset(1, c.client.List(bg, l, client.InNamespace(workloadNS))).To(Succeed())
+	g.ExpectWithOffset(1, c.api().List(bg, l, client.InNamespace(workloadNS))).To(Succeed())
 	return l.Items
 }
 
@@ -244,7 +261,7 @@ func takeSnapshot(g Gomega, c *cluster) snapshot {
 		s.Grants[activation] = record
 	}
 	events := &corev1.EventList{}
-	g.Expect(c.client.List(bg, events, client.InNamespace(workloadNS))).To(Succeed())
+	g.Expect(c.api().List(bg, events, client.InNamespace(workloadNS))).To(Succeed())
 	for _, e := range events.Items {
 		if e.Reason == "Activated" && e.InvolvedObject.Kind == "BenefitActivation" {
 			s.ActivatedEvents[e.InvolvedObject.Name] += max(int(e.Count), 1)
