@@ -38,7 +38,7 @@ GENERATED = config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.dee
 # The Kubernetes versions make test-k8s-matrix runs the API and controller
 # suites against, one per supported minor (the oldest is the chart's
 # kubeVersion and the README's table; test/release checks both).
-K8S_MATRIX ?= v1.32.13 v1.34.4 v1.36.3
+K8S_MATRIX ?= v1.33.13 v1.34.4 v1.36.3
 
 .DEFAULT_GOAL := help
 

@@ -166,14 +166,14 @@ var cases = []alertCase{
 	{
 		alert: "RewardsPublisherTierDropped", name: "stays quiet when a tier rises",
 		interval: 10 * time.Minute,
-		series: `rewards_publisher_tier{` + job + `, namespace="acme", publisher="contoso"} 2x30 3x30`,
-		at:     7 * time.Hour,
+		series:   `rewards_publisher_tier{` + job + `, namespace="acme", publisher="contoso"} 2x30 3x30`,
+		at:       7 * time.Hour,
 	},
 	{
 		alert: "RewardsPublisherTierDropped", name: "stops a day after the drop",
 		interval: time.Hour,
-		series: `rewards_publisher_tier{` + job + `, namespace="acme", publisher="contoso"} 3x5 2x40`,
-		at:     31 * time.Hour,
+		series:   `rewards_publisher_tier{` + job + `, namespace="acme", publisher="contoso"} 3x5 2x40`,
+		at:       31 * time.Hour,
 	},
 }
 
@@ -185,8 +185,22 @@ func TestAlerts(t *testing.T) {
 			byName[r.Alert] = r
 		}
 	}
+	checkEveryAlertTested(t, byName)
+	for _, c := range cases {
+		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
+			r, ok := byName[c.alert]
+			if !ok {
+				t.Fatalf("no alert %s in the rules", c.alert)
+			}
+			checkFiring(t, c, evaluate(t, r, c))
+		})
+	}
+}
 
-	// Every alert of the file is tested both ways.
+// checkEveryAlertTested fails unless each alert of the file has a case
+// where it fires and one where it stays quiet.
+func checkEveryAlertTested(t *testing.T, byName map[string]rulefmt.Rule) {
+	t.Helper()
 	for name := range byName {
 		var fires, quiet bool
 		for _, c := range cases {
@@ -199,28 +213,24 @@ func TestAlerts(t *testing.T) {
 			t.Errorf("alert %s needs a case where it fires and one where it stays quiet", name)
 		}
 	}
+}
 
-	for _, c := range cases {
-		t.Run(c.alert+"/"+c.name, func(t *testing.T) {
-			r, ok := byName[c.alert]
-			if !ok {
-				t.Fatalf("no alert %s in the rules", c.alert)
-			}
-			firing := evaluate(t, r, c)
-			if len(firing) != len(c.firing) {
-				t.Fatalf("at %s: %d alerts firing, want %d: %v", c.at, len(firing), len(c.firing), labelsOf(firing))
-			}
-			for _, want := range c.firing {
-				if !slices.ContainsFunc(firing, func(a *rules.Alert) bool { return hasLabels(a.Labels, want) }) {
-					t.Errorf("at %s: no alert with labels %v firing; firing: %v", c.at, want, labelsOf(firing))
-				}
-			}
-			for _, a := range firing {
-				a.Annotations.Range(func(l labels.Label) {
-					if strings.Contains(l.Value, "error expanding template") || strings.Contains(l.Value, "<no value>") {
-						t.Errorf("annotation %s does not expand: %s", l.Name, l.Value)
-					}
-				})
+// checkFiring compares the alerts firing with the case's, and checks that
+// their annotations expand.
+func checkFiring(t *testing.T, c alertCase, firing []*rules.Alert) {
+	t.Helper()
+	if len(firing) != len(c.firing) {
+		t.Fatalf("at %s: %d alerts firing, want %d: %v", c.at, len(firing), len(c.firing), labelsOf(firing))
+	}
+	for _, want := range c.firing {
+		if !slices.ContainsFunc(firing, func(a *rules.Alert) bool { return hasLabels(a.Labels, want) }) {
+			t.Errorf("at %s: no alert with labels %v firing; firing: %v", c.at, want, labelsOf(firing))
+		}
+	}
+	for _, a := range firing {
+		a.Annotations.Range(func(l labels.Label) {
+			if strings.Contains(l.Value, "error expanding template") || strings.Contains(l.Value, "<no value>") {
+				t.Errorf("annotation %s does not expand: %s", l.Name, l.Value)
 			}
 		})
 	}

@@ -82,20 +82,20 @@ var _ = Describe("The changelog and the release notes", func() {
 // and its spaces collapsed.
 func changelogEntries(changelog string) []string {
 	var entries []string
-	var cur []string
+	var cur strings.Builder
 	flush := func() {
-		if len(cur) > 0 {
-			entries = append(entries, strings.Join(strings.Fields(strings.Join(cur, " ")), " "))
-			cur = nil
+		if cur.Len() > 0 {
+			entries = append(entries, strings.Join(strings.Fields(cur.String()), " "))
+			cur.Reset()
 		}
 	}
 	for _, line := range strings.Split(changelog, "\n") {
 		switch {
 		case strings.HasPrefix(line, "- "):
 			flush()
-			cur = []string{line}
-		case strings.HasPrefix(line, "  ") && cur != nil:
-			cur = append(cur, line)
+			cur.WriteString(line)
+		case strings.HasPrefix(line, "  ") && cur.Len() > 0:
+			cur.WriteString(" " + line)
 		default:
 			flush()
 		}
