@@ -33,7 +33,12 @@ GINKGO_FLAGS ?=
 # What `make manifests generate build-installer` writes; `make verify` fails
 # when these differ from git.
 GENERATED = config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.deepcopy.go \
-	$(CHART_DIR)/crds $(CHART_DIR)/files $(CHART_DIR)/Chart.yaml config/manager/kustomization.yaml dist/install.yaml
+	$(CHART_DIR)/crds $(CHART_DIR)/files $(CHART_DIR)/Chart.yaml config/manager/kustomization.yaml \
+	dist/install.yaml dist/crds.yaml
+# The Kubernetes versions make test-k8s-matrix runs the API and controller
+# suites against, one per supported minor (the oldest is the chart's
+# kubeVersion and the README's table; test/release checks both).
+K8S_MATRIX ?= v1.33.13 v1.34.4 v1.36.3
 
 .DEFAULT_GOAL := help
 
@@ -50,12 +55,14 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the API types and ma
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
 	$(MAKE) --no-print-directory chart-files
 
+# The chart's CRDs are templates (templates/crds.yaml renders files/crds),
+# not a crds/ directory, which Helm installs once and never upgrades.
 .PHONY: chart-files
-chart-files: ## Copy what the chart shares with config/ into its crds/ and files/, and stamp VERSION into Chart.yaml.
+chart-files: ## Copy what the chart shares with config/ into its files/, and stamp VERSION into Chart.yaml.
 	rm -rf $(CHART_DIR)/crds $(CHART_DIR)/files
-	mkdir -p $(CHART_DIR)/crds $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus \
+	mkdir -p $(CHART_DIR)/files/crds $(CHART_DIR)/files/rbac $(CHART_DIR)/files/prometheus \
 		$(CHART_DIR)/files/dashboards $(CHART_DIR)/files/programs
-	cp config/crd/bases/*.yaml $(CHART_DIR)/crds/
+	cp config/crd/bases/*.yaml $(CHART_DIR)/files/crds/
 	for role in $(CHART_RBAC); do cp config/rbac/$$role.yaml $(CHART_DIR)/files/rbac/; done
 	cp config/prometheus/prometheus_rule.yaml $(CHART_DIR)/files/prometheus/
 	cp config/prometheus/dashboards/*.json $(CHART_DIR)/files/dashboards/
@@ -98,7 +105,21 @@ test-binaries: ## Build kube-apiserver, etcd and kubectl from Go modules into bi
 
 .PHONY: test
 test: manifests generate build-installer test-binaries $(HELM) ## Run all tests (unit and envtest) against a real kube-apiserver.
-	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" UPGRADE_FROM="$(UPGRADE_FROM)" go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
+
+# Not part of make test: each minor's kube-apiserver takes minutes to build
+# (once, cached under bin/k8s/), and the suites run once per minor.
+.PHONY: test-k8s-matrix
+test-k8s-matrix: manifests generate test-binaries ## Run the API and controller suites against each Kubernetes minor of K8S_MATRIX.
+	hack/test-k8s-matrix.sh $(K8S_MATRIX)
+
+# The previous release to upgrade from: a tag once one exists; until then
+# the commit that introduced BenefitGrant.
+UPGRADE_FROM ?= 548df4f
+.PHONY: test-upgrade
+test-upgrade: manifests generate build-installer test-binaries $(HELM) ## Upgrade from UPGRADE_FROM with kubectl and with helm, and compare every record (also run by make test).
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" UPGRADE_FROM="$(UPGRADE_FROM)" \
+		go test ./test/upgrade/... -count=1 -v -timeout 30m $(GINKGO_FLAGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks.
@@ -155,38 +176,70 @@ ko-build: $(KO) ## Build the multi-arch image with ko (no Docker) into dist/ (OC
 ##@ Release
 
 .PHONY: build-installer
-build-installer: manifests $(KUSTOMIZE) ## Render dist/install.yaml (CRDs, RBAC, manager pinned to IMG) from config/default.
+build-installer: manifests $(KUSTOMIZE) ## Render dist/install.yaml (CRDs, RBAC, manager pinned to IMG) from config/default, and dist/crds.yaml from config/crd.
 	@mkdir -p dist
 	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
 	$(KUSTOMIZE) build config/default > dist/install.yaml
+	$(KUSTOMIZE) build config/crd > dist/crds.yaml
 
 # The VERSION line of this Makefile, which make verify renders with.
 MAKEFILE_VERSION = $(shell sed -n 's/^VERSION ?= //p' Makefile)
 
+# The SBOM tool, fetched from the Go module proxy.
+CYCLONEDX_GOMOD_VERSION ?= v1.10.0
+CYCLONEDX_GOMOD ?= $(LOCALBIN)/cyclonedx-gomod-$(CYCLONEDX_GOMOD_VERSION)
+# What make release attaches to the GitHub release, all in dist/.
+RELEASE_ASSETS = install.yaml crds.yaml default-program.yaml rewards-operator-$(VERSION).tgz \
+	rewards-operator-v$(VERSION).sbom.cdx.json
+
 .PHONY: release
-release: ## Render dist/install.yaml and package the chart for VERSION (make release VERSION=x.y.z).
+release: ## Write the release assets of VERSION into dist/: installer, CRDs, program, chart, SBOM, SHA256SUMS, notes.
 	@if [ "$(VERSION)" != "$(MAKEFILE_VERSION)" ]; then \
 		echo "VERSION $(VERSION) is not the Makefile's ($(MAKEFILE_VERSION)): set 'VERSION ?= $(VERSION)' in the Makefile first,"; \
 		echo "so that what make verify renders is the release."; exit 1; fi
-	$(MAKE) --no-print-directory build-installer $(HELM)
+	$(MAKE) --no-print-directory build-installer $(HELM) $(CYCLONEDX_GOMOD)
+	hack/release-notes.sh $(VERSION) CHANGELOG.md > dist/release-notes.md.tmp
+	mv dist/release-notes.md.tmp dist/release-notes.md
 	$(HELM) lint --strict $(CHART_DIR)
 	$(HELM) package $(CHART_DIR) --destination dist
 	cp config/programs/default.yaml dist/default-program.yaml
-	@echo "dist/: install.yaml, default-program.yaml, rewards-operator-$(VERSION).tgz; attach them to the v$(VERSION) release."
+	@# The SBOM lists the Go modules (versions and hashes) in the manager as
+	@# the image builds it (Dockerfile, .ko.yaml), read from its build info.
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags "-s -w -X main.version=v$(VERSION)" \
+		-o dist/sbom/manager ./cmd
+	$(CYCLONEDX_GOMOD) bin -json -version v$(VERSION) -output dist/rewards-operator-v$(VERSION).sbom.cdx.json dist/sbom/manager
+	rm -rf dist/sbom
+	cd dist && sha256sum $(RELEASE_ASSETS) > SHA256SUMS
+	@echo "dist/: $(RELEASE_ASSETS) SHA256SUMS; attach them to the v$(VERSION) release with dist/release-notes.md as its notes."
 
 ##@ Deployment
 
+# The operator's objects in dist/install.yaml carry this label; its CRDs do
+# not, so deleting by it removes the operator and keeps every record.
+OPERATOR_SELECTOR = app.kubernetes.io/name=rewards-operator
+
 .PHONY: install
-install: manifests test-binaries ## Install the CRDs into the cluster of the current kubeconfig.
+install: manifests test-binaries ## Install or upgrade the CRDs in the cluster of the current kubeconfig.
 	$(KUBECTL) apply --server-side -k config/crd
 
-.PHONY: uninstall
-uninstall: test-binaries ## Remove the CRDs from the cluster of the current kubeconfig.
-	$(KUBECTL) delete --ignore-not-found -k config/crd
-
 .PHONY: deploy
-deploy: build-installer test-binaries ## Deploy the operator (image IMG) to the cluster of the current kubeconfig.
+deploy: build-installer test-binaries ## Deploy or upgrade the operator (image IMG) and its CRDs in the cluster of the current kubeconfig.
 	$(KUBECTL) apply --server-side -f dist/install.yaml
+
+.PHONY: uninstall
+uninstall: test-binaries ## Remove the operator from the cluster of the current kubeconfig; the CRDs and every rewards object stay.
+	$(KUBECTL) delete --ignore-not-found -f dist/install.yaml -l $(OPERATOR_SELECTOR)
+	@echo "The CRDs and every rewards object, BenefitGrant records included, are kept (README, \"Uninstall\")."
+
+# Deliberately not a prerequisite of anything: it deletes every record.
+.PHONY: delete-crds
+delete-crds: ## Delete the CRDs and with them EVERY rewards object and BenefitGrant record (CONFIRM=delete-every-record).
+	@if [ "$(CONFIRM)" != "delete-every-record" ]; then \
+		echo "This deletes the rewards CRDs and with them every RewardsProgram, Publisher, Offer, SalesRecord,"; \
+		echo "BenefitActivation and BenefitGrant (the audit record) in the cluster. Back them up first (README, \"Backups\")."; \
+		echo "To go on: make delete-crds CONFIRM=delete-every-record"; exit 1; fi
+	$(MAKE) --no-print-directory test-binaries
+	$(KUBECTL) delete --ignore-not-found -f dist/crds.yaml
 
 ##@ Tools
 
@@ -220,3 +273,8 @@ $(KO):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/google/ko@$(KO_VERSION)
 	mv $(LOCALBIN)/ko $(KO)
+
+$(CYCLONEDX_GOMOD):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)
+	mv $(LOCALBIN)/cyclonedx-gomod $(CYCLONEDX_GOMOD)

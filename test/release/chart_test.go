@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -12,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -30,11 +32,60 @@ var _ = Describe("The Helm chart", func() {
 		mustRun(helmBin, "lint", "--strict", chartDir, "--values", everyOption)
 	})
 
-	It("refuses more than one replica without leader election", func() {
-		_, errOut, err := command("", helmBin, "template", releaseName, chartDir,
-			"--set", "replicaCount=2", "--set", "leaderElection.enabled=false")
-		Expect(err).To(HaveOccurred())
-		Expect(errOut).To(ContainSubstring("replicaCount above 1 needs leaderElection.enabled"))
+	DescribeTable("refuses values a person got wrong, saying which",
+		func(message string, args ...string) {
+			_, errOut, err := command("", helmBin, append([]string{"template", releaseName, chartDir}, args...)...)
+			Expect(err).To(HaveOccurred(), "helm template %v", args)
+			Expect(errOut).To(ContainSubstring(message))
+		},
+		Entry("a misspelt key (values.schema.json)", "'resourcess'", "--set", "resourcess.limits.cpu=1"),
+		Entry("a misspelt nested key", "'minAvaliable'", "--set", "podDisruptionBudget.minAvaliable=1"),
+		Entry("a word for a number", "/replicaCount", "--set-string", "replicaCount=two"),
+		Entry("a word for a boolean", "/crds/keep", "--set-string", "crds.keep=yes"),
+		Entry("a resource quantity that is not one", "/resources/limits/memory", "--set", "resources.limits.memory=lots"),
+		Entry("an extra argument that is not a flag", "/extraArgs/0", "--set", "extraArgs[0]=resync-period=1m"),
+		Entry("an environment variable without a name", "/extraEnv/0", "--set", "extraEnv[0].value=400MiB"),
+		Entry("more than one replica without leader election", "replicaCount above 1 needs leaderElection.enabled",
+			"--set", "replicaCount=2", "--set", "leaderElection.enabled=false"),
+		Entry("a PodDisruptionBudget that no eviction satisfies", "would block every node drain",
+			"--set", "podDisruptionBudget.enabled=true"),
+		Entry("minAvailable and maxUnavailable both", "give minAvailable or maxUnavailable, not both",
+			"--set", "podDisruptionBudget.enabled=true", "--set", "replicaCount=3",
+			"--set", "podDisruptionBudget.minAvailable=1", "--set", "podDisruptionBudget.maxUnavailable=1"),
+		Entry("no ServiceAccount to run as", "set serviceAccount.name", "--set", "serviceAccount.create=false"),
+		Entry("a cert-manager certificate without its Secret", "needs metrics.tls.secretName",
+			"--set", "metrics.tls.certManager.enabled=true", "--set", "metrics.tls.certManager.issuerRef.name=ca"),
+		Entry("a Kubernetes version older than the oldest tested", "incompatible with Kubernetes v1.32.0",
+			"--kube-version", "1.32.0"),
+	)
+
+	It("states the oldest Kubernetes minor make test-k8s-matrix tests as its kubeVersion", func() {
+		makefile, err := os.ReadFile(filepath.Join(root, "Makefile"))
+		Expect(err).NotTo(HaveOccurred())
+		m := regexp.MustCompile(`(?m)^K8S_MATRIX \?= (.+)$`).FindSubmatch(makefile)
+		Expect(m).NotTo(BeNil(), "the Makefile sets K8S_MATRIX")
+		oldest := ""
+		for _, v := range strings.Fields(string(m[1])) {
+			minor := regexp.MustCompile(`^v(1\.\d+)\.\d+$`).FindStringSubmatch(v)
+			Expect(minor).NotTo(BeNil(), v)
+			if oldest == "" || minorLess(minor[1], oldest) {
+				oldest = minor[1]
+			}
+		}
+		chart := map[string]any{}
+		Expect(readYAML(filepath.Join(chartDir, "Chart.yaml"), &chart)).To(Succeed())
+		Expect(chart).To(HaveKeyWithValue("kubeVersion", ">="+oldest+".0-0"))
+		readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(readme)).To(MatchRegexp(`\| `+regexp.QuoteMeta(oldest)+` \(\d+\.\d+\.\d+\) \| [^|]+ \| yes \|`), "the README's table of supported versions")
+		mustRun(helmBin, "template", releaseName, chartDir, "--kube-version", oldest+".0")
+	})
+
+	It("renders a PodDisruptionBudget of minAvailable 1 by default once there are standbys", func() {
+		pdb := typed[policyv1.PodDisruptionBudget](mustFind(helmTemplate("--set", "podDisruptionBudget.enabled=true", "--set", "replicaCount=2"),
+			"PodDisruptionBudget", "rewards-operator-controller-manager"))
+		Expect(pdb.Spec.MinAvailable.IntValue()).To(Equal(1))
+		Expect(pdb.Spec.MaxUnavailable).To(BeNil())
 	})
 
 	It("is versioned like the release: chart version and image tag from the Makefile's VERSION", func() {
@@ -83,22 +134,35 @@ var _ = Describe("The Helm chart", func() {
 			}
 		})
 
-		It("installs every CRD of config/crd/bases as generated, from its crds/ directory", func() {
+		It("renders every CRD of config/crd/bases as generated, as templates that helm upgrade upgrades, kept on uninstall", func() {
 			bases, err := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(bases).NotTo(BeEmpty())
-			chartCRDs, err := filepath.Glob(filepath.Join(root, chartDir, "crds", "*.yaml"))
+			Expect(filepath.Join(root, chartDir, "crds")).NotTo(BeADirectory(), "a crds/ directory is never upgraded by helm")
+			chartCRDs, err := filepath.Glob(filepath.Join(root, chartDir, "files", "crds", "*.yaml"))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(chartCRDs).To(HaveLen(len(bases)))
 			for _, base := range bases {
 				want, err := os.ReadFile(base)
 				Expect(err).NotTo(HaveOccurred())
-				got, err := os.ReadFile(filepath.Join(root, chartDir, "crds", filepath.Base(base)))
+				got, err := os.ReadFile(filepath.Join(root, chartDir, "files", "crds", filepath.Base(base)))
 				Expect(err).NotTo(HaveOccurred(), "the chart lacks %s: run make manifests", filepath.Base(base))
 				Expect(string(got)).To(Equal(string(want)), "%s: run make manifests", filepath.Base(base))
+
+				crd := readObjects(strings.TrimPrefix(base, root+"/"))[0]
+				rendered := mustFind(chart, "CustomResourceDefinition", crd.GetName())
+				Expect(rendered.Object["spec"]).To(Equal(crd.Object["spec"]), crd.GetName())
+				Expect(rendered.GetAnnotations()).To(HaveKeyWithValue("helm.sh/resource-policy", "keep"), crd.GetName())
+				Expect(rendered.GetAnnotations()).To(HaveKeyWithValue("argocd.argoproj.io/sync-options", "Delete=false,Prune=false"), crd.GetName())
 			}
 			Expect(ofKind(chart, "CustomResourceDefinition")).To(HaveLen(len(bases)))
 			Expect(ofKind(kust, "CustomResourceDefinition")).To(HaveLen(len(bases)), "config/crd/kustomization.yaml lists every base")
+
+			By("crds.enabled=false leaving them out, crds.keep=false letting helm delete them")
+			Expect(ofKind(helmTemplate("--set", "crds.enabled=false"), "CustomResourceDefinition")).To(BeEmpty())
+			for _, crd := range ofKind(helmTemplate("--set", "crds.keep=false"), "CustomResourceDefinition") {
+				Expect(crd.GetAnnotations()).NotTo(HaveKey("helm.sh/resource-policy"))
+			}
 		})
 
 		It("runs the manager with the same image, security contexts, resources, probes and flags", func() {
@@ -155,12 +219,34 @@ var _ = Describe("The Helm chart", func() {
 			withMonitoring := helmTemplate("--set", "metrics.serviceMonitor.enabled=true",
 				"--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true")
 			prom := kustomize("config/prometheus")
-			Expect(prom).To(HaveLen(3))
+			Expect(prom).To(HaveLen(6))
+
+			By("authenticating with the token of a ServiceAccount that may only read the metrics, from a Secret")
+			Expect(mustFind(withMonitoring, "ServiceAccount", "rewards-operator-metrics-scraper").GetNamespace()).To(
+				Equal(mustFind(prom, "ServiceAccount", "rewards-operator-metrics-scraper").GetNamespace()))
+			token := mustFind(withMonitoring, "Secret", "rewards-operator-metrics-scraper-token")
+			wantToken := mustFind(prom, "Secret", "rewards-operator-metrics-scraper-token")
+			Expect(token.GetNamespace()).To(Equal(wantToken.GetNamespace()))
+			Expect(token.Object["type"]).To(Equal("kubernetes.io/service-account-token"))
+			Expect(wantToken.Object["type"]).To(Equal(token.Object["type"]))
+			Expect(token.GetAnnotations()).To(HaveKeyWithValue("kubernetes.io/service-account.name", "rewards-operator-metrics-scraper"))
+			Expect(wantToken.GetAnnotations()).To(Equal(token.GetAnnotations()))
+			cb := typed[rbacv1.ClusterRoleBinding](mustFind(withMonitoring, "ClusterRoleBinding", "rewards-operator-metrics-scraper"))
+			kb := typed[rbacv1.ClusterRoleBinding](mustFind(prom, "ClusterRoleBinding", "rewards-operator-metrics-scraper"))
+			Expect(cb.RoleRef).To(Equal(kb.RoleRef))
+			Expect(cb.Subjects).To(Equal(kb.Subjects))
+			Expect(kb.RoleRef.Name).To(Equal("rewards-operator-metrics-reader"))
+			Expect(find(kust, "ClusterRole", kb.RoleRef.Name)).NotTo(BeNil(), "config/default's metrics-reader")
 
 			sm := mustFind(withMonitoring, "ServiceMonitor", "rewards-operator-controller-manager-metrics-monitor")
 			want := mustFind(prom, "ServiceMonitor", "rewards-operator-controller-manager-metrics-monitor")
 			Expect(sm.GetNamespace()).To(Equal(want.GetNamespace()))
 			Expect(sm.Object["spec"].(map[string]any)["endpoints"]).To(Equal(want.Object["spec"].(map[string]any)["endpoints"]))
+			endpoint := typed[serviceMonitorEndpoint](&unstructured.Unstructured{Object: sm.Object["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)})
+			Expect(endpoint.BearerTokenFile).To(BeEmpty(), "deprecated by prometheus-operator")
+			Expect(endpoint.Authorization.Type).To(Equal("Bearer"))
+			Expect(endpoint.Authorization.Credentials).To(Equal(corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "rewards-operator-metrics-scraper-token"}, Key: "token"}))
 			svc := mustFind(withMonitoring, "Service", "rewards-operator-controller-manager-metrics-service")
 			for _, selector := range []map[string]any{
 				sm.Object["spec"].(map[string]any)["selector"].(map[string]any),
@@ -179,8 +265,9 @@ var _ = Describe("The Helm chart", func() {
 			Expect(dashboard.GetLabels()).To(HaveKeyWithValue("grafana_dashboard", "1"))
 		})
 
-		It("creates the default program of config/programs, and keeps it", func() {
-			program := mustFind(chart, "RewardsProgram", "default")
+		It("creates the default program of config/programs once the API server serves its kind, and keeps it", func() {
+			Expect(find(chart, "RewardsProgram", "default")).To(BeNil(), "no RewardsProgram API yet: the release creates its CRD")
+			program := mustFind(helmTemplate("--api-versions", "rewards.marketplace.io/v1alpha1/RewardsProgram"), "RewardsProgram", "default")
 			Expect(program.GetAnnotations()).To(HaveKeyWithValue("helm.sh/resource-policy", "keep"))
 			Expect(program.Object["spec"]).To(Equal(mustFind(readObjects("config/programs/default.yaml"), "RewardsProgram", "default").Object["spec"]))
 		})
@@ -197,8 +284,13 @@ var _ = Describe("The Helm chart", func() {
 			"leader-elect": "true", "leader-election-namespace": "rewards-leases",
 			"health-probe-bind-address": ":8081", "metrics-bind-address": ":8443",
 			"max-concurrent-reconciles": "8", "resync-period": "30m", "kube-api-qps": "50", "kube-api-burst": "100",
-			"zap-log-level": "4",
+			"zap-log-level": "4", "pprof-bind-address": "127.0.0.1:6060",
 		}))
+		Expect(ctr.Args[len(ctr.Args)-1]).To(Equal("--pprof-bind-address=127.0.0.1:6060"), "extraArgs come last, and so win")
+		Expect(ctr.Env).To(ContainElements(
+			corev1.EnvVar{Name: "GOMEMLIMIT", Value: "400MiB"},
+			corev1.EnvVar{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		))
 		Expect(pod.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "registry"}}))
 		Expect(pod.PriorityClassName).To(Equal("system-cluster-critical"))
 		Expect(pod.NodeSelector).To(HaveKeyWithValue("kubernetes.io/os", "linux"))
@@ -208,8 +300,46 @@ var _ = Describe("The Helm chart", func() {
 		Expect(deploy.Spec.Template.Labels).To(HaveKeyWithValue("example.com/team", "rewards"))
 		Expect(ctr.Resources.Limits.Memory().String()).To(Equal("512Mi"))
 
-		sa := mustFind(objs, "ServiceAccount", "rewards-operator-controller-manager")
-		Expect(sa.GetAnnotations()).To(HaveKeyWithValue("example.com/role", "rewards-operator"))
+		By("running as the existing ServiceAccount named, bound to the operator's roles")
+		Expect(ofKind(objs, "ServiceAccount")).To(BeEmpty(), "serviceAccount.create: false")
+		Expect(pod.ServiceAccountName).To(Equal("rewards-operator-existing"))
+		for _, b := range append(ofKind(objs, "ClusterRoleBinding"), ofKind(objs, "RoleBinding")...) {
+			Expect(typed[rbacv1.RoleBinding](b).Subjects).To(ConsistOf(rbacv1.Subject{
+				Kind: "ServiceAccount", Name: "rewards-operator-existing", Namespace: operatorNS}), b.GetName())
+		}
+
+		By("spreading the pods, a constraint without a selector selecting the operator's pods")
+		Expect(pod.TopologySpreadConstraints).To(HaveLen(2))
+		Expect(pod.TopologySpreadConstraints[0].LabelSelector.MatchLabels).To(Equal(deploy.Spec.Selector.MatchLabels))
+		Expect(pod.TopologySpreadConstraints[1].LabelSelector.MatchLabels).To(Equal(map[string]string{"example.com/team": "rewards"}))
+		pdb := typed[policyv1.PodDisruptionBudget](mustFind(objs, "PodDisruptionBudget", "rewards-operator-controller-manager"))
+		Expect(pdb.Spec.MaxUnavailable.IntValue()).To(Equal(1))
+		Expect(pdb.Spec.MinAvailable).To(BeNil())
+		Expect(pdb.Spec.Selector.MatchLabels).To(Equal(deploy.Spec.Selector.MatchLabels))
+
+		By("serving the metrics with cert-manager's certificate, which the ServiceMonitor verifies, and presenting the named token")
+		cert := mustFind(objs, "Certificate", "rewards-operator-metrics-cert")
+		Expect(cert.Object["spec"]).To(HaveKeyWithValue("secretName", "rewards-operator-metrics-cert"))
+		Expect(cert.Object["spec"]).To(HaveKeyWithValue("dnsNames", ContainElement("rewards-operator-controller-manager-metrics-service."+operatorNS+".svc")))
+		Expect(cert.Object["spec"]).To(HaveKeyWithValue("issuerRef", HaveKeyWithValue("kind", "ClusterIssuer")))
+		Expect(ctr.VolumeMounts).To(ConsistOf(corev1.VolumeMount{Name: "metrics-certs", MountPath: "/tmp/k8s-metrics-server/serving-certs", ReadOnly: true}))
+		Expect(pod.Volumes).To(HaveLen(1))
+		Expect(pod.Volumes[0].Secret.SecretName).To(Equal("rewards-operator-metrics-cert"))
+		sm := mustFind(objs, "ServiceMonitor", "rewards-operator-controller-manager-metrics-monitor")
+		endpoint := typed[serviceMonitorEndpoint](&unstructured.Unstructured{Object: sm.Object["spec"].(map[string]any)["endpoints"].([]any)[0].(map[string]any)})
+		Expect(endpoint.TLSConfig.InsecureSkipVerify).To(BeFalse())
+		Expect(endpoint.TLSConfig.CA.Secret).To(Equal(&corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "rewards-operator-metrics-cert"}, Key: "ca.crt"}))
+		Expect(endpoint.TLSConfig.ServerName).To(Equal("rewards-operator-controller-manager-metrics-service." + operatorNS + ".svc"))
+		Expect(endpoint.Authorization.Credentials).To(Equal(corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "prometheus-scrape-token"}, Key: "bearer"}))
+		Expect(find(objs, "Secret", "rewards-operator-metrics-scraper-token")).To(BeNil(), "a Secret of one's own is named")
+
+		By("rendering the CRDs without the keep policy (crds.keep: false)")
+		Expect(ofKind(objs, "CustomResourceDefinition")).NotTo(BeEmpty())
+		for _, crd := range ofKind(objs, "CustomResourceDefinition") {
+			Expect(crd.GetAnnotations()).NotTo(HaveKey("helm.sh/resource-policy"))
+		}
 		lease := mustFind(objs, "Role", "rewards-operator-leader-election-role")
 		Expect(lease.GetNamespace()).To(Equal("rewards-leases"))
 		Expect(mustFind(objs, "RoleBinding", "rewards-operator-leader-election-rolebinding").GetNamespace()).To(Equal("rewards-leases"))
@@ -250,14 +380,31 @@ var _ = Describe("The Helm chart", func() {
 			Expect(chartTgz).To(BeAnExistingFile())
 		})
 
-		It("installs with helm install as the README says, CRDs and default program included", func() {
+		It("dry-runs against the empty cluster: helm install --dry-run=server, and helm template | kubectl apply --dry-run=server", func() {
 			c.mustKubectl("create", "namespace", operatorNS)
 			c.mustKubectl("label", "namespace", operatorNS, "pod-security.kubernetes.io/enforce=restricted")
-			_, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS)
+			out, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS, "--dry-run=server")
+			Expect(err).NotTo(HaveOccurred(), errOut)
+			Expect(out).To(ContainSubstring("kind: CustomResourceDefinition"))
+			Expect(out).NotTo(MatchRegexp(`(?m)^kind: RewardsProgram$`), "no object of a CRD the release creates")
+			Expect(out).To(ContainSubstring(`The "default" RewardsProgram was not created`))
+
+			rendered := mustRun(helmBin, "template", releaseName, chartTgz, "--namespace", operatorNS)
+			_, errOut, err = c.kubectl(rendered, "apply", "--server-side", "--dry-run=server", "-f", "-")
 			Expect(err).NotTo(HaveOccurred(), errOut)
 
-			// Helm waited for them before creating the rest.
-			c.mustKubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=1s")
+			Expect(c.mustKubectl("get", "crd", "-o", "name")).To(BeEmpty(), "a dry run creates nothing")
+			Expect(c.mustKubectl("-n", operatorNS, "get", "deployments", "-o", "name")).To(BeEmpty())
+		})
+
+		It("installs with helm install as the README says, then creates the default program with helm upgrade", func() {
+			_, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS)
+			Expect(err).NotTo(HaveOccurred(), errOut)
+			Expect(c.mustKubectl("get", "rewardsprograms", "-o", "name")).To(BeEmpty(), "the release created the CRD")
+			_, errOut, err = c.helm("upgrade", releaseName, chartTgz, "--namespace", operatorNS, "--reuse-values")
+			Expect(err).NotTo(HaveOccurred(), errOut)
+
+			c.mustKubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 			crds := c.mustKubectl("get", "crd", "-o", "name")
 			bases, _ := filepath.Glob(filepath.Join(root, "config", "crd", "bases", "*.yaml"))
 			Expect(strings.Fields(crds)).To(HaveLen(len(bases)))
@@ -285,8 +432,11 @@ var _ = Describe("The Helm chart", func() {
 			const ns = "second"
 			c.mustKubectl("create", "namespace", ns)
 			c.mustKubectl("create", "namespace", "rewards-leases")
+			// The first release owns the CRDs; the Prometheus Operator's and
+			// cert-manager's are not installed.
 			out := mustRun(helmBin, "template", "second", chartDir, "--namespace", ns, "--values", everyOption,
-				"--set", "metrics.serviceMonitor.enabled=false", "--set", "prometheusRule.enabled=false")
+				"--set", "crds.enabled=false", "--set", "metrics.serviceMonitor.enabled=false",
+				"--set", "prometheusRule.enabled=false", "--set", "metrics.tls.certManager.enabled=false")
 			objs, err := testenv.DecodeObjects(out)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(len(objs)).To(BeNumerically(">=", 12))
@@ -299,6 +449,30 @@ var _ = Describe("The Helm chart", func() {
 				Expect(l).To(HaveSuffix("serverside-applied (server dry run)"))
 			}
 			Expect(c.mustKubectl("-n", ns, "get", "deployments", "-o", "name")).To(BeEmpty(), "a dry run creates nothing")
+		})
+
+		It("upgrades its CRDs with helm upgrade, both ways", func() {
+			crd := "benefitgrants.rewards.marketplace.io"
+			description := "jsonpath={.spec.versions[0].schema.openAPIV3Schema.description}"
+			want := c.mustKubectl("get", "crd", crd, "-o", description)
+			Expect(want).NotTo(BeEmpty())
+
+			By("upgrading to a chart whose CRD differs (another description)")
+			other := filepath.Join(GinkgoT().TempDir(), "rewards-operator")
+			Expect(os.CopyFS(other, os.DirFS(filepath.Join(root, chartDir)))).To(Succeed())
+			file := filepath.Join(other, "files", "crds", "rewards.marketplace.io_benefitgrants.yaml")
+			data, err := os.ReadFile(file)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(os.WriteFile(file, []byte(strings.Replace(string(data), "BenefitGrant is the operator's durable record",
+				"BenefitGrant, as another version describes it, is the operator's durable record", 1)), 0o600)).To(Succeed())
+			_, errOut, err := c.helm("upgrade", releaseName, other, "--namespace", operatorNS, "--reuse-values")
+			Expect(err).NotTo(HaveOccurred(), errOut)
+			Expect(c.mustKubectl("get", "crd", crd, "-o", description)).To(HavePrefix("BenefitGrant, as another version describes it"))
+
+			By("upgrading back to the release's chart")
+			_, errOut, err = c.helm("upgrade", releaseName, chartTgz, "--namespace", operatorNS, "--reuse-values")
+			Expect(err).NotTo(HaveOccurred(), errOut)
+			Expect(c.mustKubectl("get", "crd", crd, "-o", description)).To(Equal(want))
 		})
 
 		It("uninstalls, keeping the CRDs and the default program (and so every rewards object)", func() {
@@ -316,6 +490,23 @@ var _ = Describe("The Helm chart", func() {
 		})
 	})
 })
+
+// serviceMonitorEndpoint is the part of a prometheus-operator ServiceMonitor
+// endpoint these tests read.
+type serviceMonitorEndpoint struct {
+	BearerTokenFile string `json:"bearerTokenFile,omitempty"`
+	Authorization   struct {
+		Type        string                   `json:"type"`
+		Credentials corev1.SecretKeySelector `json:"credentials"`
+	} `json:"authorization"`
+	TLSConfig struct {
+		InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
+		ServerName         string `json:"serverName,omitempty"`
+		CA                 struct {
+			Secret *corev1.SecretKeySelector `json:"secret,omitempty"`
+		} `json:"ca"`
+	} `json:"tlsConfig"`
+}
 
 // flags turns manager arguments into flag names and values; a bare
 // boolean flag (--leader-elect) reads "true".
@@ -345,6 +536,13 @@ func aggregationLabels(o *unstructured.Unstructured) map[string]string {
 // typedSelector converts an unstructured label selector.
 func typedSelector(m map[string]any) *metav1.LabelSelector {
 	return typed[metav1.LabelSelector](&unstructured.Unstructured{Object: m})
+}
+
+// minorLess compares two "1.N" Kubernetes minors.
+func minorLess(a, b string) bool {
+	an, _ := strconv.Atoi(strings.TrimPrefix(a, "1."))
+	bn, _ := strconv.Atoi(strings.TrimPrefix(b, "1."))
+	return an < bn
 }
 
 // readYAML decodes a YAML file of the repository into out.

@@ -2,6 +2,7 @@ package release
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -29,6 +30,39 @@ var _ = Describe("dist/install.yaml", func() {
 		for i := range kust {
 			Expect(dist[i].Object).To(Equal(kust[i].Object), "%s %s", kust[i].GetKind(), kust[i].GetName())
 		}
+	})
+
+	It("labels every object but the CRDs app.kubernetes.io/name=rewards-operator, which the README's uninstall deletes by", func() {
+		for _, o := range dist {
+			if o.GetKind() == "CustomResourceDefinition" {
+				Expect(o.GetLabels()).NotTo(HaveKey("app.kubernetes.io/name"), o.GetName())
+			} else {
+				Expect(o.GetLabels()).To(HaveKeyWithValue("app.kubernetes.io/name", "rewards-operator"), "%s %s", o.GetKind(), o.GetName())
+			}
+		}
+	})
+
+	It("ships the CRDs apart in dist/crds.yaml, which no GitOps tool prunes", func() {
+		crds := readObjects("dist/crds.yaml")
+		kust := kustomize("config/crd")
+		Expect(crds).To(HaveLen(len(kust)))
+		for i := range kust {
+			Expect(crds[i].Object).To(Equal(kust[i].Object), kust[i].GetName())
+		}
+		Expect(crds).To(HaveLen(len(ofKind(dist, "CustomResourceDefinition"))))
+		for _, crd := range crds {
+			Expect(crd.GetKind()).To(Equal("CustomResourceDefinition"))
+			Expect(mustFind(dist, "CustomResourceDefinition", crd.GetName()).Object).To(Equal(crd.Object), "install.yaml holds the same CRD")
+			Expect(crd.GetAnnotations()).To(HaveKeyWithValue("kustomize.toolkit.fluxcd.io/prune", "disabled"), crd.GetName())
+			Expect(crd.GetAnnotations()).To(HaveKeyWithValue("argocd.argoproj.io/sync-options", "Delete=false,Prune=false"), crd.GetName())
+		}
+	})
+
+	It("deletes the CRDs only when asked to in so many words (make delete-crds)", func() {
+		out, err := exec.Command("make", "-C", root, "--no-print-directory", "delete-crds").CombinedOutput()
+		Expect(err).To(HaveOccurred())
+		Expect(string(out)).To(ContainSubstring("make delete-crds CONFIRM=delete-every-record"))
+		Expect(string(out)).NotTo(ContainSubstring("delete --ignore-not-found"), "nothing was deleted")
 	})
 
 	It("pins the image to the Makefile's version, and nothing runs :latest", func() {
@@ -84,6 +118,19 @@ var _ = Describe("dist/install.yaml", func() {
 			diff, _, err := c.kubectl("", "diff", "--server-side", "-f", filepath.Join(root, "dist", "install.yaml"))
 			Expect(err).NotTo(HaveOccurred(), "kubectl diff exits 1 when there is a difference:\n%s", diff)
 			Expect(diff).To(BeEmpty())
+		})
+
+		It("uninstalls with kubectl delete -l as the README says, keeping the CRDs and every rewards object", func() {
+			c.mustKubectl("create", "namespace", "partner")
+			c.mustKubectl("apply", "--server-side", "-n", "partner", "-f", filepath.Join(root, "config", "samples", "rewards_v1alpha1_publisher.yaml"))
+			out := c.mustKubectl("delete", "-f", filepath.Join(root, "dist", "install.yaml"), "-l", "app.kubernetes.io/name=rewards-operator", "--wait=false")
+			Expect(out).To(ContainSubstring(`deployment.apps "rewards-operator-controller-manager" deleted`))
+			Expect(out).To(ContainSubstring(`clusterrole.rbac.authorization.k8s.io "rewards-operator-manager-role" deleted`))
+			Expect(out).NotTo(ContainSubstring("customresourcedefinition"))
+			Expect(c.mustKubectl("get", "clusterroles", "-l", "app.kubernetes.io/name=rewards-operator", "-o", "name")).To(BeEmpty())
+			Expect(strings.Fields(c.mustKubectl("get", "crd", "-o", "name"))).To(HaveLen(len(ofKind(dist, "CustomResourceDefinition"))))
+			Expect(c.mustKubectl("get", "rewardsprogram", "default", "-o", "name")).To(Equal("rewardsprogram.rewards.marketplace.io/default\n"))
+			Expect(c.mustKubectl("-n", "partner", "get", "publishers", "-o", "name")).To(ContainSubstring("publisher.rewards.marketplace.io/contoso"))
 		})
 	})
 })

@@ -46,10 +46,33 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-The operator's ServiceAccount (and Deployment) name.
+The operator's ServiceAccount name: serviceAccount.name, or the
+Deployment's name (<fullname>-controller-manager).
 */}}
 {{- define "rewards-operator.serviceAccountName" -}}
-{{ include "rewards-operator.fullname" . }}-controller-manager
+{{- if .Values.serviceAccount.name }}
+{{- .Values.serviceAccount.name }}
+{{- else if .Values.serviceAccount.create }}
+{{- include "rewards-operator.fullname" . }}-controller-manager
+{{- else }}
+{{- fail "serviceAccount.create is false: set serviceAccount.name to the existing ServiceAccount the operator runs as" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The metrics Service's name, which its serving certificate names.
+*/}}
+{{- define "rewards-operator.metricsServiceName" -}}
+{{ include "rewards-operator.fullname" . }}-controller-manager-metrics-service
+{{- end }}
+
+{{/*
+The Secret whose token the ServiceMonitor presents:
+metrics.serviceMonitor.authorization.secretName, or the token Secret of
+the metrics-scraper ServiceAccount the chart creates.
+*/}}
+{{- define "rewards-operator.scrapeTokenSecretName" -}}
+{{- default (printf "%s-metrics-scraper-token" (include "rewards-operator.fullname" .)) .Values.metrics.serviceMonitor.authorization.secretName }}
 {{- end }}
 
 {{/*
