@@ -411,7 +411,7 @@ var _ = Describe("Admission", func() {
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "2.5e4" })),
 			"spec.tiers[1].minBilledSales"),
 
-		// RewardsProgram consistency (DESIGN.md, "Program safety"): every
+		// RewardsProgram consistency (docs/rules.md, "Program safety"): every
 		// inconsistency the operator's ResolveProgram detects is refused
 		// here, so that no program reaches the operator invalid.
 		Entry("RewardsProgram: a tier names a benefit missing from the catalog",
