@@ -84,52 +84,15 @@ func readMarkdown(path string) (*markdownDoc, error) {
 	scanner.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for n := 1; scanner.Scan(); n++ {
 		line := scanner.Text()
-		if m := fence.FindStringSubmatch(line); m != nil {
-			switch {
-			case open == "":
-				open = m[1]
-				continue
-			case m[1][0] == open[0] && len(m[1]) >= len(open) && strings.TrimSpace(m[2]) == "":
-				// CommonMark: a closing fence is at least as long as the
-				// opening one, of the same character, with nothing after it.
-				open = ""
-				continue
-			case m[1][0] == open[0] && len(m[1]) >= len(open):
-				// Meant to close the block, but text follows it: the block
-				// goes on and swallows what comes next, headings included.
-				return nil, fmt.Errorf("%s:%d: a closing fence %s with text after it does not close the code block: put the text on its own line",
-					path, n, m[1])
-			}
+		next, isFence, err := fenceAfter(open, line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
-		if open != "" {
+		open = next
+		if isFence || open != "" {
 			continue
 		}
-		if m := atxHeading.FindStringSubmatch(line); m != nil {
-			text := renderedText(m[2])
-			slug := githubSlug(text)
-			if seen := slugs[slug]; seen > 0 {
-				slugs[slug] = seen + 1
-				slug = fmt.Sprintf("%s-%d", slug, seen)
-			} else {
-				slugs[slug] = 1
-			}
-			doc.headings = append(doc.headings, heading{line: n, level: len(m[1]), text: text, slug: slug})
-			doc.anchors[slug] = true
-		}
-		for _, m := range htmlAnchor.FindAllStringSubmatch(line, -1) {
-			doc.anchors[m[1]] = true
-		}
-		if m := referenceDef.FindStringSubmatch(line); m != nil {
-			doc.links = append(doc.links, link{line: n, dest: m[1]})
-			continue
-		}
-		spans := codeSpan.FindAllStringIndex(line, -1)
-		for _, m := range inlineLink.FindAllStringSubmatchIndex(line, -1) {
-			if inSpan(m[0], spans) {
-				continue
-			}
-			doc.links = append(doc.links, link{line: n, text: line[m[2]:m[3]], dest: line[m[4]:m[5]]})
-		}
+		doc.readLine(n, line, slugs)
 	}
 	if err := scanner.Err(); err != nil {
 		return nil, err
@@ -138,6 +101,60 @@ func readMarkdown(path string) (*markdownDoc, error) {
 		return nil, fmt.Errorf("%s: a code block opened with %s is never closed", path, open)
 	}
 	return doc, nil
+}
+
+// fenceAfter follows code blocks: given the fence that opened the block a
+// line is in ("" outside one), it returns the fence after the line and
+// whether the line is a fence itself.
+func fenceAfter(open, line string) (string, bool, error) {
+	m := fence.FindStringSubmatch(line)
+	switch {
+	case m == nil:
+		return open, false, nil
+	case open == "":
+		return m[1], true, nil
+	case m[1][0] != open[0] || len(m[1]) < len(open):
+		// A shorter fence, or of the other character, inside the block.
+		return open, false, nil
+	case strings.TrimSpace(m[2]) == "":
+		// CommonMark: a closing fence is at least as long as the opening
+		// one, of the same character, with nothing after it.
+		return "", true, nil
+	}
+	// Meant to close the block, but text follows it: the block goes on and
+	// swallows what comes next, headings included.
+	return open, false, fmt.Errorf("a closing fence %s with text after it does not close the code block: put the text on its own line", m[1])
+}
+
+// readLine reads a line outside code blocks: a heading (its slug made
+// unique with slugs, the counts of the slugs so far), HTML anchors, links.
+func (doc *markdownDoc) readLine(n int, line string, slugs map[string]int) {
+	if m := atxHeading.FindStringSubmatch(line); m != nil {
+		text := renderedText(m[2])
+		slug := githubSlug(text)
+		if seen := slugs[slug]; seen > 0 {
+			slugs[slug] = seen + 1
+			slug = fmt.Sprintf("%s-%d", slug, seen)
+		} else {
+			slugs[slug] = 1
+		}
+		doc.headings = append(doc.headings, heading{line: n, level: len(m[1]), text: text, slug: slug})
+		doc.anchors[slug] = true
+	}
+	for _, m := range htmlAnchor.FindAllStringSubmatch(line, -1) {
+		doc.anchors[m[1]] = true
+	}
+	if m := referenceDef.FindStringSubmatch(line); m != nil {
+		doc.links = append(doc.links, link{line: n, dest: m[1]})
+		return
+	}
+	spans := codeSpan.FindAllStringIndex(line, -1)
+	for _, m := range inlineLink.FindAllStringSubmatchIndex(line, -1) {
+		if inSpan(m[0], spans) {
+			continue
+		}
+		doc.links = append(doc.links, link{line: n, text: line[m[2]:m[3]], dest: line[m[4]:m[5]]})
+	}
 }
 
 // inSpan reports whether offset falls inside one of the code spans.
@@ -220,7 +237,7 @@ func TestReadMarkdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var slugs []string
+	slugs := make([]string, 0, len(doc.headings))
 	for _, h := range doc.headings {
 		slugs = append(slugs, h.slug)
 	}
@@ -230,7 +247,7 @@ func TestReadMarkdown(t *testing.T) {
 	if !doc.anchors["custom"] {
 		t.Errorf("the HTML anchor \"custom\" was not found: %v", doc.anchors)
 	}
-	var dests []string
+	dests := make([]string, 0, len(doc.links))
 	for _, l := range doc.links {
 		dests = append(dests, fmt.Sprintf("%d:%s", l.line, l.dest))
 	}

@@ -53,40 +53,45 @@ func ruleMentions(t *testing.T, root string, dirs ...string) map[string]mention 
 	}
 	for _, dir := range dirs {
 		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
+			switch {
+			case err != nil:
 				return err
-			}
-			// This package's own sources name ids as examples.
-			if d.IsDir() && path == filepath.Join(root, "test", "docs") {
+			case d.IsDir() && path == filepath.Join(root, "test", "docs"):
+				// This package's own sources name ids as examples.
 				return filepath.SkipDir
-			}
-			if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			case d.IsDir() || !strings.HasSuffix(path, ".go"):
 				return nil
 			}
-			f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.SkipObjectResolution)
-			if err != nil {
-				return err
-			}
-			for _, group := range f.Comments {
-				for _, c := range group.List {
-					note(c.Text, c.Pos())
-				}
-			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					if s, err := strconv.Unquote(lit.Value); err == nil {
-						note(s, lit.Pos())
-					}
-				}
-				return true
-			})
-			return nil
+			return textsOf(fset, path, note)
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	return found
+}
+
+// textsOf hands note the text of every comment and string literal of the
+// Go file at path, with its position.
+func textsOf(fset *token.FileSet, path string, note func(text string, pos token.Pos)) error {
+	f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		return err
+	}
+	for _, group := range f.Comments {
+		for _, c := range group.List {
+			note(c.Text, c.Pos())
+		}
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if s, err := strconv.Unquote(lit.Value); err == nil {
+				note(s, lit.Pos())
+			}
+		}
+		return true
+	})
+	return nil
 }
 
 // idsIn lists the rule ids text names, ranges expanded.
