@@ -24,6 +24,8 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/status"
 )
 
 // BenefitActivationReconciler runs the life of an activation: Pending until
@@ -58,7 +60,7 @@ type BenefitActivationReconciler struct {
 	// Upgraded, if set, is waited for before anything is decided: the
 	// conversion of the records earlier versions wrote (upgradeRecords).
 	Upgraded *upgradeGate
-	wakeups  *Wakeups
+	wakeups  *scheduler.Wakeups
 	// oneTimeGrants serialises the grants of one one-time benefit of one
 	// offer (B3) across concurrent workers.
 	oneTimeGrants keyedMutex
@@ -119,7 +121,7 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 
 	showDecision(&act, in, d)
 
-	changed, err := patchStatusIfChanged(ctx, r.Client, before, &act, func(o client.Object) any { return o.(*v1alpha1.BenefitActivation).Status })
+	changed, err := status.PatchIfChanged(ctx, r.Client, before, &act, func(o client.Object) any { return o.(*v1alpha1.BenefitActivation).Status })
 	if err != nil {
 		return resultOf(err)
 	}
@@ -143,22 +145,23 @@ func showDecision(act *v1alpha1.BenefitActivation, in rewards.ActivationInput, d
 	case in.Grant != nil:
 		st.Publisher = in.Grant.Spec.Publisher
 	}
-	st.ActivatedAt = metaTime(d.ActivatedAt)
-	st.ContactDueBy = metaTime(d.ContactDueBy)
-	st.ExpiresAt = metaTime(d.ExpiresAt)
-	st.ExpiredAt = metaTime(d.ExpiredAt)
-	st.Revocation = d.Revocation
-	setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionReady, boolStatus(d.Ready), d.Reason, d.Message)
+	st.ActivatedAt = status.Time(d.ActivatedAt)
+	st.ContactDueBy = status.Time(d.ContactDueBy)
+	st.ExpiresAt = status.Time(d.ExpiresAt)
+	st.ExpiredAt = status.Time(d.ExpiredAt)
+	st.Revocation = d.Revocation.Status()
+	status.SetCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionReady, status.Bool(d.Ready), d.Reason, d.Message)
 	// Stalled means what Flux and kstatus mean by it: it will not get
 	// better by itself and needs a person. A revoked benefit does; an
 	// expired one ran its course (Ready=True, no Stalled).
 	if d.Phase == v1alpha1.ActivationRevoked {
-		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionStalled, metav1.ConditionTrue, d.Reason, d.Message)
+		status.SetCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionStalled, metav1.ConditionTrue, d.Reason, d.Message)
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStalled)
 	}
 	if d.ContactReason != "" {
-		setCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionContactOverdue, boolStatus(d.ContactOverdue), d.ContactReason, d.ContactMessage)
+		status.SetCondition(&st.Conditions, in.Now, act.Generation, v1alpha1.ConditionContactOverdue, status.Bool(d.ContactOverdue),
+			d.ContactReason, d.ContactMessage)
 	} else {
 		// Only an Active benefit has a contact obligation to show; keeping
 		// an old one would make the status depend on its history.
@@ -257,7 +260,7 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 	// benefit's record) shows as a condition
 	// and an Event, as docs/design.md says; other Pending reasons are ordinary
 	// waiting and only show in the condition.
-	if !d.Ready && readyReason(old.Conditions) != d.Reason {
+	if !d.Ready && status.ReadyReason(old.Conditions, v1alpha1.ConditionReady) != d.Reason {
 		switch d.Reason {
 		case v1alpha1.ReasonOfferNotFound, v1alpha1.ReasonPublisherNotFound, v1alpha1.ReasonProgramNotFound,
 			v1alpha1.ReasonProgramInvalid, v1alpha1.ReasonUnknownBenefit, v1alpha1.ReasonNameHeldByGrant:
@@ -353,7 +356,7 @@ func transactOffers(offers []v1alpha1.Offer) []v1alpha1.Offer {
 // SetupWithManager registers the controller and what it watches: anything
 // an activation's decision reads.
 func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
 	activationsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {

@@ -6,20 +6,15 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -138,99 +133,6 @@ func getOptional(ctx context.Context, c client.Reader, key types.NamespacedName,
 		return false, err
 	}
 	return true, nil
-}
-
-// setCondition sets a condition, stamping a transition time from the
-// injected clock (meta.SetStatusCondition would use the wall clock) and the
-// generation it was computed from. The time keeps whole seconds only, as the
-// API server does, so that an unchanged status compares equal after a round
-// trip and is not written again.
-func setCondition(conds *[]metav1.Condition, now time.Time, generation int64, typ string, status metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(conds, metav1.Condition{
-		Type:               typ,
-		Status:             status,
-		Reason:             reason,
-		Message:            message,
-		ObservedGeneration: generation,
-		LastTransitionTime: metav1.NewTime(now.Truncate(time.Second)),
-	})
-}
-
-// boolStatus turns a bool into a condition status.
-func boolStatus(b bool) metav1.ConditionStatus {
-	if b {
-		return metav1.ConditionTrue
-	}
-	return metav1.ConditionFalse
-}
-
-// metaTime converts an optional instant to an API time, nil for nil.
-func metaTime(t *time.Time) *metav1.Time {
-	if t == nil {
-		return nil
-	}
-	mt := metav1.NewTime(t.Truncate(time.Second))
-	return &mt
-}
-
-// patchStatusIfChanged writes obj's status when it differs from before's.
-// Comparing first is what keeps a steady state free of API writes (and of
-// the watch events each write would cause). The write is refused with a
-// conflict when the object changed since before was read (WriteStatus).
-// obj is not updated from the answer: nothing reads it after the write
-// but its kind, namespace and name.
-func patchStatusIfChanged(ctx context.Context, c client.Client, before, obj client.Object, statusOf func(client.Object) any) (bool, error) {
-	status := statusOf(obj)
-	if equality.Semantic.DeepEqual(statusOf(before), status) {
-		return false, nil
-	}
-	if err := WriteStatus(ctx, c, obj, before.GetResourceVersion(), status); err != nil {
-		if apierrors.IsNotFound(err) {
-			return false, nil // deleted meanwhile: nothing left to report on
-		}
-		return false, err
-	}
-	return true, nil
-}
-
-// WriteStatus sets obj's whole status to status, and is refused with a
-// conflict when obj changed since resourceVersion: a status computed from
-// a cache that was behind the API server never overwrites a newer one.
-//
-// It is the cheapest write of a status the operator found (make
-// bench-scale, profiled), where the write was most of its CPU:
-//   - The status is sent whole, as a JSON patch (RFC 6902) that also sets
-//     the resourceVersion it was computed from, which the API server
-//     checks. The operator computes every field of a status; a merge patch
-//     would first be computed by encoding the object twice, before and
-//     after, and comparing the two.
-//   - The answer is asked for as the object's metadata only, which the API
-//     server sends in protobuf for any kind: decoding the whole object
-//     again from JSON, which nothing reads, cost as much as the request.
-//     The watch brings the object into the cache anyway.
-func WriteStatus(ctx context.Context, c client.Client, obj client.Object, resourceVersion string, status any) error {
-	data, err := json.Marshal([]jsonPatchOp{
-		{Op: "add", Path: "/metadata/resourceVersion", Value: resourceVersion},
-		{Op: "add", Path: "/status", Value: status},
-	})
-	if err != nil {
-		return err
-	}
-	gvk, err := apiutil.GVKForObject(obj, c.Scheme())
-	if err != nil {
-		return err
-	}
-	answer := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: obj.GetNamespace(), Name: obj.GetName()}}
-	answer.SetGroupVersionKind(gvk)
-	return c.Status().Patch(ctx, answer, client.RawPatch(types.JSONPatchType, data))
-}
-
-// jsonPatchOp is one operation of a JSON patch. "add" sets a member of an
-// object whether or not it is there already.
-type jsonPatchOp struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value any    `json:"value"`
 }
 
 // resultOf ends a reconcile that failed with err. A conflict means the

@@ -19,6 +19,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 )
 
 // O5 and the Events it emits: the offer's follow-up hint must not appear,
@@ -118,7 +119,7 @@ func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 
 			clk := clocktesting.NewFakeClock(now)
 			recorder := events.NewFakeRecorder(10)
-			r := &OfferReconciler{Client: cache, APIReader: api, Programs: records.NewPrograms(cache), Clock: clk, Recorder: recorder, wakeups: NewWakeups(clk, 0)}
+			r := &OfferReconciler{Client: cache, APIReader: api, Programs: records.NewPrograms(cache), Clock: clk, Recorder: recorder, wakeups: scheduler.NewWakeups(clk, 0)}
 			key := types.NamespacedName{Namespace: "ns", Name: "trial"}
 			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
 				t.Fatalf("%s\nReconcile: %v", tc.reason, err)

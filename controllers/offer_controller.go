@@ -18,6 +18,8 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/status"
 )
 
 // OfferReconciler derives an offer's phase (Scheduled, Live, Delisted at the
@@ -37,7 +39,7 @@ type OfferReconciler struct {
 	APIReader client.Reader
 	// Observer, if set, is told of every finished reconcile.
 	Observer ReconcileObserver
-	wakeups  *Wakeups
+	wakeups  *scheduler.Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=offers,verbs=get;list;watch
@@ -66,10 +68,10 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	st.ObservedGeneration = offer.Generation
 	st.Phase = facts.Phase
 	engagementEnds, endsTooLate := rewards.StatusInstant("status.engagementEndsAt", facts.EngagementEndsAt)
-	st.EngagementEndsAt = metaTime(engagementEnds)
+	st.EngagementEndsAt = status.Time(engagementEnds)
 	st.EngagementEvergreen = facts.Evergreen
 	expires, expiresTooLate := rewards.StatusInstant("status.benefitsExpireAt", facts.BenefitsExpireAt)
-	st.BenefitsExpireAt = metaTime(expires)
+	st.BenefitsExpireAt = status.Time(expires)
 	st.ISVConnectEligible = facts.ISVConnect
 	st.Microsoft365App = facts.Microsoft365App
 
@@ -81,15 +83,16 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	// Always shown, True or False, so that the status is the same however
 	// it was reached (a status rebuilt after a wipe included).
 	if hint.needed {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, v1alpha1.ReasonNotContacted, hint.text)
+		status.SetCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionTrue, v1alpha1.ReasonNotContacted, hint.text)
 	} else {
-		setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse, v1alpha1.ReasonNotNeeded, "no follow-up needed")
+		status.SetCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionFollowUpNeeded, metav1.ConditionFalse,
+			v1alpha1.ReasonNotNeeded, "no follow-up needed")
 	}
 
 	ready := rewards.OfferReadiness(&offer, pub != nil, prog, facts, endsTooLate, expiresTooLate)
-	setCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
+	status.SetCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
 
-	changed, err := patchStatusIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
+	changed, err := status.PatchIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
 	if err != nil {
 		return resultOf(err)
 	}
@@ -135,7 +138,7 @@ func (r *OfferReconciler) followUpHint(ctx context.Context, offer *v1alpha1.Offe
 // recordEvents emits the Events of a changed status: a reference admission
 // could not check, a phase change, the follow-up hint appearing.
 func (r *OfferReconciler) recordEvents(offer *v1alpha1.Offer, old v1alpha1.OfferStatus, phase v1alpha1.OfferPhase, hint followUp, ready rewards.Readiness) {
-	if !ready.Ready && readyReason(old.Conditions) != ready.Reason {
+	if !ready.Ready && status.ReadyReason(old.Conditions, v1alpha1.ConditionReady) != ready.Reason {
 		r.Recorder.Eventf(offer, nil, corev1.EventTypeWarning, ready.Reason, "Evaluate", "%s", ready.Message)
 	}
 	if old.Phase != "" && old.Phase != phase {
@@ -146,19 +149,9 @@ func (r *OfferReconciler) recordEvents(offer *v1alpha1.Offer, old v1alpha1.Offer
 	}
 }
 
-// readyReason is the reason of the Ready condition, "" when absent.
-func readyReason(conds []metav1.Condition) string {
-	for _, c := range conds {
-		if c.Type == v1alpha1.ConditionReady {
-			return c.Reason
-		}
-	}
-	return ""
-}
-
 // SetupWithManager registers the controller and what it watches.
 func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Offer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("offer").

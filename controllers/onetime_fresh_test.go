@@ -21,6 +21,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 )
 
 // B3 against a cache that lags behind the API server: before granting a
@@ -113,7 +114,7 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 			clk := clocktesting.NewFakeClock(now)
 			r := &BenefitActivationReconciler{Client: cache, APIReader: api, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10),
 				Grants: records.NewGrants(cache, cache), FreshGrants: records.NewGrants(api, cache), Programs: records.NewPrograms(cache),
-				wakeups: NewWakeups(clk, 0)}
+				wakeups: scheduler.NewWakeups(clk, 0)}
 			key := client.ObjectKeyFromObject(mine)
 			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
 				t.Fatalf("%s\nReconcile: %v", tc.reason, err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 )
 
 // What admission's bounds keep out can still be stored: objects written
@@ -192,10 +193,10 @@ func newReconcilers(t *testing.T, now time.Time, objs ...client.Object) reconcil
 	programs := records.NewPrograms(c)
 	return reconcilers{
 		client: c,
-		offer:  &OfferReconciler{Client: c, APIReader: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
-		sales:  &SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: NewWakeups(clk, 0)},
+		offer:  &OfferReconciler{Client: c, APIReader: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
+		sales:  &SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
 		publisher: &PublisherReconciler{Client: c, Grants: records.NewGrants(c, c), Programs: programs, Clock: clk, Recorder: rec,
-			wakeups: NewWakeups(clk, 0)},
+			wakeups: scheduler.NewWakeups(clk, 0)},
 	}
 }
 

@@ -18,6 +18,8 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/status"
 )
 
 // PublisherReconciler computes a publisher's billed sales, seats, tier and
@@ -40,7 +42,7 @@ type PublisherReconciler struct {
 	// revocation history is never written from records an unfinished
 	// conversion has not written yet (upgradeRecords).
 	Upgraded *upgradeGate
-	wakeups  *Wakeups
+	wakeups  *scheduler.Wakeups
 	// sales shares each publisher's sales facts with its activations.
 	sales *salesMemo
 }
@@ -88,7 +90,7 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.SalesRecords = v1alpha1.SalesRecordCounts{Counted: res.Counted, Excluded: res.Excluded}
 	st.Standing = rewards.StandingOf(&pub.Spec)
 	nextChange, nextChangeTooLate := rewards.StatusInstant("status.nextChangeAt", res.NextChangeAt)
-	st.NextChangeAt = metaTime(nextChange)
+	st.NextChangeAt = status.Time(nextChange)
 	st.Breakdown = detail.Breakdown
 	st.Forecast = detail.Forecast
 
@@ -101,9 +103,9 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.Revocations, st.RevocationCount = rewards.RevocationHistory(grants, rewards.RevocationHistoryLimit)
 
 	ready := rewards.PublisherReadiness(prog, res, salesTooLarge, nextChangeTooLate)
-	setCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
+	status.SetCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
 
-	changed, err := patchStatusIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
+	changed, err := status.PatchIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
 	if err != nil {
 		return resultOf(err)
 	}
@@ -122,14 +124,14 @@ func (r *PublisherReconciler) recordEvents(pub *v1alpha1.Publisher, old v1alpha1
 		r.Recorder.Eventf(pub, nil, corev1.EventTypeNormal, v1alpha1.EventTierChanged, "ComputeTier",
 			"tier changed from %d to %d: %s %s billed sales, %d seats", old.Tier, res.Tier, res.BilledSales, currency, res.Seats)
 	}
-	if !ready.Ready && readyReason(old.Conditions) != ready.Reason {
+	if !ready.Ready && status.ReadyReason(old.Conditions, v1alpha1.ConditionReady) != ready.Reason {
 		r.Recorder.Eventf(pub, nil, corev1.EventTypeWarning, ready.Reason, "ComputeTier", "%s", ready.Message)
 	}
 }
 
 // SetupWithManager registers the controller and what it watches.
 func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Publisher{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("publisher").

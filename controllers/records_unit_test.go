@@ -19,6 +19,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 )
 
 // B3 does not depend on the order the operator sees activations in: an
@@ -51,7 +52,7 @@ func TestOneTimeGrantWaitsOutItsCreationSecond(t *testing.T) {
 	grants := records.NewFakeGrants()
 	r := &BenefitActivationReconciler{Client: c, APIReader: c, Clock: clk, WallClock: wall, Recorder: events.NewFakeRecorder(10),
 		Grants: grants, FreshGrants: grants, Programs: records.NewPrograms(c),
-		wakeups: NewWakeups(clk, 0), lost: newLostGrants()}
+		wakeups: scheduler.NewWakeups(clk, 0), lost: newLostGrants()}
 	reconcile := func(name string) ctrl.Result {
 		t.Helper()
 		res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: name}})
@@ -126,7 +127,7 @@ func TestLostGrantIsWrittenAgain(t *testing.T) {
 	lost := newLostGrants()
 	grants := records.NewGrants(c, c)
 	acts := &BenefitActivationReconciler{Client: c, APIReader: c, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10),
-		Grants: grants, FreshGrants: grants, Programs: records.NewPrograms(c), wakeups: NewWakeups(clk, 0), lost: lost}
+		Grants: grants, FreshGrants: grants, Programs: records.NewPrograms(c), wakeups: scheduler.NewWakeups(clk, 0), lost: lost}
 	grantsR := &BenefitGrantReconciler{Client: c, Grants: grants, Recorder: events.NewFakeRecorder(10), lost: lost}
 	key := client.ObjectKeyFromObject(act)
 

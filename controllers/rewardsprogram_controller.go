@@ -18,6 +18,8 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/status"
 )
 
 // RewardsProgramReconciler checks what admission cannot about a program (a
@@ -36,7 +38,7 @@ type RewardsProgramReconciler struct {
 	ResyncPeriod time.Duration
 	// Observer, if set, is told of every finished reconcile.
 	Observer ReconcileObserver
-	wakeups  *Wakeups
+	wakeups  *scheduler.Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=rewardsprograms,verbs=get;list;watch
@@ -77,9 +79,9 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		st.RulesGeneration, st.Revision, st.RulesInForce = last.Spec.ProgramGeneration, last.Name, last.Spec.Rules.DeepCopy()
 	}
 	ready := rewards.ProgramReadiness(rules, problems, st.Revision, st.RulesGeneration)
-	setCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
+	status.SetCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
 
-	changed, err := patchStatusIfChanged(ctx, r.Client, before, &prog, func(o client.Object) any { return o.(*v1alpha1.RewardsProgram).Status })
+	changed, err := status.PatchIfChanged(ctx, r.Client, before, &prog, func(o client.Object) any { return o.(*v1alpha1.RewardsProgram).Status })
 	if err != nil {
 		return resultOf(err)
 	}
@@ -110,7 +112,7 @@ func (r *RewardsProgramReconciler) record(ctx context.Context, prog *v1alpha1.Re
 
 // SetupWithManager registers the controller.
 func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.RewardsProgram{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("rewardsprogram").

@@ -16,6 +16,8 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/status"
 )
 
 // SalesRecordReconciler decides whether each sales line counts towards its
@@ -31,7 +33,7 @@ type SalesRecordReconciler struct {
 	ResyncPeriod time.Duration
 	// Observer, if set, is told of every finished reconcile.
 	Observer ReconcileObserver
-	wakeups  *Wakeups
+	wakeups  *scheduler.Wakeups
 }
 
 // +kubebuilder:rbac:groups=rewards.marketplace.io,resources=salesrecords,verbs=get;list;watch
@@ -76,9 +78,9 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		st.ProgramAmount, tooLarge = rewards.StatusMoney("status.programAmount", *v.ProgramAmount)
 	}
 	ready := rewards.LineReadiness(v, tooLarge)
-	setCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, boolStatus(ready.Ready), ready.Reason, ready.Message)
+	status.SetCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
 
-	changed, err := patchStatusIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
+	changed, err := status.PatchIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
 	if err != nil {
 		return resultOf(err)
 	}
@@ -100,14 +102,14 @@ func (r *SalesRecordReconciler) recordEvents(rec *v1alpha1.SalesRecord, old v1al
 	default:
 		r.Recorder.Eventf(rec, nil, corev1.EventTypeNormal, v1alpha1.EventCountingStopped, "Count", "%s", v.Message)
 	}
-	if !ready.Ready && readyReason(old.Conditions) != ready.Reason {
+	if !ready.Ready && status.ReadyReason(old.Conditions, v1alpha1.ConditionReady) != ready.Reason {
 		r.Recorder.Eventf(rec, nil, corev1.EventTypeWarning, ready.Reason, "Count", "%s", ready.Message)
 	}
 }
 
 // SetupWithManager registers the controller and what it watches.
 func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
 	recordsOfOffers := func(ctx context.Context, rel relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {

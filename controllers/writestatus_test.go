@@ -8,13 +8,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/status"
 )
 
-// Every status the operator writes goes through WriteStatus. A Pod (which
+// Every status the operator writes goes through status.Write (tested here,
+// on the controllers suite's API server). A Pod (which
 // no controller here reconciles, and no scheduler runs in envtest) stands
 // for any object with a status subresource.
-var _ = Describe("WriteStatus", func() {
+var _ = Describe("status.Write", func() {
 	It("replaces the whole status, and is refused with a conflict when the object changed since it was read", func() {
 		ns := newNamespace()
 		pod := &corev1.Pod{
@@ -29,7 +30,7 @@ var _ = Describe("WriteStatus", func() {
 			return &got
 		}
 
-		Expect(controllers.WriteStatus(bg, k8sClient, read, read.ResourceVersion,
+		Expect(status.Write(bg, k8sClient, read, read.ResourceVersion,
 			corev1.PodStatus{Phase: corev1.PodPending, Message: "first", Reason: "Testing"})).To(Succeed())
 		first := current()
 		Expect(first.Status.Message).To(Equal("first"))
@@ -38,14 +39,14 @@ var _ = Describe("WriteStatus", func() {
 
 		// A status computed from what was read before that write: refused,
 		// whatever it says, and nothing written.
-		err := controllers.WriteStatus(bg, k8sClient, read, read.ResourceVersion, corev1.PodStatus{Phase: corev1.PodPending, Message: "stale"})
+		err := status.Write(bg, k8sClient, read, read.ResourceVersion, corev1.PodStatus{Phase: corev1.PodPending, Message: "stale"})
 		Expect(apierrors.IsConflict(err)).To(BeTrue(), "want a conflict, got %v", err)
 		Expect(current().Status.Message).To(Equal("first"))
 
 		// From the current version: a field left out of the new status is
 		// gone, not kept from the old one as a merge patch would; the rest
 		// of the object is not the status write's to change.
-		Expect(controllers.WriteStatus(bg, k8sClient, first, first.ResourceVersion,
+		Expect(status.Write(bg, k8sClient, first, first.ResourceVersion,
 			corev1.PodStatus{Phase: corev1.PodPending, Message: "second"})).To(Succeed())
 		second := current()
 		Expect(second.Status.Message).To(Equal("second"))
@@ -57,7 +58,7 @@ var _ = Describe("WriteStatus", func() {
 		// take as nothing left to report on.
 		Expect(k8sClient.Delete(bg, second, client.GracePeriodSeconds(0))).To(Succeed())
 		Eventually(func() bool {
-			err := controllers.WriteStatus(bg, k8sClient, second, second.ResourceVersion, corev1.PodStatus{Message: "late"})
+			err := status.Write(bg, k8sClient, second, second.ResourceVersion, corev1.PodStatus{Message: "late"})
 			return apierrors.IsNotFound(err)
 		}).Should(BeTrue())
 	})

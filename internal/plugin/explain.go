@@ -492,8 +492,8 @@ func writeActivationExplanation(out io.Writer, act *v1alpha1.BenefitActivation, 
 	}
 	w.next()
 
-	fmt.Fprintf(w, "\nPrerequisites, in the order they are checked:\n")
-	for _, r := range rewards.ExplainPrerequisites(in) {
+	fmt.Fprintf(w, "\nChecks, in the order they decide:\n")
+	for _, r := range rewards.ExplainChain(in) {
 		mark, msg := "✓", r.Message
 		switch {
 		case !r.Evaluated:

@@ -175,11 +175,15 @@ var _ = Describe("explain activation", func() {
 				marks = append(marks, f[0]+" "+strings.Join(f[1:], " "))
 			}
 		}
-		Expect(marks).To(HaveLen(len(rewards.ReferenceChecks) + len(rewards.Prerequisites)))
+		Expect(marks).To(HaveLen(len(rewards.NotGrantedChain)))
+		// The chain the decision runs, in its order: the first ✗ is the
+		// status reason.
 		want := []string{
+			"✓ name not held by another benefit's grant",
 			"✓ offer exists", "✓ publisher exists", "✓ program exists and is valid", "✓ benefit in the program's catalog",
-			"✗ publisher enrolled (P2) NotEnrolled:", "✓ publisher in good standing", "✓ no fraud reported",
-			"✗ marketing contact where needed (P4) MarketingContactMissing:", "✓ offer Live", "✓ not opted out",
+			"✓ publication not ended", "✓ not opted out", "✓ publisher in good standing", "✓ no fraud reported",
+			"✗ publisher enrolled (P2) NotEnrolled:",
+			"✗ marketing contact where needed (P4) MarketingContactMissing:", "✓ offer Live",
 			"✓ benefit offered for the listing type", "✗ one-time use, or tier reached for Transact (B3/S6) TierNotReached:",
 		}
 		for i, w := range want {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
 
@@ -53,7 +51,7 @@ type ActivationDecision struct {
 	ContactDueBy *time.Time
 	ExpiresAt    *time.Time
 	ExpiredAt    *time.Time
-	Revocation   *v1alpha1.Revocation
+	Revocation   *Revocation
 
 	// ContactOverdue is the ContactOverdue condition (B4); ContactReason and
 	// ContactMessage explain it. Unset (empty reason) before activation.
@@ -107,8 +105,8 @@ func decideGranted(in ActivationInput, g *v1alpha1.BenefitGrantSpec) ActivationD
 		ContactDueBy: &g.ContactDueBy.Time,
 		ExpiresAt:    timePtr(g.ExpiresAt),
 	}
-	if g.Revocation != nil {
-		return d.revoked(statusRevocation(g.Revocation))
+	if r := RevocationOfGrant(g.Revocation); r != nil {
+		return d.revoked(r)
 	}
 	// O4: the grant's expiresAt decides, whatever the program says now.
 	expired := d.ExpiresAt != nil && !in.Now.Before(*d.ExpiresAt)
@@ -147,61 +145,38 @@ func decideGranted(in ActivationInput, g *v1alpha1.BenefitGrantSpec) ActivationD
 	return d.active(in, g.Benefit)
 }
 
-// decideNotGranted decides for an activation that holds no grant yet: it
-// becomes Active, and is granted, once every prerequisite of B2 holds.
+// decideNotGranted decides for an activation that holds no grant yet: the
+// first check of NotGrantedChain that fails decides; when all pass it
+// becomes Active, and is granted.
 func decideNotGranted(in ActivationInput) ActivationDecision {
 	var d ActivationDecision
-	// R7: the name belongs to the record of another offer or benefit;
-	// nothing but a new name or an administrator's deletion changes that.
-	if held := in.NameHeldBy; held != nil {
-		return d.pending(v1alpha1.ReasonNameHeldByGrant, nameHeldMessage(in.Activation, held))
+	r, afterReferences, failing := firstFailing(in)
+	if failing && !afterReferences {
+		return d.pending(r.Reason, r.Message)
 	}
-	if reason, msg := missingReference(in); reason != "" {
-		return d.pending(reason, msg)
-	}
-	a, rules, offer := in.Activation, in.Program.Rules, in.Offer
-	benefit, ok := rules.Catalog[a.Spec.Benefit]
-	if !ok {
-		return d.pending(v1alpha1.ReasonUnknownBenefit, fmt.Sprintf("benefit %q is not in the catalog of RewardsProgram %q (B1)",
-			a.Spec.Benefit, in.Program.Name))
-	}
+	rules, offer := in.Program.Rules, in.Offer
+	benefit := rules.Catalog[in.Activation.Spec.Benefit]
 	d.Category = benefit.Category
-	phase, offerNext := OfferPhaseAt(&offer.Spec, in.Now)
-
-	// O4, R2: a publication that ended ends its pending activations too.
-	// Nothing was granted, so nothing is recorded: both follow from the
-	// offer's spec and the clock.
-	expiresAt := BenefitsExpireAt(&offer.Spec, rules)
-	expired := expiresAt != nil && !in.Now.Before(*expiresAt)
-	if phase == v1alpha1.OfferDelisted && (!expired || offer.Spec.DelistedAt.Time.Before(*expiresAt)) {
-		return d.revokedNotGranted(delisting(offer))
-	}
-	if expired {
-		d.ExpiresAt = expiresAt
+	switch r.Phase {
+	case v1alpha1.ActivationRevoked:
+		return d.revoked(r.Revocation)
+	case v1alpha1.ActivationExpired:
+		d.ExpiresAt = r.ExpiresAt
 		return d.expired()
 	}
+	// The decision changes by itself when the benefits expire or the offer
+	// changes phase.
+	expiresAt := BenefitsExpireAt(&offer.Spec, rules)
+	_, offerNext := OfferPhaseAt(&offer.Spec, in.Now)
 	d.NextCheck = earliest(expiresAt, offerNext)
+	switch {
+	case r.Phase == v1alpha1.ActivationOptedOut:
+		return d.optedOut(r.Reason, r.Message)
+	case failing:
+		d.NextCheck = earliest(d.NextCheck, r.Wait)
+		return d.pending(r.Reason, r.Message)
+	}
 
-	if reason, msg := optedOut(in); reason != "" {
-		return d.optedOut(reason, msg)
-	}
-	// R1: a violation holds every activation not yet granted.
-	if v, found := latestViolation(in.Publisher); found {
-		return d.pending(v1alpha1.ReasonViolation, violationMessage(in.Publisher, v)+"; removing the violation lets this benefit proceed")
-	}
-	// R3: fraud holds Transact benefits.
-	if offer.Spec.ListingType == v1alpha1.ListingTypeTransact {
-		if f, found := fraudInScope(in.Sales.Fraud, rules.FraudScope, offer.Name); found {
-			return d.pending(v1alpha1.ReasonFraud, fraudMessage(f, rules.FraudScope))
-		}
-	}
-	// B2: the checks of prerequisites.go, in B2's order (they work out the
-	// benefit, the offer's phase and the tier again by themselves, so that
-	// `kubectl rewards explain` can run them alone).
-	if missing, failing := FirstFailingPrerequisite(in); failing {
-		d.NextCheck = earliest(d.NextCheck, missing.Wait)
-		return d.pending(missing.Reason, missing.Message)
-	}
 	// B4: Active now. contactDueBy is the program's days later; both, and
 	// expiresAt, are recorded in the grant and never move again.
 	activatedAt := in.Now.Truncate(time.Second)
@@ -234,50 +209,28 @@ func optedOut(in ActivationInput) (reason, message string) {
 	return "", ""
 }
 
-// cause is why a granted benefit is revoked.
-type cause struct {
-	reason  v1alpha1.RevocationReason
-	message string
-	kind    string
-	name    string
-	// at is the cause's own instant from its spec; nil when it has none.
-	at *time.Time
-}
-
-// delisting: a delisted offer ends its publication (R2).
-func delisting(offer *v1alpha1.Offer) cause {
-	at := offer.Spec.DelistedAt.Time
-	return cause{
-		reason:  v1alpha1.RevocationOfferDelisted,
-		message: fmt.Sprintf("offer %q was delisted at %s, which ends this publication (R2)", offer.Name, at.UTC().Format(time.RFC3339)),
-		kind:    "Offer", name: offer.Name, at: &at,
-	}
-}
-
 // revocationCause finds what takes a granted benefit away, in the order of
 // the rules: a violation on the publisher (R1), fraud reported on a sales
 // line in scope (R3, Transact), a cancelled purchase that alone had
 // unlocked its tier (R4, Transact). None of them looks at when the cause
 // happened relative to the grant (R6).
-func revocationCause(in ActivationInput, g *v1alpha1.BenefitGrantSpec) (cause, bool) {
+func revocationCause(in ActivationInput, g *v1alpha1.BenefitGrantSpec) (Revocation, bool) {
 	if v, found := latestViolation(in.Publisher); found {
-		at := v.Time.Time
-		return cause{v1alpha1.RevocationViolation, violationMessage(in.Publisher, v), "Publisher", in.Publisher.Name, &at}, true
+		return violationRevocation(in.Publisher, v), true
 	}
 	if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		return cause{}, false
+		return Revocation{}, false
 	}
 	rules := in.Program.Rules
 	if f, found := fraudInScope(in.Sales.Fraud, rules.FraudScope, in.Offer.Name); found {
-		return cause{v1alpha1.RevocationFraud, fraudMessage(f, rules.FraudScope), "SalesRecord", f.Name, nil}, true
+		return fraudRevocation(f, rules.FraudScope), true
 	}
 	if need, lost := tierLost(in, g.Benefit); lost {
 		if c, found := cancellationCause(in.Sales, need, g.ActivatedAt.Time); found {
-			msg := fmt.Sprintf("cancelled purchase %q had unlocked tier %d, which this benefit needs (R4)", c.Name, need)
-			return cause{v1alpha1.RevocationCancellation, msg, "SalesRecord", c.Name, c.CancelledAt}, true
+			return cancellationRevocation(c, need), true
 		}
 	}
-	return cause{}, false
+	return Revocation{}, false
 }
 
 // tierLost reports whether a Transact benefit's tier is no longer reached,
@@ -466,25 +419,13 @@ func (d ActivationDecision) expired() ActivationDecision {
 }
 
 // revoke revokes a granted benefit now: the revocation is recorded at now.
-func (d ActivationDecision) revoke(c cause, now time.Time) ActivationDecision {
-	recordedAt := metaNow(now)
-	return d.revoked(&v1alpha1.Revocation{
-		Reason: c.reason, Message: c.message, CausedBy: &v1alpha1.ObjectReference{Kind: c.kind, Name: c.name},
-		CauseTime: metaTimeOrNil(c.at), RecordedAt: &recordedAt, Time: recordedAt,
-	})
+func (d ActivationDecision) revoke(r Revocation, now time.Time) ActivationDecision {
+	recordedAt := now.Truncate(time.Second)
+	r.RecordedAt = &recordedAt
+	return d.revoked(&r)
 }
 
-// revokedNotGranted: an activation never granted is revoked by a cause with
-// its own instant (R2); nothing is recorded, the cause's spec says it all.
-func (d ActivationDecision) revokedNotGranted(c cause) ActivationDecision {
-	at := metav1.NewTime(*c.at)
-	return d.revoked(&v1alpha1.Revocation{
-		Reason: c.reason, Message: c.message, CausedBy: &v1alpha1.ObjectReference{Kind: c.kind, Name: c.name},
-		CauseTime: &at, Time: at,
-	})
-}
-
-func (d ActivationDecision) revoked(r *v1alpha1.Revocation) ActivationDecision {
+func (d ActivationDecision) revoked(r *Revocation) ActivationDecision {
 	d.Phase, d.Ready, d.Reason = v1alpha1.ActivationRevoked, false, v1alpha1.ReasonRevoked
 	d.Message = fmt.Sprintf("revoked (%s): %s", r.Reason, r.Message)
 	d.Revocation, d.NextCheck = r, nil

@@ -291,12 +291,12 @@ func baWantPending(reason string, cat v1alpha1.BenefitCategory, next *time.Time)
 // at since (contact due a week later), its revocation recorded at now;
 // causeTime is the cause's own instant, nil when it has none.
 func baWantRevoked(cat v1alpha1.BenefitCategory, since *time.Time, expires *time.Time, reason v1alpha1.RevocationReason, kind, name string, now time.Time, causeTime *time.Time) ActivationDecision {
-	recordedAt := metav1.NewTime(now.Truncate(time.Second))
+	recordedAt := now.Truncate(time.Second)
 	d := ActivationDecision{
 		Phase: v1alpha1.ActivationRevoked, Reason: v1alpha1.ReasonRevoked, Category: cat, ExpiresAt: expires,
-		Revocation: &v1alpha1.Revocation{
-			Reason: reason, RecordedAt: &recordedAt, Time: recordedAt,
-			CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name}, CauseTime: metaTimeOrNil(causeTime),
+		Revocation: &Revocation{
+			Reason: reason, RecordedAt: &recordedAt,
+			CausedBy: v1alpha1.ObjectReference{Kind: kind, Name: name}, CauseTime: causeTime,
 		},
 	}
 	if since != nil {
@@ -308,12 +308,9 @@ func baWantRevoked(cat v1alpha1.BenefitCategory, since *time.Time, expires *time
 // baWantRevokedNotGranted is the Revoked decision of an activation never
 // granted, by a cause at at: nothing recorded, the cause's spec says it all.
 func baWantRevokedNotGranted(cat v1alpha1.BenefitCategory, reason v1alpha1.RevocationReason, kind, name string, at time.Time) ActivationDecision {
-	t := metav1.NewTime(at)
 	return ActivationDecision{
 		Phase: v1alpha1.ActivationRevoked, Reason: v1alpha1.ReasonRevoked, Category: cat,
-		Revocation: &v1alpha1.Revocation{
-			Reason: reason, Time: t, CauseTime: &t, CausedBy: &v1alpha1.ObjectReference{Kind: kind, Name: name},
-		},
+		Revocation: &Revocation{Reason: reason, CauseTime: &at, CausedBy: v1alpha1.ObjectReference{Kind: kind, Name: name}},
 	}
 }
 
@@ -332,7 +329,7 @@ func runActivationCases(t *testing.T, cases map[string]activationCase) {
 	// What the decision asks to record is checked by TestDecideActivationRecord.
 	opts := []cmp.Option{
 		cmpopts.IgnoreFields(ActivationDecision{}, "Message", "ContactMessage", "Record"),
-		cmpopts.IgnoreFields(v1alpha1.Revocation{}, "Message"),
+		cmpopts.IgnoreFields(Revocation{}, "Message"),
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -814,8 +811,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		Phase: v1alpha1.ActivationExpired, Ready: true, Reason: v1alpha1.ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
 		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, ExpiredAt: &expiredAt,
 	}
-	recorded := revocation
-	recorded.RecordedAt = &recorded.Time
+	recorded := Revocation{Reason: revocation.Reason, Message: revocation.Message, CausedBy: *revocation.CausedBy, RecordedAt: &revokedAt}
 	wantRevoked := ActivationDecision{
 		Phase: v1alpha1.ActivationRevoked, Reason: v1alpha1.ReasonRevoked, Category: v1alpha1.BenefitCategoryMarketing,
 		ActivatedAt: &baSince, ContactDueBy: &baSinceDue, ExpiresAt: &baExpiry, Revocation: &recorded,

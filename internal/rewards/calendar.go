@@ -53,9 +53,3 @@ func timePtr(t *metav1.Time) *time.Time {
 	v := t.Time
 	return &v
 }
-
-// metaNow is now as an API time, in whole seconds as the API server keeps
-// it, so a status compares equal after a round trip.
-func metaNow(now time.Time) metav1.Time {
-	return metav1.NewTime(now.Truncate(time.Second))
-}

@@ -28,9 +28,6 @@ type Record struct {
 // IsZero reports whether the record needs no write.
 func (r Record) IsZero() bool { return r.Create == nil && r.Revoke == nil }
 
-// maxRecordedMessage is the schema's bound on a recorded message.
-const maxRecordedMessage = 1024
-
 // AdoptedGrant rebuilds the grant of an activation that a version of the
 // operator without grants made Active, from its status: nil when its
 // status does not say it was granted. It is what upgrading keeps:
@@ -116,59 +113,9 @@ func recordFor(grant *v1alpha1.BenefitGrantSpec, in ActivationInput, d Activatio
 		rec.Create = newGrant(in, d.Category, *d.ActivatedAt, *d.ContactDueBy, d.ExpiresAt)
 	}
 	if grant != nil && grant.Revocation == nil && d.Revocation != nil {
-		rec.Revoke = grantRevocation(d.Revocation)
+		rec.Revoke = d.Revocation.Grant()
 	}
 	return rec
-}
-
-// grantRevocation is a decided revocation as the grant records it.
-func grantRevocation(r *v1alpha1.Revocation) *v1alpha1.GrantRevocation {
-	return &v1alpha1.GrantRevocation{
-		Reason: r.Reason, Message: truncate(r.Message, maxRecordedMessage),
-		CausedBy: r.CausedBy, CauseTime: r.CauseTime, RecordedAt: *r.RecordedAt,
-	}
-}
-
-// statusRevocation is a recorded revocation as the activation's status
-// shows it.
-func statusRevocation(r *v1alpha1.GrantRevocation) *v1alpha1.Revocation {
-	recordedAt := r.RecordedAt
-	return &v1alpha1.Revocation{
-		Reason: r.Reason, Message: r.Message, CausedBy: r.CausedBy,
-		CauseTime: r.CauseTime, RecordedAt: &recordedAt, Time: recordedAt,
-	}
-}
-
-// RevocationHistory is a publisher's revocation history read from its
-// grants (R6): each revoked grant once, newest recordedAt first (activation
-// name breaking ties), at most limit entries, and the number of revoked
-// grants in all.
-func RevocationHistory(grants []v1alpha1.BenefitGrant, limit int) ([]v1alpha1.RevocationRecord, int64) {
-	var history []v1alpha1.RevocationRecord
-	for i := range grants {
-		g := &grants[i]
-		r := g.Spec.Revocation
-		if r == nil {
-			continue
-		}
-		recordedAt := r.RecordedAt
-		history = append(history, v1alpha1.RevocationRecord{
-			Activation: g.Spec.Activation.Name,
-			Benefit:    g.Spec.Benefit,
-			Reason:     r.Reason,
-			Message:    r.Message,
-			CausedBy:   r.CausedBy,
-			CauseTime:  r.CauseTime,
-			RecordedAt: &recordedAt,
-			Time:       recordedAt,
-		})
-	}
-	count := int64(len(history))
-	sortRevocations(history)
-	if len(history) > limit {
-		history = history[:limit]
-	}
-	return history, count
 }
 
 func truncate(s string, max int) string {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/status"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
@@ -100,8 +101,8 @@ type floor[T client.Object] struct {
 // setup registers the floor controller of one kind. Like the operator's
 // controllers it ignores updates that leave the generation alone, its own
 // status writes among them.
-func setup[T client.Object](mgr ctrl.Manager, name string, newObj func() T, status func(T) (*int64, *[]metav1.Condition)) error {
-	f := &floor[T]{client: mgr.GetClient(), newObj: newObj, status: status}
+func setup[T client.Object](mgr ctrl.Manager, name string, newObj func() T, statusOf func(T) (*int64, *[]metav1.Condition)) error {
+	f := &floor[T]{client: mgr.GetClient(), newObj: newObj, status: statusOf}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(newObj(), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named(name).
@@ -110,7 +111,7 @@ func setup[T client.Object](mgr ctrl.Manager, name string, newObj func() T, stat
 
 // Reconcile writes observedGeneration and the ScaleFloor condition as the
 // object's whole status, the way the operator writes a status
-// (controllers.WriteStatus), unless they are already there.
+// (status.Write), unless they are already there.
 func (f *floor[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := f.newObj()
 	if err := f.client.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -128,7 +129,7 @@ func (f *floor[T]) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result
 	})
 	// The bench wipes every status before a round: the floor's two fields
 	// are the whole status.
-	return ctrl.Result{}, controllers.WriteStatus(ctx, f.client, obj, obj.GetResourceVersion(), floorStatus{ObservedGeneration: gen, Conditions: *conds})
+	return ctrl.Result{}, status.Write(ctx, f.client, obj, obj.GetResourceVersion(), floorStatus{ObservedGeneration: gen, Conditions: *conds})
 }
 
 // floorStatus is the status the floor writes.

@@ -25,7 +25,7 @@ func runCheckCases(t *testing.T, check func(ActivationInput) CheckResult, cases 
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			got := check(tc.in)
-			if diff := cmp.Diff(tc.want, CheckResult{Passed: got.Passed, Reason: got.Reason, Wait: got.Wait}); diff != "" {
+			if diff := cmp.Diff(tc.want, CheckResult{Passed: got.Passed, Reason: got.Reason, Wait: got.Wait, Phase: got.Phase}); diff != "" {
 				t.Errorf("%s\n-want, +got:\n%s", tc.reason, diff)
 			}
 			if got.Message == "" {
@@ -128,15 +128,39 @@ func TestCheckOfferLive(t *testing.T) {
 		"Live":          {reason: "O2: a Live offer passes", in: baInput(blog, baTrial()), want: pass},
 		"Scheduled":     {reason: "O2: a Scheduled offer fails OfferNotLive and may hold by itself at liveAt", in: baInput(blog, baTrial(baLiveAt(later))), want: CheckResult{Reason: v1alpha1.ReasonOfferNotLive, Wait: &later}, msgHas: []string{"2027-01-31T09:00:00Z"}},
 		"ExactlyLiveAt": {reason: "O2: at liveAt exactly the offer is Live", in: baInput(blog, baTrial(baLiveAt(later)), baAt(later)), want: pass},
-		"Delisted":      {reason: "R2: a delisted offer fails OfferDelisted", in: baInput(blog, baTrial(withDelisting(baNow.Add(-time.Hour)))), want: failWith("OfferDelisted"), msgHas: []string{"delisted"}},
+	})
+}
+
+func TestCheckPublicationOpen(t *testing.T) {
+	revoked := CheckResult{Reason: string(v1alpha1.RevocationOfferDelisted), Phase: v1alpha1.ActivationRevoked}
+	expired := CheckResult{Reason: v1alpha1.ReasonExpired, Phase: v1alpha1.ActivationExpired}
+	runCheckCases(t, checkPublicationOpen, map[string]checkCase{
+		"Open":              {reason: "O4: a live offer whose benefits have not expired passes", in: baInput(blog, baTrial()), want: pass, msgHas: []string{"expire at"}},
+		"ListNeverExpires":  {reason: "O4: List benefits do not expire", in: baInput(baActivation("blog", "list", "go-live-blog", baCreated), mkOffer("list", v1alpha1.ListingTypeList, baLive)), want: pass, msgHas: []string{"do not expire"}},
+		"Delisted":          {reason: "R2: a delisted offer ends the publication: Revoked, nothing recorded", in: baInput(blog, baTrial(withDelisting(baNow.Add(-time.Hour)))), want: revoked, msgHas: []string{"delisted"}},
+		"Expired":           {reason: "O4: benefits past their expiry: Expired", in: baInput(blog, baTrial(), baAt(baExpiry)), want: expired},
+		"ExpiredThenDelist": {reason: "O4/R2: both passed, the earlier decides: expired before the delisting", in: baInput(blog, baTrial(withDelisting(baExpiry.Add(time.Hour))), baAt(baExpiry.Add(2*time.Hour))), want: expired},
+	})
+}
+
+func TestCheckNameFree(t *testing.T) {
+	held := func(in *ActivationInput) {
+		in.NameHeldBy = baGrantOf(baActivation("blog", "trial", "webinar", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, nil)))
+	}
+	runCheckCases(t, checkNameFree, map[string]checkCase{
+		"Free": {reason: "R7: no grant of another benefit holds the name", in: baInput(blog, baTrial()), want: pass},
+		"Held": {reason: "R7: a grant of another benefit holds the name: Pending NameHeldByGrant, saying what to do", in: baInput(blog, baTrial(), held),
+			want: failWith(v1alpha1.ReasonNameHeldByGrant), msgHas: []string{`BenefitGrant "blog"`, "another name", "administrator"}},
 	})
 }
 
 func TestCheckNotOptedOut(t *testing.T) {
 	runCheckCases(t, checkNotOptedOut, map[string]checkCase{
-		"NotOptedOut":      {reason: "O6: no opt-out passes", in: baInput(blog, baTrial()), want: pass},
-		"ActivationOptOut": {reason: "O6: the activation's optOut fails OptedOut", in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial()), want: failWith(v1alpha1.ReasonOptedOut)},
-		"OfferOptOut":      {reason: "O6: the offer's optOut fails OfferOptedOut", in: baInput(blog, baTrial(baOfferOptOut)), want: failWith(v1alpha1.ReasonOfferOptedOut), msgHas: []string{`"trial"`}},
+		"NotOptedOut": {reason: "O6: no opt-out passes", in: baInput(blog, baTrial()), want: pass},
+		"ActivationOptOut": {reason: "O6: the activation's optOut fails OptedOut", in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial()),
+			want: CheckResult{Reason: v1alpha1.ReasonOptedOut, Phase: v1alpha1.ActivationOptedOut}},
+		"OfferOptOut": {reason: "O6: the offer's optOut fails OfferOptedOut", in: baInput(blog, baTrial(baOfferOptOut)),
+			want: CheckResult{Reason: v1alpha1.ReasonOfferOptedOut, Phase: v1alpha1.ActivationOptedOut}, msgHas: []string{`"trial"`}},
 	})
 }
 
@@ -160,76 +184,79 @@ func TestCheckOneTimeUseOrTier(t *testing.T) {
 	})
 }
 
-// TestFirstFailingPrerequisite: the first failing check in B2's order is
-// what Pending names.
-func TestFirstFailingPrerequisite(t *testing.T) {
+// TestFirstFailing: the first failing check of the chain is what an
+// activation not granted waits on: R1 and R3 before B2's own checks, then
+// B2's order.
+func TestFirstFailing(t *testing.T) {
 	cases := map[string]struct {
 		reason string
 		in     ActivationInput
 		want   string
 	}{
-		"AllHold":               {"B2: every prerequisite holds", baInput(blog, baTrial()), ""},
-		"EnrolledFirst":         {"B2: enrolment comes before the contact and the listing type", baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(), baPub(baNotEnrolled, baNoContact)), v1alpha1.ReasonNotEnrolled},
-		"StandingBeforeContact": {"R1: good standing comes before the contact", baInput(blog, baTrial(), baPub(baViolation, baNoContact)), v1alpha1.ReasonViolation},
-		"ContactBeforeLive":     {"B2: the contact comes before the offer being live", baInput(blog, baTrial(baLiveAt(baNow.Add(time.Hour))), baPub(baNoContact)), v1alpha1.ReasonMarketingContactMissing},
-		"LiveBeforeListing":     {"B2: the offer being live comes before the listing type", baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(baLiveAt(baNow.Add(time.Hour)))), v1alpha1.ReasonOfferNotLive},
-		"ListingBeforeTier":     {"B2: the listing type comes before the tier", baInput(baActivation("blog", "saas", "go-live-blog", baCreated), baSaaS(), baSales(baTier(0))), v1alpha1.ReasonNotForListingType},
-		"TierLast":              {"B2: the tier is the last check", baInput(coSellAct, baSaaS(), baSales(baTier(1))), v1alpha1.ReasonTierNotReached},
+		"AllHold":                {"B2: every prerequisite holds", baInput(blog, baTrial()), ""},
+		"EnrolledFirst":          {"B2: enrolment comes before the contact and the listing type", baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(), baPub(baNotEnrolled, baNoContact)), v1alpha1.ReasonNotEnrolled},
+		"StandingBeforeEnrolled": {"R1: good standing comes before B2's checks, enrolment included", baInput(blog, baTrial(), baPub(baViolation, baNotEnrolled)), v1alpha1.ReasonViolation},
+		"StandingBeforeContact":  {"R1: good standing comes before the contact", baInput(blog, baTrial(), baPub(baViolation, baNoContact)), v1alpha1.ReasonViolation},
+		"OptOutBeforeStanding":   {"O6: opting out comes before the publisher's standing", baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial(), baPub(baViolation)), v1alpha1.ReasonOptedOut},
+		"ContactBeforeLive":      {"B2: the contact comes before the offer being live", baInput(blog, baTrial(baLiveAt(baNow.Add(time.Hour))), baPub(baNoContact)), v1alpha1.ReasonMarketingContactMissing},
+		"LiveBeforeListing":      {"B2: the offer being live comes before the listing type", baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(baLiveAt(baNow.Add(time.Hour)))), v1alpha1.ReasonOfferNotLive},
+		"ListingBeforeTier":      {"B2: the listing type comes before the tier", baInput(baActivation("blog", "saas", "go-live-blog", baCreated), baSaaS(), baSales(baTier(0))), v1alpha1.ReasonNotForListingType},
+		"TierLast":               {"B2: the tier is the last check", baInput(coSellAct, baSaaS(), baSales(baTier(1))), v1alpha1.ReasonTierNotReached},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			r, failing := FirstFailingPrerequisite(tc.in)
+			r, _, failing := firstFailing(tc.in)
 			if failing != (tc.want != "") || r.Reason != tc.want {
-				t.Errorf("%s\nFirstFailingPrerequisite = %q (failing %v), want %q", tc.reason, r.Reason, failing, tc.want)
+				t.Errorf("%s\nfirstFailing = %q (failing %v), want %q", tc.reason, r.Reason, failing, tc.want)
 			}
 		})
 	}
 }
 
-// TestExplainPrerequisites: explain lists every check in order; after a
-// failed reference nothing more can be evaluated.
-func TestExplainPrerequisites(t *testing.T) {
-	names := func(rs []PrerequisiteResult) []string {
+// TestExplainChain: explain lists every check in order; after a failed
+// reference nothing more can be evaluated.
+func TestExplainChain(t *testing.T) {
+	names := func(rs []CheckOutcome) []string {
 		out := make([]string, 0, len(rs))
 		for _, r := range rs {
 			out = append(out, r.Name)
 		}
 		return out
 	}
-	wantNames := make([]string, 0, len(ReferenceChecks)+len(Prerequisites))
-	for _, p := range append(append([]Prerequisite(nil), ReferenceChecks...), Prerequisites...) {
-		wantNames = append(wantNames, p.Name)
+	wantNames := make([]string, 0, len(NotGrantedChain))
+	for _, c := range NotGrantedChain {
+		wantNames = append(wantNames, c.Name)
 	}
 
-	got := ExplainPrerequisites(baInput(coSellAct, baSaaS(), baSales(baTier(1)), baPub(baNoContact)))
+	got := ExplainChain(baInput(coSellAct, baSaaS(), baSales(baTier(1)), baPub(baNoContact)))
 	if diff := cmp.Diff(wantNames, names(got)); diff != "" {
-		t.Fatalf("B2: every check, in order: -want, +got:\n%s", diff)
+		t.Fatalf("every check, in order: -want, +got:\n%s", diff)
 	}
 	failedNames := []string{}
 	for _, r := range got {
 		if !r.Evaluated {
-			t.Errorf("B2: %s not evaluated although every reference holds", r.Name)
+			t.Errorf("%s not evaluated although every reference holds", r.Name)
 		}
 		if !r.Passed {
 			failedNames = append(failedNames, r.Name)
 		}
 	}
 	if diff := cmp.Diff([]string{"marketing-contact", "one-time-use-or-tier"}, failedNames); diff != "" {
-		t.Errorf("B2: every failing check is shown, not only the first: -want, +got:\n%s", diff)
+		t.Errorf("every failing check is shown, not only the first: -want, +got:\n%s", diff)
 	}
 
 	checkNothingEvaluatedAfterMissingPublisher(t,
-		ExplainPrerequisites(baInput(coSellAct, baSaaS(), func(in *ActivationInput) { in.Publisher = nil })))
+		ExplainChain(baInput(coSellAct, baSaaS(), func(in *ActivationInput) { in.Publisher = nil })))
 }
 
 // checkNothingEvaluatedAfterMissingPublisher: with the publisher missing,
 // the offer check passes, the publisher check fails, and nothing after it
 // can be evaluated.
-func checkNothingEvaluatedAfterMissingPublisher(t *testing.T, got []PrerequisiteResult) {
+func checkNothingEvaluatedAfterMissingPublisher(t *testing.T, got []CheckOutcome) {
 	t.Helper()
 	for _, r := range got {
 		switch r.Name {
-		case "offer-exists":
+		case "offer-exists", "name-free":
 			if !r.Evaluated || !r.Passed {
 				t.Errorf("B1: the offer exists: %+v", r)
 			}

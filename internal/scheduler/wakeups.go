@@ -1,4 +1,7 @@
-package controllers
+// Package scheduler reconciles objects again at the instants their derived
+// state changes by itself, on an injected clock (cert-manager's
+// pkg/scheduler is the model).
+package scheduler
 
 import (
 	"container/heap"
@@ -41,8 +44,8 @@ import (
 //
 // Every object has a schedule (its resync), so the schedules are kept as
 // small as they can be: a key and an instant in a heap, with one timer
-// for the earliest. A timer per object, with its callback, took more
-// memory than the object in the cache (make bench-scale, heap profile).
+// for the earliest, rather than a timer and callback per object, which
+// would weigh more than the object in the cache.
 type Wakeups struct {
 	clock  clock.WithDelayedExecution
 	resync time.Duration

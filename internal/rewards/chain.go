@@ -8,18 +8,23 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
 
-// Prerequisite is one named check of rule B2: a small pure function of an
-// activation's input that says whether the prerequisite holds, and why.
-type Prerequisite struct {
+// Check is one named, ordered step of the decision for an activation not
+// yet granted: a small pure function of the activation's input that says
+// whether the step lets it go on, and if not, why (cert-manager's
+// policies.Chain is the model). DecideActivation and `kubectl rewards
+// explain activation` run the same chain, so the reason an activation
+// waits is the first check explain shows failing.
+type Check struct {
 	// Name identifies the check, in kebab case ("enrolled").
 	Name string
 	// Rule is the id of the rule the check comes from ("P2", docs/rules.md).
 	Rule string
 	// Title says what must hold, for people ("publisher enrolled").
 	Title string
-	// Check decides. It may assume the references hold (see
-	// ReferenceChecks): the offer, publisher and program exist, the program
-	// has rules in force and its catalog names the benefit.
+	// Reference: the checks after this one read the object or rules it
+	// checks for, and cannot be evaluated while it fails.
+	Reference bool
+	// Check decides. It may assume the reference checks before it pass.
 	Check func(in ActivationInput) CheckResult
 }
 
@@ -34,78 +39,85 @@ type CheckResult struct {
 	// Wait is when a failed check may start holding by itself (an offer
 	// going live); nil when only a change of spec can fix it.
 	Wait *time.Time
+	// Phase is where a failed check leaves the activation: Pending (the
+	// zero value), OptedOut, or a terminal Expired or Revoked.
+	Phase v1alpha1.ActivationPhase
+	// Revocation is a failed check's revocation (Phase Revoked).
+	Revocation *Revocation
+	// ExpiresAt is when the benefit expired (Phase Expired).
+	ExpiresAt *time.Time
 }
 
-// PrerequisiteResult is a check with its outcome, as ExplainPrerequisites
-// lists them.
-type PrerequisiteResult struct {
+// CheckOutcome is a check with its outcome, as ExplainChain lists them.
+type CheckOutcome struct {
 	Name, Rule, Title string
 	CheckResult
 	// Evaluated is false when an earlier reference check failed and this
-	// one could not be evaluated without the missing object.
+	// one could not be evaluated without what it checks for.
 	Evaluated bool
 }
 
-// ReferenceChecks are what must hold before any prerequisite can be
-// judged: the objects an activation refers to exist and the program is
-// usable (admission cannot check any of them).
-var ReferenceChecks = []Prerequisite{
-	{Name: "offer-exists", Rule: "B1", Title: "offer exists", Check: checkOfferExists},
-	{Name: "publisher-exists", Rule: "B1", Title: "publisher exists", Check: checkPublisherExists},
-	{Name: "program-valid", Rule: "B1", Title: "program exists and is valid", Check: checkProgramValid},
-	{Name: "benefit-in-catalog", Rule: "B1", Title: "benefit in the program's catalog", Check: checkBenefitInCatalog},
-}
-
-// Prerequisites are the checks of rule B2 in B2's own order: the
-// publisher enrolled and in good standing (no violation, R1; no fraud
-// reported on a Transact offer, R3), a marketing contact where P4 needs
-// one, the offer Live and not opted out (O2, O6), the benefit offered for
-// the offer's listing type, then one-time use (B3) for List, Trial and
-// Consulting offers or the tier reached for Transact ones (S6). An
-// activation stays Pending on the first that fails.
-var Prerequisites = []Prerequisite{
-	{Name: "enrolled", Rule: "P2", Title: "publisher enrolled", Check: checkEnrolled},
+// NotGrantedChain decides an activation not yet granted, in order: its name
+// free (R7), what it refers to (B1), its publication not ended (O4, R2),
+// not opted out (O6), the publisher in good standing (R1) with no fraud
+// reported (R3), then the prerequisites of B2 in B2's order: enrolled, a
+// marketing contact where P4 needs one, the offer Live, the benefit
+// offered for the listing type, then one-time use (B3) or the tier (S6).
+// The first check that fails decides; when all pass, it becomes Active.
+var NotGrantedChain = []Check{
+	{Name: "name-free", Rule: "R7", Title: "name not held by another benefit's grant", Check: checkNameFree},
+	{Name: "offer-exists", Rule: "B1", Title: "offer exists", Reference: true, Check: checkOfferExists},
+	{Name: "publisher-exists", Rule: "B1", Title: "publisher exists", Reference: true, Check: checkPublisherExists},
+	{Name: "program-valid", Rule: "B1", Title: "program exists and is valid", Reference: true, Check: checkProgramValid},
+	{Name: "benefit-in-catalog", Rule: "B1", Title: "benefit in the program's catalog", Reference: true, Check: checkBenefitInCatalog},
+	{Name: "publication-open", Rule: "O4/R2", Title: "publication not ended (expired or delisted)", Check: checkPublicationOpen},
+	{Name: "not-opted-out", Rule: "O6", Title: "not opted out", Check: checkNotOptedOut},
 	{Name: "good-standing", Rule: "R1", Title: "publisher in good standing (no violation)", Check: checkGoodStanding},
 	{Name: "no-fraud-reported", Rule: "R3", Title: "no fraud reported (Transact)", Check: checkNoFraud},
+	{Name: "enrolled", Rule: "P2", Title: "publisher enrolled", Check: checkEnrolled},
 	{Name: "marketing-contact", Rule: "P4", Title: "marketing contact where needed", Check: checkMarketingContact},
 	{Name: "offer-live", Rule: "O2", Title: "offer Live", Check: checkOfferLive},
-	{Name: "not-opted-out", Rule: "O6", Title: "not opted out", Check: checkNotOptedOut},
 	{Name: "listing-type", Rule: "B2", Title: "benefit offered for the listing type", Check: checkListingType},
 	{Name: "one-time-use-or-tier", Rule: "B3/S6", Title: "one-time use, or tier reached for Transact", Check: checkOneTimeUseOrTier},
 }
 
-// FirstFailingPrerequisite returns the first of Prerequisites that fails,
-// and false when all hold. The references must hold (ReferenceChecks).
-func FirstFailingPrerequisite(in ActivationInput) (CheckResult, bool) {
-	for _, p := range Prerequisites {
-		if r := p.Check(in); !r.Passed {
-			return r, true
+// firstFailing runs NotGrantedChain and returns the outcome of the first
+// check that fails; ok is false when every check passes. afterReferences
+// says whether every reference check passed before it: then the benefit's
+// catalog entry and the offer's instants are known.
+func firstFailing(in ActivationInput) (result CheckResult, afterReferences, ok bool) {
+	references := 0
+	for _, c := range NotGrantedChain {
+		if c.Reference {
+			references++
 		}
 	}
-	return CheckResult{Passed: true}, false
+	for _, c := range NotGrantedChain {
+		r := c.Check(in)
+		if !r.Passed {
+			return r, references == 0, true
+		}
+		if c.Reference {
+			references--
+		}
+	}
+	return CheckResult{Passed: true}, true, false
 }
 
-// ExplainPrerequisites runs ReferenceChecks then Prerequisites, in order,
-// and returns every outcome: what `kubectl rewards explain activation`
-// prints. After a failed reference check the rest cannot be evaluated and
-// are returned with Evaluated false.
-func ExplainPrerequisites(in ActivationInput) []PrerequisiteResult {
-	out := make([]PrerequisiteResult, 0, len(ReferenceChecks)+len(Prerequisites))
+// ExplainChain runs NotGrantedChain in order and returns every outcome: what
+// `kubectl rewards explain activation` prints. After a failed reference
+// check the checks after it cannot be evaluated and are returned with
+// Evaluated false.
+func ExplainChain(in ActivationInput) []CheckOutcome {
+	out := make([]CheckOutcome, 0, len(NotGrantedChain))
 	referencesHold := true
-	for _, p := range ReferenceChecks {
-		r := PrerequisiteResult{Name: p.Name, Rule: p.Rule, Title: p.Title}
+	for _, c := range NotGrantedChain {
+		o := CheckOutcome{Name: c.Name, Rule: c.Rule, Title: c.Title}
 		if referencesHold {
-			r.CheckResult, r.Evaluated = p.Check(in), true
-			referencesHold = r.Passed
+			o.CheckResult, o.Evaluated = c.Check(in), true
+			referencesHold = o.Passed || !c.Reference
 		}
-		out = append(out, r)
-	}
-	for _, p := range Prerequisites {
-		r := PrerequisiteResult{Name: p.Name, Rule: p.Rule, Title: p.Title}
-		if referencesHold {
-			r.CheckResult, r.Evaluated = p.Check(in), true
-		}
-		out = append(out, r)
+		out = append(out, o)
 	}
 	return out
 }
@@ -121,6 +133,13 @@ func failed(reason, message string) CheckResult {
 // benefitOf is the catalog entry of the activation's benefit.
 func benefitOf(in ActivationInput) v1alpha1.Benefit {
 	return in.Program.Rules.Catalog[in.Activation.Spec.Benefit]
+}
+
+func checkNameFree(in ActivationInput) CheckResult {
+	if held := in.NameHeldBy; held != nil {
+		return failed(v1alpha1.ReasonNameHeldByGrant, nameHeldMessage(in.Activation, held))
+	}
+	return passed("no grant of another offer or benefit holds the name %q", in.Activation.Name)
 }
 
 func checkOfferExists(in ActivationInput) CheckResult {
@@ -158,6 +177,28 @@ func checkBenefitInCatalog(in ActivationInput) CheckResult {
 		types[i] = string(lt)
 	}
 	return passed("benefit %q is a %s benefit for %s offers", b.Name, b.Category, strings.Join(types, ", "))
+}
+
+// checkPublicationOpen: a publication that ended ends its activations not
+// granted too (O4, R2), whichever came first when both did. Nothing was
+// granted, so nothing is recorded: both follow from the offer's spec and
+// the clock.
+func checkPublicationOpen(in ActivationInput) CheckResult {
+	offer := in.Offer
+	phase, _ := OfferPhaseAt(&offer.Spec, in.Now)
+	expiresAt := BenefitsExpireAt(&offer.Spec, in.Program.Rules)
+	expired := expiresAt != nil && !in.Now.Before(*expiresAt)
+	if phase == v1alpha1.OfferDelisted && (!expired || offer.Spec.DelistedAt.Time.Before(*expiresAt)) {
+		r := delisting(offer)
+		return CheckResult{Reason: string(r.Reason), Message: r.Message, Phase: v1alpha1.ActivationRevoked, Revocation: &r}
+	}
+	if expired {
+		return CheckResult{Reason: v1alpha1.ReasonExpired, Message: expiredMessage(expiresAt), Phase: v1alpha1.ActivationExpired, ExpiresAt: expiresAt}
+	}
+	if expiresAt != nil {
+		return passed("the benefits of offer %q expire at %s", offer.Name, expiresAt.UTC().Format(time.RFC3339))
+	}
+	return passed("offer %q is not delisted and its benefits do not expire", offer.Name)
 }
 
 func checkEnrolled(in ActivationInput) CheckResult {
@@ -205,17 +246,15 @@ func checkOfferLive(in ActivationInput) CheckResult {
 		r := failed(v1alpha1.ReasonOfferNotLive, fmt.Sprintf("offer %q goes live at %s (B2)", offer.Name, offer.Spec.LiveAt.UTC().Format(time.RFC3339)))
 		r.Wait = next
 		return r
-	case v1alpha1.OfferDelisted:
-		// decide ends the activation (R2) before asking; explain still
-		// says why.
-		return failed(string(v1alpha1.RevocationOfferDelisted), delisting(offer).message)
 	}
 	return passed("offer %q is Live since %s", offer.Name, offer.Spec.LiveAt.UTC().Format(time.RFC3339))
 }
 
 func checkNotOptedOut(in ActivationInput) CheckResult {
 	if reason, msg := optedOut(in); reason != "" {
-		return failed(reason, msg)
+		r := failed(reason, msg)
+		r.Phase = v1alpha1.ActivationOptedOut
+		return r
 	}
 	return passed("neither the activation nor offer %q is opted out", in.Offer.Name)
 }
