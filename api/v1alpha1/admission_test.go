@@ -27,11 +27,12 @@ import (
 // OpenAPI schema and the CEL rules of the generated CRDs (no webhook). Each
 // rejection must be an Invalid error whose message names the field.
 
-// sampleDirs hold the YAML a user applies; every object in them must be
-// accepted.
+// sampleDirs hold the YAML a user applies, the docs' examples included;
+// every object in them must be accepted.
 var sampleDirs = []string{
 	filepath.Join("..", "..", "config", "samples"),
 	filepath.Join("..", "..", "config", "programs"),
+	filepath.Join("..", "..", "docs", "examples"),
 }
 
 type sampleObject struct {
@@ -94,7 +95,7 @@ var _ = Describe("Sample manifests", func() {
 	It("are found and decode", func() {
 		Expect(loadErr).NotTo(HaveOccurred())
 		Expect(samples).NotTo(BeEmpty(),
-			"no objects found in %v (files: %v); the samples in config/samples/*.yaml and config/programs/*.yaml are missing", sampleDirs, files)
+			"no objects found in %v (files: %v); the samples in config/samples/*.yaml, config/programs/*.yaml and docs/examples/*.yaml are missing", sampleDirs, files)
 	})
 
 	for _, s := range samples {
