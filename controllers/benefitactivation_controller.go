@@ -260,7 +260,7 @@ func (r *BenefitActivationReconciler) recordTransition(act *v1alpha1.BenefitActi
 	// What admission cannot check (a missing offer, publisher or program, an
 	// invalid program, a benefit not in the catalog, a name held by another
 	// benefit's record) shows as a condition
-	// and an Event, as DESIGN.md asks; other Pending reasons are ordinary
+	// and an Event, as docs/design.md says; other Pending reasons are ordinary
 	// waiting and only show in the condition.
 	if !d.Ready && status.ReadyReason(old.Conditions, v1alpha1.ConditionReady) != d.Reason {
 		switch d.Reason {

@@ -12,7 +12,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
-// Program safety (DESIGN.md): every value the operator derives from what
+// Program safety (docs/rules.md): every value the operator derives from what
 // admission accepts fits its status schema. A value that did not would make
 // every status write of the object fail: the object would keep a stale
 // status (Ready=True included) and its controller would fail the same

@@ -25,7 +25,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
-// The durable record (DESIGN.md, "The durable record"; rule R6): what was
+// The durable record (docs/rules.md, "The durable record"; rule R6): what was
 // granted and revoked lives in BenefitGrants, and every status is rebuilt
 // from specs, grants and the clock, whatever happened to it.
 

@@ -14,7 +14,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
-// Program safety (DESIGN.md): whatever admission lets through never changes
+// Program safety (docs/rules.md): whatever admission lets through never changes
 // a decision already made; the last valid rules stay in force, and a
 // program that was never valid decides nothing. Admission refuses every
 // inconsistency the operator detects, so these tests store the invalid

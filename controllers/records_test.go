@@ -20,7 +20,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
-// Records keyed by meaning (DESIGN.md, "The durable record", R7, R8): a
+// Records keyed by meaning (docs/rules.md, "The durable record", R7, R8): a
 // restore, a GitOps replace or a partner's delete + apply never changes
 // what was granted or revoked.
 

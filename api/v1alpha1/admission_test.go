@@ -27,11 +27,12 @@ import (
 // OpenAPI schema and the CEL rules of the generated CRDs (no webhook). Each
 // rejection must be an Invalid error whose message names the field.
 
-// sampleDirs hold the YAML a user applies; every object in them must be
-// accepted.
+// sampleDirs hold the YAML a user applies, the docs' examples included;
+// every object in them must be accepted.
 var sampleDirs = []string{
 	filepath.Join("..", "..", "config", "samples"),
 	filepath.Join("..", "..", "config", "programs"),
+	filepath.Join("..", "..", "docs", "examples"),
 }
 
 type sampleObject struct {
@@ -94,7 +95,7 @@ var _ = Describe("Sample manifests", func() {
 	It("are found and decode", func() {
 		Expect(loadErr).NotTo(HaveOccurred())
 		Expect(samples).NotTo(BeEmpty(),
-			"no objects found in %v (files: %v); the samples in config/samples/*.yaml and config/programs/*.yaml are missing", sampleDirs, files)
+			"no objects found in %v (files: %v); the samples in config/samples/*.yaml, config/programs/*.yaml and docs/examples/*.yaml are missing", sampleDirs, files)
 	})
 
 	for _, s := range samples {
@@ -411,7 +412,7 @@ var _ = Describe("Admission", func() {
 			onCreate(with(validProgram(), func(p *rewardsv1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "2.5e4" })),
 			"spec.tiers[1].minBilledSales"),
 
-		// RewardsProgram consistency (DESIGN.md, "Program safety"): every
+		// RewardsProgram consistency (docs/rules.md, "Program safety"): every
 		// inconsistency the operator's ResolveProgram detects is refused
 		// here, so that no program reaches the operator invalid.
 		Entry("RewardsProgram: a tier names a benefit missing from the catalog",

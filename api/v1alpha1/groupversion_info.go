@@ -1,6 +1,8 @@
 // Package v1alpha1 contains the API of the Marketplace Rewards operator:
-// RewardsProgram (cluster-scoped rules), Publisher, Offer, SalesRecord,
-// BenefitActivation and BenefitGrant (the operator's durable record).
+// RewardsProgram (cluster-scoped rules), Publisher, Offer, SalesRecord and
+// BenefitActivation, and the operator's durable record: BenefitGrant and
+// RewardsProgramRevision (cluster-scoped). The program rules named in
+// comments by their ids (P1, S3, R7...) are described in docs/rules.md.
 //
 // +kubebuilder:object:generate=true
 // +groupName=rewards.marketplace.io

@@ -1,5 +1,5 @@
 // Package records keeps the operator's durable record: what Kubernetes
-// would otherwise lose with a status or an object's lifetime (DESIGN.md,
+// would otherwise lose with a status or an object's lifetime (docs/rules.md,
 // "The durable record").
 //
 //   - BenefitGrants (Grants): that a benefit was granted, when, until when,

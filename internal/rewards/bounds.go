@@ -9,7 +9,7 @@ import (
 )
 
 // What a status field can hold. Admission bounds the inputs so that nothing
-// the operator derives from them goes beyond these limits (DESIGN.md,
+// the operator derives from them goes beyond these limits (docs/rules.md,
 // "Program safety"): amounts have at most 20 digits before the point and
 // rates 12, so a converted line has at most 32 and a sum of lines fewer
 // than 40; liveAt and billedAt are before the year 9000, and no derived

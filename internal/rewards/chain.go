@@ -17,7 +17,7 @@ import (
 type Check struct {
 	// Name identifies the check, in kebab case ("enrolled").
 	Name string
-	// Rule is the rule the check comes from ("P2").
+	// Rule is the id of the rule the check comes from ("P2", docs/rules.md).
 	Rule string
 	// Title says what must hold, for people ("publisher enrolled").
 	Title string

@@ -9,7 +9,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
 
-// The durable record (DESIGN.md, "The durable record"): a BenefitGrant
+// The durable record (docs/rules.md, "The durable record"): a BenefitGrant
 // records that the activation of its name was granted, when, until when,
 // and whether it was revoked. Status is rebuilt from it, never the other
 // way round; the one exception is the upgrade from a version that kept

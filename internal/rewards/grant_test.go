@@ -13,7 +13,7 @@ import (
 )
 
 // The durable record: a granted benefit's status is read back from its
-// BenefitGrant, so losing or editing the status changes nothing (DESIGN.md,
+// BenefitGrant, so losing or editing the status changes nothing (docs/rules.md,
 // "The durable record"; R6).
 
 func TestDecideActivationStatusIsRebuiltFromGrant(t *testing.T) {

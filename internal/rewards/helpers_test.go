@@ -88,7 +88,7 @@ func withSeats(n int64) func(*v1alpha1.SalesRecordSpec) {
 	return func(s *v1alpha1.SalesRecordSpec) { s.Seats = n }
 }
 
-// defaultProgramSpec is the illustrative program of DESIGN.md S6: Tier 1 from
+// defaultProgramSpec is the illustrative program of docs/rules.md, S6: Tier 1 from
 // any live Transact offer, then $25,000, $100,000, $1,000,000 and $5,000,000
 // of billed sales; tiers 2 and 3 can also be reached with seats (S5).
 func defaultProgramSpec() *v1alpha1.RewardsProgramSpec {

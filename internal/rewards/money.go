@@ -2,7 +2,7 @@
 // functions: no Kubernetes client, no clock of its own, no I/O. Controllers
 // gather objects from the cache, call these functions with the time, and
 // write what they return into status. Each function names the rule ids of
-// ../shared/DESIGN.md it implements, and so do its table tests.
+// docs/rules.md it implements, and so do its table tests.
 package rewards
 
 import (

@@ -9,7 +9,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards/programfuzz"
 )
 
-// Program safety (DESIGN.md): admission refuses every inconsistency
+// Program safety (docs/rules.md): admission refuses every inconsistency
 // ResolveProgram detects, so whatever admission accepts, ResolveProgram
 // accepts, and it never panics on anything. programfuzz.Admitted mirrors
 // admission; the admission suite (api/v1alpha1) checks the mirror against

@@ -311,7 +311,7 @@ func TestResolveProgramTiers(t *testing.T) {
 			},
 		},
 		"DefaultProgram": {
-			reason: "S6: the illustrative program of DESIGN.md resolves without problems",
+			reason: "S6: the illustrative program of docs/rules.md resolves without problems",
 			spec:   defaultProgramSpec(),
 			want: want{
 				tiers: []tierSummary{

@@ -12,7 +12,7 @@ import (
 
 // ProgramState is a RewardsProgram as the kinds that follow it see it: the
 // rules in force, which revision holds them, and why they may not be its
-// current spec's (DESIGN.md, "Program safety"). A spec that is not valid
+// current spec's (docs/rules.md, "Program safety"). A spec that is not valid
 // never changes what is decided: the last valid rules, kept in the
 // program's RewardsProgramRevisions, stay in force, and a program never
 // valid decides nothing.

@@ -8,7 +8,7 @@ import (
 )
 
 // Readiness is a Ready condition: what someone waiting on the object is
-// told (DESIGN.md, "How it behaves").
+// told (docs/design.md, "The decision pipeline").
 type Readiness struct {
 	Ready   bool
 	Reason  string

@@ -12,7 +12,7 @@ import (
 
 // The constructors below return objects without creating them.
 
-// Program returns a valid program with DESIGN.md's default tiers (S6) and a
+// Program returns a valid program with the default tiers of docs/rules.md (S6) and a
 // small catalog under a unique name, so that a test changing it affects no
 // one else: five tiers unlocking one Transact benefit each (Marketing for
 // tiers 1 to 3, Sales for 4 and 5), tiers 2 and 3 also reachable by seats,

@@ -59,7 +59,7 @@ func TestProgram(t *testing.T) {
 		t.Errorf("problems: %v", problems)
 	}
 	if len(rules.Tiers) != 5 {
-		t.Errorf("%d tiers, want DESIGN.md's five", len(rules.Tiers))
+		t.Errorf("%d tiers, want the five of docs/rules.md, S6", len(rules.Tiers))
 	}
 	a.Spec.Benefits[0].ListingTypes[0] = v1alpha1.ListingTypeList
 	if b.Spec.Benefits[1].ListingTypes[0] != v1alpha1.ListingTypeTransact || a.Spec.Benefits[1].ListingTypes[0] != v1alpha1.ListingTypeTransact {
