@@ -88,45 +88,35 @@ func (r *BenefitActivationReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if err := r.Upgraded.wait(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	var act v1alpha1.BenefitActivation
-	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &act); err != nil || !found {
-		if !found && err == nil {
-			r.wakeups.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, err
-	}
-	before := act.DeepCopy()
-	in, err := r.Gather.Activation(ctx, &act, r.Clock.Now())
+	f := frame[v1alpha1.BenefitActivation, *v1alpha1.BenefitActivation]{client: r.Client, clock: r.Clock, wakeups: r.wakeups,
+		statusOf: func(a *v1alpha1.BenefitActivation) any { return a.Status }}
+	return f.run(ctx, req, r.decide)
+}
+
+// decide gathers, decides (rewards.DecideActivation), records in the grant
+// what must last, and sets the status read back from it.
+func (r *BenefitActivationReconciler) decide(ctx context.Context, act *v1alpha1.BenefitActivation, now time.Time) (
+	outcome[*v1alpha1.BenefitActivation], error) {
+	var out outcome[*v1alpha1.BenefitActivation]
+	in, err := r.Gather.Activation(ctx, act, now)
 	if err != nil {
-		return ctrl.Result{}, err
+		return out, err
 	}
 	d := rewards.DecideActivation(in)
 	if !d.Record.IsZero() {
-		var waiting *ctrl.Result
-		if in, waiting, err = r.record(ctx, &act, in, d.Record); err != nil {
-			return resultOf(err)
-		}
-		if waiting != nil {
-			// Nothing is shown until the grant is decided: the activation
-			// is looked at again then, or as soon as what it waits for
-			// appears.
-			return *waiting, nil
+		// Nothing is shown until the grant is decided (waiting): the
+		// activation is looked at again then, or as soon as what it waits
+		// for appears.
+		if in, out.wait, err = r.record(ctx, act, in, d.Record); err != nil || out.wait != nil {
+			return out, err
 		}
 		// The status is read back from what is now recorded.
 		d = rewards.DecideActivation(in)
 	}
-
-	showDecision(&act, in, d)
-
-	changed, err := status.PatchIfChanged(ctx, r.Client, before, &act, func(o client.Object) any { return o.(*v1alpha1.BenefitActivation).Status })
-	if err != nil {
-		return resultOf(err)
-	}
-	if changed {
-		r.recordTransition(&act, before.Status, d)
-	}
-	r.wakeups.At(&act, in.Now, d.NextCheck)
-	return ctrl.Result{}, nil
+	showDecision(act, in, d)
+	out.next = d.NextCheck
+	out.announce = func(before *v1alpha1.BenefitActivation) { r.recordTransition(act, before.Status, d) }
+	return out, nil
 }
 
 // showDecision sets an activation's status to what the decision d, made

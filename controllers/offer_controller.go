@@ -49,23 +49,26 @@ type OfferReconciler struct {
 
 // Reconcile computes an offer's status.
 func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var offer v1alpha1.Offer
-	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &offer); err != nil || !found {
-		if !found && err == nil {
-			r.wakeups.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, err
-	}
-	before := offer.DeepCopy()
-	now := r.Clock.Now()
+	f := frame[v1alpha1.Offer, *v1alpha1.Offer]{client: r.Client, clock: r.Clock, wakeups: r.wakeups,
+		statusOf: func(o *v1alpha1.Offer) any { return o.Status }}
+	return f.run(ctx, req, r.decide)
+}
 
+// decide sets an offer's status: its phase, engagement window, benefit
+// expiry and follow-up hint (O1–O7).
+func (r *OfferReconciler) decide(ctx context.Context, offer *v1alpha1.Offer, now time.Time) (outcome[*v1alpha1.Offer], error) {
+	var out outcome[*v1alpha1.Offer]
 	pub, prog, err := gather.Relations{Reader: r.Client}.PublisherAndProgram(ctx, r.Programs, offer.Namespace, offer.Spec.PublisherRef.Name)
 	if err != nil {
-		return ctrl.Result{}, err
+		return out, err
 	}
 
 	facts := rewards.EvaluateOffer(&offer.Spec, prog.Rules, now)
 	st := &offer.Status
+	hint, err := r.followUpHint(ctx, offer, prog, now, st.FollowUpHint == "")
+	if err != nil {
+		return out, err
+	}
 	st.ObservedGeneration = offer.Generation
 	st.Phase = facts.Phase
 	engagementEnds, endsTooLate := rewards.StatusInstant("status.engagementEndsAt", facts.EngagementEndsAt)
@@ -75,11 +78,6 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	st.BenefitsExpireAt = status.Time(expires)
 	st.ISVConnectEligible = facts.ISVConnect
 	st.Microsoft365App = facts.Microsoft365App
-
-	hint, err := r.followUpHint(ctx, &offer, prog, now, before.Status.FollowUpHint == "")
-	if err != nil {
-		return ctrl.Result{}, err
-	}
 	st.FollowUpHint = hint.text
 	// Always shown, True or False, so that the status is the same however
 	// it was reached (a status rebuilt after a wipe included).
@@ -90,18 +88,11 @@ func (r *OfferReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 			v1alpha1.ReasonNotNeeded, "no follow-up needed")
 	}
 
-	ready := rewards.OfferReadiness(&offer, pub != nil, prog, facts, endsTooLate, expiresTooLate)
+	ready := rewards.OfferReadiness(offer, pub != nil, prog, facts, endsTooLate, expiresTooLate)
 	status.SetCondition(&st.Conditions, now, offer.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
-
-	changed, err := status.PatchIfChanged(ctx, r.Client, before, &offer, func(o client.Object) any { return o.(*v1alpha1.Offer).Status })
-	if err != nil {
-		return resultOf(err)
-	}
-	if changed {
-		r.recordEvents(&offer, before.Status, facts.Phase, hint, ready)
-	}
-	r.wakeups.At(&offer, now, earliestOf(facts.NextChange, hint.at))
-	return ctrl.Result{}, nil
+	out.next = earliestOf(facts.NextChange, hint.at)
+	out.announce = func(before *v1alpha1.Offer) { r.recordEvents(offer, before.Status, facts.Phase, hint, ready) }
+	return out, nil
 }
 
 // followUp is an offer's follow-up hint (O5): whether it is needed, its

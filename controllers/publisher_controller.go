@@ -53,20 +53,18 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Upgraded.wait(ctx); err != nil {
 		return ctrl.Result{}, err
 	}
-	var pub v1alpha1.Publisher
-	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &pub); err != nil || !found {
-		if !found && err == nil {
-			r.wakeups.Forget(req.NamespacedName)
-			r.Gather.Sales.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, err
-	}
-	before := pub.DeepCopy()
-	now := r.Clock.Now()
+	f := frame[v1alpha1.Publisher, *v1alpha1.Publisher]{client: r.Client, clock: r.Clock, wakeups: r.wakeups,
+		statusOf: func(p *v1alpha1.Publisher) any { return p.Status }, forget: r.Gather.Sales.Forget}
+	return f.run(ctx, req, r.decide)
+}
 
-	in, err := r.Gather.Publisher(ctx, &pub, now)
+// decide sets a publisher's status: its sales, tier and progress to the
+// next (S1–S7), its standing (P5) and its revocation history (R6, R8).
+func (r *PublisherReconciler) decide(ctx context.Context, pub *v1alpha1.Publisher, now time.Time) (outcome[*v1alpha1.Publisher], error) {
+	var out outcome[*v1alpha1.Publisher]
+	in, err := r.Gather.Publisher(ctx, pub, now)
 	if err != nil {
-		return ctrl.Result{}, err
+		return out, err
 	}
 	prog, res, detail := in.Program, in.Tier, in.Detail
 	st := &pub.Status
@@ -93,16 +91,9 @@ func (r *PublisherReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 	ready := rewards.PublisherReadiness(prog, res, salesTooLarge, nextChangeTooLate)
 	status.SetCondition(&st.Conditions, now, pub.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
-
-	changed, err := status.PatchIfChanged(ctx, r.Client, before, &pub, func(o client.Object) any { return o.(*v1alpha1.Publisher).Status })
-	if err != nil {
-		return resultOf(err)
-	}
-	if changed {
-		r.recordEvents(&pub, before.Status, res, prog.Rules.Currency, ready)
-	}
-	r.wakeups.At(&pub, now, res.NextChangeAt)
-	return ctrl.Result{}, nil
+	out.next = res.NextChangeAt
+	out.announce = func(before *v1alpha1.Publisher) { r.recordEvents(pub, before.Status, res, prog.Rules.Currency, ready) }
+	return out, nil
 }
 
 // recordEvents emits the Events of a changed status: the tier changing

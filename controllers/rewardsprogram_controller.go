@@ -49,20 +49,19 @@ type RewardsProgramReconciler struct {
 
 // Reconcile records a valid program's rules and computes its status.
 func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var prog v1alpha1.RewardsProgram
-	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &prog); err != nil || !found {
-		if !found && err == nil {
-			r.wakeups.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, err
-	}
-	before := prog.DeepCopy()
-	now := r.Clock.Now()
+	f := frame[v1alpha1.RewardsProgram, *v1alpha1.RewardsProgram]{client: r.Client, clock: r.Clock, wakeups: r.wakeups,
+		statusOf: func(p *v1alpha1.RewardsProgram) any { return p.Status }}
+	return f.run(ctx, req, r.decide)
+}
 
+// decide records a valid program's rules and sets its status: the rules in
+// force, and whether the spec is valid (program safety).
+func (r *RewardsProgramReconciler) decide(ctx context.Context, prog *v1alpha1.RewardsProgram, now time.Time) (outcome[*v1alpha1.RewardsProgram], error) {
+	var out outcome[*v1alpha1.RewardsProgram]
 	rules, problems := rewards.ResolveProgram(&prog.Spec)
 	revs, err := r.Programs.Revisions(ctx, prog.Name)
 	if err != nil {
-		return ctrl.Result{}, err
+		return out, err
 	}
 	st := &prog.Status
 	st.ObservedGeneration = prog.Generation
@@ -72,8 +71,8 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if len(problems) == 0 {
 		// These rules are in force; a later spec that is not valid leaves
 		// them in force (program safety), so they are recorded first.
-		if result, err := r.record(ctx, &prog, revs); err != nil || !result.IsZero() {
-			return result, err
+		if out.wait, err = r.record(ctx, prog, revs); err != nil || out.wait != nil {
+			return out, err
 		}
 		st.RulesGeneration, st.Revision, st.RulesInForce = prog.Generation, rewards.RevisionName(prog.Name, &prog.Spec), prog.Spec.DeepCopy()
 	} else if last := rewards.LastRevision(prog.Name, revs); last != nil {
@@ -81,34 +80,31 @@ func (r *RewardsProgramReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	ready := rewards.ProgramReadiness(rules, problems, st.Revision, st.RulesGeneration)
 	status.SetCondition(&st.Conditions, now, prog.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
-
-	changed, err := status.PatchIfChanged(ctx, r.Client, before, &prog, func(o client.Object) any { return o.(*v1alpha1.RewardsProgram).Status })
-	if err != nil {
-		return resultOf(err)
+	if len(problems) > 0 {
+		out.announce = func(*v1alpha1.RewardsProgram) {
+			r.Recorder.Eventf(prog, nil, corev1.EventTypeWarning, problems[0].Reason, "Validate", "%s", problems[0].Message)
+		}
 	}
-	if changed && len(problems) > 0 {
-		r.Recorder.Eventf(&prog, nil, corev1.EventTypeWarning, problems[0].Reason, "Validate", "%s", problems[0].Message)
-	}
-	r.wakeups.At(&prog, now, nil)
-	return ctrl.Result{}, nil
+	return out, nil
 }
 
 // record records prog's valid rules in a revision (records.Programs.Record),
 // and emits an Event when it wrote one. A revision written meanwhile by
-// someone else (the cache behind) asks for another reconcile.
-func (r *RewardsProgramReconciler) record(ctx context.Context, prog *v1alpha1.RewardsProgram, revs []v1alpha1.RewardsProgramRevision) (ctrl.Result, error) {
+// someone else (the cache behind) asks for another reconcile: waiting.
+func (r *RewardsProgramReconciler) record(ctx context.Context, prog *v1alpha1.RewardsProgram,
+	revs []v1alpha1.RewardsProgramRevision) (waiting *ctrl.Result, _ error) {
 	rec, err := r.Programs.Record(ctx, r.Client, prog, revs)
 	if apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) {
-		return ctrl.Result{Requeue: true}, nil //nolint:staticcheck // a stale cache is not an error to report
+		return &ctrl.Result{Requeue: true}, nil //nolint:staticcheck // a stale cache is not an error to report
 	}
 	if err != nil {
-		return ctrl.Result{}, err
+		return nil, err
 	}
 	if rec.Created || rec.Renumbered {
 		r.Recorder.Eventf(prog, nil, corev1.EventTypeNormal, v1alpha1.EventRevisionRecorded, "Record",
 			"the rules of generation %d are recorded in RewardsProgramRevision %s (revision %d)", prog.Generation, rec.Revision, rec.Number)
 	}
-	return ctrl.Result{}, nil
+	return nil, nil
 }
 
 // SetupWithManager registers the controller.

@@ -42,20 +42,18 @@ type SalesRecordReconciler struct {
 
 // Reconcile computes a sales line's status.
 func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var rec v1alpha1.SalesRecord
-	if found, err := getOptional(ctx, r.Client, req.NamespacedName, &rec); err != nil || !found {
-		if !found && err == nil {
-			r.wakeups.Forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, err
-	}
-	before := rec.DeepCopy()
-	now := r.Clock.Now()
+	f := frame[v1alpha1.SalesRecord, *v1alpha1.SalesRecord]{client: r.Client, clock: r.Clock, wakeups: r.wakeups,
+		statusOf: func(rec *v1alpha1.SalesRecord) any { return rec.Status }}
+	return f.run(ctx, req, r.decide)
+}
 
+// decide sets a sales line's status: counted or not, and why (S1–S5).
+func (r *SalesRecordReconciler) decide(ctx context.Context, rec *v1alpha1.SalesRecord, now time.Time) (outcome[*v1alpha1.SalesRecord], error) {
+	var out outcome[*v1alpha1.SalesRecord]
 	rel := gather.Relations{Reader: r.Client}
 	offer, err := rel.Offer(ctx, rec.Namespace, rec.Spec.OfferRef.Name)
 	if err != nil {
-		return ctrl.Result{}, err
+		return out, err
 	}
 	publisher := "" // a missing offer has no publisher: the default program judges the line
 	if offer != nil {
@@ -63,7 +61,7 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	_, prog, err := rel.PublisherAndProgram(ctx, r.Programs, rec.Namespace, publisher)
 	if err != nil {
-		return ctrl.Result{}, err
+		return out, err
 	}
 
 	v := rewards.EvaluateLine(&rec.Spec, offer, prog.Rules, now)
@@ -80,16 +78,9 @@ func (r *SalesRecordReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	ready := rewards.LineReadiness(v, tooLarge)
 	status.SetCondition(&st.Conditions, now, rec.Generation, v1alpha1.ConditionReady, status.Bool(ready.Ready), ready.Reason, ready.Message)
-
-	changed, err := status.PatchIfChanged(ctx, r.Client, before, &rec, func(o client.Object) any { return o.(*v1alpha1.SalesRecord).Status })
-	if err != nil {
-		return resultOf(err)
-	}
-	if changed {
-		r.recordEvents(&rec, before.Status, v, ready)
-	}
-	r.wakeups.At(&rec, now, v.NextChange)
-	return ctrl.Result{}, nil
+	out.next = v.NextChange
+	out.announce = func(before *v1alpha1.SalesRecord) { r.recordEvents(rec, before.Status, v, ready) }
+	return out, nil
 }
 
 // recordEvents emits the Events of a changed status: the line starting or
