@@ -1,0 +1,118 @@
+package plugin_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+)
+
+var (
+	benchImportRows     = flag.Int("import-rows", 20_000, "BenchmarkImportSales: lines in the file")
+	benchImportParallel = flag.Int("import-parallel", 0, "BenchmarkImportSales: --parallel (0: the plugin's default)")
+)
+
+// BenchmarkImportSales imports a file of -import-rows new billing lines into
+// an API server of its own (envtest, no operator), as a user would run
+// it: the plugin's own client settings (no client-side rate limit) and
+// --parallel. It reports rows/s of the import, then imports the same file
+// again and fails unless that finds every line unchanged and writes
+// nothing. make bench-import runs it.
+func BenchmarkImportSales(b *testing.B) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		b.Skip("needs kube-apiserver and etcd: run `make bench-import`")
+	}
+	env, _, c, err := testenv.Start(testenv.Scheme())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = env.Stop() })
+	kubeconfig, err := testenv.AdminKubeconfig(env, "bench", b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	billed := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var csv strings.Builder
+	csv.WriteString("offer,transactionId,amount,currency,billedAt,seats,fraud\n")
+	for i := 1; i <= *benchImportRows; i++ {
+		fmt.Fprintf(&csv, "saas,INV-2026-11-%06d,%d.%02d,USD,%s,,\n", i, 100+i%900, i%100, billed.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
+	}
+	file := filepath.Join(b.TempDir(), "sales.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"--kubeconfig", kubeconfig, "import", "sales", file}
+	if *benchImportParallel > 0 {
+		args = append(args, fmt.Sprintf("--parallel=%d", *benchImportParallel))
+	}
+
+	var imported time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ns, err := testenv.NewNamespace(context.Background(), c, "bench-import-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		// The offer exists (no warning per line); its publisher does not.
+		if err := c.Create(context.Background(), testenv.Offer(ns, "saas", "not-here", v1alpha1.ListingTypeTransact, billed.AddDate(-1, 0, 0))); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		out, writes, code := runImport(append(args, "-n", ns))
+		imported += time.Since(start)
+		b.StopTimer()
+		if want := fmt.Sprintf("created %d, unchanged 0, updated 0, refused 0", *benchImportRows); code != plugin.ExitOK || !strings.Contains(out, want) {
+			b.Fatalf("first import: exit %d, %q; want %q", code, out, want)
+		}
+		if writes != int64(*benchImportRows) {
+			b.Fatalf("first import: %d writes, want one per line", writes)
+		}
+
+		start = time.Now()
+		out, writes, code = runImport(append(args, "-n", ns))
+		b.Logf("the same file again: %s in %s", strings.TrimSpace(out), time.Since(start).Round(time.Millisecond))
+		if want := fmt.Sprintf("created 0, unchanged %d, updated 0, refused 0", *benchImportRows); code != plugin.ExitOK || !strings.Contains(out, want) || writes != 0 {
+			b.Fatalf("second import: exit %d, %d writes, %q; want %q and no write", code, writes, out, want)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(*benchImportRows*b.N)/imported.Seconds(), "rows/s")
+}
+
+// runImport runs kubectl-rewards with args and the plugin's own client
+// settings, counting its writes.
+func runImport(args []string) (out string, writes int64, code int) {
+	streams, _, stdout, _ := genericiooptions.NewTestIOStreams()
+	o := plugin.NewOptions(streams)
+	var n atomic.Int64
+	o.NewClient = func(cfg *rest.Config, opts client.Options) (client.Client, error) {
+		c, err := client.NewWithWatch(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		return interceptor.NewClient(c, interceptor.Funcs{
+			Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+				n.Add(1)
+				return c.Apply(ctx, obj, opts...)
+			},
+		}), nil
+	}
+	code = plugin.Main(o, args)
+	return stdout.String(), n.Load(), code
+}
