@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -69,16 +70,19 @@ var _ = Describe("import sales and what others recorded", func() {
 			"spec":     map[string]any{"fraud": "Proven"},
 		}}
 		Expect(k8sClient.Apply(bg, client.ApplyConfigurationFromUnstructured(finding), client.FieldOwner("fraud-team"))).To(Succeed())
-		inv2 := salesRecords(ns)[plugin.SalesRecordName("INV-2")]
 		cancelledAt := metav1.NewTime(fakeClock.Now().Truncate(time.Second))
-		inv2.Spec.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase, Time: &cancelledAt}
-		Expect(k8sClient.Update(bg, &inv2, client.FieldOwner("billing-ops"))).To(Succeed())
+		cancellation := &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase, Time: &cancelledAt}
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			inv2 := salesRecords(ns)[plugin.SalesRecordName("INV-2")]
+			inv2.Spec.Cancellation = cancellation
+			return k8sClient.Update(bg, &inv2, client.FieldOwner("billing-ops"))
+		})).To(Succeed())
 		findingsKept := func() {
 			GinkgoHelper()
 			records := salesRecords(ns)
 			Expect(records[plugin.SalesRecordName("INV-1")].Spec.Fraud).To(Equal(v1alpha1.FraudProven))
 			Expect(fieldOwners(records[plugin.SalesRecordName("INV-1")])["f:fraud"]).To(Equal([]string{"fraud-team"}))
-			Expect(records[plugin.SalesRecordName("INV-2")].Spec.Cancellation).To(Equal(inv2.Spec.Cancellation))
+			Expect(records[plugin.SalesRecordName("INV-2")].Spec.Cancellation).To(Equal(cancellation))
 			Expect(fieldOwners(records[plugin.SalesRecordName("INV-2")])["f:cancellation"]).To(Equal([]string{"billing-ops"}))
 		}
 

@@ -34,7 +34,8 @@ type reportFlags struct {
 
 // GrantReport is what report prints with -o json.
 type GrantReport struct {
-	// Since and Until bound the period: since <= instant < until. Since is
+	// Since and Until bound the period: since <= instant < until, or
+	// instant <= until when the period ends now (no --until). Since is
 	// absent for a period from the first grant on.
 	Since *time.Time `json:"since,omitempty"`
 	Until time.Time  `json:"until"`
@@ -96,7 +97,7 @@ cause and instants. It reads the BenefitGrants, the operator's durable
 record, so it includes grants whose activation was deleted since.
 
 The period is --since <= instant < --until (by default: from the first
-grant until now). TIME is a date (2026-11-01, midnight UTC) or an RFC 3339
+grant, up to now included). TIME is a date (2026-11-01, midnight UTC) or an RFC 3339
 instant. An Issued event is at the grant's activatedAt, an Expired one at
 its expiresAt (once passed, unless the benefit was revoked before), a
 Revoked one when the operator recorded the revocation.
@@ -172,21 +173,24 @@ func (o *Options) report(cmd *cobra.Command, f *reportFlags) error {
 	}
 }
 
-// reportPeriod parses --since and --until (until defaults to now).
-func reportPeriod(cmd *cobra.Command, f *reportFlags, now time.Time) (since *time.Time, until time.Time, err error) {
-	until = now
+// reportPeriod parses --since and --until; until is nil without --until
+// (the period ends now, included).
+func reportPeriod(cmd *cobra.Command, f *reportFlags, now time.Time) (since, until *time.Time, err error) {
+	end := now
 	if f.until != "" {
-		if until, err = parseReportTime(f.until); err != nil {
-			return nil, until, usageErrorf(cmd, "--until %v", err)
+		t, err := parseReportTime(f.until)
+		if err != nil {
+			return nil, nil, usageErrorf(cmd, "--until %v", err)
 		}
+		until, end = &t, t
 	}
 	if f.since != "" {
 		s, err := parseReportTime(f.since)
 		if err != nil {
-			return nil, until, usageErrorf(cmd, "--since %v", err)
+			return nil, nil, usageErrorf(cmd, "--since %v", err)
 		}
-		if !s.Before(until) {
-			return nil, until, usageErrorf(cmd, "--since %s is not before --until %s: the period is empty", instant(s), instant(until))
+		if !s.Before(end) {
+			return nil, nil, usageErrorf(cmd, "--since %s is not before --until %s: the period is empty", instant(s), instant(end))
 		}
 		since = &s
 	}
@@ -206,16 +210,20 @@ func parseReportTime(v string) (time.Time, error) {
 }
 
 // ReportGrants lists the events of grants in the period since <= t <
-// until (since nil: from the first), as of now: a grant's issue at its
-// activatedAt, its expiry at its expiresAt once passed (unless revoked
-// before it), its revocation when it was recorded. activations holds the
-// activations that exist; publisher, when not "", keeps that publisher's
-// grants only.
+// until (since nil: from the first; until nil: up to now, included), as of
+// now: a grant's issue at its activatedAt, its expiry at its expiresAt once
+// passed (unless revoked before it), its revocation when it was recorded.
+// activations holds the activations that exist; publisher, when not "",
+// keeps that publisher's grants only.
 func ReportGrants(grants []v1alpha1.BenefitGrant, activations map[client.ObjectKey]bool, publisher string,
-	since *time.Time, until, now time.Time,
+	since, until *time.Time, now time.Time,
 ) GrantReport {
-	r := GrantReport{Since: since, Until: until.UTC(), Publisher: publisher, Events: []GrantEvent{}}
-	in := func(t time.Time) bool { return (since == nil || !t.Before(*since)) && t.Before(until) }
+	r := GrantReport{Since: since, Until: now.UTC(), Publisher: publisher, Events: []GrantEvent{}}
+	in := func(t time.Time) bool { return (since == nil || !t.Before(*since)) && !t.After(now) }
+	if until != nil {
+		r.Until = until.UTC()
+		in = func(t time.Time) bool { return (since == nil || !t.Before(*since)) && t.Before(*until) }
+	}
 	for i := range grants {
 		g := &grants[i]
 		if publisher != "" && g.Spec.Publisher != publisher {
