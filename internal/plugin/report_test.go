@@ -66,7 +66,9 @@ var _ = Describe("report", func() {
 
 		By("R8: deleting an activation leaves its grant, which the report still lists")
 		Expect(k8sClient.Delete(bg, badge)).To(Succeed())
-		Eventually(func() error { return k8sClient.Get(bg, client.ObjectKeyFromObject(badge), &v1alpha1.BenefitActivation{}) }).ShouldNot(Succeed())
+		Eventually(func() error {
+			return k8sClient.Get(bg, client.ObjectKeyFromObject(badge), &v1alpha1.BenefitActivation{})
+		}).ShouldNot(Succeed())
 
 		r := kubectlRewards("report", "-n", ns)
 		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
