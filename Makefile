@@ -22,6 +22,16 @@ KO ?= $(LOCALBIN)/ko-$(KO_VERSION)
 # golangci-lint runs the linters of .golangci.yml (make lint, run by make verify).
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+# krew and its manifest validator: make release-plugin validates the
+# plugin's krew manifest and installs each archive with them (v0.4.3 is
+# the newest release the Go module proxy serves).
+KREW_VERSION ?= v0.4.3
+KREW ?= $(LOCALBIN)/krew-$(KREW_VERSION)
+KREW_VALIDATE ?= $(LOCALBIN)/validate-krew-manifest-$(KREW_VERSION)
+# The platforms kubectl-rewards is released for, and where the release's
+# assets are published (the krew manifest's URIs).
+PLUGIN_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+RELEASE_URL ?= https://github.com/marketplace-rewards/rewards-operator/releases/download/v$(VERSION)
 CHART_DIR = charts/rewards-operator
 # The ClusterRoles and Role of config/rbac whose rules the chart grants.
 CHART_RBAC = role leader_election_role metrics_auth_role metrics_reader_role partner_editor_role viewer_role
@@ -97,12 +107,22 @@ test-binaries: ## Build kube-apiserver, etcd and kubectl from Go modules into bi
 	hack/build-test-binaries.sh
 
 .PHONY: test
-test: manifests generate build-installer test-binaries $(HELM) ## Run all tests (unit and envtest) against a real kube-apiserver.
-	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
+test: manifests generate build-installer test-binaries $(HELM) $(KREW) $(KREW_VALIDATE) ## Run all tests (unit and envtest) against a real kube-apiserver.
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" KREW="$(KREW)" KREW_VALIDATE="$(KREW_VALIDATE)" \
+		go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks.
 	go test ./internal/... -run '^$$' -bench . -benchmem
+
+# import sales of IMPORT_ROWS new lines into a local API server (envtest, no
+# operator), then of the same file again, which must write nothing.
+IMPORT_ROWS ?= 20000
+IMPORT_BENCH_FLAGS ?=
+.PHONY: bench-import
+bench-import: test-binaries ## Measure kubectl rewards import sales: rows/s for IMPORT_ROWS=20000 lines (IMPORT_BENCH_FLAGS="-import-parallel=32").
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" go test ./internal/plugin -run '^$$' -bench BenchmarkImportSales -benchtime 1x -v \
+		-args -import-rows=$(IMPORT_ROWS) $(IMPORT_BENCH_FLAGS)
 
 # The scale benchmark (test/scale, build tag scale; not part of `make test`):
 # P publishers' objects converged by the operator and by a floor manager that
@@ -121,7 +141,7 @@ bench-scale: test-binaries ## Run the scale benchmark (P=100 WORKERS="1 4" IDLE=
 .PHONY: build
 build: manifests generate ## Build the manager and the kubectl plugin (bin/manager, bin/kubectl-rewards).
 	go build -ldflags "-X main.version=v$(VERSION)" -o bin/manager ./cmd
-	go build -o bin/kubectl-rewards ./cmd/kubectl-rewards
+	go build -ldflags "-X main.version=v$(VERSION)" -o bin/kubectl-rewards ./cmd/kubectl-rewards
 
 # Built, then run (not `go run`, which exits 1 when Ctrl-C interrupts the
 # program, however cleanly it stops).
@@ -172,7 +192,17 @@ release: ## Render dist/install.yaml and package the chart for VERSION (make rel
 	$(HELM) lint --strict $(CHART_DIR)
 	$(HELM) package $(CHART_DIR) --destination dist
 	cp config/programs/default.yaml dist/default-program.yaml
+	$(MAKE) --no-print-directory release-plugin
 	@echo "dist/: install.yaml, default-program.yaml, rewards-operator-$(VERSION).tgz; attach them to the v$(VERSION) release."
+
+# Reproducible: the archives' times are the last commit's (or
+# SOURCE_DATE_EPOCH), so rebuilding a tag gives the sums of its manifest.
+.PHONY: release-plugin
+release-plugin: $(KREW) $(KREW_VALIDATE) ## Build kubectl-rewards for PLUGIN_PLATFORMS into dist/plugin/: archives, sha256 sums and the krew manifest rewards.yaml, validated and installed by krew.
+	rm -rf dist/plugin
+	go run ./hack/release-plugin -version v$(VERSION) -url $(RELEASE_URL) -out dist/plugin -platforms "$(PLUGIN_PLATFORMS)" \
+		-validate $(KREW_VALIDATE) -krew $(KREW)
+	@echo "dist/plugin/: attach the archives and checksums to the v$(VERSION) release; rewards.yaml is the krew manifest."
 
 ##@ Deployment
 
@@ -191,7 +221,7 @@ deploy: build-installer test-binaries ## Deploy the operator (image IMG) to the 
 ##@ Tools
 
 .PHONY: tools
-tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) $(GOLANGCI_LINT) ## Install the pinned tools make verify and make test use into bin/ (once).
+tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) $(GOLANGCI_LINT) $(KREW) $(KREW_VALIDATE) ## Install the pinned tools make verify and make test use into bin/ (once).
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
@@ -215,6 +245,16 @@ $(GOLANGCI_LINT):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv $(LOCALBIN)/golangci-lint $(GOLANGCI_LINT)
+
+$(KREW):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION)
+	mv $(LOCALBIN)/krew $(KREW)
+
+$(KREW_VALIDATE):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION)
+	mv $(LOCALBIN)/validate-krew-manifest $(KREW_VALIDATE)
 
 $(KO):
 	@mkdir -p $(LOCALBIN)
