@@ -42,14 +42,21 @@ const (
 	completionName = "kubectl_complete-rewards"
 )
 
+// licenseFile is the license every archive holds: krew's validator wants
+// one.
+const licenseFile = "LICENSE"
+
 // platform is a GOOS/GOARCH pair the plugin is released for.
 type platform struct{ os, arch string }
 
 func (p platform) String() string { return p.os + "/" + p.arch }
 
+// windows is true on Windows: an .exe in a zip, and no shell script.
+func (p platform) windows() bool { return p.os == "windows" }
+
 // binary is the executable's name on p.
 func (p platform) binary() string {
-	if p.os == "windows" {
+	if p.windows() {
 		return binaryName + ".exe"
 	}
 	return binaryName
@@ -58,7 +65,7 @@ func (p platform) binary() string {
 // archive is the name of p's archive for version.
 func (p platform) archive(version string) string {
 	ext := ".tar.gz"
-	if p.os == "windows" {
+	if p.windows() {
 		ext = ".zip"
 	}
 	return fmt.Sprintf("%s_%s_%s_%s%s", binaryName, version, p.os, p.arch, ext)
@@ -90,7 +97,7 @@ func main() {
 	flag.StringVar(&platforms, "platforms", "linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64", "GOOS/GOARCH pairs")
 	flag.StringVar(&cfg.urlPrefix, "url", "", "where the archives are published (the manifest's URIs are URL/ARCHIVE)")
 	flag.StringVar(&cfg.out, "out", "dist/plugin", "the directory to write")
-	flag.StringVar(&cfg.license, "license", "LICENSE", "the license file the archives hold")
+	flag.StringVar(&cfg.license, "license", licenseFile, "the license file the archives hold")
 	flag.StringVar(&cfg.completion, "completion", "cmd/kubectl-rewards/"+completionName, "the completion script the archives hold")
 	flag.StringVar(&verify, "validate", "", "krew's validate-krew-manifest, to run on the manifest")
 	flag.StringVar(&krew, "krew", "", "krew, to install each platform's archive with")
@@ -189,8 +196,8 @@ func release(cfg config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		files := []archiveFile{{p.binary(), exe, 0o755}, {"LICENSE", license, 0o644}}
-		if p.os != "windows" {
+		files := []archiveFile{{p.binary(), exe, 0o755}, {licenseFile, license, 0o644}}
+		if !p.windows() {
 			files = append(files, archiveFile{completionName, completion, 0o755})
 		}
 		data, err := archive(p, files, cfg.mtime)
@@ -230,7 +237,7 @@ type archiveFile struct {
 // every time set to mtime.
 func archive(p platform, files []archiveFile, mtime time.Time) ([]byte, error) {
 	var buf bytes.Buffer
-	if p.os == "windows" {
+	if p.windows() {
 		zw := zip.NewWriter(&buf)
 		for _, f := range files {
 			h := &zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: mtime}
@@ -351,8 +358,8 @@ func krewManifest(cfg config, sums map[string]string) krewPlugin {
 		},
 	}
 	for _, p := range cfg.platforms {
-		files := []krewFile{{From: p.binary(), To: "."}, {From: "LICENSE", To: "."}}
-		if p.os != "windows" {
+		files := []krewFile{{From: p.binary(), To: "."}, {From: licenseFile, To: "."}}
+		if !p.windows() {
 			files = append(files, krewFile{From: completionName, To: "."})
 		}
 		m.Spec.Platforms = append(m.Spec.Platforms, krewPlatform{
@@ -400,8 +407,8 @@ func installEach(krew, manifest string, cfg config) error {
 			return fmt.Errorf("krew install for %s: %w\n%s", p, err, out)
 		}
 		dir := filepath.Join(root, "store", pluginName, cfg.version)
-		want := []string{p.binary(), "LICENSE"}
-		if p.os != "windows" {
+		want := []string{p.binary(), licenseFile}
+		if !p.windows() {
 			want = append(want, completionName)
 		}
 		for _, f := range want {

@@ -76,6 +76,36 @@ func archiveEntries(t *testing.T, path string) []string {
 	}
 }
 
+// checkPlatform checks a platform of the manifest against its archive in
+// out: URI, sha256 and files; it returns the archive's line of the sums.
+func checkPlatform(t *testing.T, out string, p krewPlatform) string {
+	t.Helper()
+	goos, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
+	name := fmt.Sprintf("kubectl-rewards_v1.2.3_%s_%s", goos, arch)
+	wantEntries := []string{"kubectl-rewards -rwxr-xr-x", "LICENSE -rw-r--r--", "kubectl_complete-rewards -rwxr-xr-x"}
+	if goos == "windows" {
+		name += ".zip"
+		wantEntries = []string{"kubectl-rewards.exe -rwxr-xr-x", "LICENSE -rw-r--r--"}
+	} else {
+		name += ".tar.gz"
+	}
+	if want := "https://example.com/releases/download/v1.2.3/" + name; p.URI != want {
+		t.Errorf("%s/%s: uri %q, want %q", goos, arch, p.URI, want)
+	}
+	archive, err := os.ReadFile(filepath.Join(out, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(archive)
+	if hex.EncodeToString(sum[:]) != p.Sha256 {
+		t.Errorf("%s: the manifest's sha256 %s is not the archive's %x", name, p.Sha256, sum)
+	}
+	if diff := cmp.Diff(wantEntries, archiveEntries(t, filepath.Join(out, name))); diff != "" {
+		t.Errorf("%s: files -want, +got:\n%s", name, diff)
+	}
+	return p.Sha256 + "  " + name
+}
+
 func TestRelease(t *testing.T) {
 	out := t.TempDir()
 	cfg := testRelease(t, out)
@@ -95,34 +125,10 @@ func TestRelease(t *testing.T) {
 	if m.Metadata.Name != "rewards" || m.Spec.Version != "v1.2.3" || len(m.Spec.Platforms) != 6 {
 		t.Fatalf("manifest %s: name %q, version %q, %d platforms", manifest, m.Metadata.Name, m.Spec.Version, len(m.Spec.Platforms))
 	}
-	var sums []string
+	sums := make([]string, 0, len(m.Spec.Platforms))
 	for _, p := range m.Spec.Platforms {
-		goos, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
-		name := fmt.Sprintf("kubectl-rewards_v1.2.3_%s_%s", goos, arch)
-		wantEntries := []string{"kubectl-rewards -rwxr-xr-x", "LICENSE -rw-r--r--", "kubectl_complete-rewards -rwxr-xr-x"}
-		if goos == "windows" {
-			name += ".zip"
-			wantEntries = []string{"kubectl-rewards.exe -rwxr-xr-x", "LICENSE -rw-r--r--"}
-		} else {
-			name += ".tar.gz"
-		}
-		if want := "https://example.com/releases/download/v1.2.3/" + name; p.URI != want {
-			t.Errorf("%s/%s: uri %q, want %q", goos, arch, p.URI, want)
-		}
-		archive, err := os.ReadFile(filepath.Join(out, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(archive)
-		if hex.EncodeToString(sum[:]) != p.Sha256 {
-			t.Errorf("%s: the manifest's sha256 %s is not the archive's %x", name, p.Sha256, sum)
-		}
-		sums = append(sums, p.Sha256+"  "+name)
-		if diff := cmp.Diff(wantEntries, archiveEntries(t, filepath.Join(out, name))); diff != "" {
-			t.Errorf("%s: files -want, +got:\n%s", name, diff)
-		}
+		sums = append(sums, checkPlatform(t, out, p))
 	}
-	sort.Strings(sums)
 	gotSums, err := os.ReadFile(filepath.Join(out, "kubectl-rewards_v1.2.3_checksums.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ func completions(args ...string) ([]string, string) {
 	r := kubectlRewards(append([]string{"__complete"}, args...)...)
 	ExpectWithOffset(1, r.code).To(Equal(plugin.ExitOK), r.errOut)
 	lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
-	var names []string
+	names := make([]string, 0, len(lines)-1)
 	for _, l := range lines[:len(lines)-1] {
 		name, _, _ := strings.Cut(l, "\t")
 		names = append(names, name)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
@@ -80,12 +81,12 @@ the list:
 	cmd.Flags().BoolVar(&f.overdue, "overdue", false, "only the contacts whose due date has passed")
 	cmd.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "list the contacts of every namespace")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: csv or json (default: a table)")
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues("csv", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(outputCSV, outputJSON))
 	return cmd
 }
 
 func (o *Options) contacts(cmd *cobra.Command, f *contactsFlags) error {
-	if f.output != "" && f.output != "csv" && f.output != "json" {
+	if f.output != "" && f.output != outputCSV && f.output != outputJSON {
 		return usageErrorf(cmd, "--output %q: use csv or json, or leave it out for a table", f.output)
 	}
 	ns := ""
@@ -100,18 +101,26 @@ func (o *Options) contacts(cmd *cobra.Command, f *contactsFlags) error {
 	if err != nil {
 		return err
 	}
-	snap, err := listSnapshot(ctx, c, ns, true)
-	if err != nil {
-		return err
+	// Publishers, offers and activations only: a namespace's sales lines
+	// can be tens of thousands, and say nothing about contacts.
+	snap := &snapshot{}
+	var pubs v1alpha1.PublisherList
+	var offers v1alpha1.OfferList
+	var acts v1alpha1.BenefitActivationList
+	for _, l := range []client.ObjectList{&pubs, &offers, &acts} {
+		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
+			return fmt.Errorf("listing %T: %w", l, err)
+		}
 	}
+	snap.publishers, snap.offers, snap.activations = pubs.Items, offers.Items, acts.Items
 	list := dueContacts(snap, f.overdue, o.Now())
 	list.Namespace = ns
 	switch f.output {
-	case "json":
+	case outputJSON:
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(list)
-	case "csv":
+	case outputCSV:
 		return writeContactsCSV(o.Out, list)
 	default:
 		writeContactsTable(o.Out, list)
@@ -165,10 +174,7 @@ func dueContacts(snap *snapshot, overdueOnly bool, now time.Time) ContactWorklis
 // writeContactsTable prints the worklist as aligned text, with a
 // NAMESPACE column for every namespace.
 func writeContactsTable(out io.Writer, l ContactWorklist) {
-	scope := "in namespace " + l.Namespace
-	if l.Namespace == "" {
-		scope = "in all namespaces"
-	}
+	scope := scopeText(l.Namespace)
 	overdue := 0
 	for _, c := range l.Contacts {
 		if c.Overdue {
@@ -230,8 +236,8 @@ func contactText(c *v1alpha1.MarketingContact) string {
 // writeContactsCSV prints the worklist as CSV, one contact per line.
 func writeContactsCSV(out io.Writer, l ContactWorklist) error {
 	w := csv.NewWriter(out)
-	if err := w.Write([]string{"contactDueBy", "overdue", "namespace", "publisher", "contactUser", "contactEmail", "contactPhone",
-		"contactLanguage", "benefit", "category", "offer", "activation", "activatedAt"}); err != nil {
+	if err := w.Write([]string{"contactDueBy", "overdue", columnNamespace, "publisher", "contactUser", "contactEmail", "contactPhone",
+		"contactLanguage", "benefit", "category", columnOffer, "activation", "activatedAt"}); err != nil {
 		return err
 	}
 	for _, c := range l.Contacts {

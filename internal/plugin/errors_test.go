@@ -30,7 +30,7 @@ var _ = Describe("command line errors", func() {
 		Entry("explain without a kind", []string{"explain"}, "kubectl rewards explain needs a kind: activation or publisher"),
 		Entry("a missing name", []string{"explain", "publisher"}, "kubectl rewards explain publisher needs NAME (0 arguments given)",
 			"See 'kubectl rewards explain publisher --help' for usage."),
-		Entry("an unknown flag", []string{"report", "--sicne", "2026-11-01"}, "unknown flag: --sicne", "See 'kubectl rewards report --help'"),
+		Entry("an unknown flag", []string{"report", "--from", "2026-11-01"}, "unknown flag: --from", "See 'kubectl rewards report --help'"),
 		Entry("an unknown output format", []string{"contacts", "-o", "xml"}, `--output "xml": use csv or json`),
 		Entry("an unknown shell", []string{"completion", "tcsh"}, `unknown shell "tcsh": use bash, zsh, fish, powershell`),
 		Entry("a period that is empty", []string{"report", "--since", "2026-12-01", "--until", "2026-11-01"},

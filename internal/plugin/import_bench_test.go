@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
@@ -37,25 +39,8 @@ func BenchmarkImportSales(b *testing.B) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		b.Skip("needs kube-apiserver and etcd: run `make bench-import`")
 	}
-	env, _, c, err := testenv.Start(testenv.Scheme())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = env.Stop() })
-	kubeconfig, err := testenv.AdminKubeconfig(env, "bench", b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, kubeconfig, file := startImportBench(b)
 	billed := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	var csv strings.Builder
-	csv.WriteString("offer,transactionId,amount,currency,billedAt,seats,fraud\n")
-	for i := 1; i <= *benchImportRows; i++ {
-		fmt.Fprintf(&csv, "saas,INV-2026-11-%06d,%d.%02d,USD,%s,,\n", i, 100+i%900, i%100, billed.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
-	}
-	file := filepath.Join(b.TempDir(), "sales.csv")
-	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
 	args := []string{"--kubeconfig", kubeconfig, "import", "sales", file}
 	if *benchImportParallel > 0 {
 		args = append(args, fmt.Sprintf("--parallel=%d", *benchImportParallel))
@@ -93,6 +78,33 @@ func BenchmarkImportSales(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(*benchImportRows*b.N)/imported.Seconds(), "rows/s")
+}
+
+// startImportBench starts an API server with the CRDs for the benchmark,
+// and writes its kubeconfig and a file of -import-rows new lines billed
+// from 2026-11-01 on.
+func startImportBench(b *testing.B) (c client.Client, kubeconfig, file string) {
+	b.Helper()
+	logf.SetLogger(logr.Discard())
+	env, _, c, err := testenv.Start(testenv.Scheme())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = env.Stop() })
+	if kubeconfig, err = testenv.AdminKubeconfig(env, "bench", b.TempDir()); err != nil {
+		b.Fatal(err)
+	}
+	billed := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var csv strings.Builder
+	csv.WriteString("offer,transactionId,amount,currency,billedAt,seats,fraud\n")
+	for i := 1; i <= *benchImportRows; i++ {
+		fmt.Fprintf(&csv, "saas,INV-2026-11-%06d,%d.%02d,USD,%s,,\n", i, 100+i%900, i%100, billed.Add(time.Duration(i)*time.Second).Format(time.RFC3339))
+	}
+	file = filepath.Join(b.TempDir(), "sales.csv")
+	if err := os.WriteFile(file, []byte(csv.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return c, kubeconfig, file
 }
 
 // runImport runs kubectl-rewards with args and the plugin's own client

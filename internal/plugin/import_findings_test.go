@@ -22,7 +22,7 @@ import (
 func fieldOwners(r v1alpha1.SalesRecord) map[string][]string {
 	out := map[string][]string{}
 	for _, e := range r.ManagedFields {
-		raw := string(e.FieldsV1.Raw)
+		raw := e.FieldsV1.GetRawString()
 		for _, f := range []string{"f:fraud", "f:cancellation", "f:billedAt", "f:seats"} {
 			if strings.Contains(raw, `"`+f+`"`) {
 				out[f] = append(out[f], e.Manager)
@@ -87,8 +87,7 @@ var _ = Describe("import sales and what others recorded", func() {
 		}
 
 		By("the billing export imported again finds every line unchanged, writes nothing, and both findings stay")
-		var writes int64
-		writes = writesDuring(func() { r = kubectlRewards("import", "sales", billing, "-n", ns) })
+		writes := writesDuring(func() { r = kubectlRewards("import", "sales", billing, "-n", ns) })
 		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
 		Expect(r.out).To(ContainSubstring("created 0, unchanged 3, updated 0, refused 0"))
 		Expect(writes).To(BeZero())
@@ -190,8 +189,7 @@ var _ = Describe("import sales and what others recorded", func() {
 		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
 		Expect(r.errOut).To(HaveSuffix("\r[" + strings.Repeat("#", 40) + "] 100% 2/2 rows\n"))
 
-		var writes int64
-		writes = writesDuring(func() { r = kubectlRewards("import", "sales", file, "-n", ns+"-typo") })
+		writes := writesDuring(func() { r = kubectlRewards("import", "sales", file, "-n", ns+"-typo") })
 		Expect(r.code).To(Equal(plugin.ExitError))
 		Expect(r.errOut).To(Equal(fmt.Sprintf("error: namespace %q not found (check -n, or the namespace of the current context)\n", ns+"-typo")))
 		Expect(writes).To(BeZero())

@@ -287,7 +287,7 @@ func ownedByImport(entries []metav1.ManagedFieldsEntry) optionalFields {
 		var fields struct {
 			Spec map[string]json.RawMessage `json:"f:spec"`
 		}
-		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields); err != nil {
 			continue
 		}
 		_, owned.seats = fields.Spec["f:seats"]
@@ -368,7 +368,7 @@ func specChanges(cur, s *v1alpha1.SalesRecordSpec, has optionalFields) []string 
 			out = append(out, fmt.Sprintf("%s %s -> %s", field, orNone(from), orNone(to)))
 		}
 	}
-	change("offer", cur.OfferRef.Name, s.OfferRef.Name)
+	change(columnOffer, cur.OfferRef.Name, s.OfferRef.Name)
 	change("amount", string(cur.Amount), string(s.Amount))
 	change("currency", string(cur.Currency), string(s.Currency))
 	change("billedAt", instant(cur.BilledAt.Time), instant(s.BilledAt.Time))

@@ -53,6 +53,30 @@ const (
 	ExitError = 2
 )
 
+// The output formats of -o.
+const (
+	outputJSON = "json"
+	outputYAML = "yaml"
+	outputCSV  = "csv"
+)
+
+// Columns that report's and contacts' CSV share with import's.
+const (
+	columnNamespace = "namespace"
+	columnOffer     = "offer"
+)
+
+// kindRewardsProgram is the one cluster-scoped kind of the operator.
+const kindRewardsProgram = "RewardsProgram"
+
+// scopeText says which namespaces a command read: "" is all of them.
+func scopeText(namespace string) string {
+	if namespace == "" {
+		return "in all namespaces"
+	}
+	return "in namespace " + namespace
+}
+
 // FieldManager is the field manager of the SalesRecords import sales
 // applies: the fields it owns are those some imported file stated.
 const FieldManager = "kubectl-rewards-import"
@@ -202,7 +226,7 @@ func kindGroup(cmd *cobra.Command) *cobra.Command {
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
-			names := []string{}
+			names := make([]string, 0, len(cmd.Commands()))
 			for _, c := range cmd.Commands() {
 				names = append(names, c.Name())
 			}
@@ -250,7 +274,7 @@ func restMapper() meta.RESTMapper {
 	gv := v1alpha1.GroupVersion
 	for kind, plural := range rewardsResources {
 		scope := meta.RESTScopeNamespace
-		if kind == "RewardsProgram" {
+		if kind == kindRewardsProgram {
 			scope = meta.RESTScopeRoot
 		}
 		m.AddSpecific(gv.WithKind(kind), gv.WithResource(plural), gv.WithResource(strings.ToLower(kind)), scope)
@@ -264,7 +288,7 @@ func restMapper() meta.RESTMapper {
 
 // rewardsResources are the operator's kinds and their resources.
 var rewardsResources = map[string]string{
-	"RewardsProgram": "rewardsprograms", "Publisher": "publishers", "Offer": "offers", "SalesRecord": "salesrecords",
+	kindRewardsProgram: "rewardsprograms", "Publisher": "publishers", "Offer": "offers", "SalesRecord": "salesrecords",
 	"BenefitActivation": "benefitactivations", "BenefitGrant": "benefitgrants",
 }
 

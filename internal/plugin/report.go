@@ -119,7 +119,7 @@ Output: a table, or every field as CSV (-o csv) or JSON (-o json).`,
 	cmd.Flags().StringVar(&f.publisher, "publisher", "", "only the grants of this publisher")
 	cmd.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "report the grants of every namespace")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: csv or json (default: a table)")
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues("csv", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(outputCSV, outputJSON))
 	_ = cmd.RegisterFlagCompletionFunc("publisher", func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return o.completeNames(&v1alpha1.PublisherList{})(cmd, nil, toComplete)
 	})
@@ -127,7 +127,7 @@ Output: a table, or every field as CSV (-o csv) or JSON (-o json).`,
 }
 
 func (o *Options) report(cmd *cobra.Command, f *reportFlags) error {
-	if f.output != "" && f.output != "csv" && f.output != "json" {
+	if f.output != "" && f.output != outputCSV && f.output != outputJSON {
 		return usageErrorf(cmd, "--output %q: use csv or json, or leave it out for a table", f.output)
 	}
 	now := o.Now()
@@ -161,11 +161,11 @@ func (o *Options) report(cmd *cobra.Command, f *reportFlags) error {
 	report := ReportGrants(grants.Items, activations, f.publisher, since, until, now)
 	report.Namespace = ns
 	switch f.output {
-	case "json":
+	case outputJSON:
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(report)
-	case "csv":
+	case outputCSV:
 		return writeReportCSV(o.Out, report)
 	default:
 		writeReportTable(o.Out, report)
@@ -218,38 +218,20 @@ func parseReportTime(v string) (time.Time, error) {
 func ReportGrants(grants []v1alpha1.BenefitGrant, activations map[client.ObjectKey]bool, publisher string,
 	since, until *time.Time, now time.Time,
 ) GrantReport {
-	r := GrantReport{Since: since, Until: now.UTC(), Publisher: publisher, Events: []GrantEvent{}}
-	in := func(t time.Time) bool { return (since == nil || !t.Before(*since)) && !t.After(now) }
-	if until != nil {
-		r.Until = until.UTC()
-		in = func(t time.Time) bool { return (since == nil || !t.Before(*since)) && t.Before(*until) }
-	}
+	in, end := period(since, until, now)
+	r := GrantReport{Since: since, Until: end.UTC(), Publisher: publisher, Events: []GrantEvent{}}
 	for i := range grants {
-		g := &grants[i]
-		if publisher != "" && g.Spec.Publisher != publisher {
-			continue
+		if g := &grants[i]; publisher == "" || g.Spec.Publisher == publisher {
+			r.Events = append(r.Events, grantEvents(g, activations, in, now)...)
 		}
-		base := grantEvent(g, activations)
-		if at := g.Spec.ActivatedAt.Time; in(at) {
-			r.Events = append(r.Events, base.at(EventIssued, at))
+	}
+	for _, e := range r.Events {
+		switch e.Event {
+		case EventIssued:
 			r.Issued++
-		}
-		rev := g.Spec.Revocation
-		if e := g.Spec.ExpiresAt; e != nil && in(e.Time) && !e.After(now) && (rev == nil || rev.RecordedAt.After(e.Time)) {
-			r.Events = append(r.Events, base.at(EventExpired, e.Time))
+		case EventExpired:
 			r.Expired++
-		}
-		if rev != nil && in(rev.RecordedAt.Time) {
-			ev := base.at(EventRevoked, rev.RecordedAt.Time)
-			ev.Revocation = &EventRevocation{Reason: string(rev.Reason), Message: rev.Message, RecordedAt: rev.RecordedAt.UTC()}
-			if rev.CausedBy != nil {
-				ev.Revocation.CausedBy = rev.CausedBy.Kind + "/" + rev.CausedBy.Name
-			}
-			if rev.CauseTime != nil {
-				t := rev.CauseTime.UTC()
-				ev.Revocation.CauseTime = &t
-			}
-			r.Events = append(r.Events, ev)
+		case EventRevoked:
 			r.Revoked++
 		}
 	}
@@ -266,6 +248,42 @@ func ReportGrants(grants []v1alpha1.BenefitGrant, activations map[client.ObjectK
 		return eventOrder[a.Event] < eventOrder[b.Event]
 	})
 	return r
+}
+
+// period is whether an instant is in [since, until), or in [since, now]
+// when until is nil, and the period's end.
+func period(since, until *time.Time, now time.Time) (func(time.Time) bool, time.Time) {
+	after := func(t time.Time) bool { return since == nil || !t.Before(*since) }
+	if until == nil {
+		return func(t time.Time) bool { return after(t) && !t.After(now) }, now
+	}
+	return func(t time.Time) bool { return after(t) && t.Before(*until) }, *until
+}
+
+// grantEvents are g's events whose instant is in the period, as of now.
+func grantEvents(g *v1alpha1.BenefitGrant, activations map[client.ObjectKey]bool, in func(time.Time) bool, now time.Time) []GrantEvent {
+	var out []GrantEvent
+	base := grantEvent(g, activations)
+	if at := g.Spec.ActivatedAt.Time; in(at) {
+		out = append(out, base.at(EventIssued, at))
+	}
+	rev := g.Spec.Revocation
+	if e := g.Spec.ExpiresAt; e != nil && in(e.Time) && !e.After(now) && (rev == nil || rev.RecordedAt.After(e.Time)) {
+		out = append(out, base.at(EventExpired, e.Time))
+	}
+	if rev != nil && in(rev.RecordedAt.Time) {
+		ev := base.at(EventRevoked, rev.RecordedAt.Time)
+		ev.Revocation = &EventRevocation{Reason: string(rev.Reason), Message: rev.Message, RecordedAt: rev.RecordedAt.UTC()}
+		if rev.CausedBy != nil {
+			ev.Revocation.CausedBy = rev.CausedBy.Kind + "/" + rev.CausedBy.Name
+		}
+		if rev.CauseTime != nil {
+			t := rev.CauseTime.UTC()
+			ev.Revocation.CauseTime = &t
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // grantEvent is what every event of g says.
@@ -292,10 +310,7 @@ func (e GrantEvent) at(event string, t time.Time) GrantEvent {
 // writeReportTable prints the report as aligned text, with a NAMESPACE
 // column for every namespace.
 func writeReportTable(out io.Writer, r GrantReport) {
-	scope := "in namespace " + r.Namespace
-	if r.Namespace == "" {
-		scope = "in all namespaces"
-	}
+	scope := scopeText(r.Namespace)
 	if r.Publisher != "" {
 		scope = fmt.Sprintf("of publisher %s %s", r.Publisher, scope)
 	}
@@ -356,7 +371,7 @@ func eventDetail(e GrantEvent) string {
 }
 
 // reportCSVHeader are the columns of -o csv.
-var reportCSVHeader = []string{"event", "at", "namespace", "publisher", "offer", "benefit", "category", "activation", "activationDeleted",
+var reportCSVHeader = []string{"event", "at", columnNamespace, "publisher", columnOffer, "benefit", "category", "activation", "activationDeleted",
 	"grant", "activatedAt", "contactDueBy", "expiresAt", "revocationReason", "causedBy", "causeTime", "recordedAt", "message"}
 
 // writeReportCSV prints every event as a CSV line, instants in RFC 3339,

@@ -22,7 +22,7 @@ import (
 // The CSV columns of import sales, as the header names them (in any order,
 // case-insensitive). The first five are required.
 var (
-	requiredColumns = []string{"offer", "transactionId", "amount", "currency", "billedAt"}
+	requiredColumns = []string{columnOffer, "transactionId", "amount", "currency", "billedAt"}
 	optionalColumns = []string{"seats", "fraud", "cancellationReason", "cancellationTime"}
 )
 
@@ -73,27 +73,14 @@ func parseSalesCSV(r io.Reader) ([]salesRow, []lineNote, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // checked here, to refuse the row rather than stop
 	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil, errors.New("the file is empty: it needs a header line naming the columns " + strings.Join(requiredColumns, ", "))
-		}
-		return nil, nil, fmt.Errorf("header: %w", err)
-	}
-	for _, h := range header {
-		if !utf8.ValidString(h) {
-			return nil, nil, fmt.Errorf("header (line 1): %s", notUTF8(h))
-		}
-	}
-	col, err := columnIndexes(header)
+	header, col, err := readHeader(cr)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	var rows []salesRow
 	var refused []lineNote
-	seenTx := map[string]int{}
-	seenName := map[string]int{}
+	seen := seenRows{tx: map[string]int{}, name: map[string]int{}}
 	for {
 		fields, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -132,19 +119,48 @@ func parseSalesCSV(r io.Reader) ([]salesRow, []lineNote, error) {
 		}
 		row.line = line
 		row.name = SalesRecordName(row.spec.TransactionID)
-		if first, dup := seenTx[row.spec.TransactionID]; dup {
-			refused = append(refused, lineNote{line: line, transactionID: row.spec.TransactionID, reason: fmt.Sprintf("the same transaction id is on line %d", first)})
+		if reason := seen.add(row); reason != "" {
+			refused = append(refused, lineNote{line: line, transactionID: row.spec.TransactionID, reason: reason})
 			continue
 		}
-		if first, dup := seenName[row.name]; dup {
-			refused = append(refused, lineNote{line: line, transactionID: row.spec.TransactionID,
-				reason: fmt.Sprintf("its SalesRecord name %q is that of line %d", row.name, first)})
-			continue
-		}
-		seenTx[row.spec.TransactionID], seenName[row.name] = line, line
 		rows = append(rows, row)
 	}
 	return rows, refused, nil
+}
+
+// readHeader reads the header line: its columns, and the index of each
+// known column.
+func readHeader(cr *csv.Reader) ([]string, map[string]int, error) {
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, errors.New("the file is empty: it needs a header line naming the columns " + strings.Join(requiredColumns, ", "))
+		}
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
+	for _, h := range header {
+		if !utf8.ValidString(h) {
+			return nil, nil, fmt.Errorf("header (line 1): %s", notUTF8(h))
+		}
+	}
+	col, err := columnIndexes(header)
+	return header, col, err
+}
+
+// seenRows are the lines of the transaction ids and record names read so
+// far: a file holds each once.
+type seenRows struct{ tx, name map[string]int }
+
+// add records row, or says why it repeats an earlier line.
+func (s seenRows) add(row salesRow) string {
+	if first, dup := s.tx[row.spec.TransactionID]; dup {
+		return fmt.Sprintf("the same transaction id is on line %d", first)
+	}
+	if first, dup := s.name[row.name]; dup {
+		return fmt.Sprintf("its SalesRecord name %q is that of line %d", row.name, first)
+	}
+	s.tx[row.spec.TransactionID], s.name[row.name] = row.line, row.line
+	return ""
 }
 
 // invalidUTF8 refuses a row with a field that is not valid UTF-8, naming
@@ -206,7 +222,7 @@ func columnIndexes(header []string) (map[string]int, error) {
 func rowSpec(get func(string) string) (salesRow, string) {
 	var row salesRow
 	s := &row.spec
-	s.OfferRef.Name = get("offer")
+	s.OfferRef.Name = get(columnOffer)
 	s.TransactionID = get("transactionId")
 	s.Amount = v1alpha1.Money(get("amount"))
 	s.Currency = v1alpha1.CurrencyCode(get("currency"))

@@ -64,7 +64,7 @@ candidate, the cluster unreachable, a namespace that does not exist).`,
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: json or yaml (default: a table)")
 	_ = cmd.MarkFlagRequired("program")
 	_ = cmd.RegisterFlagCompletionFunc("program", completeFiles("yaml", "yml", "json"))
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues("json", "yaml"))
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(outputJSON, outputYAML))
 	return cmd
 }
 
@@ -135,7 +135,7 @@ type LineVerdict struct {
 }
 
 func (o *Options) simulate(cmd *cobra.Command, f *simulateFlags) error {
-	if f.output != "" && f.output != "json" && f.output != "yaml" {
+	if f.output != "" && f.output != outputJSON && f.output != outputYAML {
 		return usageErrorf(cmd, "--output %q: use json or yaml, or leave it out for a table", f.output)
 	}
 	candidate, err := readProgramFile(f.programFile)
@@ -265,11 +265,11 @@ func apiMessage(err error) string {
 // is "", a table. It exists to keep simulate short (gocyclo).
 func (o *Options) writeSimulation(report SimulationReport, output string) error {
 	switch output {
-	case "json":
+	case outputJSON:
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(report)
-	case "yaml":
+	case outputYAML:
 		b, err := yaml.Marshal(report)
 		if err != nil {
 			return err
@@ -362,7 +362,7 @@ func readProgramFile(path string) (*v1alpha1.RewardsProgram, error) {
 	if err := yaml.UnmarshalStrict(data, &p); err != nil {
 		return nil, fmt.Errorf("--program %s: %w", path, err)
 	}
-	if p.Kind != "RewardsProgram" || p.APIVersion != v1alpha1.GroupVersion.String() {
+	if p.Kind != kindRewardsProgram || p.APIVersion != v1alpha1.GroupVersion.String() {
 		return nil, fmt.Errorf("--program %s: is a %q of %q; want a RewardsProgram of %s", path, p.Kind, p.APIVersion, v1alpha1.GroupVersion)
 	}
 	if p.Name == "" {
@@ -373,10 +373,7 @@ func readProgramFile(path string) (*v1alpha1.RewardsProgram, error) {
 
 // writeSimulationTable prints the report as aligned text.
 func writeSimulationTable(out io.Writer, r SimulationReport) {
-	scope := fmt.Sprintf("in namespace %s", r.Namespace)
-	if r.Namespace == "" {
-		scope = "in all namespaces"
-	}
+	scope := scopeText(r.Namespace)
 	if len(r.Differences) == 0 {
 		fmt.Fprintf(out, "No differences: the candidate RewardsProgram %q leaves the %d publishers following it %s as they are "+
 			"(tier, next tier, benefits unlocked, sales lines).\n",

@@ -85,13 +85,13 @@ the one of --operator-namespace.`,
 	cmd.Flags().BoolVar(&f.client, "client", false, "print the plugin's version only, without reading the cluster")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: json or yaml (default: text)")
 	cmd.Flags().StringVar(&f.operatorNamespace, "operator-namespace", "", "the namespace the operator runs in (default: search every namespace)")
-	_ = cmd.RegisterFlagCompletionFunc("output", completeValues("json", "yaml"))
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(outputJSON, outputYAML))
 	_ = cmd.RegisterFlagCompletionFunc("operator-namespace", o.completeNamespaces)
 	return cmd
 }
 
 func (o *Options) version(cmd *cobra.Command, f *versionFlags) error {
-	if f.output != "" && f.output != "json" && f.output != "yaml" {
+	if f.output != "" && f.output != outputJSON && f.output != outputYAML {
 		return usageErrorf(cmd, "--output %q: use json or yaml, or leave it out for text", f.output)
 	}
 	info := VersionInfo{Plugin: o.Version}
@@ -99,13 +99,13 @@ func (o *Options) version(cmd *cobra.Command, f *versionFlags) error {
 		info.Operators, info.OperatorError = o.operatorVersions(cmd, f.operatorNamespace)
 	}
 	switch f.output {
-	case "json":
+	case outputJSON:
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(info); err != nil {
 			return err
 		}
-	case "yaml":
+	case outputYAML:
 		b, err := yaml.Marshal(info)
 		if err != nil {
 			return err
