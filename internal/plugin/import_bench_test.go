@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,6 +36,12 @@ var (
 // --parallel. It reports rows/s of the import, then imports the same file
 // again and fails unless that finds every line unchanged and writes
 // nothing. make bench-import runs it.
+//
+// rows/s depends on what else the machine runs; on Linux it also reports
+// the CPU the import cost, in the plugin (this process) and in
+// kube-apiserver and etcd (its child processes), per row, and the rows/s
+// two cores would sustain at that cost (cpu-bound-rows/s-2-cores): the
+// figure to compare across machines and runs.
 func BenchmarkImportSales(b *testing.B) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		b.Skip("needs kube-apiserver and etcd: run `make bench-import`")
@@ -47,6 +54,7 @@ func BenchmarkImportSales(b *testing.B) {
 	}
 
 	var imported time.Duration
+	var cpu cpuTimes
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		ns, err := testenv.NewNamespace(context.Background(), c, "bench-import-")
@@ -58,9 +66,10 @@ func BenchmarkImportSales(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		start := time.Now()
+		start, cpuBefore := time.Now(), cpuUsage()
 		out, writes, code := runImport(append(args, "-n", ns))
 		imported += time.Since(start)
+		cpu = cpu.add(cpuUsage().sub(cpuBefore))
 		b.StopTimer()
 		if want := fmt.Sprintf("created %d, unchanged 0, updated 0, refused 0", *benchImportRows); code != plugin.ExitOK || !strings.Contains(out, want) {
 			b.Fatalf("first import: exit %d, %q; want %q", code, out, want)
@@ -77,7 +86,54 @@ func BenchmarkImportSales(b *testing.B) {
 		}
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(*benchImportRows*b.N)/imported.Seconds(), "rows/s")
+	rows := float64(*benchImportRows * b.N)
+	b.ReportMetric(rows/imported.Seconds(), "rows/s")
+	if cpu.server > 0 {
+		perRow := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / rows }
+		b.ReportMetric(perRow(cpu.plugin), "plugin-cpu-ms/row")
+		b.ReportMetric(perRow(cpu.server), "server-cpu-ms/row")
+		b.ReportMetric(2*rows/(cpu.plugin+cpu.server).Seconds(), "cpu-bound-rows/s-2-cores")
+	}
+}
+
+// cpuTimes is CPU time spent in this process (the plugin) and in its
+// child processes (envtest's kube-apiserver and etcd).
+type cpuTimes struct{ plugin, server time.Duration }
+
+func (a cpuTimes) add(b cpuTimes) cpuTimes { return cpuTimes{a.plugin + b.plugin, a.server + b.server} }
+func (a cpuTimes) sub(b cpuTimes) cpuTimes { return cpuTimes{a.plugin - b.plugin, a.server - b.server} }
+
+// cpuUsage reads, from Linux's /proc, the user and system CPU time of this
+// process and of its running children; zero elsewhere.
+func cpuUsage() cpuTimes {
+	var t cpuTimes
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	self := os.Getpid()
+	for _, path := range stats {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses: state,
+		// ppid, ..., utime (14th field of the line) and stime (15th).
+		rest := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+		if len(rest) < 13 {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.Fields(string(data))[0])
+		ppid, _ := strconv.Atoi(rest[1])
+		utime, _ := strconv.ParseInt(rest[11], 10, 64)
+		stime, _ := strconv.ParseInt(rest[12], 10, 64)
+		const ticksPerSecond = 100 // USER_HZ, 100 on every Linux architecture Go supports
+		cpu := time.Duration(utime+stime) * time.Second / ticksPerSecond
+		switch {
+		case pid == self:
+			t.plugin += cpu
+		case ppid == self:
+			t.server += cpu
+		}
+	}
+	return t
 }
 
 // startImportBench starts an API server with the CRDs for the benchmark,
