@@ -113,7 +113,7 @@ func (o *Options) contacts(cmd *cobra.Command, f *contactsFlags) error {
 		}
 	}
 	snap.publishers, snap.offers, snap.activations = pubs.Items, offers.Items, acts.Items
-	list := dueContacts(snap, f.overdue, o.Now())
+	list := dueContacts(snap, f.overdue, o.Now().Truncate(time.Second))
 	list.Namespace = ns
 	switch f.output {
 	case outputJSON:

@@ -49,6 +49,9 @@ type GrantReport struct {
 	Revoked int `json:"revoked"`
 	// Events in the order they happened.
 	Events []GrantEvent `json:"events"`
+
+	// untilNow is true for a period that ends now, included.
+	untilNow bool
 }
 
 // GrantEvent is a grant issued, expired or revoked, with its record.
@@ -130,7 +133,7 @@ func (o *Options) report(cmd *cobra.Command, f *reportFlags) error {
 	if f.output != "" && f.output != outputCSV && f.output != outputJSON {
 		return usageErrorf(cmd, "--output %q: use csv or json, or leave it out for a table", f.output)
 	}
-	now := o.Now()
+	now := o.Now().Truncate(time.Second) // the grants' instants are to the second
 	since, until, err := reportPeriod(cmd, f, now)
 	if err != nil {
 		return err
@@ -219,7 +222,7 @@ func ReportGrants(grants []v1alpha1.BenefitGrant, activations map[client.ObjectK
 	since, until *time.Time, now time.Time,
 ) GrantReport {
 	in, end := period(since, until, now)
-	r := GrantReport{Since: since, Until: end.UTC(), Publisher: publisher, Events: []GrantEvent{}}
+	r := GrantReport{Since: since, Until: end.UTC(), Publisher: publisher, Events: []GrantEvent{}, untilNow: until == nil}
 	for i := range grants {
 		if g := &grants[i]; publisher == "" || g.Spec.Publisher == publisher {
 			r.Events = append(r.Events, grantEvents(g, activations, in, now)...)
@@ -314,12 +317,16 @@ func writeReportTable(out io.Writer, r GrantReport) {
 	if r.Publisher != "" {
 		scope = fmt.Sprintf("of publisher %s %s", r.Publisher, scope)
 	}
-	from := "the first grant"
+	period := "from the first grant"
 	if r.Since != nil {
-		from = instant(*r.Since)
+		period = "from " + instant(*r.Since)
 	}
-	fmt.Fprintf(out, "Grants %s, from %s until %s: %d issued, %d expired, %d revoked.\n",
-		scope, from, instant(r.Until), r.Issued, r.Expired, r.Revoked)
+	if r.untilNow {
+		period += " up to now, " + instant(r.Until)
+	} else {
+		period += " until " + instant(r.Until) + " (excluded)"
+	}
+	fmt.Fprintf(out, "Grants %s, %s: %d issued, %d expired, %d revoked.\n", scope, period, r.Issued, r.Expired, r.Revoked)
 	if len(r.Events) == 0 {
 		return
 	}

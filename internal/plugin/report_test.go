@@ -72,7 +72,7 @@ var _ = Describe("report", func() {
 
 		r := kubectlRewards("report", "-n", ns)
 		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
-		Expect(r.out).To(HavePrefix(fmt.Sprintf("Grants in namespace %s, from the first grant until %s: 3 issued, 1 expired, 2 revoked.\n",
+		Expect(r.out).To(HavePrefix(fmt.Sprintf("Grants in namespace %s, from the first grant up to now, %s: 3 issued, 1 expired, 2 revoked.\n",
 			ns, fakeClock.Now().UTC().Format(time.RFC3339))))
 		at := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 		Expect(r.out).To(MatchRegexp(row(at(issuedAt), "Issued", "contoso", "trial", "presales-consult", "trial-consult",
@@ -117,7 +117,7 @@ var _ = Describe("report", func() {
 			Expect(l[2]).To(Equal(ns))
 		}
 		r = kubectlRewards("report", "-A", "--publisher", "fabrikam", "--since", now.Format(time.DateOnly))
-		Expect(r.out).To(ContainSubstring("Grants of publisher fabrikam in all namespaces, from " + now.Format(time.DateOnly) + "T00:00:00Z"))
+		Expect(r.out).To(ContainSubstring("Grants of publisher fabrikam in all namespaces, from " + now.Format(time.DateOnly) + "T00:00:00Z up to now, "))
 		Expect(r.out).To(ContainSubstring(": 0 issued, 0 expired, 0 revoked.\n"))
 	})
 })
