@@ -116,14 +116,14 @@ func cpuUsage() cpuTimes {
 		}
 		// Fields after the command name, which is in parentheses: state,
 		// ppid, ..., utime (14th field of the line) and stime (15th).
-		rest := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
-		if len(rest) < 13 {
+		fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+		if len(fields) < 13 {
 			continue
 		}
 		pid, _ := strconv.Atoi(strings.Fields(string(data))[0])
-		ppid, _ := strconv.Atoi(rest[1])
-		utime, _ := strconv.ParseInt(rest[11], 10, 64)
-		stime, _ := strconv.ParseInt(rest[12], 10, 64)
+		ppid, _ := strconv.Atoi(fields[1])
+		utime, _ := strconv.ParseInt(fields[11], 10, 64)
+		stime, _ := strconv.ParseInt(fields[12], 10, 64)
 		const ticksPerSecond = 100 // USER_HZ, 100 on every Linux architecture Go supports
 		cpu := time.Duration(utime+stime) * time.Second / ticksPerSecond
 		switch {
