@@ -7,10 +7,12 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
@@ -181,6 +183,35 @@ var _ = Describe("import sales and what others recorded", func() {
 		Expect(r.errOut).To(ContainSubstring(fmt.Sprintf(`warning: offer "sass" does not exist in namespace %s: 2 lines (3, 4) are imported for it`, ns)))
 		Expect(r.out).To(ContainSubstring("created 2, unchanged 1, updated 0, refused 0"))
 		Expect(salesRecords(ns)).To(HaveLen(3))
+	})
+
+	It("imports as a billing identity allowed SalesRecords only, without checking offers; --strict says it cannot", func() {
+		user, err := testEnv.AddUser(envtest.User{Name: "billing-" + ns}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		kc, err := user.KubeConfig()
+		Expect(err).NotTo(HaveOccurred())
+		billing := pluginRun{kubeconfig: writeFile("billing-kubeconfig", kc)}
+		create(&rbacv1.Role{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "billing"},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"salesrecords"},
+				Verbs: []string{"get", "list", "create", "patch", "update"}}},
+		}, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "billing"},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "billing"},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "billing-" + ns}},
+		})
+		file := csvFile("offer,transactionId,amount,currency,billedAt", "saas,INV-1,100.00,USD,BILLED", "sass,INV-2,200.00,USD,BILLED")
+		var r result
+		Eventually(func() string {
+			r = billing.run("import", "sales", file, "-n", ns)
+			return r.out
+		}).Should(ContainSubstring("created 2, unchanged 0, updated 0, refused 0"), "once the RoleBinding is in force")
+		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
+		Expect(r.errOut).To(ContainSubstring(fmt.Sprintf("note: you may not list the Offers of namespace %s, so the lines are imported without checking that their offer exists", ns)))
+
+		r = billing.run("import", "sales", file, "-n", ns, "--strict")
+		Expect(r.code).To(Equal(plugin.ExitError))
+		Expect(r.errOut).To(ContainSubstring(fmt.Sprintf("--strict checks that each line's offer exists, and you may not list the Offers of namespace %s", ns)))
 	})
 
 	It("draws a progress bar on a terminal, and exits 2 with one error for a namespace that does not exist", func() {

@@ -177,7 +177,11 @@ func (o *Options) importSales(cmd *cobra.Command, path string, f *importFlags) e
 	if err != nil {
 		return err
 	}
-	existing, offers, err := readNamespace(ctx, c, ns)
+	existing, err := readSalesRecords(ctx, c, ns)
+	if err != nil {
+		return err
+	}
+	offers, err := o.readOffers(ctx, c, ns, f.strict)
 	if err != nil {
 		return err
 	}
@@ -248,33 +252,47 @@ func readSalesCSV(stdin io.Reader, path string) ([]salesRow, []lineNote, error) 
 	return rows, refused, nil
 }
 
-// readNamespace reads the namespace's SalesRecords, in pages, and the names
-// of its offers: unchanged rows then need no request at all.
-func readNamespace(ctx context.Context, c client.Reader, ns string) (map[string]*existingRecord, map[string]bool, error) {
+// readSalesRecords reads the namespace's SalesRecords, in pages: unchanged
+// rows then need no request at all.
+func readSalesRecords(ctx context.Context, c client.Reader, ns string) (map[string]*existingRecord, error) {
 	existing := map[string]*existingRecord{}
 	cont := ""
 	for {
 		var page v1alpha1.SalesRecordList
 		if err := c.List(ctx, &page, client.InNamespace(ns), client.Limit(listPageSize), client.Continue(cont)); err != nil {
-			return nil, nil, fmt.Errorf("listing the SalesRecords of namespace %s: %w", ns, err)
+			return nil, fmt.Errorf("listing the SalesRecords of namespace %s: %w", ns, err)
 		}
 		for i := range page.Items {
 			r := &page.Items[i]
 			existing[r.Name] = &existingRecord{spec: r.Spec, owned: ownedByImport(r.ManagedFields)}
 		}
 		if cont = page.Continue; cont == "" {
-			break
+			return existing, nil
 		}
 	}
-	var offerList v1alpha1.OfferList
-	if err := c.List(ctx, &offerList, client.InNamespace(ns)); err != nil {
-		return nil, nil, fmt.Errorf("listing the Offers of namespace %s: %w", ns, err)
+}
+
+// readOffers reads the names of the namespace's offers, to tell the lines
+// of an offer that does not exist. A billing identity may be allowed
+// SalesRecords only: then nil (nothing is checked) and a note, unless
+// --strict, which cannot do without them.
+func (o *Options) readOffers(ctx context.Context, c client.Reader, ns string, strict bool) (map[string]bool, error) {
+	var list v1alpha1.OfferList
+	err := c.List(ctx, &list, client.InNamespace(ns))
+	switch {
+	case apierrors.IsForbidden(err) && !strict:
+		fmt.Fprintf(o.ErrOut, "note: you may not list the Offers of namespace %s, so the lines are imported without checking that their offer exists\n", ns)
+		return nil, nil
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Errorf("--strict checks that each line's offer exists, and you may not list the Offers of namespace %s: %w", ns, err)
+	case err != nil:
+		return nil, fmt.Errorf("listing the Offers of namespace %s: %w", ns, err)
 	}
-	offers := make(map[string]bool, len(offerList.Items))
-	for _, of := range offerList.Items {
+	offers := make(map[string]bool, len(list.Items))
+	for _, of := range list.Items {
 		offers[of.Name] = true
 	}
-	return existing, offers, nil
+	return offers, nil
 }
 
 // ownedByImport says which optional fields of a SalesRecord the import's
@@ -306,13 +324,14 @@ func ownedByImport(entries []metav1.ManagedFieldsEntry) optionalFields {
 // planImport sorts the rows: unchanged ones are counted, lines of missing
 // offers refused (strict) or noted, the others returned to apply with the
 // fields they change. missingOffers lists, per missing offer, the lines
-// imported for it.
+// imported for it; offers nil means they could not be read, and are not
+// checked.
 func planImport(rows []salesRow, existing map[string]*existingRecord, offers map[string]bool, strict bool, ns string,
 	sum *importSummary,
 ) (toApply []plannedRow, missingOffers map[string][]int) {
 	missingOffers = map[string][]int{}
 	for _, row := range rows {
-		if offer := row.spec.OfferRef.Name; !offers[offer] {
+		if offer := row.spec.OfferRef.Name; offers != nil && !offers[offer] {
 			if strict {
 				sum.refused = append(sum.refused, lineNote{line: row.line, transactionID: row.spec.TransactionID,
 					reason: fmt.Sprintf("offer %q does not exist in namespace %s (--strict)", offer, ns)})
