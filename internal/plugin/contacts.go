@@ -131,32 +131,47 @@ func (o *Options) contacts(cmd *cobra.Command, f *contactsFlags) error {
 // dueContacts lists, from a snapshot, the Active activations without
 // contactedAt (only those past their contactDueBy when overdueOnly), with
 // their publisher's marketing contact, by due date, then namespace and
-// name.
+// name. An activation whose offer or publisher is gone stays Active (a
+// grant is never demoted by a missing reference), and stays on the list:
+// its publisher is the one its status names, without a contact.
 func dueContacts(snap *snapshot, overdueOnly bool, now time.Time) ContactWorklist {
+	type key struct{ ns, name string }
+	publishers := map[key]*v1alpha1.Publisher{}
+	for i := range snap.publishers {
+		p := &snap.publishers[i]
+		publishers[key{p.Namespace, p.Name}] = p
+	}
+	offerPublisher := map[key]string{}
+	for _, o := range snap.offers {
+		offerPublisher[key{o.Namespace, o.Name}] = o.Spec.PublisherRef.Name
+	}
 	list := ContactWorklist{At: now.UTC(), OverdueOnly: overdueOnly, Contacts: []DueContact{}}
-	for _, po := range snap.byPublisher() {
-		for i := range po.activations {
-			a := &po.activations[i]
-			st := &a.Status
-			if st.Phase != v1alpha1.ActivationActive || a.Spec.ContactedAt != nil || st.ContactDueBy == nil {
-				continue
-			}
-			overdue := !now.Before(st.ContactDueBy.Time)
-			if overdueOnly && !overdue {
-				continue
-			}
-			d := DueContact{
-				ContactDueBy: st.ContactDueBy.UTC(), Overdue: overdue,
-				Namespace: a.Namespace, Publisher: po.publisher.Name, Activation: a.Name,
-				Offer: a.Spec.OfferRef.Name, Benefit: a.Spec.Benefit, Category: string(st.Category),
-				Contact: po.publisher.Spec.MarketingContact,
-			}
-			if st.ActivatedAt != nil {
-				t := st.ActivatedAt.UTC()
-				d.ActivatedAt = &t
-			}
-			list.Contacts = append(list.Contacts, d)
+	for i := range snap.activations {
+		a := &snap.activations[i]
+		st := &a.Status
+		if st.Phase != v1alpha1.ActivationActive || a.Spec.ContactedAt != nil || st.ContactDueBy == nil {
+			continue
 		}
+		overdue := !now.Before(st.ContactDueBy.Time)
+		if overdueOnly && !overdue {
+			continue
+		}
+		d := DueContact{
+			ContactDueBy: st.ContactDueBy.UTC(), Overdue: overdue,
+			Namespace: a.Namespace, Publisher: st.Publisher, Activation: a.Name,
+			Offer: a.Spec.OfferRef.Name, Benefit: a.Spec.Benefit, Category: string(st.Category),
+		}
+		if name, ok := offerPublisher[key{a.Namespace, a.Spec.OfferRef.Name}]; ok {
+			d.Publisher = name
+		}
+		if p := publishers[key{a.Namespace, d.Publisher}]; p != nil {
+			d.Contact = p.Spec.MarketingContact
+		}
+		if st.ActivatedAt != nil {
+			t := st.ActivatedAt.UTC()
+			d.ActivatedAt = &t
+		}
+		list.Contacts = append(list.Contacts, d)
 	}
 	sort.Slice(list.Contacts, func(i, j int) bool {
 		a, b := &list.Contacts[i], &list.Contacts[j]

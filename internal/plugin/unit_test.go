@@ -152,3 +152,52 @@ func TestImageTag(t *testing.T) {
 		}
 	}
 }
+
+func TestDueContacts(t *testing.T) {
+	due := func(d int) *metav1.Time { t := metav1.NewTime(time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC)); return &t }
+	act := func(name, offer string, phase v1alpha1.ActivationPhase, dueBy *metav1.Time, contacted bool) v1alpha1.BenefitActivation {
+		a := v1alpha1.BenefitActivation{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
+			Spec:       v1alpha1.BenefitActivationSpec{OfferRef: v1alpha1.LocalObjectReference{Name: offer}, Benefit: "b"},
+			Status:     v1alpha1.BenefitActivationStatus{Phase: phase, ContactDueBy: dueBy, Publisher: "gone"},
+		}
+		if contacted {
+			a.Spec.ContactedAt = due(1)
+		}
+		return a
+	}
+	contact := &v1alpha1.MarketingContact{User: "Avery", Email: "avery@contoso.example.com"}
+	snap := &snapshot{
+		publishers: []v1alpha1.Publisher{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "contoso"},
+			Spec: v1alpha1.PublisherSpec{MarketingContact: contact}}},
+		offers: []v1alpha1.Offer{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "saas"},
+			Spec: v1alpha1.OfferSpec{PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"}}}},
+		activations: []v1alpha1.BenefitActivation{
+			act("due-12", "saas", v1alpha1.ActivationActive, due(12), false),
+			act("due-8", "saas", v1alpha1.ActivationActive, due(8), false),
+			act("contacted", "saas", v1alpha1.ActivationActive, due(5), true),
+			act("pending", "saas", v1alpha1.ActivationPending, nil, false),
+			act("revoked", "saas", v1alpha1.ActivationRevoked, due(5), false),
+			act("offer-gone", "deleted", v1alpha1.ActivationActive, due(9), false),
+		},
+	}
+	now := time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	type row struct {
+		Activation, Publisher string
+		Overdue, Contact      bool
+	}
+	rows := func(l ContactWorklist) []row {
+		out := []row{}
+		for _, c := range l.Contacts {
+			out = append(out, row{c.Activation, c.Publisher, c.Overdue, c.Contact != nil})
+		}
+		return out
+	}
+	want := []row{{"due-8", "contoso", true, true}, {"offer-gone", "gone", true, false}, {"due-12", "contoso", false, true}}
+	if diff := cmp.Diff(want, rows(dueContacts(snap, false, now))); diff != "" {
+		t.Errorf("the Active activations not contacted, by due date; an activation whose offer is gone keeps the publisher of its status: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff(want[:2], rows(dueContacts(snap, true, now))); diff != "" {
+		t.Errorf("--overdue: -want, +got:\n%s", diff)
+	}
+}
