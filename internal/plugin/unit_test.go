@@ -187,7 +187,7 @@ func TestDueContacts(t *testing.T) {
 		Overdue, Contact      bool
 	}
 	rows := func(l ContactWorklist) []row {
-		out := []row{}
+		out := make([]row, 0, len(l.Contacts))
 		for _, c := range l.Contacts {
 			out = append(out, row{c.Activation, c.Publisher, c.Overdue, c.Contact != nil})
 		}
