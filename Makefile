@@ -25,6 +25,16 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # crd-ref-docs renders docs/api.md from the Go types and their markers (make docs).
 CRD_REF_DOCS_VERSION ?= v0.3.0
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
+# krew and its manifest validator: make release-plugin validates the
+# plugin's krew manifest and installs each archive with them (v0.4.3 is
+# the newest release the Go module proxy serves).
+KREW_VERSION ?= v0.4.3
+KREW ?= $(LOCALBIN)/krew-$(KREW_VERSION)
+KREW_VALIDATE ?= $(LOCALBIN)/validate-krew-manifest-$(KREW_VERSION)
+# The platforms kubectl-rewards is released for, and where the release's
+# assets are published (the krew manifest's URIs).
+PLUGIN_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+RELEASE_URL ?= https://github.com/marketplace-rewards/rewards-operator/releases/download/v$(VERSION)
 CHART_DIR = charts/rewards-operator
 # The ClusterRoles and Role of config/rbac whose rules the chart grants.
 CHART_RBAC = role leader_election_role metrics_auth_role metrics_reader_role partner_editor_role viewer_role
@@ -115,8 +125,9 @@ test-binaries: ## Build kube-apiserver, etcd and kubectl from Go modules into bi
 	hack/build-test-binaries.sh
 
 .PHONY: test
-test: manifests generate build-installer test-binaries $(HELM) ## Run all tests (unit and envtest) against a real kube-apiserver.
-	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" UPGRADE_FROM="$(UPGRADE_FROM)" go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
+test: manifests generate build-installer test-binaries $(HELM) $(KREW) $(KREW_VALIDATE) ## Run all tests (unit and envtest) against a real kube-apiserver.
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" HELM="$(HELM)" UPGRADE_FROM="$(UPGRADE_FROM)" KREW="$(KREW)" KREW_VALIDATE="$(KREW_VALIDATE)" \
+		go test ./... -coverprofile cover.out $(GINKGO_FLAGS)
 
 # Not part of make test: each minor's kube-apiserver takes minutes to build
 # (once, cached under bin/k8s/), and the suites run once per minor.
@@ -136,6 +147,15 @@ test-upgrade: manifests generate build-installer test-binaries $(HELM) ## Upgrad
 bench: ## Run the benchmarks.
 	go test ./internal/... -run '^$$' -bench . -benchmem
 
+# import sales of IMPORT_ROWS new lines into a local API server (envtest, no
+# operator), then of the same file again, which must write nothing.
+IMPORT_ROWS ?= 20000
+IMPORT_BENCH_FLAGS ?=
+.PHONY: bench-import
+bench-import: test-binaries ## Measure kubectl rewards import sales: rows/s for IMPORT_ROWS=20000 lines (IMPORT_BENCH_FLAGS="-import-parallel=32").
+	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" go test ./internal/plugin -run '^$$' -bench BenchmarkImportSales -benchtime 1x -v \
+		-args -import-rows=$(IMPORT_ROWS) $(IMPORT_BENCH_FLAGS)
+
 # The scale benchmark (test/scale, build tag scale; not part of `make test`):
 # P publishers' objects converged by the operator and by a floor manager that
 # only writes one status per object, for each worker count in WORKERS.
@@ -153,7 +173,7 @@ bench-scale: test-binaries ## Run the scale benchmark (P=100 WORKERS="1 4" IDLE=
 .PHONY: build
 build: manifests generate ## Build the manager and the kubectl plugin (bin/manager, bin/kubectl-rewards).
 	go build -ldflags "-X main.version=v$(VERSION)" -o bin/manager ./cmd
-	go build -o bin/kubectl-rewards ./cmd/kubectl-rewards
+	go build -ldflags "-X main.version=v$(VERSION)" -o bin/kubectl-rewards ./cmd/kubectl-rewards
 
 # Built, then run (not `go run`, which exits 1 when Ctrl-C interrupts the
 # program, however cleanly it stops).
@@ -221,7 +241,17 @@ release: ## Write the release assets of VERSION into dist/: installer, CRDs, pro
 	$(CYCLONEDX_GOMOD) bin -json -version v$(VERSION) -output dist/rewards-operator-v$(VERSION).sbom.cdx.json dist/sbom/manager
 	rm -rf dist/sbom
 	cd dist && sha256sum $(RELEASE_ASSETS) > SHA256SUMS
-	@echo "dist/: $(RELEASE_ASSETS) SHA256SUMS; attach them to the v$(VERSION) release with dist/release-notes.md as its notes."
+	$(MAKE) --no-print-directory release-plugin
+	@echo "dist/: $(RELEASE_ASSETS) SHA256SUMS, and dist/plugin/; attach them to the v$(VERSION) release with dist/release-notes.md as its notes."
+
+# Reproducible: the archives' times are the last commit's (or
+# SOURCE_DATE_EPOCH), so rebuilding a tag gives the sums of its manifest.
+.PHONY: release-plugin
+release-plugin: $(KREW) $(KREW_VALIDATE) ## Build kubectl-rewards for PLUGIN_PLATFORMS into dist/plugin/: archives, sha256 sums and the krew manifest rewards.yaml, validated and installed by krew.
+	rm -rf dist/plugin
+	go run ./hack/release-plugin -version v$(VERSION) -url $(RELEASE_URL) -out dist/plugin -platforms "$(PLUGIN_PLATFORMS)" \
+		-validate $(KREW_VALIDATE) -krew $(KREW)
+	@echo "dist/plugin/: attach the archives and checksums to the v$(VERSION) release; rewards.yaml is the krew manifest."
 
 ##@ Deployment
 
@@ -255,7 +285,7 @@ delete-crds: ## Delete the CRDs and with them EVERY rewards object and BenefitGr
 ##@ Tools
 
 .PHONY: tools
-tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) $(GOLANGCI_LINT) $(CRD_REF_DOCS) ## Install the pinned tools make verify and make test use into bin/ (once).
+tools: $(CONTROLLER_GEN) $(KUSTOMIZE) $(HELM) $(GOLANGCI_LINT) $(CRD_REF_DOCS) $(KREW) $(KREW_VALIDATE) ## Install the pinned tools make verify and make test use into bin/ (once).
 
 $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
@@ -284,6 +314,16 @@ $(CRD_REF_DOCS):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
 	mv $(LOCALBIN)/crd-ref-docs $(CRD_REF_DOCS)
+
+$(KREW):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION)
+	mv $(LOCALBIN)/krew $(KREW)
+
+$(KREW_VALIDATE):
+	@mkdir -p $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION)
+	mv $(LOCALBIN)/validate-krew-manifest $(KREW_VALIDATE)
 
 $(KO):
 	@mkdir -p $(LOCALBIN)

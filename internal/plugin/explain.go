@@ -28,7 +28,7 @@ const linesShown = 5
 const notYetDecided = "(not yet decided)"
 
 func newExplainCommand(o *Options) *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := kindGroup(&cobra.Command{
 		Use:   "explain",
 		Short: "Explain a publisher's tier or an activation's phase",
 		Long:  "Explain what the operator decided about a publisher or a benefit activation, and why.",
@@ -37,10 +37,11 @@ func newExplainCommand(o *Options) *cobra.Command {
 
   # Which prerequisite a benefit activation waits on
   kubectl rewards explain activation contoso-insights-saas-digital-marketing-campaign -n rewards-demo`,
-	}
+	})
 	cmd.AddCommand(&cobra.Command{
-		Use:   "publisher NAME",
-		Short: "Explain a publisher's tier, billed sales, forecast and benefits",
+		Use:     "publisher NAME",
+		Aliases: []string{"publishers"},
+		Short:   "Explain a publisher's tier, billed sales, forecast and benefits",
 		Long: `Explain a publisher's tier: the billed sales counted per offer, what was
 left out and why, the largest lines, the next tier and what it needs, when
 the tier drops by itself under a Trailing12Months window, and the
@@ -54,12 +55,14 @@ wrote it; the lines are the SalesRecords' status.`,
 
   # In the current context's namespace
   kubectl rewards explain publisher contoso`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.explainPublisher(cmd, args[0]) },
+		Args:              exactArgs("NAME"),
+		ValidArgsFunction: o.completeNames(&v1alpha1.PublisherList{}),
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.explainPublisher(cmd, args[0]) },
 	})
 	cmd.AddCommand(&cobra.Command{
-		Use:   "activation NAME",
-		Short: "Walk a benefit activation's prerequisites in order, with ✓ or ✗",
+		Use:     "activation NAME",
+		Aliases: []string{"activations", "benefitactivation", "benefitactivations", "ba"},
+		Short:   "Walk a benefit activation's prerequisites in order, with ✓ or ✗",
 		Long: `Walk a benefit activation's prerequisites (rule B2) in the order the
 operator checks them: the objects it refers to, the publisher enrolled and
 in good standing, a marketing contact where needed, the offer Live and not
@@ -71,22 +74,23 @@ The checks are evaluated now, with the operator's own rules, from the
 objects in the cluster.`,
 		Example: `  # Why is this activation Pending?
   kubectl rewards explain activation contoso-insights-saas-digital-marketing-campaign -n rewards-demo`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.explainActivation(cmd, args[0]) },
+		Args:              exactArgs("NAME"),
+		ValidArgsFunction: o.completeNames(&v1alpha1.BenefitActivationList{}),
+		RunE:              func(cmd *cobra.Command, args []string) error { return o.explainActivation(cmd, args[0]) },
 	})
 	return cmd
 }
 
 func (o *Options) explainPublisher(cmd *cobra.Command, name string) error {
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
 	ns, err := o.namespace()
 	if err != nil {
 		return err
 	}
 	ctx := ctx(cmd)
+	c, err := o.rewardsClient(ctx, ns)
+	if err != nil {
+		return err
+	}
 	var pub v1alpha1.Publisher
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &pub); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -355,15 +359,15 @@ func moneyOrZero(m v1alpha1.DerivedMoney) rewards.Money {
 }
 
 func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
 	ns, err := o.namespace()
 	if err != nil {
 		return err
 	}
 	ctx := ctx(cmd)
+	c, err := o.rewardsClient(ctx, ns)
+	if err != nil {
+		return err
+	}
 	var act v1alpha1.BenefitActivation
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &act); err != nil {
 		if apierrors.IsNotFound(err) {

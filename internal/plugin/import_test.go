@@ -94,7 +94,7 @@ var _ = Describe("import sales", func() {
 		Expect(salesRecords(ns)).To(HaveLen(9999))
 	})
 
-	It("updates a changed row, refuses what the API server refuses with its line number, and stores nothing with --dry-run=server", func() {
+	It("updates a changed row naming what changes, refuses what the API server refuses with its line number, and stores nothing with --dry-run=server", func() {
 		at := billed.Format(time.RFC3339)
 		file := writeFile("sales.csv", []byte("offer,transactionId,amount,currency,billedAt,fraud\n"+
 			"saas,INV-1,100.00,USD,"+at+",\n"+
@@ -114,7 +114,8 @@ var _ = Describe("import sales", func() {
 		writes := writesDuring(func() { r = kubectlRewards("import", "sales", changed, "-n", ns, "--dry-run=server") })
 		Expect(r.code).To(Equal(plugin.ExitDifferences))
 		Expect(r.out).To(ContainSubstring("created 1, unchanged 0, updated 1, refused 1 (dry run: server; nothing was stored)"))
-		Expect(r.errOut).To(ContainSubstring("refused: line 3 (transaction INV-2): refused by the API server: spec.amount: Invalid value"))
+		Expect(r.out).To(ContainSubstring("updated: line 2 (transaction INV-1): fraud (none) -> Proven\n"))
+		Expect(r.errOut).To(ContainSubstring("refused: line 3 (transaction INV-2): amount 200.00 -> 999.00: refused by the API server: spec.amount: Invalid value"))
 		Expect(writes).To(Equal(int64(3)), "three dry-run requests")
 		records := salesRecords(ns)
 		Expect(records).To(HaveLen(2))
@@ -131,10 +132,12 @@ var _ = Describe("import sales", func() {
 		Expect(records[plugin.SalesRecordName("INV-1")].Spec.Fraud).To(Equal(v1alpha1.FraudProven))
 		Expect(records[plugin.SalesRecordName("INV-2")].Spec.Amount).To(Equal(v1alpha1.Money("200.00")))
 
-		By("a field left empty again is given up: INV-1's fraud is cleared")
-		r = kubectlRewards("import", "sales", file, "-n", ns)
-		Expect(r.out).To(ContainSubstring("created 0, unchanged 1, updated 1, refused 0"))
-		Expect(salesRecords(ns)[plugin.SalesRecordName("INV-1")].Spec.Fraud).To(BeEmpty())
+		By("the first file again, whose fraud cells are empty, leaves INV-1's fraud as the second file set it")
+		writes = writesDuring(func() { r = kubectlRewards("import", "sales", file, "-n", ns) })
+		Expect(r.code).To(Equal(plugin.ExitOK), r.errOut)
+		Expect(r.out).To(ContainSubstring("created 0, unchanged 2, updated 0, refused 0"))
+		Expect(writes).To(BeZero())
+		Expect(salesRecords(ns)[plugin.SalesRecordName("INV-1")].Spec.Fraud).To(Equal(v1alpha1.FraudProven))
 	})
 
 	It("exits 2 for a file without the required columns, writing nothing", func() {

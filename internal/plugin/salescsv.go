@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -21,7 +22,7 @@ import (
 // The CSV columns of import sales, as the header names them (in any order,
 // case-insensitive). The first five are required.
 var (
-	requiredColumns = []string{"offer", "transactionId", "amount", "currency", "billedAt"}
+	requiredColumns = []string{columnOffer, "transactionId", "amount", "currency", "billedAt"}
 	optionalColumns = []string{"seats", "fraud", "cancellationReason", "cancellationTime"}
 )
 
@@ -38,17 +39,27 @@ type salesRow struct {
 	line int
 	name string
 	spec v1alpha1.SalesRecordSpec
+	// stated are the optional fields the row gives a value for (a column
+	// the file has, a cell that is not empty): the only ones it may set.
+	stated optionalFields
 }
 
-// rowRefusal is a row refused, with why.
-type rowRefusal struct {
+// optionalFields says, for each optional field of a SalesRecord, whether
+// something holds it: a row stating it, or the import owning it.
+type optionalFields struct {
+	seats, fraud, cancellationReason, cancellationTime bool
+}
+
+// lineNote is what happened to a line of the file: why it was refused, or
+// what it changed.
+type lineNote struct {
 	line int
 	// transactionID, when the row has one.
 	transactionID string
 	reason        string
 }
 
-func (r rowRefusal) String() string {
+func (r lineNote) String() string {
 	if r.transactionID != "" {
 		return fmt.Sprintf("line %d (transaction %s): %s", r.line, r.transactionID, r.reason)
 	}
@@ -58,26 +69,18 @@ func (r rowRefusal) String() string {
 // parseSalesCSV reads the whole CSV: the rows that make valid SalesRecord
 // specs, and the rows refused with their line numbers. An error means the
 // file as a whole cannot be read (no header, an unknown column).
-func parseSalesCSV(r io.Reader) ([]salesRow, []rowRefusal, error) {
+func parseSalesCSV(r io.Reader) ([]salesRow, []lineNote, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // checked here, to refuse the row rather than stop
 	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil, errors.New("the file is empty: it needs a header line naming the columns " + strings.Join(requiredColumns, ", "))
-		}
-		return nil, nil, fmt.Errorf("header: %w", err)
-	}
-	col, err := columnIndexes(header)
+	header, col, err := readHeader(cr)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	var rows []salesRow
-	var refused []rowRefusal
-	seenTx := map[string]int{}
-	seenName := map[string]int{}
+	var refused []lineNote
+	seen := seenRows{tx: map[string]int{}, name: map[string]int{}}
 	for {
 		fields, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -86,7 +89,7 @@ func parseSalesCSV(r io.Reader) ([]salesRow, []rowRefusal, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				refused = append(refused, rowRefusal{line: pe.StartLine, reason: "not valid CSV: " + pe.Err.Error()})
+				refused = append(refused, lineNote{line: pe.StartLine, reason: "not valid CSV: " + pe.Err.Error()})
 				continue
 			}
 			return nil, nil, err
@@ -96,7 +99,11 @@ func parseSalesCSV(r io.Reader) ([]salesRow, []rowRefusal, error) {
 			continue // a blank line
 		}
 		if len(fields) != len(header) {
-			refused = append(refused, rowRefusal{line: line, reason: fmt.Sprintf("%d fields, the header has %d", len(fields), len(header))})
+			refused = append(refused, lineNote{line: line, reason: fmt.Sprintf("%d fields, the header has %d", len(fields), len(header))})
+			continue
+		}
+		if r, bad := invalidUTF8(cr, header, fields); bad {
+			refused = append(refused, r)
 			continue
 		}
 		get := func(c string) string {
@@ -107,24 +114,80 @@ func parseSalesCSV(r io.Reader) ([]salesRow, []rowRefusal, error) {
 		}
 		row, reason := rowSpec(get)
 		if reason != "" {
-			refused = append(refused, rowRefusal{line: line, transactionID: get("transactionId"), reason: reason})
+			refused = append(refused, lineNote{line: line, transactionID: get("transactionId"), reason: reason})
 			continue
 		}
 		row.line = line
 		row.name = SalesRecordName(row.spec.TransactionID)
-		if first, dup := seenTx[row.spec.TransactionID]; dup {
-			refused = append(refused, rowRefusal{line: line, transactionID: row.spec.TransactionID, reason: fmt.Sprintf("the same transaction id is on line %d", first)})
+		if reason := seen.add(row); reason != "" {
+			refused = append(refused, lineNote{line: line, transactionID: row.spec.TransactionID, reason: reason})
 			continue
 		}
-		if first, dup := seenName[row.name]; dup {
-			refused = append(refused, rowRefusal{line: line, transactionID: row.spec.TransactionID,
-				reason: fmt.Sprintf("its SalesRecord name %q is that of line %d", row.name, first)})
-			continue
-		}
-		seenTx[row.spec.TransactionID], seenName[row.name] = line, line
 		rows = append(rows, row)
 	}
 	return rows, refused, nil
+}
+
+// readHeader reads the header line: its columns, and the index of each
+// known column.
+func readHeader(cr *csv.Reader) ([]string, map[string]int, error) {
+	header, err := cr.Read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, errors.New("the file is empty: it needs a header line naming the columns " + strings.Join(requiredColumns, ", "))
+		}
+		return nil, nil, fmt.Errorf("header: %w", err)
+	}
+	for _, h := range header {
+		if !utf8.ValidString(h) {
+			return nil, nil, fmt.Errorf("header (line 1): %s", notUTF8(h))
+		}
+	}
+	col, err := columnIndexes(header)
+	return header, col, err
+}
+
+// seenRows are the lines of the transaction ids and record names read so
+// far: a file holds each once.
+type seenRows struct{ tx, name map[string]int }
+
+// add records row, or says why it repeats an earlier line.
+func (s seenRows) add(row salesRow) string {
+	if first, dup := s.tx[row.spec.TransactionID]; dup {
+		return fmt.Sprintf("the same transaction id is on line %d", first)
+	}
+	if first, dup := s.name[row.name]; dup {
+		return fmt.Sprintf("its SalesRecord name %q is that of line %d", row.name, first)
+	}
+	s.tx[row.spec.TransactionID], s.name[row.name] = row.line, row.line
+	return ""
+}
+
+// invalidUTF8 refuses a row with a field that is not valid UTF-8, naming
+// the line and the column: the bytes would otherwise be stored mangled
+// (the API server replaces them), and a transaction id changed that way
+// no longer matches the billing system's.
+func invalidUTF8(cr *csv.Reader, header, fields []string) (lineNote, bool) {
+	for i, f := range fields {
+		if !utf8.ValidString(f) {
+			line, _ := cr.FieldPos(i)
+			return lineNote{line: line, reason: fmt.Sprintf("column %s: %s", strings.TrimSpace(header[i]), notUTF8(f))}, true
+		}
+	}
+	return lineNote{}, false
+}
+
+// notUTF8 says where s stops being UTF-8, and what to do.
+func notUTF8(s string) string {
+	at := 0
+	for at < len(s) {
+		r, size := utf8.DecodeRuneInString(s[at:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		at += size
+	}
+	return fmt.Sprintf("%s is not valid UTF-8 (byte 0x%02X at byte %d); export the file as UTF-8", strconv.Quote(s), s[at], at+1)
 }
 
 // columnIndexes maps each known column to its index in the header.
@@ -159,7 +222,7 @@ func columnIndexes(header []string) (map[string]int, error) {
 func rowSpec(get func(string) string) (salesRow, string) {
 	var row salesRow
 	s := &row.spec
-	s.OfferRef.Name = get("offer")
+	s.OfferRef.Name = get(columnOffer)
 	s.TransactionID = get("transactionId")
 	s.Amount = v1alpha1.Money(get("amount"))
 	s.Currency = v1alpha1.CurrencyCode(get("currency"))
@@ -172,6 +235,7 @@ func rowSpec(get func(string) string) (salesRow, string) {
 	}
 	s.BilledAt = billedAt
 	if v := get("seats"); v != "" {
+		row.stated.seats = true
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
 			return row, fmt.Sprintf("seats %q is not a whole number of seats, 0 or more", v)
@@ -180,7 +244,7 @@ func rowSpec(get func(string) string) (salesRow, string) {
 	}
 	switch v := v1alpha1.FraudState(get("fraud")); v {
 	case "", v1alpha1.FraudNone, v1alpha1.FraudSuspected, v1alpha1.FraudProven:
-		s.Fraud = v
+		s.Fraud, row.stated.fraud = v, v != ""
 	default:
 		return row, fmt.Sprintf("fraud %q is not one of None, Suspected, Proven (or empty)", v)
 	}
@@ -189,6 +253,8 @@ func rowSpec(get func(string) string) (salesRow, string) {
 		return row, reason
 	}
 	s.Cancellation = cancellation
+	row.stated.cancellationReason = cancellation != nil
+	row.stated.cancellationTime = cancellation != nil && cancellation.Time != nil
 	return row, ""
 }
 

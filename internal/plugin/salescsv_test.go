@@ -120,6 +120,11 @@ func TestParseSalesCSV(t *testing.T) {
 			csv:    "offer,transactionId,amount,currency,billedAt,cancellationTime\nsaas,tx-1,5,USD,2026-11-01T00:00:00Z,2026-11-01T00:00:00Z\n",
 			want:   want{refused: map[int]string{2: "cancellationReason"}},
 		},
+		"NotUTF8": {
+			reason: "a field that is not UTF-8 (a Latin-1 export) refuses its line, naming the column",
+			csv:    "offer,transactionId,amount,currency,billedAt\nsaas,tx-1,100.50,USD,2026-11-01T00:00:00Z\nsaas,caf\xe9,5,USD,2026-11-01T00:00:00Z\n",
+			want:   want{specs: []v1alpha1.SalesRecordSpec{spec()}, lines: []int{2}, refused: map[int]string{3: `column transactionId: "caf\xe9" is not valid UTF-8 (byte 0xE9 at byte 4)`}},
+		},
 		"BadQuoteThenGoodRow": {
 			reason: "a row that is not valid CSV is refused and reading goes on",
 			csv:    "offer,transactionId,amount,currency,billedAt\nsaas,tx\"1,5,USD,2026-11-01T00:00:00Z\nsaas,tx-1,100.50,USD,2026-11-01T00:00:00Z\n",

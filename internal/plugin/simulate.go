@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -39,22 +43,28 @@ tier, next tier and what it needs, billed sales, Transact benefits newly
 unlocked or no longer unlocked (with the activations of those benefits),
 and the sales lines whose verdict changes.
 
+The candidate is first checked as the API server would admit it (a
+server-side dry run: nothing is stored) and as the operator would resolve
+it; a candidate either refuses is reported as invalid.
+
 Nothing is written. The exit code makes it a CI gate, for example on a
 GitOps pull request that changes a RewardsProgram: 0 no difference,
-1 differences, 2 the simulation could not run (unreadable or invalid
-candidate, cluster unreachable).`,
+1 differences, 2 the simulation could not run (an unreadable or invalid
+candidate, the cluster unreachable, a namespace that does not exist).`,
 		Example: `  # What would config/programs/default.yaml change in namespace rewards-demo?
   kubectl rewards simulate --program config/programs/default.yaml -n rewards-demo
 
   # In every namespace, as JSON for a CI job
   kubectl rewards simulate --program program.yaml -A -o json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.simulate(cmd, f) },
 	}
 	cmd.Flags().StringVar(&f.programFile, "program", "", "the candidate RewardsProgram, a YAML or JSON file (required)")
 	cmd.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "simulate for the publishers of every namespace")
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "output format: json or yaml (default: a table)")
 	_ = cmd.MarkFlagRequired("program")
+	_ = cmd.RegisterFlagCompletionFunc("program", completeFiles("yaml", "yml", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("output", completeValues(outputJSON, outputYAML))
 	return cmd
 }
 
@@ -125,15 +135,10 @@ type LineVerdict struct {
 }
 
 func (o *Options) simulate(cmd *cobra.Command, f *simulateFlags) error {
-	if f.output != "" && f.output != "json" && f.output != "yaml" {
-		return fmt.Errorf("--output %q: use json or yaml, or leave it out for a table", f.output)
+	if f.output != "" && f.output != outputJSON && f.output != outputYAML {
+		return usageErrorf(cmd, "--output %q: use json or yaml, or leave it out for a table", f.output)
 	}
-	candidate, candidateRules, err := readCandidate(f.programFile)
-	if err != nil {
-		return err
-	}
-
-	c, err := o.client()
+	candidate, err := readProgramFile(f.programFile)
 	if err != nil {
 		return err
 	}
@@ -144,6 +149,14 @@ func (o *Options) simulate(cmd *cobra.Command, f *simulateFlags) error {
 		}
 	}
 	ctx := ctx(cmd)
+	c, err := o.rewardsClient(ctx, ns)
+	if err != nil {
+		return err
+	}
+	candidateRules, err := o.validateCandidate(ctx, c, candidate)
+	if err != nil {
+		return err
+	}
 	current, err := loadProgram(ctx, c, candidate.Name)
 	if err != nil {
 		return err
@@ -169,34 +182,94 @@ func (o *Options) simulate(cmd *cobra.Command, f *simulateFlags) error {
 	return nil
 }
 
-// readCandidate reads the candidate RewardsProgram from path and resolves
-// its rules, refusing a program the operator would not apply. It exists to
-// keep simulate short (gocyclo).
-func readCandidate(path string) (*v1alpha1.RewardsProgram, *rewards.Rules, error) {
-	candidate, err := readProgramFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	candidateRules, problems := rewards.ResolveProgram(&candidate.Spec)
-	if len(problems) > 0 {
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = "  " + p.Reason + ": " + p.Message
+// validateCandidate checks the candidate twice, and refuses it when either
+// check does: as the API server would admit it (a server-side dry run of
+// creating it, or of updating the program of its name, so that transition
+// rules apply too), and as the operator would resolve it
+// (rewards.ResolveProgram). It returns the candidate's rules. A user who
+// may not write RewardsPrograms gets a note that the API server's checks
+// did not run.
+func (o *Options) validateCandidate(ctx context.Context, c client.Client, candidate *v1alpha1.RewardsProgram) (*rewards.Rules, error) {
+	var problems []string
+	if refused, err := dryRunProgram(ctx, c, candidate); err != nil {
+		if !apierrors.IsForbidden(err) {
+			return nil, err
 		}
-		return nil, nil, fmt.Errorf("the candidate RewardsProgram %q is not valid; the operator would not apply it:\n%s", candidate.Name, strings.Join(msgs, "\n"))
+		fmt.Fprintf(o.ErrOut, "note: the API server's validation of the candidate did not run (%s); "+
+			"a server-side dry run needs the right to create or update RewardsPrograms\n", apiMessage(err))
+	} else if refused != "" {
+		problems = append(problems, "the API server refuses it:\n    "+refused)
 	}
-	return candidate, candidateRules, nil
+	rules, resolveProblems := rewards.ResolveProgram(&candidate.Spec)
+	if len(resolveProblems) > 0 {
+		msgs := make([]string, len(resolveProblems))
+		for i, p := range resolveProblems {
+			msgs[i] = "    " + p.Reason + ": " + p.Message
+		}
+		problems = append(problems, "the operator would not apply it:\n"+strings.Join(msgs, "\n"))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("the candidate RewardsProgram %q is invalid:\n  %s", candidate.Name, strings.Join(problems, "\n  "))
+	}
+	return rules, nil
+}
+
+// dryRunProgram sends the candidate to the API server with DryRun=All:
+// an update of the program of its name when it exists, else a create. It
+// returns the API server's reasons when it refuses the candidate as
+// invalid, and an error when the dry run could not be made.
+func dryRunProgram(ctx context.Context, c client.Client, candidate *v1alpha1.RewardsProgram) (string, error) {
+	obj := candidate.DeepCopy()
+	// What a manifest copied from `kubectl get -o yaml` may hold, and a
+	// create must not.
+	obj.ResourceVersion, obj.UID, obj.Generation, obj.ManagedFields = "", "", 0, nil
+	obj.CreationTimestamp = metav1.Time{}
+	var existing v1alpha1.RewardsProgram
+	err := c.Get(ctx, client.ObjectKeyFromObject(obj), &existing)
+	switch {
+	case err == nil:
+		obj.ResourceVersion = existing.ResourceVersion
+		err = c.Update(ctx, obj, client.DryRunAll)
+	case apierrors.IsNotFound(err):
+		err = c.Create(ctx, obj, client.DryRunAll)
+	default:
+		return "", fmt.Errorf("reading RewardsProgram %q: %w", obj.Name, err)
+	}
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+		return apiMessage(err), nil
+	}
+	return "", err
+}
+
+// apiMessage is the API server's reason for refusing a request, one cause
+// after another, without the long prefix naming the object.
+func apiMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		st := status.Status()
+		if st.Details != nil && len(st.Details.Causes) > 0 {
+			causes := make([]string, 0, len(st.Details.Causes))
+			for _, c := range st.Details.Causes {
+				causes = append(causes, strings.TrimPrefix(c.Field+": "+c.Message, ": "))
+			}
+			return strings.Join(causes, "; ")
+		}
+		if st.Message != "" {
+			return st.Message
+		}
+	}
+	return err.Error()
 }
 
 // writeSimulation prints the report to o.Out as JSON, YAML or, when output
 // is "", a table. It exists to keep simulate short (gocyclo).
 func (o *Options) writeSimulation(report SimulationReport, output string) error {
 	switch output {
-	case "json":
+	case outputJSON:
 		enc := json.NewEncoder(o.Out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(report)
-	case "yaml":
+	case outputYAML:
 		b, err := yaml.Marshal(report)
 		if err != nil {
 			return err
@@ -289,7 +362,7 @@ func readProgramFile(path string) (*v1alpha1.RewardsProgram, error) {
 	if err := yaml.UnmarshalStrict(data, &p); err != nil {
 		return nil, fmt.Errorf("--program %s: %w", path, err)
 	}
-	if p.Kind != "RewardsProgram" || p.APIVersion != v1alpha1.GroupVersion.String() {
+	if p.Kind != kindRewardsProgram || p.APIVersion != v1alpha1.GroupVersion.String() {
 		return nil, fmt.Errorf("--program %s: is a %q of %q; want a RewardsProgram of %s", path, p.Kind, p.APIVersion, v1alpha1.GroupVersion)
 	}
 	if p.Name == "" {
@@ -300,10 +373,7 @@ func readProgramFile(path string) (*v1alpha1.RewardsProgram, error) {
 
 // writeSimulationTable prints the report as aligned text.
 func writeSimulationTable(out io.Writer, r SimulationReport) {
-	scope := fmt.Sprintf("in namespace %s", r.Namespace)
-	if r.Namespace == "" {
-		scope = "in all namespaces"
-	}
+	scope := scopeText(r.Namespace)
 	if len(r.Differences) == 0 {
 		fmt.Fprintf(out, "No differences: the candidate RewardsProgram %q leaves the %d publishers following it %s as they are "+
 			"(tier, next tier, benefits unlocked, sales lines).\n",

@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -123,5 +124,29 @@ var _ = Describe("simulate", func() {
 		r = kubectlRewards("simulate", "--program", writeFile("offer.yaml", []byte("apiVersion: rewards.marketplace.io/v1alpha1\nkind: Offer\nmetadata: {name: x}\n")), "-n", ns)
 		Expect(r.code).To(Equal(plugin.ExitError))
 		Expect(r.errOut).To(ContainSubstring("want a RewardsProgram"))
+	})
+
+	It("exits 2 with the API server's own message for a candidate that admission refuses, and writes nothing", func() {
+		bad := prog.DeepCopy()
+		bad.Spec.Currency = "usd"
+		var r result
+		writes := writesDuring(func() { r = kubectlRewards("simulate", "--program", programFile(bad), "-n", ns) })
+		Expect(r.code).To(Equal(plugin.ExitError))
+		Expect(r.out).To(BeEmpty())
+		Expect(r.errOut).To(ContainSubstring(fmt.Sprintf("error: the candidate RewardsProgram %q is invalid:\n  the API server refuses it:\n    spec.currency: ", prog.Name)))
+		Expect(r.errOut).To(ContainSubstring("spec.currency must be an ISO 4217 currency code"))
+		Expect(writes).To(Equal(int64(1)), "one dry-run update")
+		Expect(fetch(prog)().Spec.Currency).NotTo(Equal(v1alpha1.CurrencyCode("usd")), "nothing stored")
+
+		By("a program of a new name is checked by a dry-run create, and not created")
+		bad.Name = prog.Name + "-new"
+		r = kubectlRewards("simulate", "--program", programFile(bad), "-n", ns)
+		Expect(r.code).To(Equal(plugin.ExitError))
+		Expect(r.errOut).To(ContainSubstring("the API server refuses it:\n    spec.currency: "))
+		var programs v1alpha1.RewardsProgramList
+		Expect(k8sClient.List(bg, &programs)).To(Succeed())
+		for _, p := range programs.Items {
+			Expect(p.Name).NotTo(Equal(bad.Name))
+		}
 	})
 })

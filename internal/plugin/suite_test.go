@@ -85,12 +85,31 @@ type result struct {
 
 // kubectlRewards runs the plugin with args, as `kubectl rewards args...`
 // against the envtest API server, evaluating at the fake clock's time.
-// The client-side rate limit is off: the API server of the test is the
-// only one it loads.
 func kubectlRewards(args ...string) result {
+	return pluginRun{kubeconfig: kubeconfig}.run(args...)
+}
+
+// pluginRun is how a test runs the plugin: against which cluster, as which
+// version, with stderr a terminal or not.
+type pluginRun struct {
+	kubeconfig string
+	// version is the plugin's version; "" for plugin.NewOptions' own.
+	version  string
+	terminal bool
+}
+
+// run runs kubectl-rewards with args. The client-side rate limit is off:
+// the API server of the test is the only one it loads. A first argument
+// "__complete" (cobra's completion request) stays first, as kubectl and
+// the shells send it.
+func (p pluginRun) run(args ...string) result {
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	o := plugin.NewOptions(streams)
 	o.Now = fakeClock.Now
+	if p.version != "" {
+		o.Version = p.version
+	}
+	o.ErrOutIsTerminal = func() bool { return p.terminal }
 	o.ConfigFlags.WrapConfigFn = func(c *rest.Config) *rest.Config {
 		c.QPS = -1
 		return c
@@ -124,8 +143,12 @@ func kubectlRewards(args ...string) result {
 			},
 		}), nil
 	}
+	full := append([]string{"--kubeconfig", p.kubeconfig}, args...)
+	if len(args) > 0 && args[0] == "__complete" {
+		full = append([]string{"__complete", "--kubeconfig", p.kubeconfig}, args[1:]...)
+	}
 	start := time.Now()
-	code := plugin.Main(o, append([]string{"--kubeconfig", kubeconfig}, args...))
+	code := plugin.Main(o, full)
 	GinkgoWriter.Printf("$ kubectl rewards %v\n(exit %d after %s)\n%s%s", args, code, time.Since(start).Round(time.Millisecond), out.String(), errOut.String())
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }
