@@ -12,15 +12,6 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
-// programName is the RewardsProgram a publisher follows: spec.programRef,
-// or "default" (as the operator reads it).
-func programName(p *v1alpha1.Publisher) string {
-	if p.Spec.ProgramRef != nil && p.Spec.ProgramRef.Name != "" {
-		return p.Spec.ProgramRef.Name
-	}
-	return v1alpha1.DefaultProgramName
-}
-
 // loadProgram reads the named RewardsProgram and resolves the rules in
 // force as the operator does (records.Programs): its spec when valid, else
 // the rules of its last valid RewardsProgramRevision; default rules (no

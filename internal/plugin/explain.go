@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
@@ -108,7 +109,7 @@ func (o *Options) explainPublisher(cmd *cobra.Command, name string) error {
 			objs = po
 		}
 	}
-	prog, err := loadProgram(ctx, c, programName(&pub))
+	prog, err := loadProgram(ctx, c, gather.ProgramName(&pub))
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func writePublisherExplanation(out io.Writer, pub *v1alpha1.Publisher, objs *pub
 	defer w.flush()
 
 	fmt.Fprintf(w, "Publisher:\t%s/%s\n", pub.Namespace, pub.Name)
-	fmt.Fprintf(w, "Program:\t%s (%s window, %s)\n", programName(pub), prog.Rules.Window, prog.Rules.Currency)
+	fmt.Fprintf(w, "Program:\t%s (%s window, %s)\n", gather.ProgramName(pub), prog.Rules.Window, prog.Rules.Currency)
 	if st.ObservedGeneration < pub.Generation {
 		fmt.Fprintf(w, "Note:\tthe operator has not yet computed generation %d of this publisher; what follows is from generation %d\n",
 			pub.Generation, st.ObservedGeneration)
@@ -375,79 +376,20 @@ func (o *Options) explainActivation(cmd *cobra.Command, name string) error {
 		}
 		return err
 	}
-	in, prog, err := activationInput(ctx, c, ns, &act, o.Now())
+	in, err := activationInput(ctx, c, &act, o.Now())
 	if err != nil {
 		return err
 	}
-	writeActivationExplanation(o.Out, &act, in, prog)
+	writeActivationExplanation(o.Out, &act, in, in.Program)
 	return nil
 }
 
-// activationInput gathers the decision's input as the operator does: the
-// offer, its activations, the publisher, its program, offers and sales lines,
-// and the grants (records.Grants, as the operator reads them). It returns
-// the publisher's program too (zero when the offer or the publisher is
-// missing).
-func activationInput(ctx context.Context, c client.Reader, ns string, act *v1alpha1.BenefitActivation,
-	now time.Time,
-) (rewards.ActivationInput, rewards.ProgramState, error) {
-	in := rewards.ActivationInput{Activation: act, Now: now}
-	snap, err := listSnapshot(ctx, c, ns, true)
-	if err != nil {
-		return in, rewards.ProgramState{}, err
-	}
-	grants := records.NewGrants(c, nil)
-	found, err := grants.Of(ctx, act)
-	if err != nil {
-		return in, rewards.ProgramState{}, err
-	}
-	in.Grant, in.NameHeldBy = found.Grant, found.NameHeldBy
-	for i := range snap.offers {
-		if snap.offers[i].Name == act.Spec.OfferRef.Name {
-			in.Offer = &snap.offers[i]
-		}
-	}
-	if in.Offer == nil {
-		return in, rewards.ProgramState{}, nil
-	}
-	var acts []v1alpha1.BenefitActivation
-	for i := range snap.activations {
-		if snap.activations[i].Spec.OfferRef.Name == in.Offer.Name {
-			acts = append(acts, snap.activations[i])
-		}
-	}
-	in.Siblings = acts
-	if in.Offer.Spec.ListingType != v1alpha1.ListingTypeTransact {
-		ofOffer, err := grants.OfOffer(ctx, ns, in.Offer.Name)
-		if err != nil {
-			return in, rewards.ProgramState{}, err
-		}
-		if in.Siblings, in.SiblingGrants, err = records.OneTimeInputs(ctx, grants, act, acts, ofOffer); err != nil {
-			return in, rewards.ProgramState{}, err
-		}
-	}
-	prog, err := addPublisherInput(ctx, c, snap, &in)
-	return in, prog, err
-}
-
-// addPublisherInput fills in the publisher of in.Offer, its program and its
-// sales facts, and returns the program. It exists to keep activationInput
-// short (gocyclo).
-func addPublisherInput(ctx context.Context, c client.Reader, snap *snapshot, in *rewards.ActivationInput) (rewards.ProgramState, error) {
-	var prog rewards.ProgramState
-	for _, po := range snap.byPublisher() {
-		if po.publisher.Name != in.Offer.Spec.PublisherRef.Name {
-			continue
-		}
-		var err error
-		if prog, err = loadProgram(ctx, c, programName(po.publisher)); err != nil {
-			return prog, err
-		}
-		in.Publisher = po.publisher
-		in.Program = prog
-		in.Sales = rewards.SalesFactsFor(prog.Rules, po.offers, po.records, in.Now)
-	}
-	return prog, nil
+// activationInput gathers the decision's input with the operator's own
+// gatherer, over the API server: what the operator reads from its cache,
+// the plugin reads fresh, through the same code.
+func activationInput(ctx context.Context, c client.Reader, act *v1alpha1.BenefitActivation, now time.Time) (rewards.ActivationInput, error) {
+	g := gather.Gatherer{Reader: c, Programs: records.NewPrograms(c), Grants: records.NewGrants(c, nil)}
+	return g.Activation(ctx, act, now)
 }
 
 // writeActivationExplanation prints what explain activation shows.

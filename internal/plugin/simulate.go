@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 )
 
@@ -287,7 +288,7 @@ func (o *Options) writeSimulation(report SimulationReport, output string) error 
 func Simulate(current, candidate *rewards.Rules, program string, publishers []*publisherObjects, now time.Time) SimulationReport {
 	report := SimulationReport{Program: program, At: now.UTC(), Differences: []PublisherDifference{}}
 	for _, po := range publishers {
-		if programName(po.publisher) != program {
+		if gather.ProgramName(po.publisher) != program {
 			continue
 		}
 		report.Publishers++
