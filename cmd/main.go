@@ -8,9 +8,6 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -21,19 +18,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	rewardsv1alpha1 "github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
 	"github.com/marketplace-rewards/rewards-operator/internal/logging"
 	"github.com/marketplace-rewards/rewards-operator/internal/memlimit"
-	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
+	"github.com/marketplace-rewards/rewards-operator/internal/operator"
 )
-
-var scheme = runtime.NewScheme()
-
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(rewardsv1alpha1.AddToScheme(scheme))
-}
 
 // version is the operator's release, set at build time with
 // -ldflags "-X main.version=v0.1.0" (Makefile, Dockerfile, .ko.yaml).
@@ -129,8 +118,8 @@ func main() {
 	restConfig.QPS = float32(opts.kubeAPIQPS)
 	restConfig.Burst = opts.kubeAPIBurst
 
-	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
-		Scheme:                  scheme,
+	ctx := ctrl.SetupSignalHandler()
+	mgr, err := operator.New(ctx, restConfig, ctrl.Options{
 		Metrics:                 metricsOptions,
 		HealthProbeBindAddress:  opts.probeAddr,
 		PprofBindAddress:        opts.pprofAddr,
@@ -142,22 +131,9 @@ func main() {
 		LeaderElectionReleaseOnCancel: true,
 		// Applies to every controller (none sets its own).
 		Controller: config.Controller{MaxConcurrentReconciles: opts.maxConcurrentReconciles},
-		// Objects are cached without managedFields and the last-applied
-		// annotation, which the operator never reads.
-		Cache: controllers.CacheOptions(),
-	})
+	}, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: opts.resyncPeriod})
 	if err != nil {
-		setupLog.Error(err, "unable to create manager")
-		os.Exit(1)
-	}
-
-	ctx := ctrl.SetupSignalHandler()
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: opts.resyncPeriod}); err != nil {
-		setupLog.Error(err, "unable to set up controllers")
-		os.Exit(1)
-	}
-	if err := metrics.Register(mgr); err != nil {
-		setupLog.Error(err, "unable to register the metrics collector")
+		setupLog.Error(err, "unable to set up the operator")
 		os.Exit(1)
 	}
 

@@ -16,19 +16,15 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
-	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
+	"github.com/marketplace-rewards/rewards-operator/internal/operator"
 )
 
 func main() {
@@ -115,8 +111,7 @@ Press Ctrl-C to stop everything.
 }
 
 // writeKubeconfig writes to path the kubeconfig of an admin user
-// (system:masters) of env and returns path made absolute. It is one of the
-// steps of run, split out to keep run readable (gocyclo).
+// (system:masters) of env and returns path made absolute.
 func writeKubeconfig(env *envtest.Environment, path string) (string, error) {
 	user, err := env.AddUser(envtest.User{Name: "rewards-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -137,8 +132,7 @@ func writeKubeconfig(env *envtest.Environment, path string) (string, error) {
 }
 
 // installSamples applies the default program and config/samples (in
-// namespace, which it creates) with kubectl. It is one of the steps of run,
-// split out to keep run readable (gocyclo).
+// namespace, which it creates) with kubectl.
 func installSamples(ctx context.Context, kubectl, kubeconfig, namespace string) error {
 	for _, args := range [][]string{
 		{"apply", "--server-side", "-f", "config/programs/default.yaml"},
@@ -154,33 +148,11 @@ func installSamples(ctx context.Context, kubectl, kubeconfig, namespace string) 
 	return nil
 }
 
-// newManager builds the operator's manager for cfg, with its controllers and
-// its metrics collector, and no metrics or health endpoint. It is one of the
-// steps of run, split out to keep run readable (gocyclo).
+// newManager builds the operator's manager for cfg (operator.New), with no
+// metrics or health endpoint.
 func newManager(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
+	return operator.New(ctx, cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  controllers.CacheOptions(),
-		// As cmd/main.go runs it by default.
-		Controller: config.Controller{MaxConcurrentReconciles: controllers.DefaultMaxConcurrentReconciles},
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := controllers.SetupWithManager(ctx, mgr, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: controllers.DefaultResyncPeriod}); err != nil {
-		return nil, err
-	}
-	if err := metrics.Register(mgr); err != nil {
-		return nil, err
-	}
-	return mgr, nil
+	}, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: controllers.DefaultResyncPeriod})
 }

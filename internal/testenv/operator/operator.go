@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/marketplace-rewards/rewards-operator/controllers"
-	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
+	rewardsoperator "github.com/marketplace-rewards/rewards-operator/internal/operator"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
 
@@ -22,16 +22,11 @@ func Options(clk clock.WithDelayedExecution) controllers.Options {
 	return controllers.Options{Clock: clk, ResyncPeriod: controllers.DefaultResyncPeriod}
 }
 
-// Start starts a manager, as testenv.StartManager does, running every
-// controller of the operator (controllers.SetupWithManager) with copts, the
-// metrics collector and the cache options, as cmd/main.go does.
+// Start starts a manager, as testenv.StartManager does, running the
+// operator as cmd/main.go builds it (operator.ManagerOptions and
+// operator.Setup) with copts.
 func Start(cfg *rest.Config, opts ctrl.Options, copts controllers.Options, exited func(error)) (*testenv.Manager, error) {
-	// The cache as cmd/main.go configures it.
-	opts.Cache = controllers.CacheOptions()
-	return testenv.StartManager(cfg, opts, func(ctx context.Context, mgr manager.Manager) error {
-		if err := controllers.SetupWithManager(ctx, mgr, copts); err != nil {
-			return err
-		}
-		return metrics.Register(mgr)
+	return testenv.StartManager(cfg, rewardsoperator.ManagerOptions(opts), func(ctx context.Context, mgr manager.Manager) error {
+		return rewardsoperator.Setup(ctx, mgr, copts)
 	}, exited)
 }
