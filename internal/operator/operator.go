@@ -13,7 +13,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -41,7 +40,7 @@ func ManagerOptions(opts ctrl.Options) ctrl.Options {
 	}
 	opts.Cache = controllers.CacheOptions()
 	if opts.Controller.MaxConcurrentReconciles == 0 {
-		opts.Controller = config.Controller{MaxConcurrentReconciles: controllers.DefaultMaxConcurrentReconciles}
+		opts.Controller.MaxConcurrentReconciles = controllers.DefaultMaxConcurrentReconciles
 	}
 	return opts
 }
