@@ -31,14 +31,14 @@ func Scheme() *runtime.Scheme {
 
 // ManagerOptions completes opts with what the operator needs whatever runs
 // it: the scheme when none is given, the cache as the operator reads it
-// (controllers.CacheOptions: no managedFields, shared strings) and, when
+// (CacheOptions: no managedFields, shared strings) and, when
 // none is set, controllers.DefaultMaxConcurrentReconciles workers per
 // controller.
 func ManagerOptions(opts ctrl.Options) ctrl.Options {
 	if opts.Scheme == nil {
 		opts.Scheme = Scheme()
 	}
-	opts.Cache = controllers.CacheOptions()
+	opts.Cache = CacheOptions()
 	if opts.Controller.MaxConcurrentReconciles == 0 {
 		opts.Controller.MaxConcurrentReconciles = controllers.DefaultMaxConcurrentReconciles
 	}

@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/controllers"
+	"github.com/marketplace-rewards/rewards-operator/internal/operator"
 	"github.com/marketplace-rewards/rewards-operator/internal/status"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 )
@@ -50,7 +50,7 @@ func main() {
 		HealthProbeBindAddress: "0",
 		PprofBindAddress:       *pprofAddr,
 		Controller:             config.Controller{MaxConcurrentReconciles: *workers},
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  operator.CacheOptions(),
 	})
 	if err != nil {
 		log.Error(err, "creating the manager")
