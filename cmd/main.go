@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"os"
+	"strings"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -41,6 +42,8 @@ type options struct {
 	kubeAPIQPS              float64
 	kubeAPIBurst            int
 	resyncPeriod            time.Duration
+	namespaces              []string
+	leaderElectionID        string
 	zap                     zap.Options
 }
 
@@ -70,6 +73,18 @@ func bindFlags(fs *flag.FlagSet) *options {
 		"Kubernetes API server at once above --kube-api-qps, when that is above 0.")
 	fs.DurationVar(&o.resyncPeriod, "resync-period", controllers.DefaultResyncPeriod, "How often every object is "+
 		"reconciled with no event, so that a status wiped or edited by anyone but the operator is repaired. 0 disables it.")
+	fs.Func("namespaces", "Comma-separated namespaces this operator owns: it caches and reconciles their objects "+
+		"only (RewardsPrograms, cluster-scoped, are read by all), and elects its leader with a Lease of its own. Several "+
+		"operators, each owning other namespaces, scale the program out. Empty: every namespace.", func(v string) error {
+		for _, ns := range strings.Split(v, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				o.namespaces = append(o.namespaces, ns)
+			}
+		}
+		return nil
+	})
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", "", "The name of the leader election Lease. Empty: "+
+		operator.DefaultLeaderElectionID+", or with --namespaces one named after them.")
 	o.zap.BindFlags(fs)
 	return o
 }
@@ -119,19 +134,26 @@ func main() {
 	restConfig.Burst = opts.kubeAPIBurst
 
 	ctx := ctrl.SetupSignalHandler()
-	mgr, err := operator.New(ctx, restConfig, ctrl.Options{
+	leaseID := opts.leaderElectionID
+	if leaseID == "" {
+		leaseID = operator.LeaderElectionID(opts.namespaces)
+	}
+	if len(opts.namespaces) > 0 {
+		setupLog.Info("owning only some namespaces", "namespaces", opts.namespaces, "leaderElectionID", leaseID)
+	}
+	mgr, err := operator.New(ctx, restConfig, operator.Shard(ctrl.Options{
 		Metrics:                 metricsOptions,
 		HealthProbeBindAddress:  opts.probeAddr,
 		PprofBindAddress:        opts.pprofAddr,
 		LeaderElection:          opts.enableLeaderElection,
-		LeaderElectionID:        "rewards-operator.rewards.marketplace.io",
+		LeaderElectionID:        leaseID,
 		LeaderElectionNamespace: opts.leaderElectionNamespace,
 		// The manager stops right after the leader lease is released, so
 		// releasing it on exit lets a standby take over at once.
 		LeaderElectionReleaseOnCancel: true,
 		// Applies to every controller (none sets its own).
 		Controller: config.Controller{MaxConcurrentReconciles: opts.maxConcurrentReconciles},
-	}, controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: opts.resyncPeriod})
+	}, opts.namespaces), controllers.Options{Clock: clock.RealClock{}, ResyncPeriod: opts.resyncPeriod})
 	if err != nil {
 		setupLog.Error(err, "unable to set up the operator")
 		os.Exit(1)

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	rewardsoperator "github.com/marketplace-rewards/rewards-operator/internal/operator"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv/operator"
 )
@@ -99,12 +101,26 @@ type runningManager struct {
 	stopped bool
 	reads   atomic.Int64 // Get and List from the manager's cache or through its client
 	writes  atomic.Int64 // any write through the manager's client
+	// reconciled are the namespaces of the objects it reconciled ("" for
+	// cluster-scoped ones), by count.
+	mu         sync.Mutex
+	reconciled map[string]int
+}
+
+// reconciledNamespaces returns how many reconciles the manager finished
+// per namespace.
+func (rm *runningManager) reconciledNamespaces() map[string]int {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	return maps.Clone(rm.reconciled)
 }
 
 // startManager starts a manager acting with cfg (impersonating the
-// operator's ServiceAccount in these tests) and reading time from clk.
-func startManager(name string, cfg *rest.Config, clk clock.WithDelayedExecution, metrics metricsserver.Options) *runningManager {
-	rm := &runningManager{name: name}
+// operator's ServiceAccount in these tests) and reading time from clk; with
+// namespaces, a shard owning only those (operator.Shard), electing its
+// leader with the Lease cmd/main.go gives it.
+func startManager(name string, cfg *rest.Config, clk clock.WithDelayedExecution, metrics metricsserver.Options, namespaces ...string) *runningManager {
+	rm := &runningManager{name: name, reconciled: map[string]int{}}
 	opts := testenv.ManagerOptions(scheme)
 	opts.Logger = ctrl.Log.WithName(name)
 	if metrics.BindAddress == "" {
@@ -117,6 +133,10 @@ func startManager(name string, cfg *rest.Config, clk clock.WithDelayedExecution,
 	// process (ManagerOptions skips the check of controller names).
 	opts.LeaderElection = true
 	opts.LeaderElectionID = leaseID
+	if len(namespaces) > 0 {
+		opts = rewardsoperator.Shard(opts, namespaces)
+		opts.LeaderElectionID = rewardsoperator.LeaderElectionID(namespaces)
+	}
 	opts.LeaderElectionNamespace = operatorNS
 	opts.LeaderElectionReleaseOnCancel = true
 	opts.LeaseDuration = &leaseDuration
@@ -134,7 +154,13 @@ func startManager(name string, cfg *rest.Config, clk clock.WithDelayedExecution,
 		}
 	})
 	var err error
-	rm.mgr, err = operator.Start(cfg, opts, operator.Options(clk), nil)
+	copts := operator.Options(clk)
+	copts.Observer = func(_ string, req ctrl.Request, _ time.Time) {
+		rm.mu.Lock()
+		defer rm.mu.Unlock()
+		rm.reconciled[req.Namespace]++
+	}
+	rm.mgr, err = operator.Start(cfg, opts, copts, nil)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
 	return rm
 }

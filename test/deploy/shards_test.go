@@ -1,0 +1,98 @@
+package deploy
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	rewardsoperator "github.com/marketplace-rewards/rewards-operator/internal/operator"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+)
+
+// Namespaces as the shard key (--namespaces): two operators, each owning
+// one namespace, run side by side, each leader of its own Lease; each
+// reconciles its namespace's objects and nothing of the other's; both read
+// the cluster-scoped program.
+var _ = Describe("Operators sharded by namespace", Ordered, func() {
+	var (
+		shardA, shardB *runningManager
+		clk            *clocktesting.FakeClock
+		now            time.Time
+		nsA, nsB       string
+		program        string
+	)
+
+	holder := func(id string) string {
+		GinkgoHelper()
+		l := &coordinationv1.Lease{}
+		if err := admin.Get(bg, client.ObjectKey{Namespace: operatorNS, Name: id}, l); err != nil || l.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *l.Spec.HolderIdentity
+	}
+	// tiered creates a publisher with a live Transact offer in ns and
+	// returns it, not waiting for anything.
+	tiered := func(ns, name string) *v1alpha1.Publisher {
+		GinkgoHelper()
+		pub := newPublisher(ns, name, program)
+		create(pub, testenv.Offer(ns, name+"-saas", name, v1alpha1.ListingTypeTransact, now.AddDate(0, -1, 0)))
+		return pub
+	}
+	reachesTier1 := func(pub *v1alpha1.Publisher) {
+		GinkgoHelper()
+		Eventually(func() int32 { return fetch(pub)().Status.Tier }, waitLong, poll).Should(Equal(int32(1)), pub.Namespace+"/"+pub.Name)
+	}
+
+	BeforeAll(func() {
+		now = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+		clk = clocktesting.NewFakeClock(now)
+		nsA, nsB = newNamespace("shard-a"), newNamespace("shard-b")
+		prog := shippedProgram()
+		program = prog.Name
+		create(prog)
+	})
+
+	AfterAll(func() {
+		shardA.stop()
+		shardB.stop()
+	})
+
+	It("runs two shards at once, each the leader of its own Lease, each reconciling its own namespace", func() {
+		Expect(rewardsoperator.LeaderElectionID([]string{nsA})).NotTo(Equal(rewardsoperator.LeaderElectionID([]string{nsB})))
+		Expect(rewardsoperator.LeaderElectionID([]string{nsA, nsB})).To(Equal(rewardsoperator.LeaderElectionID([]string{nsB, nsA})),
+			"the replicas of one shard share a Lease, whatever the order of their namespaces")
+
+		shardA = startManager("shard-a", configAs(operatorUser), clk, metricsserver.Options{}, nsA)
+		shardB = startManager("shard-b", configAs(operatorUser), clk, metricsserver.Options{}, nsB)
+		Eventually(shardA.mgr.Elected(), waitLong).Should(BeClosed())
+		Eventually(shardB.mgr.Elected(), waitLong).Should(BeClosed(), "two shards lead at once")
+		Expect(holder(rewardsoperator.LeaderElectionID([]string{nsA}))).NotTo(BeEmpty())
+		Expect(holder(rewardsoperator.LeaderElectionID([]string{nsB}))).NotTo(BeEmpty())
+
+		reachesTier1(tiered(nsA, "contoso"))
+		reachesTier1(tiered(nsB, "fabrikam"))
+		Expect(shardA.reconciledNamespaces()).NotTo(HaveKey(nsB))
+		Expect(shardB.reconciledNamespaces()).NotTo(HaveKey(nsA))
+		Expect(shardA.reconciledNamespaces()).To(HaveKey(""), "the cluster-scoped program is read (and reconciled) by every shard")
+	})
+
+	It("leaves another shard's namespace alone: with its owner stopped, nothing there is reconciled", func() {
+		shardB.stop()
+		waiting := tiered(nsB, "northwind")
+		// A later change in shard A's namespace, reconciled: shard A has
+		// seen everything before it, and reconciled nothing of nsB.
+		reachesTier1(tiered(nsA, "litware"))
+		Expect(shardA.reconciledNamespaces()).NotTo(HaveKey(nsB))
+		Expect(fetch(waiting)().Status.ObservedGeneration).To(BeZero(), "no one owns nsB")
+
+		By("its owner back, it is")
+		shardB = startManager("shard-b-again", configAs(operatorUser), clk, metricsserver.Options{}, nsB)
+		reachesTier1(waiting)
+	})
+})
