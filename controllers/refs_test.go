@@ -103,6 +103,12 @@ var _ = Describe("Status writes", func() {
 		}).Should(BeTrue())
 		Eventually(func() bool { return fetch(rec)().Status.Counted }).Should(BeTrue())
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(offer)().Status.Conditions })).Should(Equal("Live"))
+		// And the program's own: its rules recorded, its status at its
+		// generation.
+		Eventually(func() bool {
+			p := fetch(prog)()
+			return p.Status.ObservedGeneration == p.Generation && p.Status.Revision != ""
+		}).Should(BeTrue())
 		pubWrites, offerWrites, recWrites := writes.of(pub), writes.of(offer), writes.of(rec)
 		Expect(pubWrites).To(BeNumerically(">=", 1))
 		progWrites := writes.of(prog)
