@@ -363,38 +363,40 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 			Expect(countEvents(again, v1alpha1.EventActivated)).To(Equal(1))
 		})
 
-		It("R7, B3: a used one-time benefit stays used: applied again under its name it is the same grant, under another name AlreadyUsed", func() {
+		DescribeTable("R7: a granted benefit applied again is the same grant: its instants, no second grant, no second Activated Event",
+			func(lt v1alpha1.ListingType, benefit string) {
+				liveAt := now
+				if lt == v1alpha1.ListingTypeTransact {
+					liveAt = now.Add(-time.Hour)
+				}
+				offer := testenv.Offer(ns, "offer", pub.Name, lt, liveAt)
+				act := testenv.BenefitActivation(ns, "act", offer.Name, benefit)
+				create(offer, act)
+				Eventually(stateOf(act)).Should(Equal(active))
+				activatedAt, dueBy := act.Status.ActivatedAt.Time, act.Status.ContactDueBy.Time
+				fakeClock.Step(time.Hour)
+
+				again := reapplied(act)
+				Eventually(stateOf(again)).Should(Equal(active))
+				Expect(again.Status.ActivatedAt.Time).To(BeTemporally("==", activatedAt), "activatedAt never moves")
+				Expect(again.Status.ContactDueBy.Time).To(BeTemporally("==", dueBy))
+				Expect(countEvents(again, v1alpha1.EventActivated)).To(Equal(1), "no second Activated Event")
+				Expect(grantCreates.of(grantOf(again)())).To(Equal(1), "no second grant")
+			},
+			Entry("a used one-time List benefit", v1alpha1.ListingTypeList, "webinar"),
+			Entry("a Transact benefit", v1alpha1.ListingTypeTransact, "listing-badge"),
+		)
+
+		It("B3, R8: a used one-time benefit stays used: applied again under another name it is AlreadyUsed", func() {
 			offer := testenv.Offer(ns, "list", pub.Name, v1alpha1.ListingTypeList, now)
 			act := testenv.BenefitActivation(ns, "webinar", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
-			activatedAt, dueBy := act.Status.ActivatedAt.Time, act.Status.ContactDueBy.Time
-			fakeClock.Step(time.Hour)
-
-			again := reapplied(act)
-			Eventually(stateOf(again)).Should(Equal(active))
-			Expect(again.Status.ActivatedAt.Time).To(BeTemporally("==", activatedAt), "activatedAt never moves")
-			Expect(again.Status.ContactDueBy.Time).To(BeTemporally("==", dueBy))
-			Expect(countEvents(again, v1alpha1.EventActivated)).To(Equal(1), "no second Activated Event")
-			Expect(grantCreates.of(grantOf(again)())).To(Equal(1), "no second grant")
-
-			Expect(k8sClient.Delete(bg, again)).To(Succeed())
+			Expect(k8sClient.Delete(bg, act)).To(Succeed())
 			renamed := testenv.BenefitActivation(ns, "webinar-2", offer.Name, "webinar")
 			create(renamed)
 			Eventually(stateOf(renamed)).Should(Equal(pendingAlready), "the same one-time benefit under another name")
-		})
-
-		It("R7: a Transact benefit applied again keeps its grant's instants", func() {
-			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
-			act := testenv.BenefitActivation(ns, "badge", saas.Name, "listing-badge")
-			create(saas, act)
-			Eventually(stateOf(act)).Should(Equal(active))
-			activatedAt := act.Status.ActivatedAt.Time
-			fakeClock.Step(time.Hour)
-			again := reapplied(act)
-			Eventually(stateOf(again)).Should(Equal(active))
-			Expect(again.Status.ActivatedAt.Time).To(BeTemporally("==", activatedAt))
-			Expect(countEvents(again, v1alpha1.EventActivated)).To(Equal(1))
+			Expect(readyCondition(renamed.Status.Conditions).Message).To(ContainSubstring(`BenefitGrant "webinar"`))
 		})
 
 		It("R7: an activation applied under a name held by another benefit's grant stays Pending, naming the grant and what to do; a forged grant never makes it Active", func() {
