@@ -1,7 +1,7 @@
 # rewards-operator Makefile. `make help` lists the targets.
 
 # The release this tree builds. To release x.y.z: set it here, run
-# `make release`, commit, tag vx.y.z and publish dist/ (see README.md).
+# `make release`, commit, tag vx.y.z and publish dist/ (see docs/development.md).
 VERSION ?= 0.1.0
 IMAGE_REPO ?= ghcr.io/marketplace-rewards/rewards-operator
 # Release images are tagged vx.y.z and never re-tagged (no :latest).
@@ -50,7 +50,8 @@ GENERATED = config/crd/bases config/rbac/role.yaml api/v1alpha1/zz_generated.dee
 	dist/install.yaml dist/crds.yaml docs/api.md
 # The Kubernetes versions make test-k8s-matrix runs the API and controller
 # suites against, one per supported minor (the oldest is the chart's
-# kubeVersion and the README's table; test/release checks both).
+# kubeVersion and the README's table (docs/install.md explains it);
+# test/release checks both).
 K8S_MATRIX ?= v1.33.13 v1.34.4 v1.36.3
 
 .DEFAULT_GOAL := help
@@ -270,14 +271,15 @@ deploy: build-installer test-binaries ## Deploy or upgrade the operator (image I
 .PHONY: uninstall
 uninstall: test-binaries ## Remove the operator from the cluster of the current kubeconfig; the CRDs and every rewards object stay.
 	$(KUBECTL) delete --ignore-not-found -f dist/install.yaml -l $(OPERATOR_SELECTOR)
-	@echo "The CRDs and every rewards object, BenefitGrant records included, are kept (README, \"Uninstall\")."
+	@echo "The CRDs and every rewards object, BenefitGrant records included, are kept (docs/upgrade.md, \"Uninstalling\")."
 
 # Deliberately not a prerequisite of anything: it deletes every record.
 .PHONY: delete-crds
-delete-crds: ## Delete the CRDs and with them EVERY rewards object and BenefitGrant record (CONFIRM=delete-every-record).
+delete-crds: ## Delete the CRDs and with them EVERY rewards object and record (CONFIRM=delete-every-record).
 	@if [ "$(CONFIRM)" != "delete-every-record" ]; then \
 		echo "This deletes the rewards CRDs and with them every RewardsProgram, Publisher, Offer, SalesRecord,"; \
-		echo "BenefitActivation and BenefitGrant (the audit record) in the cluster. Back them up first (README, \"Backups\")."; \
+		echo "BenefitActivation, BenefitGrant and RewardsProgramRevision (the records) in the cluster."; \
+		echo "Back them up first (docs/operations.md, \"Backup and restore\")."; \
 		echo "To go on: make delete-crds CONFIRM=delete-every-record"; exit 1; fi
 	$(MAKE) --no-print-directory test-binaries
 	$(KUBECTL) delete --ignore-not-found -f dist/crds.yaml

@@ -3,7 +3,7 @@
 # "## [VERSION] - YYYY-MM-DD" in the changelog, without the heading. Fails
 # when there is no such section, when it is dated "unreleased" or has no
 # date, or when it is empty: a release is cut only once its entries are
-# moved there from "Unreleased" (README, "Releasing").
+# moved there from "Unreleased" (docs/development.md, "Releasing").
 #
 # Usage: hack/release-notes.sh X.Y.Z CHANGELOG.md
 set -euo pipefail
