@@ -1,7 +1,7 @@
 // Command kubectl-rewards is a kubectl plugin for the Marketplace Rewards
 // operator: `kubectl rewards explain`, `simulate`, `import sales`,
 // `report`, `contacts`, `version` and `completion`. Install it with krew
-// (`kubectl krew install --manifest=rewards.yaml`, see the README) or by
+// (`kubectl krew install --manifest=rewards.yaml`, see docs/plugin.md) or by
 // copying the binary onto your PATH; kubectl finds it.
 //
 // Run under the name kubectl_complete-rewards (a copy or a link), it

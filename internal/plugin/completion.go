@@ -26,7 +26,7 @@ namespaces read from the cluster.
 Through kubectl: kubectl (1.26 and later) completes "kubectl rewards ..."
 itself once an executable named kubectl_complete-rewards is on your PATH.
 The release archives hold one (a two-line script); with krew, copy it
-next to the plugin (see the README). A copy of kubectl-rewards named
+next to the plugin (see docs/plugin.md). A copy of kubectl-rewards named
 kubectl_complete-rewards works too, on every platform.
 
 Run directly as kubectl-rewards: load the script this command prints.`,

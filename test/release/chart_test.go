@@ -397,7 +397,7 @@ var _ = Describe("The Helm chart", func() {
 			Expect(c.mustKubectl("-n", operatorNS, "get", "deployments", "-o", "name")).To(BeEmpty())
 		})
 
-		It("installs with helm install as the README says, then creates the default program with helm upgrade", func() {
+		It("installs with helm install as docs/install.md says, then creates the default program with helm upgrade", func() {
 			_, errOut, err := c.helm("install", releaseName, chartTgz, "--namespace", operatorNS)
 			Expect(err).NotTo(HaveOccurred(), errOut)
 			Expect(c.mustKubectl("get", "rewardsprograms", "-o", "name")).To(BeEmpty(), "the release created the CRD")

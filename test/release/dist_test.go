@@ -32,7 +32,7 @@ var _ = Describe("dist/install.yaml", func() {
 		}
 	})
 
-	It("labels every object but the CRDs app.kubernetes.io/name=rewards-operator, which the README's uninstall deletes by", func() {
+	It("labels every object but the CRDs app.kubernetes.io/name=rewards-operator, which the documented uninstall (docs/upgrade.md) deletes by", func() {
 		for _, o := range dist {
 			if o.GetKind() == "CustomResourceDefinition" {
 				Expect(o.GetLabels()).NotTo(HaveKey("app.kubernetes.io/name"), o.GetName())
@@ -89,7 +89,7 @@ var _ = Describe("dist/install.yaml", func() {
 		Expect(kubeScoreFindings(helmTemplate("--values", everyOption))).To(BeEmpty())
 	})
 
-	Describe("applied with kubectl as the README says", Ordered, func() {
+	Describe("applied with kubectl as docs/install.md says", Ordered, func() {
 		var c *cluster
 
 		BeforeAll(func() {
@@ -120,7 +120,7 @@ var _ = Describe("dist/install.yaml", func() {
 			Expect(diff).To(BeEmpty())
 		})
 
-		It("uninstalls with kubectl delete -l as the README says, keeping the CRDs and every rewards object", func() {
+		It("uninstalls with kubectl delete -l as docs/upgrade.md says, keeping the CRDs and every rewards object", func() {
 			c.mustKubectl("create", "namespace", "partner")
 			c.mustKubectl("apply", "--server-side", "-n", "partner", "-f", filepath.Join(root, "config", "samples", "rewards_v1alpha1_publisher.yaml"))
 			out := c.mustKubectl("delete", "-f", filepath.Join(root, "dist", "install.yaml"), "-l", "app.kubernetes.io/name=rewards-operator", "--wait=false")

@@ -44,7 +44,7 @@ var _ = Describe("Upgrading from the previous version", func() {
 			u.runPrevious(previous)
 		})
 
-		It("upgrades CRDs, RBAC and Deployment with one kubectl apply, as the README says, while the previous manager runs", func() {
+		It("upgrades CRDs, RBAC and Deployment with one kubectl apply, as docs/upgrade.md says, while the previous manager runs", func() {
 			out := u.c.mustKubectl("", "apply", "--server-side", "-f", filepath.Join(root, "dist", "install.yaml"))
 			Expect(out).To(ContainSubstring("customresourcedefinition.apiextensions.k8s.io/benefitgrants.rewards.marketplace.io serverside-applied"))
 			u.c.mustKubectl("", "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
@@ -55,7 +55,7 @@ var _ = Describe("Upgrading from the previous version", func() {
 			u.runCurrent()
 		})
 
-		It("uninstalls as the README says, and every record stays", func() {
+		It("uninstalls as docs/upgrade.md says, and every record stays", func() {
 			u.c.mustKubectl("", "delete", "-f", filepath.Join(root, "dist", "install.yaml"), "-l", "app.kubernetes.io/name=rewards-operator", "--wait=false")
 			u.recordsKept()
 		})
@@ -74,7 +74,7 @@ var _ = Describe("Upgrading from the previous version", func() {
 			u.runPrevious(previousChart)
 		})
 
-		It("upgrades CRDs, RBAC and Deployment with helm upgrade, as the README says", func() {
+		It("upgrades CRDs, RBAC and Deployment with helm upgrade, as docs/upgrade.md says", func() {
 			args := []string{"upgrade", releaseName, filepath.Join(root, "charts", "rewards-operator"), "--namespace", operatorNS}
 			if _, err := os.Stat(previousChart.path("charts", "rewards-operator", "crds")); err == nil {
 				By("the previous chart installed its CRDs from crds/, outside the release: helm takes them over once (README, \"Upgrading\")")
