@@ -22,6 +22,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var _ = Describe("Collector", func() {
@@ -226,7 +227,7 @@ var _ = Describe("Collector", func() {
 		createActivation(ctx, nsA, "open-too", "other-offer", "support", v1alpha1.BenefitActivationStatus{
 			Phase: v1alpha1.ActivationActive, Publisher: "adatum", ContactDueBy: ptrTime(due2), ExpiresAt: ptrTime(t3)})
 		// Contacted already: the obligation is closed.
-		contacted := testenv.BenefitActivation(nsA, "contacted", "offer", "case-study")
+		contacted := build.Activation(nsA, "contacted", "offer", "case-study")
 		contacted.Spec.ContactedAt = ptrTime(due1.Add(-time.Hour))
 		Expect(k8sClient.Create(ctx, contacted)).To(Succeed())
 		contacted.Status = v1alpha1.BenefitActivationStatus{
@@ -335,7 +336,7 @@ func createPublisher(ctx context.Context, ns, name string, st v1alpha1.Publisher
 }
 
 func createActivation(ctx context.Context, ns, name, offer, benefit string, st v1alpha1.BenefitActivationStatus) {
-	a := testenv.BenefitActivation(ns, name, offer, benefit)
+	a := build.Activation(ns, name, offer, benefit)
 	Expect(k8sClient.Create(ctx, a)).To(Succeed())
 	a.Status = st
 	Expect(k8sClient.Status().Update(ctx, a)).To(Succeed())
