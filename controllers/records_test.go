@@ -418,13 +418,7 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 			Expect(grantOf(renamed)().Spec.Benefit).To(Equal("webinar"), "the record is untouched")
 
 			By("a grant forged for another benefit")
-			forged := &v1alpha1.BenefitGrant{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forged"},
-				Spec: v1alpha1.BenefitGrantSpec{
-					Activation: v1alpha1.GrantedActivation{Name: "forged"}, Benefit: "webinar", Category: v1alpha1.BenefitCategoryMarketing,
-					Offer: offer.Name, Publisher: pub.Name, ActivatedAt: metav1.NewTime(now), ContactDueBy: metav1.NewTime(now.AddDate(0, 0, 7)),
-				},
-			}
+			forged := build.Grant(ns, "forged", offer.Name, "webinar", pub.Name, now)
 			create(forged)
 			other := build.Activation(ns, "forged", offer.Name, "presales-consult")
 			create(other)
@@ -479,18 +473,13 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 		// keyed by the activation's uid, without labels.
 		create(act)
 		now := fakeClock.Now().Truncate(time.Second)
-		old := &v1alpha1.BenefitGrant{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: act.Name, OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1alpha1.GroupVersion.String(), Kind: "BenefitActivation", Name: act.Name, UID: act.UID,
-				Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
-			}}},
-			Spec: v1alpha1.BenefitGrantSpec{
-				Activation: v1alpha1.GrantedActivation{Name: act.Name, UID: act.UID}, Benefit: act.Spec.Benefit,
-				Category: v1alpha1.BenefitCategoryTechnical, Offer: offer.Name, Publisher: pub.Name,
-				ActivatedAt: metav1.NewTime(now.Add(-time.Hour)), ContactDueBy: metav1.NewTime(now.Add(-time.Hour).AddDate(0, 0, 7)),
-				ExpiresAt: &metav1.Time{Time: rewards.AddCalendarMonths(offer.Spec.LiveAt.Time, 3)},
-			},
-		}
+		old := build.Grant(ns, act.Name, offer.Name, act.Spec.Benefit, pub.Name, now.Add(-time.Hour),
+			build.ActivationUID(string(act.UID)), build.GrantCategory(v1alpha1.BenefitCategoryTechnical),
+			build.ExpiresAt(rewards.AddCalendarMonths(offer.Spec.LiveAt.Time, 3)))
+		old.OwnerReferences = []metav1.OwnerReference{{
+			APIVersion: v1alpha1.GroupVersion.String(), Kind: "BenefitActivation", Name: act.Name, UID: act.UID,
+			Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
+		}}
 		create(old)
 
 		startManager()

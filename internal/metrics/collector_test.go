@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -326,10 +325,7 @@ func ptrTime(t time.Time) *metav1.Time {
 // createPublisher creates a publisher, then writes its status through the
 // status subresource (create ignores status).
 func createPublisher(ctx context.Context, ns, name string, st v1alpha1.PublisherStatus) {
-	p := &v1alpha1.Publisher{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       v1alpha1.PublisherSpec{MPNID: "4711", AccountEmail: "partner-center@" + name + ".example"},
-	}
+	p := build.Publisher(ns, name, build.NotEnrolled())
 	Expect(k8sClient.Create(ctx, p)).To(Succeed())
 	p.Status = st
 	Expect(k8sClient.Status().Update(ctx, p)).To(Succeed())
@@ -348,14 +344,7 @@ const grantPublisher = "fabrikam"
 // createGrant creates the BenefitGrant of activation name (of publisher
 // grantPublisher), revoked for reason at t when reason is not "".
 func createGrant(ctx context.Context, ns, name string, reason v1alpha1.RevocationReason, t time.Time) {
-	g := &v1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.BenefitGrantSpec{
-			Activation: v1alpha1.GrantedActivation{Name: name, UID: "uid-" + types.UID(name)},
-			Benefit:    "benefit", Category: v1alpha1.BenefitCategoryMarketing, Offer: "offer", Publisher: grantPublisher,
-			ActivatedAt: metav1.NewTime(t.Add(-72 * time.Hour)), ContactDueBy: metav1.NewTime(t),
-		},
-	}
+	g := build.Grant(ns, name, "offer", "benefit", grantPublisher, t.Add(-72*time.Hour), build.ActivationUID("uid-"+name), build.ContactDueBy(t))
 	if reason != "" {
 		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: reason, RecordedAt: metav1.NewTime(t), CausedBy: causeOf(reason, g)}
 	}

@@ -135,14 +135,8 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 		It("may read BenefitGrants but never write one: only the operator records grants", func() {
 			c := clientAs("partner")
 			allowed("list BenefitGrants", c.List(bg, &v1alpha1.BenefitGrantList{}, client.InNamespace(ns)))
-			forged := &v1alpha1.BenefitGrant{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "saas-badge"},
-				Spec: v1alpha1.BenefitGrantSpec{
-					Activation: v1alpha1.GrantedActivation{Name: "saas-badge", UID: "forged"},
-					Benefit:    "marketplace-listing-badge", Category: v1alpha1.BenefitCategoryMarketing,
-					Offer: "saas", Publisher: pub.Name, ActivatedAt: metav1.NewTime(now), ContactDueBy: metav1.NewTime(now),
-				},
-			}
+			forged := build.Grant(ns, "saas-badge", "saas", "marketplace-listing-badge", pub.Name, now,
+				build.ActivationUID("forged"), build.ContactDueBy(now))
 			forbidden("create a BenefitGrant", c.Create(bg, forged))
 			for _, verb := range []string{"create", "update", "patch", "delete", "deletecollection"} {
 				Expect(can("partner", ns, verb, "benefitgrants", "")).To(BeFalse(), "%s benefitgrants", verb)
