@@ -21,17 +21,27 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
 
-// The options of each kind: functions that change the object being built,
-// applied in order after the constructor has filled it in. They are
+// The options of each kind are functions that change the object being
+// built, applied in order after the constructor has filled it in. They are
 // aliases, so that a test may pass a function literal of its own.
-type (
-	ProgramOption     = func(*v1alpha1.RewardsProgram)
-	PublisherOption   = func(*v1alpha1.Publisher)
-	OfferOption       = func(*v1alpha1.Offer)
-	SalesRecordOption = func(*v1alpha1.SalesRecord)
-	ActivationOption  = func(*v1alpha1.BenefitActivation)
-	GrantOption       = func(*v1alpha1.BenefitGrant)
-)
+
+// ProgramOption changes a RewardsProgram being built.
+type ProgramOption = func(*v1alpha1.RewardsProgram)
+
+// PublisherOption changes a Publisher being built.
+type PublisherOption = func(*v1alpha1.Publisher)
+
+// OfferOption changes an Offer being built.
+type OfferOption = func(*v1alpha1.Offer)
+
+// SalesRecordOption changes a SalesRecord being built.
+type SalesRecordOption = func(*v1alpha1.SalesRecord)
+
+// ActivationOption changes a BenefitActivation being built.
+type ActivationOption = func(*v1alpha1.BenefitActivation)
+
+// GrantOption changes a BenefitGrant being built.
+type GrantOption = func(*v1alpha1.BenefitGrant)
 
 // ContactDueDays is how many days after activation the marketing contact is
 // due when a program does not say (B4): the contact deadline Grant records
