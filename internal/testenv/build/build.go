@@ -1,10 +1,11 @@
 // Package build builds the operator's objects for tests: one constructor
 // per kind, taking what tells one object of the kind from another
 // (namespace, name, references, the instant that matters), filling in the
-// rest of a valid object, and options for everything else. Every test of
-// the repository builds its objects here, internal/rewards' own included:
-// the package depends on the API types only, so that no import cycle can
-// keep a test from it.
+// rest of a valid object, and options for everything else. The
+// repository's tests build their objects here, internal/rewards' own
+// included: the package depends on the API types only, so that no import
+// cycle can keep a test from it. (A test whose data is a program's whole
+// catalog, or an object's metadata, still writes that part out.)
 //
 // Nothing here creates an object or reads a clock: a unit test passes the
 // objects to the code under test, an envtest suite creates them. No
