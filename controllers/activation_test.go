@@ -13,18 +13,18 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // The life of a BenefitActivation (rules O3–O6, B1–B5, R1–R5), end to end:
 // real API server, every controller, the shared fake clock. Every It starts
 // with the rule ids it proves.
 
-// activationProgram is testenv.Program with a one-time Marketing benefit for
+// activationProgram is build.Program with a one-time Marketing benefit for
 // List, Trial and Consulting offers added to its catalog (presales-consult
 // is the Technical one).
 func activationProgram() *v1alpha1.RewardsProgram {
-	p := testenv.Program()
+	p := build.Program()
 	p.Spec.Benefits = append(p.Spec.Benefits, v1alpha1.Benefit{
 		Name:         "webinar",
 		Category:     v1alpha1.BenefitCategoryMarketing,
@@ -106,7 +106,7 @@ var _ = Describe("Benefit activations", func() {
 	BeforeEach(func() {
 		ns = newNamespace()
 		prog = activationProgram()
-		pub = testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
+		pub = build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
 		create(prog, pub)
 		now = clockAtWholeSecond()
 	})
@@ -129,12 +129,12 @@ var _ = Describe("Benefit activations", func() {
 			want := time.Date(y, time.February, lastFeb, 12, 0, 0, 0, time.UTC)
 			Expect(want).To(Equal(rewards.AddCalendarMonths(liveAt, 3)), "3 calendar months, month end clamped")
 
-			trialOffer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-			listOffer := testenv.Offer(ns, "byol", pub.Name, v1alpha1.ListingTypeList, liveAt)
-			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
-			trial := testenv.BenefitActivation(ns, "trial-webinar", trialOffer.Name, "webinar")
-			list := testenv.BenefitActivation(ns, "list-webinar", listOffer.Name, "webinar")
-			badge := testenv.BenefitActivation(ns, "saas-badge", saas.Name, "listing-badge")
+			trialOffer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+			listOffer := build.Offer(ns, "byol", pub.Name, v1alpha1.ListingTypeList, liveAt)
+			saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
+			trial := build.Activation(ns, "trial-webinar", trialOffer.Name, "webinar")
+			list := build.Activation(ns, "list-webinar", listOffer.Name, "webinar")
+			badge := build.Activation(ns, "saas-badge", saas.Name, "listing-badge")
 			create(trialOffer, listOffer, saas, trial, list, badge)
 
 			Eventually(stateOf(trial)).Should(Equal(active))
@@ -165,8 +165,8 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("O5: shows a follow-up hint on an offer live for 28 days with no contacted activation, and clears it when one is contacted", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := build.Activation(ns, "presales", offer.Name, "presales-consult")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			due := now.Add(28 * 24 * time.Hour)
@@ -191,8 +191,8 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("opting out", func() {
 		It("O6: opting out of one engagement and back in keeps its activatedAt", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := build.Activation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			activatedAt, dueBy := act.Status.ActivatedAt.DeepCopy(), act.Status.ContactDueBy.DeepCopy()
@@ -213,9 +213,9 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("O6: opting an offer out opts out its activations; clearing it opts them back in", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			tech := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
-			mkt := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			tech := build.Activation(ns, "presales", offer.Name, "presales-consult")
+			mkt := build.Activation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, tech, mkt)
 			Eventually(stateOf(tech)).Should(Equal(active))
 			Eventually(stateOf(mkt)).Should(Equal(active))
@@ -237,8 +237,8 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("prerequisites", func() {
 		It("B1: waits Pending UnknownBenefit, with an Event, for a benefit not in the catalog, and heals when the program adds it", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := testenv.BenefitActivation(ns, "hack", offer.Name, "hackathon")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := build.Activation(ns, "hack", offer.Name, "hackathon")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/UnknownBenefit"))
 			Expect(readyCondition(act.Status.Conditions).Message).To(And(ContainSubstring(`"hackathon"`), ContainSubstring(prog.Name)))
@@ -256,26 +256,26 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B2, P4: a Marketing benefit waits for a marketing contact and turns Active once one is added; a Technical one needs none", func() {
-			bare := testenv.Publisher(ns, "fabrikam", prog.Name)
-			offer := testenv.Offer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
-			mkt := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
-			tech := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+			bare := build.Publisher(ns, "fabrikam", build.Following(prog.Name))
+			offer := build.Offer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
+			mkt := build.Activation(ns, "webinar-1", offer.Name, "webinar")
+			tech := build.Activation(ns, "presales", offer.Name, "presales-consult")
 			create(bare, offer, mkt, tech)
 			Eventually(stateOf(mkt)).Should(Equal("Pending/MarketingContactMissing"))
 			Expect(readyCondition(mkt.Status.Conditions).Message).To(ContainSubstring("spec.marketingContact"))
 			Eventually(stateOf(tech)).Should(Equal(active), "P4: Technical benefits need no contact")
 			Expect(tech.Status.Category).To(Equal(v1alpha1.BenefitCategoryTechnical))
 
-			update(bare, func(p *v1alpha1.Publisher) { testenv.WithContact(p) })
+			update(bare, build.WithContact())
 			Eventually(stateOf(mkt)).Should(Equal(active), "turns Active by itself")
 			Expect(mkt.Status.Category).To(Equal(v1alpha1.BenefitCategoryMarketing))
 		})
 
 		It("B2, P2: waits Pending NotEnrolled until the publisher enrolls", func() {
-			out := testenv.WithContact(testenv.Publisher(ns, "fabrikam", prog.Name))
+			out := build.Publisher(ns, "fabrikam", build.Following(prog.Name), build.WithContact())
 			out.Spec.Enrolled = false
-			offer := testenv.Offer(ns, "trial", out.Name, v1alpha1.ListingTypeTrial, now)
-			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := build.Offer(ns, "trial", out.Name, v1alpha1.ListingTypeTrial, now)
+			act := build.Activation(ns, "presales", offer.Name, "presales-consult")
 			create(out, offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/NotEnrolled"))
 			resynced(act)
@@ -288,8 +288,8 @@ var _ = Describe("Benefit activations", func() {
 
 		It("B2, O2: waits Pending OfferNotLive for a scheduled offer and turns Active at its liveAt", func() {
 			liveAt := now.Add(2 * time.Hour)
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-			act := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+			act := build.Activation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal("Pending/OfferNotLive"))
 
@@ -303,10 +303,10 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B2: waits Pending BenefitNotForListingType for a benefit not offered for the offer's listing type", func() {
-			trialOffer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now)
-			onTrial := testenv.BenefitActivation(ns, "case-on-trial", trialOffer.Name, "case-study")
-			onSaas := testenv.BenefitActivation(ns, "presales-on-saas", saas.Name, "presales-consult")
+			trialOffer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now)
+			onTrial := build.Activation(ns, "case-on-trial", trialOffer.Name, "case-study")
+			onSaas := build.Activation(ns, "presales-on-saas", saas.Name, "presales-consult")
 			create(trialOffer, saas, onTrial, onSaas)
 			Eventually(stateOf(onTrial)).Should(Equal("Pending/BenefitNotForListingType"))
 			Expect(readyCondition(onTrial.Status.Conditions).Message).To(ContainSubstring("Trial"))
@@ -316,15 +316,15 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B2, S6: a tier-2 Transact benefit waits TierNotReached and turns Active when billed sales reach 25000", func() {
-			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			caseStudy := testenv.BenefitActivation(ns, "case", saas.Name, "case-study")
-			badge := testenv.BenefitActivation(ns, "badge", saas.Name, "listing-badge")
-			create(saas, testenv.SalesRecord(ns, "first", saas.Name, "20000", "USD", now.Add(-time.Hour)), caseStudy, badge)
+			saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			caseStudy := build.Activation(ns, "case", saas.Name, "case-study")
+			badge := build.Activation(ns, "badge", saas.Name, "listing-badge")
+			create(saas, build.SalesRecord(ns, "first", saas.Name, "20000", "USD", now.Add(-time.Hour)), caseStudy, badge)
 			Eventually(stateOf(caseStudy)).Should(Equal("Pending/TierNotReached"))
 			Expect(readyCondition(caseStudy.Status.Conditions).Message).To(ContainSubstring("needs tier 2"))
 			Eventually(stateOf(badge)).Should(Equal(active), "tier 1 from a live Transact offer")
 
-			create(testenv.SalesRecord(ns, "second", saas.Name, "5000", "USD", now.Add(-time.Hour)))
+			create(build.SalesRecord(ns, "second", saas.Name, "5000", "USD", now.Add(-time.Hour)))
 			Eventually(stateOf(caseStudy)).Should(Equal(active))
 			Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		})
@@ -332,17 +332,17 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("one-time use", func() {
 		It("O3, B3, R8: the older activation of a one-time benefit wins, the other waits AlreadyUsed, even once the winner is deleted; another offer is another publication", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
 			// The older one has the name that sorts last, so only its age
 			// can make it win.
-			older := testenv.BenefitActivation(ns, "zz-older", offer.Name, "webinar")
+			older := build.Activation(ns, "zz-older", offer.Name, "webinar")
 			create(offer, older)
 			Eventually(stateOf(older)).Should(Equal(active))
 			// Creation timestamps have a resolution of one second: the next
 			// one is strictly newer once the wall clock is in a later second.
 			Eventually(func() bool { return time.Now().Truncate(time.Second).After(older.CreationTimestamp.Time) }).Should(BeTrue())
 
-			newer := testenv.BenefitActivation(ns, "aa-newer", offer.Name, "webinar")
+			newer := build.Activation(ns, "aa-newer", offer.Name, "webinar")
 			create(newer)
 			Expect(newer.CreationTimestamp.After(older.CreationTimestamp.Time)).To(BeTrue())
 			Eventually(stateOf(newer)).Should(Equal(pendingAlready))
@@ -351,8 +351,8 @@ var _ = Describe("Benefit activations", func() {
 			Expect([]string{stateOf(older)(), stateOf(newer)()}).To(Equal([]string{active, pendingAlready}))
 
 			// O3: each offer is a publication with its own set of benefits.
-			other := testenv.Offer(ns, "trial-2", pub.Name, v1alpha1.ListingTypeTrial, now)
-			again := testenv.BenefitActivation(ns, "webinar-2", other.Name, "webinar")
+			other := build.Offer(ns, "trial-2", pub.Name, v1alpha1.ListingTypeTrial, now)
+			again := build.Activation(ns, "webinar-2", other.Name, "webinar")
 			create(other, again)
 			Eventually(stateOf(again)).Should(Equal(active))
 
@@ -373,9 +373,9 @@ var _ = Describe("Benefit activations", func() {
 			attempt := 0
 			Eventually(func() bool {
 				attempt++
-				offer = testenv.Offer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
-				second = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-b", attempt), offer.Name, "webinar")
-				first = testenv.BenefitActivation(ns, fmt.Sprintf("tie-%d-a", attempt), offer.Name, "webinar")
+				offer = build.Offer(ns, fmt.Sprintf("tie-%d", attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
+				second = build.Activation(ns, fmt.Sprintf("tie-%d-b", attempt), offer.Name, "webinar")
+				first = build.Activation(ns, fmt.Sprintf("tie-%d-a", attempt), offer.Name, "webinar")
 				create(second, first)
 				return first.CreationTimestamp.Equal(&second.CreationTimestamp)
 			}).Should(BeTrue())
@@ -391,11 +391,11 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B3: ten activations of one one-time benefit decided at once by concurrent workers: exactly one grant, the others AlreadyUsed naming it", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
 			acts := make([]*v1alpha1.BenefitActivation, 0, 10)
 			objs := make([]client.Object, 0, 10)
 			for i := range 10 {
-				a := testenv.BenefitActivation(ns, fmt.Sprintf("webinar-%d", i), offer.Name, "webinar")
+				a := build.Activation(ns, fmt.Sprintf("webinar-%d", i), offer.Name, "webinar")
 				create(a)
 				acts, objs = append(acts, a), append(objs, a)
 			}
@@ -434,13 +434,13 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B3, R6: a granted one-time benefit is not taken back by a sibling that would have won the tie-break", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			holder := testenv.BenefitActivation(ns, "zz-holder", offer.Name, "webinar")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			holder := build.Activation(ns, "zz-holder", offer.Name, "webinar")
 			create(offer, holder)
 			Eventually(stateOf(holder)).Should(Equal(active))
 			// A sibling with an earlier name; whatever its timestamp, the
 			// benefit was granted and used.
-			late := testenv.BenefitActivation(ns, "aa-late", offer.Name, "webinar")
+			late := build.Activation(ns, "aa-late", offer.Name, "webinar")
 			create(late)
 			Eventually(stateOf(late)).Should(Equal(pendingAlready))
 			Expect(readyCondition(late.Status.Conditions).Message).To(ContainSubstring(holder.Name))
@@ -450,8 +450,8 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("contact", func() {
 		It("B4: sets activatedAt once, makes contact due 7 days later, shows ContactOverdue at that instant and closes it with contactedAt", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := build.Activation(ns, "webinar-1", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			Expect(act.Status.ActivatedAt.Time).To(BeTemporally("==", now))
@@ -477,8 +477,8 @@ var _ = Describe("Benefit activations", func() {
 	Context("terminal outcomes", func() {
 		It("B5, O4: an Expired activation stays Expired when the program lengthens the expiry", func() {
 			liveAt := now.Add(-time.Hour)
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+			act := build.Activation(ns, "presales", offer.Name, "presales-consult")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			expiresAt := act.Status.ExpiresAt.Time
@@ -495,8 +495,8 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("B5, O4: an activation whose expiry passed while the operator was down is Expired after a restart", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := build.Activation(ns, "presales", offer.Name, "presales-consult")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			expiresAt := act.Status.ExpiresAt.Time
@@ -519,11 +519,11 @@ var _ = Describe("Benefit activations", func() {
 
 	Context("revocation", func() {
 		It("R1, B5: a violation revokes Active activations and holds Pending ones; removing it lets the Pending proceed, not the Revoked", func() {
-			live := testenv.Offer(ns, "live", pub.Name, v1alpha1.ListingTypeTrial, now)
+			live := build.Offer(ns, "live", pub.Name, v1alpha1.ListingTypeTrial, now)
 			soonAt := now.Add(2 * time.Hour)
-			soon := testenv.Offer(ns, "soon", pub.Name, v1alpha1.ListingTypeTrial, soonAt)
-			activeOne := testenv.BenefitActivation(ns, "active-one", live.Name, "presales-consult")
-			pendingOne := testenv.BenefitActivation(ns, "pending-one", soon.Name, "presales-consult")
+			soon := build.Offer(ns, "soon", pub.Name, v1alpha1.ListingTypeTrial, soonAt)
+			activeOne := build.Activation(ns, "active-one", live.Name, "presales-consult")
+			pendingOne := build.Activation(ns, "pending-one", soon.Name, "presales-consult")
 			create(live, soon, activeOne, pendingOne)
 			Eventually(stateOf(activeOne)).Should(Equal(active))
 			Eventually(stateOf(pendingOne)).Should(Equal("Pending/OfferNotLive"))
@@ -544,8 +544,8 @@ var _ = Describe("Benefit activations", func() {
 
 			Eventually(stateOf(pendingOne)).Should(Equal(pendingViolation))
 			Expect(readyCondition(pendingOne.Status.Conditions).Message).To(ContainSubstring("SponsorshipPolicy"))
-			later := testenv.Offer(ns, "later", pub.Name, v1alpha1.ListingTypeTrial, now)
-			newOne := testenv.BenefitActivation(ns, "new-one", later.Name, "presales-consult")
+			later := build.Offer(ns, "later", pub.Name, v1alpha1.ListingTypeTrial, now)
+			newOne := build.Activation(ns, "new-one", later.Name, "presales-consult")
 			create(later, newOne)
 			Eventually(stateOf(newOne)).Should(Equal(pendingViolation), "new ones stay Pending too")
 
@@ -573,12 +573,12 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("R2: delisting an offer revokes its Active and Pending activations at delistedAt", func() {
-			bare := testenv.Publisher(ns, "fabrikam", prog.Name) // no contact: Marketing benefits wait
-			offer := testenv.Offer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
-			stays := testenv.Offer(ns, "trial-2", bare.Name, v1alpha1.ListingTypeTrial, now)
-			tech := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
-			mkt := testenv.BenefitActivation(ns, "webinar-1", offer.Name, "webinar")
-			other := testenv.BenefitActivation(ns, "presales-2", stays.Name, "presales-consult")
+			bare := build.Publisher(ns, "fabrikam", build.Following(prog.Name)) // no contact: Marketing benefits wait
+			offer := build.Offer(ns, "trial", bare.Name, v1alpha1.ListingTypeTrial, now)
+			stays := build.Offer(ns, "trial-2", bare.Name, v1alpha1.ListingTypeTrial, now)
+			tech := build.Activation(ns, "presales", offer.Name, "presales-consult")
+			mkt := build.Activation(ns, "webinar-1", offer.Name, "webinar")
+			other := build.Activation(ns, "presales-2", stays.Name, "presales-consult")
 			create(bare, offer, stays, tech, mkt, other)
 			Eventually(stateOf(tech)).Should(Equal(active))
 			Eventually(stateOf(mkt)).Should(Equal("Pending/MarketingContactMissing"))
@@ -606,18 +606,18 @@ var _ = Describe("Benefit activations", func() {
 		})
 
 		It("R3: a sales line with fraud Suspected revokes the publisher's active Transact benefits, on every offer", func() {
-			saasA := testenv.Offer(ns, "saas-a", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			saasB := testenv.Offer(ns, "saas-b", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			trial := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			badge := testenv.BenefitActivation(ns, "badge", saasA.Name, "listing-badge")
-			caseStudy := testenv.BenefitActivation(ns, "case", saasB.Name, "case-study")
-			tech := testenv.BenefitActivation(ns, "presales", trial.Name, "presales-consult")
-			create(saasA, saasB, trial, testenv.SalesRecord(ns, "big", saasA.Name, "30000", "USD", now.Add(-time.Hour)), badge, caseStudy, tech)
+			saasA := build.Offer(ns, "saas-a", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			saasB := build.Offer(ns, "saas-b", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			trial := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			badge := build.Activation(ns, "badge", saasA.Name, "listing-badge")
+			caseStudy := build.Activation(ns, "case", saasB.Name, "case-study")
+			tech := build.Activation(ns, "presales", trial.Name, "presales-consult")
+			create(saasA, saasB, trial, build.SalesRecord(ns, "big", saasA.Name, "30000", "USD", now.Add(-time.Hour)), badge, caseStudy, tech)
 			for _, a := range []*v1alpha1.BenefitActivation{badge, caseStudy, tech} {
 				Eventually(stateOf(a)).Should(Equal(active), a.Name)
 			}
 
-			suspect := testenv.SalesRecord(ns, "suspect", saasB.Name, "100", "USD", now.Add(-time.Hour))
+			suspect := build.SalesRecord(ns, "suspect", saasB.Name, "100", "USD", now.Add(-time.Hour))
 			suspect.Spec.Fraud = v1alpha1.FraudSuspected
 			create(suspect)
 			for _, a := range []*v1alpha1.BenefitActivation{badge, caseStudy} {
@@ -629,17 +629,17 @@ var _ = Describe("Benefit activations", func() {
 			Expect(stateOf(tech)()).To(Equal(active), "only Transact benefits")
 			Eventually(func() int64 { return fetch(pub)().Status.RevocationCount }).Should(Equal(int64(2)))
 
-			late := testenv.BenefitActivation(ns, "badge-2", saasB.Name, "listing-badge")
+			late := build.Activation(ns, "badge-2", saasB.Name, "listing-badge")
 			create(late)
 			Eventually(stateOf(late)).Should(Equal("Pending/FraudReported"), "a new Transact benefit waits while fraud is reported")
 		})
 
 		It("R4: a cancelled purchase revokes the Transact benefits it alone had unlocked; a lower-tier one stays Active", func() {
-			saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-			base := testenv.SalesRecord(ns, "base", saas.Name, "20000", "USD", now.Add(-2*time.Hour))
-			over := testenv.SalesRecord(ns, "over", saas.Name, "10000", "USD", now.Add(-time.Hour))
-			caseStudy := testenv.BenefitActivation(ns, "case", saas.Name, "case-study")
-			badge := testenv.BenefitActivation(ns, "badge", saas.Name, "listing-badge")
+			saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+			base := build.SalesRecord(ns, "base", saas.Name, "20000", "USD", now.Add(-2*time.Hour))
+			over := build.SalesRecord(ns, "over", saas.Name, "10000", "USD", now.Add(-time.Hour))
+			caseStudy := build.Activation(ns, "case", saas.Name, "case-study")
+			badge := build.Activation(ns, "badge", saas.Name, "listing-badge")
 			create(saas, base, over, caseStudy, badge)
 			Eventually(stateOf(caseStudy)).Should(Equal(active))
 			Eventually(stateOf(badge)).Should(Equal(active))
@@ -662,16 +662,16 @@ var _ = Describe("Benefit activations", func() {
 			strict.Spec.SalesWindow = v1alpha1.SalesWindowTrailing12Months
 			strict.Spec.Revocation.KeepUnlockedBenefits = ptr.To(false)
 			ns2 := newNamespace()
-			pub2 := testenv.WithContact(testenv.Publisher(ns2, "fabrikam", strict.Name))
+			pub2 := build.Publisher(ns2, "fabrikam", build.Following(strict.Name), build.WithContact())
 			create(strict, pub2)
 
 			billed := now.Add(-time.Hour)
-			create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
-				testenv.SalesRecord(ns, "old", "saas", "30000", "USD", billed),
-				testenv.Offer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
-				testenv.SalesRecord(ns2, "old", "saas", "30000", "USD", billed))
-			kept := testenv.BenefitActivation(ns, "case", "saas", "case-study")
-			dropped := testenv.BenefitActivation(ns2, "case", "saas", "case-study")
+			create(build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
+				build.SalesRecord(ns, "old", "saas", "30000", "USD", billed),
+				build.Offer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
+				build.SalesRecord(ns2, "old", "saas", "30000", "USD", billed))
+			kept := build.Activation(ns, "case", "saas", "case-study")
+			dropped := build.Activation(ns2, "case", "saas", "case-study")
 			create(kept, dropped)
 			Eventually(stateOf(kept)).Should(Equal(active))
 			Eventually(stateOf(dropped)).Should(Equal(active))

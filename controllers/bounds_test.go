@@ -9,7 +9,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Program safety (docs/rules.md): every value the operator derives from what
@@ -61,7 +61,7 @@ var _ = Describe("Largest admitted inputs", func() {
 	BeforeEach(func() {
 		ns = newNamespace()
 		now = fakeClock.Now()
-		prog = testenv.Program()
+		prog = build.Program()
 		errorsBefore = reconcileErrors()
 	})
 
@@ -76,15 +76,15 @@ var _ = Describe("Largest admitted inputs", func() {
 
 	It("S2/S4: 50 lines of the largest amount, 40 at the largest rate, sum exactly into status", func() {
 		prog.Spec.ExchangeRates = []v1alpha1.ExchangeRate{{Currency: "VND", Rate: largestRate}}
-		pub = testenv.Publisher(ns, "contoso", prog.Name)
-		create(prog, pub, testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		pub = build.Publisher(ns, "contoso", build.Following(prog.Name))
+		create(prog, pub, build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
 		lines := make([]*v1alpha1.SalesRecord, 0, 50)
 		for i := range 50 {
 			currency := v1alpha1.CurrencyCode("VND")
 			if i%5 == 0 {
 				currency = "USD"
 			}
-			line := testenv.SalesRecord(ns, "line-"+string(rune('a'+i/26))+string(rune('a'+i%26)), "saas", largestAmount, currency, now.Add(-time.Hour))
+			line := build.SalesRecord(ns, "line-"+string(rune('a'+i/26))+string(rune('a'+i%26)), "saas", largestAmount, currency, now.Add(-time.Hour))
 			create(line)
 			lines = append(lines, line)
 		}
@@ -123,12 +123,12 @@ var _ = Describe("Largest admitted inputs", func() {
 		months := int32(120)
 		prog.Spec.SalesWindow = v1alpha1.SalesWindowTrailing12Months
 		prog.Spec.Durations = v1alpha1.ProgramDurations{EngagementMonths: &months, TrialConsultingExpiryMonths: &months, ListExpiryMonths: &months}
-		pub = testenv.Publisher(ns, "contoso", prog.Name)
-		saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+		pub = build.Publisher(ns, "contoso", build.Following(prog.Name))
+		saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
 		saas.Spec.DelistedAt = &metav1.Time{Time: time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)}
-		trial := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, lastAdmittedInstant)
-		list := testenv.Offer(ns, "list", pub.Name, v1alpha1.ListingTypeList, lastAdmittedInstant)
-		line := testenv.SalesRecord(ns, "line", "saas", "100", "USD", lastAdmittedInstant)
+		trial := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, lastAdmittedInstant)
+		list := build.Offer(ns, "list", pub.Name, v1alpha1.ListingTypeList, lastAdmittedInstant)
+		line := build.SalesRecord(ns, "line", "saas", "100", "USD", lastAdmittedInstant)
 		create(prog, pub, saas, trial, list, line)
 
 		tenYearsOn := metav1.NewTime(time.Date(9009, time.December, 31, 23, 59, 59, 0, time.UTC))

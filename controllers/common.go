@@ -45,9 +45,9 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 // grants all live in its namespace.
 //
 // controller-runtime's IndexField also files every object under a second,
-// cluster-wide key, for field lists across namespaces; with a key per
-// sales line that doubled the indexes, a tenth of the operator's heap at
-// scale (make bench-scale, heap profile). This registers the same index
+// cluster-wide key, for field lists across namespaces, which the operator
+// never makes: a second key for every object, sales lines included, that
+// doubles the memory of the indexes for nothing. This registers the same index
 // (controller-runtime's name for it and its namespace/value keys, which its
 // cache reader looks up) without the cluster-wide half. A field list of
 // these kinds across namespaces finds nothing; the envtest suite, whose

@@ -14,13 +14,12 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // O5 and the Events it emits: the offer's follow-up hint must not appear,
@@ -31,7 +30,7 @@ import (
 
 func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
-	contacted := metav1.NewTime(now.Add(-24 * time.Hour))
+	contacted := now.Add(-24 * time.Hour)
 
 	cases := map[string]struct {
 		reason string
@@ -75,42 +74,21 @@ func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 			if tc.hintBefore {
 				offer.Status.FollowUpHint = "offer \"trial\" has been live for more than 28 days and none of its activations has been contacted"
 			}
-			activation := &v1alpha1.BenefitActivation{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "trial-blog"},
-				Spec: v1alpha1.BenefitActivationSpec{
-					OfferRef: v1alpha1.LocalObjectReference{Name: "trial"}, Benefit: "go-live-blog", ContactedAt: &contacted,
-				},
-			}
+			activation := build.Activation("ns", "trial-blog", "trial", "go-live-blog", build.ContactedAt(contacted))
 			// Another offer's activation, which the API read must not count.
-			other := &v1alpha1.BenefitActivation{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "other-blog"},
-				Spec: v1alpha1.BenefitActivationSpec{
-					OfferRef: v1alpha1.LocalObjectReference{Name: "other"}, Benefit: "go-live-blog", ContactedAt: &contacted,
-				},
-			}
+			other := build.Activation("ns", "other-blog", "other", "go-live-blog", build.ContactedAt(contacted))
 
 			cachedObjs := []client.Object{program, publisher, offer}
 			if tc.inCache {
 				cachedObjs = append(cachedObjs, activation.DeepCopy())
 			}
-			cache := fake.NewClientBuilder().WithScheme(scheme).
-				WithObjects(cachedObjs...).
-				WithStatusSubresource(&v1alpha1.Offer{}).
-				WithIndex(&v1alpha1.BenefitActivation{}, gather.FieldOfferRef, func(o client.Object) []string {
-					return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
-				}).
-				Build()
+			cache := fakeCache(scheme, cachedObjs...).WithStatusSubresource(&v1alpha1.Offer{}).Build()
 			apiObjs := []client.Object{program.DeepCopy(), publisher.DeepCopy(), offer.DeepCopy(), other}
 			if tc.inAPI {
 				apiObjs = append(apiObjs, activation.DeepCopy())
 			}
 			var apiLists atomic.Int32
-			// The API server selects activations by spec.offerRef.name (a
-			// selectable field of the CRD); the fake does with an index.
-			api := fake.NewClientBuilder().WithScheme(scheme).WithObjects(apiObjs...).
-				WithIndex(&v1alpha1.BenefitActivation{}, gather.FieldOfferRef, func(o client.Object) []string {
-					return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name}
-				}).
+			api := fakeAPIServer(t, scheme, apiObjs...).
 				WithInterceptorFuncs(interceptor.Funcs{
 					List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
 						apiLists.Add(1)

@@ -23,6 +23,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/controllers"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // The durable record (docs/rules.md, "The durable record"; rule R6): what was
@@ -130,29 +131,29 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 	})
 
 	It("R1-R6, B4, O4, O6: a mixed workload converges; every status wiped with the operator stopped is rebuilt identical after a restart, with no second Activated event", func() {
-		contoso := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		fabrikam := testenv.WithContact(testenv.Publisher(ns, "fabrikam", prog.Name))
-		northwind := testenv.WithContact(testenv.Publisher(ns, "northwind", prog.Name))
-		trialA := testenv.Offer(ns, "trial-a", contoso.Name, v1alpha1.ListingTypeTrial, now)
-		listB := testenv.Offer(ns, "list-b", contoso.Name, v1alpha1.ListingTypeList, now)
-		trialC := testenv.Offer(ns, "trial-c", contoso.Name, v1alpha1.ListingTypeTrial, now)
-		saasA := testenv.Offer(ns, "saas-a", contoso.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-		saasB := testenv.Offer(ns, "saas-b", fabrikam.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-		trialD := testenv.Offer(ns, "trial-d", northwind.Name, v1alpha1.ListingTypeTrial, now)
-		laterE := testenv.Offer(ns, "later-e", northwind.Name, v1alpha1.ListingTypeTrial, now.AddDate(1, 0, 0))
-		over := testenv.SalesRecord(ns, "over", saasA.Name, "10000", "USD", now.Add(-time.Hour))
+		contoso := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		fabrikam := build.Publisher(ns, "fabrikam", build.Following(prog.Name), build.WithContact())
+		northwind := build.Publisher(ns, "northwind", build.Following(prog.Name), build.WithContact())
+		trialA := build.Offer(ns, "trial-a", contoso.Name, v1alpha1.ListingTypeTrial, now)
+		listB := build.Offer(ns, "list-b", contoso.Name, v1alpha1.ListingTypeList, now)
+		trialC := build.Offer(ns, "trial-c", contoso.Name, v1alpha1.ListingTypeTrial, now)
+		saasA := build.Offer(ns, "saas-a", contoso.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+		saasB := build.Offer(ns, "saas-b", fabrikam.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+		trialD := build.Offer(ns, "trial-d", northwind.Name, v1alpha1.ListingTypeTrial, now)
+		laterE := build.Offer(ns, "later-e", northwind.Name, v1alpha1.ListingTypeTrial, now.AddDate(1, 0, 0))
+		over := build.SalesRecord(ns, "over", saasA.Name, "10000", "USD", now.Add(-time.Hour))
 		create(contoso, fabrikam, northwind, trialA, listB, trialC, saasA, saasB, trialD, laterE,
-			testenv.SalesRecord(ns, "base", saasA.Name, "20000", "USD", now.Add(-2*time.Hour)), over,
-			testenv.SalesRecord(ns, "b-line", saasB.Name, "30000", "USD", now.Add(-time.Hour)))
+			build.SalesRecord(ns, "base", saasA.Name, "20000", "USD", now.Add(-2*time.Hour)), over,
+			build.SalesRecord(ns, "b-line", saasB.Name, "30000", "USD", now.Add(-time.Hour)))
 
-		expires := testenv.BenefitActivation(ns, "expires", trialA.Name, "presales-consult")
-		opted := testenv.BenefitActivation(ns, "opted", listB.Name, "webinar")
-		delisted := testenv.BenefitActivation(ns, "delisted", trialC.Name, "presales-consult")
-		caseStudy := testenv.BenefitActivation(ns, "case", saasA.Name, "case-study")
-		badge := testenv.BenefitActivation(ns, "badge", saasA.Name, "listing-badge")
-		fraudBadge := testenv.BenefitActivation(ns, "fraud-badge", saasB.Name, "listing-badge")
-		violated := testenv.BenefitActivation(ns, "violated", trialD.Name, "presales-consult")
-		held := testenv.BenefitActivation(ns, "held", laterE.Name, "presales-consult")
+		expires := build.Activation(ns, "expires", trialA.Name, "presales-consult")
+		opted := build.Activation(ns, "opted", listB.Name, "webinar")
+		delisted := build.Activation(ns, "delisted", trialC.Name, "presales-consult")
+		caseStudy := build.Activation(ns, "case", saasA.Name, "case-study")
+		badge := build.Activation(ns, "badge", saasA.Name, "listing-badge")
+		fraudBadge := build.Activation(ns, "fraud-badge", saasB.Name, "listing-badge")
+		violated := build.Activation(ns, "violated", trialD.Name, "presales-consult")
+		held := build.Activation(ns, "held", laterE.Name, "presales-consult")
 		create(expires, opted, delisted, caseStudy, badge, fraudBadge, violated, held)
 		granted := []*v1alpha1.BenefitActivation{expires, opted, delisted, caseStudy, badge, fraudBadge, violated}
 		for _, a := range granted {
@@ -161,7 +162,7 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 		}
 		Eventually(stateOf(held)).Should(Equal("Pending/OfferNotLive"))
 		// A second activation of a one-time benefit already granted.
-		second := testenv.BenefitActivation(ns, "delisted-second", trialC.Name, "presales-consult")
+		second := build.Activation(ns, "delisted-second", trialC.Name, "presales-consult")
 		create(second)
 		Eventually(stateOf(second)).Should(Equal(pendingAlready))
 
@@ -179,7 +180,7 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 		Expect(stateOf(badge)()).To(Equal(active), "tier 1 is still reached")
 
 		By("R3, R6: fraud reported on a line billed before the grant revokes; a fraud report has no instant of its own")
-		suspect := testenv.SalesRecord(ns, "suspect", saasB.Name, "100", "USD", now.Add(-2*time.Hour))
+		suspect := build.SalesRecord(ns, "suspect", saasB.Name, "100", "USD", now.Add(-2*time.Hour))
 		suspect.Spec.Fraud = v1alpha1.FraudSuspected
 		create(suspect)
 		Eventually(stateOf(fraudBadge)).Should(Equal(revoked))
@@ -252,11 +253,11 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 	})
 
 	It("repairs a status wiped while the operator runs within one resync period, and writes nothing when a resync changes nothing", func() {
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-		saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
-		act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
-		create(pub, offer, saas, testenv.SalesRecord(ns, "l", saas.Name, "30000", "USD", now.Add(-time.Hour)), act)
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+		saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+		act := build.Activation(ns, "presales", offer.Name, "presales-consult")
+		create(pub, offer, saas, build.SalesRecord(ns, "l", saas.Name, "30000", "USD", now.Add(-time.Hour)), act)
 		Eventually(stateOf(act)).Should(Equal(active))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		Eventually(func() int64 { return fetch(offer)().Status.ObservedGeneration }).Should(Equal(offer.Generation))
@@ -277,9 +278,9 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 	})
 
 	It("B4: keeps a granted benefit Active, with its instants, while its program, publisher or offer is deleted and created again; one Activated event in all", func() {
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-		act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+		act := build.Activation(ns, "presales", offer.Name, "presales-consult")
 		create(pub, offer, act)
 		Eventually(stateOf(act)).Should(Equal(active))
 		activatedAt, dueBy, expiresAt := act.Status.ActivatedAt.Time, act.Status.ContactDueBy.Time, act.Status.ExpiresAt.Time
@@ -323,8 +324,8 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 	})
 
 	It("upgrade: activations an earlier version made Active or Revoked, with no grant, get one built from their status", func() {
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(-10*24*time.Hour))
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(-10*24*time.Hour))
 		create(pub, offer)
 		stopManager()
 		restartManagerAfterTest()
@@ -334,7 +335,7 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 		since, revokedAt := now.Add(-9*24*time.Hour), now.Add(-24*time.Hour)
 		expiresAt := rewards.AddCalendarMonths(offer.Spec.LiveAt.Time, 3)
 		old := func(name, benefit string, cat v1alpha1.BenefitCategory, phase v1alpha1.ActivationPhase, rev *v1alpha1.Revocation) *v1alpha1.BenefitActivation {
-			a := testenv.BenefitActivation(ns, name, offer.Name, benefit)
+			a := build.Activation(ns, name, offer.Name, benefit)
 			create(a)
 			a.Status = v1alpha1.BenefitActivationStatus{
 				ObservedGeneration: a.Generation, Phase: phase, Publisher: pub.Name, Category: cat,
@@ -384,9 +385,9 @@ var _ = Describe("The durable record (BenefitGrant)", func() {
 	})
 
 	It("records grants only the operator writes: every field is immutable once set", func() {
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-		act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+		act := build.Activation(ns, "presales", offer.Name, "presales-consult")
 		create(pub, offer, act)
 		Eventually(grantOf(act)).ShouldNot(BeNil())
 		g := grantOf(act)()
@@ -479,10 +480,10 @@ var _ = Describe("R8: a grant outlives its activation", func() {
 		startGarbageCollector()
 		ns := newNamespace()
 		prog := activationProgram()
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, fakeClock.Now())
-		act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
-		webinar := testenv.BenefitActivation(ns, "webinar", offer.Name, "webinar")
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, fakeClock.Now())
+		act := build.Activation(ns, "presales", offer.Name, "presales-consult")
+		webinar := build.Activation(ns, "webinar", offer.Name, "webinar")
 		create(prog, pub, offer, act, webinar)
 		Eventually(stateOf(act)).Should(Equal(active))
 		Eventually(stateOf(webinar)).Should(Equal(active))
@@ -508,7 +509,7 @@ var _ = Describe("R8: a grant outlives its activation", func() {
 
 		By("B3: a used one-time benefit stays used under another name")
 		update(pub, func(p *v1alpha1.Publisher) { p.Spec.Violations = nil })
-		again := testenv.BenefitActivation(ns, "presales-again", offer.Name, "presales-consult")
+		again := build.Activation(ns, "presales-again", offer.Name, "presales-consult")
 		create(again)
 		Eventually(stateOf(again)).Should(Equal(pendingAlready))
 		Expect(readyCondition(again.Status.Conditions).Message).To(ContainSubstring(`BenefitGrant "presales"`))

@@ -7,22 +7,19 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
-	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // B3 against a cache that lags behind the API server: before granting a
@@ -52,30 +49,12 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			scheme, program, publisher, offer := trialFixtures(t, now.Add(-24*time.Hour))
-			activation := func(name, uid string, created time.Time) *v1alpha1.BenefitActivation {
-				return &v1alpha1.BenefitActivation{
-					ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID(uid), Generation: 1,
-						CreationTimestamp: metav1.NewTime(created)},
-					Spec: v1alpha1.BenefitActivationSpec{OfferRef: v1alpha1.LocalObjectReference{Name: "trial"}, Benefit: "go-live-blog"},
-				}
-			}
-			mine := activation("second", "uid-second", now.Add(-time.Minute))
-			sibling := activation("first", "uid-first", now.Add(-2*time.Minute))
-			siblingGrant := &v1alpha1.BenefitGrant{
-				ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "first"},
-				Spec: v1alpha1.BenefitGrantSpec{
-					Activation: v1alpha1.GrantedActivation{Name: "first", UID: "uid-first"},
-					Benefit:    "go-live-blog", Category: v1alpha1.BenefitCategoryTechnical, Offer: "trial", Publisher: "contoso",
-					ActivatedAt: metav1.NewTime(now.Add(-time.Minute)), ContactDueBy: metav1.NewTime(now.Add(24 * time.Hour)),
-				},
-			}
-			byOffer := func(o client.Object) []string { return []string{o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name} }
-			byGrantOffer := func(o client.Object) []string { return []string{o.(*v1alpha1.BenefitGrant).Spec.Offer} }
+			mine := trialActivation("second", "uid-second", now.Add(-time.Minute))
+			sibling := trialActivation("first", "uid-first", now.Add(-2*time.Minute))
+			siblingGrant := build.Grant("ns", "first", "trial", "go-live-blog", "contoso", now.Add(-time.Minute),
+				build.ActivationUID("uid-first"), build.GrantCategory(v1alpha1.BenefitCategoryTechnical), build.ContactDueBy(now.Add(24*time.Hour)))
 			// The rules' revision is recorded: a grant names it.
-			revision := &v1alpha1.RewardsProgramRevision{
-				ObjectMeta: metav1.ObjectMeta{Name: rewards.RevisionName(program.Name, &program.Spec)},
-				Spec:       v1alpha1.RewardsProgramRevisionSpec{Program: program.Name, Revision: 1, Rules: program.Spec},
-			}
+			revision := revisionOf(program)
 
 			cache := fakeCache(scheme, program, revision, publisher, offer, mine.DeepCopy()).
 				WithStatusSubresource(&v1alpha1.BenefitActivation{}).
@@ -95,12 +74,7 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 				}
 				apiReads[gvk.Kind]++
 			}
-			// The API server selects activations by spec.offerRef.name and
-			// grants by spec.offer (selectable fields of the CRDs); the fake
-			// does with indexes.
-			api := fake.NewClientBuilder().WithScheme(scheme).WithObjects(apiObjs...).
-				WithIndex(&v1alpha1.BenefitActivation{}, gather.FieldOfferRef, byOffer).
-				WithIndex(&v1alpha1.BenefitGrant{}, records.FieldGrantOffer, byGrantOffer).
+			api := fakeAPIServer(t, scheme, apiObjs...).
 				WithInterceptorFuncs(interceptor.Funcs{
 					Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
 						count(obj)

@@ -18,6 +18,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // What admission's bounds keep out can still be stored: objects written
@@ -29,40 +30,21 @@ import (
 
 func TestDerivedValuesOutOfRangeShowReadyFalse(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
-	huge := v1alpha1.Money("1" + strings.Repeat("0", 40))                                // 41 digits: beyond status' 40
-	farLiveAt := metav1.NewTime(time.Date(9999, time.November, 1, 0, 0, 0, 0, time.UTC)) // + the default 3 months: the year 10000
+	huge := v1alpha1.Money("1" + strings.Repeat("0", 40))                // 41 digits: beyond status' 40
+	farLiveAt := time.Date(9999, time.November, 1, 0, 0, 0, 0, time.UTC) // + the default 3 months: the year 10000
 
 	program := func() *v1alpha1.RewardsProgram {
-		return &v1alpha1.RewardsProgram{
-			ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultProgramName},
-			Spec: v1alpha1.RewardsProgramSpec{
-				Tiers: []v1alpha1.Tier{{Level: 1, MinBilledSales: "0", Benefits: []string{"badge"}}},
-				Benefits: []v1alpha1.Benefit{{Name: "badge", Category: v1alpha1.BenefitCategoryTechnical,
-					ListingTypes: []v1alpha1.ListingType{v1alpha1.ListingTypeTransact}}},
-			},
-		}
+		return build.Program(build.ProgramName(v1alpha1.DefaultProgramName), build.Tiers(build.Tier(1, "0", "badge")),
+			build.Catalog(build.Benefit("badge", v1alpha1.BenefitCategoryTechnical, v1alpha1.ListingTypeTransact)))
 	}
-	publisher := func() *v1alpha1.Publisher {
-		return &v1alpha1.Publisher{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "contoso", Generation: 1},
-			Spec:       v1alpha1.PublisherSpec{MPNID: "4761234", AccountEmail: "partner-center@contoso.com", Enrolled: true},
-		}
-	}
-	offer := func(name string, lt v1alpha1.ListingType, liveAt metav1.Time) *v1alpha1.Offer {
-		return &v1alpha1.Offer{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Generation: 1},
-			Spec: v1alpha1.OfferSpec{PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"},
-				Storefront: v1alpha1.StorefrontAzureMarketplace, ListingType: lt, LiveAt: liveAt},
-		}
+	publisher := func() *v1alpha1.Publisher { return stored(build.Publisher("ns", "contoso")) }
+	offer := func(name string, lt v1alpha1.ListingType, liveAt time.Time) *v1alpha1.Offer {
+		return stored(build.Offer("ns", name, "contoso", lt, liveAt))
 	}
 	line := func(amount v1alpha1.Money) *v1alpha1.SalesRecord {
-		return &v1alpha1.SalesRecord{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "line", Generation: 1},
-			Spec: v1alpha1.SalesRecordSpec{OfferRef: v1alpha1.LocalObjectReference{Name: "saas"}, TransactionID: "tx",
-				Amount: amount, Currency: "USD", BilledAt: metav1.NewTime(now.Add(-time.Hour))},
-		}
+		return stored(build.SalesRecord("ns", "line", "saas", string(amount), "USD", now.Add(-time.Hour)))
 	}
-	pastLiveAt := metav1.NewTime(now.Add(-24 * time.Hour))
+	pastLiveAt := now.Add(-24 * time.Hour)
 
 	cases := map[string]struct {
 		reason    string

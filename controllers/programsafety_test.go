@@ -12,6 +12,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/controllers"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Program safety (docs/rules.md): whatever admission lets through never changes
@@ -39,10 +40,10 @@ var _ = Describe("Program safety", func() {
 
 	It("keeps the last valid rules in force when a newer spec is not valid: tiers and benefits stay as they were, rulesGeneration says which", func() {
 		prog := activationProgram()
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-		caseStudy := testenv.BenefitActivation(ns, "case", saas.Name, "case-study")
-		create(prog, pub, saas, testenv.SalesRecord(ns, "l", saas.Name, "30000", "USD", now.Add(-time.Hour)), caseStudy)
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+		caseStudy := build.Activation(ns, "case", saas.Name, "case-study")
+		create(prog, pub, saas, build.SalesRecord(ns, "l", saas.Name, "30000", "USD", now.Add(-time.Hour)), caseStudy)
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		Eventually(stateOf(caseStudy)).Should(Equal(active))
 		Eventually(func() int64 { return fetch(prog)().Status.RulesGeneration }).Should(Equal(prog.Generation))
@@ -64,7 +65,7 @@ var _ = Describe("Program safety", func() {
 		Expect(stateOf(caseStudy)()).To(Equal(active))
 
 		// A new activation is decided by the rules in force too.
-		again := testenv.BenefitActivation(ns, "case-2", saas.Name, "case-study")
+		again := build.Activation(ns, "case-2", saas.Name, "case-study")
 		create(again)
 		Eventually(stateOf(again)).Should(Equal(active), "tier 2 unlocks case-study under the rules in force")
 	})
@@ -72,11 +73,11 @@ var _ = Describe("Program safety", func() {
 	It("decides nothing with a program that was never valid: publishers get no tier, activations wait ProgramInvalid", func() {
 		prog := activationProgram()
 		breaks(prog)
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-		badge := testenv.BenefitActivation(ns, "badge", saas.Name, "listing-badge")
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+		badge := build.Activation(ns, "badge", saas.Name, "listing-badge")
 		Expect(testenv.CreateWithoutValidation(bg, k8sClient, prog)).To(Succeed())
-		create(pub, saas, testenv.SalesRecord(ns, "l", saas.Name, "300000", "USD", now.Add(-time.Hour)), badge)
+		create(pub, saas, build.SalesRecord(ns, "l", saas.Name, "300000", "USD", now.Add(-time.Hour)), badge)
 
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("ProgramInvalid"))
 		Expect(pub.Status.Tier).To(BeZero(), "no tier under a program never valid")
@@ -89,10 +90,10 @@ var _ = Describe("Program safety", func() {
 
 	It("after a status wipe while the spec is not valid, the last valid rules stay in force: the RewardsProgramRevision keeps them, not the status", func() {
 		prog := activationProgram()
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-		caseStudy := testenv.BenefitActivation(ns, "case", saas.Name, "case-study")
-		create(prog, pub, saas, testenv.SalesRecord(ns, "l", saas.Name, "30000", "USD", now.Add(-time.Hour)), caseStudy)
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+		caseStudy := build.Activation(ns, "case", saas.Name, "case-study")
+		create(prog, pub, saas, build.SalesRecord(ns, "l", saas.Name, "30000", "USD", now.Add(-time.Hour)), caseStudy)
 		Eventually(stateOf(caseStudy)).Should(Equal(active))
 		activatedAt := caseStudy.Status.ActivatedAt.Time
 		Eventually(func() int64 { return fetch(prog)().Status.RulesGeneration }).Should(Equal(prog.Generation))
@@ -127,7 +128,7 @@ var _ = Describe("Program safety", func() {
 		Expect(readyCondition(fetch(pub)().Status.Conditions).Message).To(ContainSubstring(revision))
 		Expect(pub.Status.Tier).To(Equal(int32(2)), "the last valid rules, from their revision: 30000 is tier 2")
 		Expect(stateOf(caseStudy)()).To(Equal(active))
-		again := testenv.BenefitActivation(ns, "case-2", saas.Name, "case-study")
+		again := build.Activation(ns, "case-2", saas.Name, "case-study")
 		create(again)
 		Eventually(stateOf(again)).Should(Equal(active), "tier 2 unlocks case-study under the rules in force")
 		Expect(grantOf(again)().Spec.Program.Revision).To(Equal(revision), "granted under the last valid rules")

@@ -17,7 +17,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Records keyed by meaning (docs/rules.md, "The durable record", R7, R8): a
@@ -41,24 +41,24 @@ func newRecordsWorkload() *recordsWorkload {
 	GinkgoHelper()
 	w := &recordsWorkload{ns: newNamespace(), prog: activationProgram()}
 	ns, now := w.ns, clockAtWholeSecond()
-	contoso := testenv.WithContact(testenv.Publisher(ns, "contoso", w.prog.Name))
-	fabrikam := testenv.WithContact(testenv.Publisher(ns, "fabrikam", w.prog.Name))
-	northwind := testenv.WithContact(testenv.Publisher(ns, "northwind", w.prog.Name))
-	trial := testenv.Offer(ns, "trial", contoso.Name, v1alpha1.ListingTypeTrial, now)
-	list := testenv.Offer(ns, "list", contoso.Name, v1alpha1.ListingTypeList, now)
-	delisted := testenv.Offer(ns, "delisted", contoso.Name, v1alpha1.ListingTypeTrial, now)
+	contoso := build.Publisher(ns, "contoso", build.Following(w.prog.Name), build.WithContact())
+	fabrikam := build.Publisher(ns, "fabrikam", build.Following(w.prog.Name), build.WithContact())
+	northwind := build.Publisher(ns, "northwind", build.Following(w.prog.Name), build.WithContact())
+	trial := build.Offer(ns, "trial", contoso.Name, v1alpha1.ListingTypeTrial, now)
+	list := build.Offer(ns, "list", contoso.Name, v1alpha1.ListingTypeList, now)
+	delisted := build.Offer(ns, "delisted", contoso.Name, v1alpha1.ListingTypeTrial, now)
 	// Live three months less an hour ago: its benefits expire in an hour.
-	ending := testenv.Offer(ns, "ending", contoso.Name, v1alpha1.ListingTypeTrial, rewards.AddCalendarMonths(now, -3).Add(time.Hour))
-	saas := testenv.Offer(ns, "saas", contoso.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-	fabSaas := testenv.Offer(ns, "fab-saas", fabrikam.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
-	nwTrial := testenv.Offer(ns, "nw-trial", northwind.Name, v1alpha1.ListingTypeTrial, now)
-	over := testenv.SalesRecord(ns, "over", saas.Name, "10000", "USD", now.Add(-time.Hour))
+	ending := build.Offer(ns, "ending", contoso.Name, v1alpha1.ListingTypeTrial, rewards.AddCalendarMonths(now, -3).Add(time.Hour))
+	saas := build.Offer(ns, "saas", contoso.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+	fabSaas := build.Offer(ns, "fab-saas", fabrikam.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour))
+	nwTrial := build.Offer(ns, "nw-trial", northwind.Name, v1alpha1.ListingTypeTrial, now)
+	over := build.SalesRecord(ns, "over", saas.Name, "10000", "USD", now.Add(-time.Hour))
 	create(w.prog, contoso, fabrikam, northwind, trial, list, delisted, ending, saas, fabSaas, nwTrial,
-		testenv.SalesRecord(ns, "base", saas.Name, "20000", "USD", now.Add(-2*time.Hour)), over,
-		testenv.SalesRecord(ns, "fab-line", fabSaas.Name, "1000", "USD", now.Add(-time.Hour)))
+		build.SalesRecord(ns, "base", saas.Name, "20000", "USD", now.Add(-2*time.Hour)), over,
+		build.SalesRecord(ns, "fab-line", fabSaas.Name, "1000", "USD", now.Add(-time.Hour)))
 
 	act := func(name, offer, benefit string) *v1alpha1.BenefitActivation {
-		a := testenv.BenefitActivation(ns, name, offer, benefit)
+		a := build.Activation(ns, name, offer, benefit)
 		w.activations = append(w.activations, a)
 		return a
 	}
@@ -88,7 +88,7 @@ func newRecordsWorkload() *recordsWorkload {
 	update(over, func(s *v1alpha1.SalesRecord) {
 		s.Spec.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase, Time: &metav1.Time{Time: now.Add(-30 * time.Minute)}}
 	})
-	suspect := testenv.SalesRecord(ns, "suspect", fabSaas.Name, "100", "USD", now.Add(-2*time.Hour))
+	suspect := build.SalesRecord(ns, "suspect", fabSaas.Name, "100", "USD", now.Add(-2*time.Hour))
 	suspect.Spec.Fraud = v1alpha1.FraudSuspected
 	create(suspect)
 	update(northwind, func(p *v1alpha1.Publisher) {
@@ -320,7 +320,7 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 		BeforeEach(func() {
 			ns = newNamespace()
 			prog = activationProgram()
-			pub = testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
+			pub = build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
 			create(prog, pub)
 			now = clockAtWholeSecond()
 		})
@@ -334,7 +334,7 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 			Eventually(func() bool {
 				return apierrors.IsNotFound(mgr.GetClient().Get(bg, client.ObjectKeyFromObject(a), &v1alpha1.BenefitActivation{}))
 			}).Should(BeTrue())
-			again := testenv.BenefitActivation(ns, a.Name, a.Spec.OfferRef.Name, a.Spec.Benefit)
+			again := build.Activation(ns, a.Name, a.Spec.OfferRef.Name, a.Spec.Benefit)
 			again.Spec = *a.Spec.DeepCopy()
 			create(again)
 			Expect(again.UID).NotTo(Equal(a.UID))
@@ -342,8 +342,8 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 		}
 
 		It("R7: a revoked benefit stays revoked, with its revocation and the publisher's history, after the violation is lifted", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			act := testenv.BenefitActivation(ns, "webinar", offer.Name, "webinar")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			act := build.Activation(ns, "webinar", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			update(pub, func(p *v1alpha1.Publisher) {
@@ -369,8 +369,8 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 				if lt == v1alpha1.ListingTypeTransact {
 					liveAt = now.Add(-time.Hour)
 				}
-				offer := testenv.Offer(ns, "offer", pub.Name, lt, liveAt)
-				act := testenv.BenefitActivation(ns, "act", offer.Name, benefit)
+				offer := build.Offer(ns, "offer", pub.Name, lt, liveAt)
+				act := build.Activation(ns, "act", offer.Name, benefit)
 				create(offer, act)
 				Eventually(stateOf(act)).Should(Equal(active))
 				activatedAt, dueBy := act.Status.ActivatedAt.Time, act.Status.ContactDueBy.Time
@@ -388,25 +388,25 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 		)
 
 		It("B3, R8: a used one-time benefit stays used: applied again under another name it is AlreadyUsed", func() {
-			offer := testenv.Offer(ns, "list", pub.Name, v1alpha1.ListingTypeList, now)
-			act := testenv.BenefitActivation(ns, "webinar", offer.Name, "webinar")
+			offer := build.Offer(ns, "list", pub.Name, v1alpha1.ListingTypeList, now)
+			act := build.Activation(ns, "webinar", offer.Name, "webinar")
 			create(offer, act)
 			Eventually(stateOf(act)).Should(Equal(active))
 			Expect(k8sClient.Delete(bg, act)).To(Succeed())
-			renamed := testenv.BenefitActivation(ns, "webinar-2", offer.Name, "webinar")
+			renamed := build.Activation(ns, "webinar-2", offer.Name, "webinar")
 			create(renamed)
 			Eventually(stateOf(renamed)).Should(Equal(pendingAlready), "the same one-time benefit under another name")
 			Expect(readyCondition(renamed.Status.Conditions).Message).To(ContainSubstring(`BenefitGrant "webinar"`))
 		})
 
 		It("R7: an activation applied under a name held by another benefit's grant stays Pending, naming the grant and what to do; a forged grant never makes it Active", func() {
-			offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
-			held := testenv.BenefitActivation(ns, "engagement", offer.Name, "webinar")
+			offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now)
+			held := build.Activation(ns, "engagement", offer.Name, "webinar")
 			create(offer, held)
 			Eventually(stateOf(held)).Should(Equal(active))
 			Expect(k8sClient.Delete(bg, held)).To(Succeed())
 
-			renamed := testenv.BenefitActivation(ns, "engagement", offer.Name, "presales-consult")
+			renamed := build.Activation(ns, "engagement", offer.Name, "presales-consult")
 			create(renamed)
 			Eventually(stateOf(renamed)).Should(Equal("Pending/" + v1alpha1.ReasonNameHeldByGrant))
 			msg := readyCondition(renamed.Status.Conditions).Message
@@ -418,15 +418,9 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 			Expect(grantOf(renamed)().Spec.Benefit).To(Equal("webinar"), "the record is untouched")
 
 			By("a grant forged for another benefit")
-			forged := &v1alpha1.BenefitGrant{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forged"},
-				Spec: v1alpha1.BenefitGrantSpec{
-					Activation: v1alpha1.GrantedActivation{Name: "forged"}, Benefit: "webinar", Category: v1alpha1.BenefitCategoryMarketing,
-					Offer: offer.Name, Publisher: pub.Name, ActivatedAt: metav1.NewTime(now), ContactDueBy: metav1.NewTime(now.AddDate(0, 0, 7)),
-				},
-			}
+			forged := build.Grant(ns, "forged", offer.Name, "webinar", pub.Name, now)
 			create(forged)
-			other := testenv.BenefitActivation(ns, "forged", offer.Name, "presales-consult")
+			other := build.Activation(ns, "forged", offer.Name, "presales-consult")
 			create(other)
 			Eventually(stateOf(other)).Should(Equal("Pending/" + v1alpha1.ReasonNameHeldByGrant))
 			resynced(other)
@@ -437,7 +431,7 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 	It("B3: two activations of a one-time benefit created in the same second: the name that sorts first wins, in both creation orders", func() {
 		ns := newNamespace()
 		prog := activationProgram()
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
 		create(prog, pub)
 		now := clockAtWholeSecond()
 		for _, order := range [][2]string{{"a", "b"}, {"b", "a"}} {
@@ -448,10 +442,10 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 			// creations straddle a second is left alone and tried again.
 			Eventually(func() bool {
 				attempt++
-				offer := testenv.Offer(ns, fmt.Sprintf("same-second-%s%s-%d", order[0], order[1], attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
+				offer := build.Offer(ns, fmt.Sprintf("same-second-%s%s-%d", order[0], order[1], attempt), pub.Name, v1alpha1.ListingTypeTrial, now)
 				create(offer)
-				first = testenv.BenefitActivation(ns, offer.Name+"-"+order[0], offer.Name, "webinar")
-				second = testenv.BenefitActivation(ns, offer.Name+"-"+order[1], offer.Name, "webinar")
+				first = build.Activation(ns, offer.Name+"-"+order[0], offer.Name, "webinar")
+				second = build.Activation(ns, offer.Name+"-"+order[1], offer.Name, "webinar")
 				create(first, second)
 				return first.CreationTimestamp.Equal(&second.CreationTimestamp)
 			}).Should(BeTrue())
@@ -468,9 +462,9 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 	It("upgrade: grants written before R8, owned by their activations, are converted on the operator's start, once: no ownerReference, labels, an Event; deleting the activation then keeps the grant", func() {
 		ns := newNamespace()
 		prog := activationProgram()
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		offer := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, fakeClock.Now())
-		act := testenv.BenefitActivation(ns, "presales", offer.Name, "presales-consult")
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		offer := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, fakeClock.Now())
+		act := build.Activation(ns, "presales", offer.Name, "presales-consult")
 		create(prog, pub, offer)
 		stopManager()
 		restartManagerAfterTest()
@@ -479,18 +473,13 @@ var _ = Describe("Records keyed by meaning (R7, R8)", func() {
 		// keyed by the activation's uid, without labels.
 		create(act)
 		now := fakeClock.Now().Truncate(time.Second)
-		old := &v1alpha1.BenefitGrant{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: act.Name, OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: v1alpha1.GroupVersion.String(), Kind: "BenefitActivation", Name: act.Name, UID: act.UID,
-				Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
-			}}},
-			Spec: v1alpha1.BenefitGrantSpec{
-				Activation: v1alpha1.GrantedActivation{Name: act.Name, UID: act.UID}, Benefit: act.Spec.Benefit,
-				Category: v1alpha1.BenefitCategoryTechnical, Offer: offer.Name, Publisher: pub.Name,
-				ActivatedAt: metav1.NewTime(now.Add(-time.Hour)), ContactDueBy: metav1.NewTime(now.Add(-time.Hour).AddDate(0, 0, 7)),
-				ExpiresAt: &metav1.Time{Time: rewards.AddCalendarMonths(offer.Spec.LiveAt.Time, 3)},
-			},
-		}
+		old := build.Grant(ns, act.Name, offer.Name, act.Spec.Benefit, pub.Name, now.Add(-time.Hour),
+			build.ActivationUID(string(act.UID)), build.GrantCategory(v1alpha1.BenefitCategoryTechnical),
+			build.ExpiresAt(rewards.AddCalendarMonths(offer.Spec.LiveAt.Time, 3)))
+		old.OwnerReferences = []metav1.OwnerReference{{
+			APIVersion: v1alpha1.GroupVersion.String(), Kind: "BenefitActivation", Name: act.Name, UID: act.UID,
+			Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
+		}}
 		create(old)
 
 		startManager()

@@ -19,8 +19,8 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
-	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // B3 does not depend on the order the operator sees activations in: an
@@ -32,16 +32,8 @@ func TestOneTimeGrantWaitsOutItsCreationSecond(t *testing.T) {
 	ctx := context.Background()
 	created := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	scheme, program, publisher, offer := trialFixtures(t, created.Add(-24*time.Hour))
-	revision := &v1alpha1.RewardsProgramRevision{
-		ObjectMeta: metav1.ObjectMeta{Name: rewards.RevisionName(program.Name, &program.Spec)},
-		Spec:       v1alpha1.RewardsProgramRevisionSpec{Program: program.Name, Revision: 1, Rules: program.Spec},
-	}
-	activation := func(name string) *v1alpha1.BenefitActivation {
-		return &v1alpha1.BenefitActivation{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID("uid-" + name), Generation: 1, CreationTimestamp: metav1.NewTime(created)},
-			Spec:       v1alpha1.BenefitActivationSpec{OfferRef: v1alpha1.LocalObjectReference{Name: "trial"}, Benefit: "go-live-blog"},
-		}
-	}
+	revision := revisionOf(program)
+	activation := func(name string) *v1alpha1.BenefitActivation { return trialActivation(name, "uid-"+name, created) }
 	// "blog-b" is seen first, alone; "blog-a", created in the same second,
 	// reaches the API server a moment later.
 	c := fakeCache(scheme, program, revision, publisher, offer, activation("blog-b")).
@@ -104,25 +96,14 @@ func TestLostGrantIsWrittenAgain(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	scheme, program, publisher, offer := trialFixtures(t, now.Add(-24*time.Hour))
-	revision := &v1alpha1.RewardsProgramRevision{
-		ObjectMeta: metav1.ObjectMeta{Name: rewards.RevisionName(program.Name, &program.Spec)},
-		Spec:       v1alpha1.RewardsProgramRevisionSpec{Program: program.Name, Revision: 1, Rules: program.Spec},
-	}
-	act := &v1alpha1.BenefitActivation{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "blog", UID: "uid-now", Generation: 1, CreationTimestamp: metav1.NewTime(now.Add(-time.Hour))},
-		Spec:       v1alpha1.BenefitActivationSpec{OfferRef: v1alpha1.LocalObjectReference{Name: "trial"}, Benefit: "go-live-blog"},
-	}
+	revision := revisionOf(program)
+	act := trialActivation("blog", "uid-now", now.Add(-time.Hour))
 	isController := true
-	legacy := &v1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "blog", OwnerReferences: []metav1.OwnerReference{{
-			APIVersion: v1alpha1.GroupVersion.String(), Kind: "BenefitActivation", Name: "blog", UID: "uid-before-the-restore", Controller: &isController,
-		}}},
-		Spec: v1alpha1.BenefitGrantSpec{
-			Activation: v1alpha1.GrantedActivation{Name: "blog", UID: "uid-before-the-restore"}, Benefit: "go-live-blog",
-			Category: v1alpha1.BenefitCategoryTechnical, Offer: "trial", Publisher: "contoso",
-			ActivatedAt: metav1.NewTime(now.Add(-30 * 24 * time.Hour)), ContactDueBy: metav1.NewTime(now.Add(-23 * 24 * time.Hour)),
-		},
-	}
+	legacy := build.Grant("ns", "blog", "trial", "go-live-blog", "contoso", now.Add(-30*24*time.Hour),
+		build.ActivationUID("uid-before-the-restore"), build.GrantCategory(v1alpha1.BenefitCategoryTechnical))
+	legacy.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: v1alpha1.GroupVersion.String(), Kind: "BenefitActivation", Name: "blog", UID: "uid-before-the-restore", Controller: &isController,
+	}}
 	c := fakeCache(scheme, program, revision, publisher, offer, act).WithStatusSubresource(&v1alpha1.BenefitActivation{}).Build()
 	clk := clocktesting.NewFakeClock(now)
 	lost := newLostGrants()

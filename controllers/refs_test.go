@@ -9,6 +9,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var _ = Describe("References to missing objects", func() {
@@ -22,38 +23,38 @@ var _ = Describe("References to missing objects", func() {
 	})
 
 	It("shows PublisherNotFound on an offer and heals when the publisher is created", func() {
-		prog := testenv.Program()
+		prog := build.Program()
 		create(prog)
-		offer := testenv.Offer(ns, "orphan", "late-publisher", v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+		offer := build.Offer(ns, "orphan", "late-publisher", v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
 		create(offer)
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(offer)().Status.Conditions })).Should(Equal("PublisherNotFound"))
 		Expect(readyCondition(offer.Status.Conditions).Message).To(ContainSubstring(`"late-publisher"`))
 		Eventually(func() []string { return eventReasons(offer) }).Should(ContainElement("PublisherNotFound"))
 
-		create(testenv.Publisher(ns, "late-publisher", prog.Name))
+		create(build.Publisher(ns, "late-publisher", build.Following(prog.Name)))
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(offer)().Status.Conditions })).Should(Equal("Live"))
 		Expect(readyCondition(offer.Status.Conditions).Status).To(Equal(metav1.ConditionTrue))
 	})
 
 	It("shows OfferNotFound on a sales line and counts it when the offer is created", func() {
-		prog := testenv.Program()
-		pub := testenv.Publisher(ns, "contoso", prog.Name)
-		rec := testenv.SalesRecord(ns, "early", "late-offer", "30000", "USD", now.Add(-time.Hour))
+		prog := build.Program()
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name))
+		rec := build.SalesRecord(ns, "early", "late-offer", "30000", "USD", now.Add(-time.Hour))
 		create(prog, pub, rec)
 		Eventually(func() string { return fetch(rec)().Status.Reason }).Should(Equal(v1alpha1.SalesOfferNotFound))
 		Expect(readyCondition(rec.Status.Conditions).Status).To(Equal(metav1.ConditionFalse))
 
-		create(testenv.Offer(ns, "late-offer", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour)))
+		create(build.Offer(ns, "late-offer", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour)))
 		Eventually(func() bool { return fetch(rec)().Status.Counted }).Should(BeTrue())
 		Expect(rec.Status.Publisher).To(Equal("contoso"))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 	})
 
 	It("shows ProgramNotFound on a publisher and computes its tier once the program exists", func() {
-		prog := testenv.Program()
-		pub := testenv.Publisher(ns, "contoso", prog.Name)
-		create(pub, testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour)),
-			testenv.SalesRecord(ns, "l", "saas", "30000", "USD", now.Add(-time.Hour)))
+		prog := build.Program()
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name))
+		create(pub, build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour)),
+			build.SalesRecord(ns, "l", "saas", "30000", "USD", now.Add(-time.Hour)))
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(pub)().Status.Conditions })).Should(Equal("ProgramNotFound"))
 		Expect(readyCondition(pub.Status.Conditions).Status).To(Equal(metav1.ConditionFalse))
 		Expect(pub.Status.Tier).To(Equal(int32(0)))
@@ -67,9 +68,9 @@ var _ = Describe("References to missing objects", func() {
 	It("shows a program that names a benefit missing from its catalog as not Ready, and publishers with it", func() {
 		// Admission refuses such a program; one stored before its rules
 		// existed still reaches the operator, which checks again.
-		prog := testenv.Program()
+		prog := build.Program()
 		prog.Spec.Tiers[2].Benefits = append(prog.Spec.Tiers[2].Benefits, "no-such-benefit")
-		pub := testenv.Publisher(ns, "contoso", prog.Name)
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name))
 		Expect(testenv.CreateWithoutValidation(bg, k8sClient, prog)).To(Succeed())
 		create(pub)
 		Eventually(readyReasonOf(func() []metav1.Condition { return fetch(prog)().Status.Conditions })).Should(Equal("UnknownBenefit"))
@@ -87,10 +88,10 @@ var _ = Describe("Status writes", func() {
 	It("writes no status when a reconcile changes nothing", func() {
 		ns := newNamespace()
 		now := fakeClock.Now()
-		prog := testenv.Program()
-		pub := testenv.Publisher(ns, "contoso", prog.Name)
-		offer := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
-		rec := testenv.SalesRecord(ns, "l", "saas", "30000", "USD", now.Add(-time.Hour))
+		prog := build.Program()
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name))
+		offer := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+		rec := build.SalesRecord(ns, "l", "saas", "30000", "USD", now.Add(-time.Hour))
 		create(prog, pub, offer, rec)
 
 		// The final statuses, each computed from every object: no later

@@ -18,11 +18,12 @@ import (
 )
 
 // DefaultMaxConcurrentReconciles is how many objects of one kind each
-// controller reconciles at once unless told otherwise: measured by make
-// bench-scale (README, "Scale benchmark"), 4 keeps 2 cores busy during
-// convergence, about 1.8 times faster than one worker. Related objects
-// never race into a wrong status: one-time grants (B3) are decided under a
-// lock and status patches are optimistic.
+// controller reconciles at once unless told otherwise: several, so that
+// while some reconciles wait on the API server (a status write, B3's fresh
+// read) others use the CPU; docs/benchmarks.md has the measurements this
+// default was chosen by. Related objects never race into a wrong status:
+// one-time grants (B3) are decided under a lock and status patches are
+// optimistic.
 const DefaultMaxConcurrentReconciles = 4
 
 // DefaultResyncPeriod is how often every object is reconciled with no
@@ -118,8 +119,8 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 // cache (a lookup of the kind in the scheme each time): the controllers
 // read only the operator's own kinds, all cached, and they read a few
 // times per reconcile (a sales line reads its offer, publisher and
-// program), where that question was a quarter of a cached read's cost (make
-// bench-scale, profiled). Writes go to the manager's client.
+// program), so the answer is known and asking is a cost on every read of
+// the hottest path. Writes go to the manager's client.
 type cacheReads struct {
 	client.Client
 	cache client.Reader

@@ -9,7 +9,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var _ = Describe("Tier engine", func() {
@@ -23,27 +23,27 @@ var _ = Describe("Tier engine", func() {
 	BeforeEach(func() {
 		ns = newNamespace()
 		now = fakeClock.Now()
-		prog = testenv.Program()
-		pub = testenv.Publisher(ns, "contoso", prog.Name)
+		prog = build.Program()
+		pub = build.Publisher(ns, "contoso", build.Following(prog.Name))
 		create(prog, pub)
 	})
 
 	It("S6: raises the tier as sales lines arrive", func() {
-		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		create(build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(1)), "T1: any live Transact offer")
 
-		create(testenv.SalesRecord(ns, "line-1", "saas", "20000", "USD", now.Add(-time.Hour)))
+		create(build.SalesRecord(ns, "line-1", "saas", "20000", "USD", now.Add(-time.Hour)))
 		Eventually(publisherSales(pub)).Should(Equal(v1alpha1.DerivedMoney("20000.00")))
 		Expect(fetch(pub)().Status.Tier).To(Equal(int32(1)))
 		Expect(pub.Status.NextTier).NotTo(BeNil())
 		Expect(pub.Status.NextTier.Level).To(Equal(int32(2)))
 		Expect(pub.Status.NextTier.BilledSalesMissing).To(Equal(v1alpha1.DerivedMoney("5000.00")), "S7: what is missing")
 
-		create(testenv.SalesRecord(ns, "line-2", "saas", "5000.01", "USD", now.Add(-time.Hour)))
+		create(build.SalesRecord(ns, "line-2", "saas", "5000.01", "USD", now.Add(-time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		Expect(fetch(pub)().Status.BilledSales).To(Equal(v1alpha1.DerivedMoney("25000.01")), "S2: exact sum")
 
-		create(testenv.SalesRecord(ns, "line-3", "saas", "74999.99", "USD", now.Add(-time.Hour)))
+		create(build.SalesRecord(ns, "line-3", "saas", "74999.99", "USD", now.Add(-time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(3)))
 		p := fetch(pub)()
 		Expect(p.Status.BilledSales).To(Equal(v1alpha1.DerivedMoney("100000.00")))
@@ -58,13 +58,13 @@ var _ = Describe("Tier engine", func() {
 		// The field indexes answer lists within one namespace: a publisher's
 		// offers, an offer's lines (indexInNamespaces).
 		other := newNamespace()
-		twin := testenv.Publisher(other, pub.Name, prog.Name)
+		twin := build.Publisher(other, pub.Name, build.Following(prog.Name))
 		create(twin)
-		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
-			testenv.Offer(other, "saas", twin.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
-			testenv.SalesRecord(ns, "line-1", "saas", "20000", "USD", now.Add(-time.Hour)),
-			testenv.SalesRecord(other, "line-1", "saas", "7000", "USD", now.Add(-time.Hour)),
-			testenv.SalesRecord(other, "line-2", "saas", "100", "USD", now.Add(-time.Hour)))
+		create(build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			build.Offer(other, "saas", twin.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			build.SalesRecord(ns, "line-1", "saas", "20000", "USD", now.Add(-time.Hour)),
+			build.SalesRecord(other, "line-1", "saas", "7000", "USD", now.Add(-time.Hour)),
+			build.SalesRecord(other, "line-2", "saas", "100", "USD", now.Add(-time.Hour)))
 		Eventually(publisherSales(pub)).Should(Equal(v1alpha1.DerivedMoney("20000.00")))
 		Eventually(publisherSales(twin)).Should(Equal(v1alpha1.DerivedMoney("7100.00")))
 		Expect(fetch(pub)().Status.SalesRecords.Counted).To(Equal(int32(1)))
@@ -74,8 +74,8 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S1: sales of offers that are not Transact do not count", func() {
-		create(testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(-24*time.Hour)),
-			testenv.SalesRecord(ns, "trial-line", "trial", "50000", "USD", now.Add(-time.Hour)))
+		create(build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(-24*time.Hour)),
+			build.SalesRecord(ns, "trial-line", "trial", "50000", "USD", now.Add(-time.Hour)))
 		rec := &v1alpha1.SalesRecord{}
 		rec.Namespace, rec.Name = ns, "trial-line"
 		Eventually(func() string { return fetch(rec)().Status.Reason }).Should(Equal(v1alpha1.SalesOfferNotTransact))
@@ -87,9 +87,9 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S3: lowers the tier when a line is proven fraudulent or cancelled", func() {
-		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
-		big := testenv.SalesRecord(ns, "big", "saas", "80000", "USD", now.Add(-time.Hour))
-		small := testenv.SalesRecord(ns, "small", "saas", "30000", "USD", now.Add(-time.Hour))
+		create(build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		big := build.SalesRecord(ns, "big", "saas", "80000", "USD", now.Add(-time.Hour))
+		small := build.SalesRecord(ns, "small", "saas", "30000", "USD", now.Add(-time.Hour))
 		create(big, small)
 		Eventually(publisherTier(pub)).Should(Equal(int32(3)))
 
@@ -108,16 +108,16 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S3: a line with fraud only Suspected still counts", func() {
-		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
-		s := testenv.SalesRecord(ns, "suspect", "saas", "30000", "USD", now.Add(-time.Hour))
+		create(build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		s := build.SalesRecord(ns, "suspect", "saas", "30000", "USD", now.Add(-time.Hour))
 		s.Spec.Fraud = v1alpha1.FraudSuspected
 		create(s)
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 	})
 
 	It("S2: counts a line in a currency without a rate as soon as the program adds the rate", func() {
-		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
-		eur := testenv.SalesRecord(ns, "eur-line", "saas", "25000", "EUR", now.Add(-time.Hour))
+		create(build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)))
+		eur := build.SalesRecord(ns, "eur-line", "saas", "25000", "EUR", now.Add(-time.Hour))
 		create(eur)
 		Eventually(func() string { return fetch(eur)().Status.Reason }).Should(Equal(v1alpha1.SalesNoExchangeRate))
 		cond := readyCondition(eur.Status.Conditions)
@@ -138,24 +138,24 @@ var _ = Describe("Tier engine", func() {
 	})
 
 	It("S5: counts seats only for Microsoft 365 apps and only before the cut-off", func() {
-		m365 := testenv.Offer(ns, "teams-app", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+		m365 := build.Offer(ns, "teams-app", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 		m365.Spec.ProductFamily = v1alpha1.ProductFamilySaaS
 		m365.Spec.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"Teams"}
-		vm := testenv.Offer(ns, "vm", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+		vm := build.Offer(ns, "vm", pub.Name, v1alpha1.ListingTypeTransact, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
 		vm.Spec.ProductFamily = v1alpha1.ProductFamilyVirtualMachine
 		create(m365, vm)
 
 		withSeats := func(s *v1alpha1.SalesRecord, n int64) *v1alpha1.SalesRecord { s.Spec.Seats = n; return s }
 		create(
-			withSeats(testenv.SalesRecord(ns, "m365-before", "teams-app", "10", "USD", time.Date(2021, 6, 30, 23, 59, 59, 0, time.UTC)), 60),
-			withSeats(testenv.SalesRecord(ns, "m365-after", "teams-app", "10", "USD", time.Date(2021, 7, 1, 0, 0, 0, 0, time.UTC)), 500),
-			withSeats(testenv.SalesRecord(ns, "vm-before", "vm", "10", "USD", time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)), 500),
+			withSeats(build.SalesRecord(ns, "m365-before", "teams-app", "10", "USD", time.Date(2021, 6, 30, 23, 59, 59, 0, time.UTC)), 60),
+			withSeats(build.SalesRecord(ns, "m365-after", "teams-app", "10", "USD", time.Date(2021, 7, 1, 0, 0, 0, 0, time.UTC)), 500),
+			withSeats(build.SalesRecord(ns, "vm-before", "vm", "10", "USD", time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)), 500),
 		)
 		Eventually(func() int32 { return fetch(pub)().Status.SalesRecords.Counted }).Should(Equal(int32(3)))
 		Expect(pub.Status.Seats).To(Equal(int64(60)))
 		Expect(pub.Status.Tier).To(Equal(int32(1)))
 
-		create(withSeats(testenv.SalesRecord(ns, "m365-more", "teams-app", "10", "USD", time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)), 40))
+		create(withSeats(build.SalesRecord(ns, "m365-more", "teams-app", "10", "USD", time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)), 40))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)), "100 seats reach tier 2")
 		Expect(fetch(pub)().Status.Seats).To(Equal(int64(100)))
 	})
@@ -163,8 +163,8 @@ var _ = Describe("Tier engine", func() {
 	It("S4: drops a Trailing12Months publisher at the instant a line ages out", func() {
 		update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.SalesWindow = v1alpha1.SalesWindowTrailing12Months })
 		billed := fakeClock.Now().Add(-time.Hour).Truncate(time.Second)
-		create(testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
-			testenv.SalesRecord(ns, "old", "saas", "30000", "USD", billed))
+		create(build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, billed.Add(-24*time.Hour)),
+			build.SalesRecord(ns, "old", "saas", "30000", "USD", billed))
 		Eventually(publisherTier(pub)).Should(Equal(int32(2)))
 		// Twelve calendar months, month end clamped: the shared clock may sit
 		// on 29 February, whose "one year later" is 28 February, not the
@@ -185,12 +185,12 @@ var _ = Describe("Tier engine", func() {
 
 	It("re-tiers every publisher a program governs when the program changes", func() {
 		ns2 := newNamespace()
-		pub2 := testenv.Publisher(ns2, "fabrikam", prog.Name)
+		pub2 := build.Publisher(ns2, "fabrikam", build.Following(prog.Name))
 		create(pub2,
-			testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
-			testenv.Offer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
-			testenv.SalesRecord(ns, "l", "saas", "15000", "USD", now.Add(-time.Hour)),
-			testenv.SalesRecord(ns2, "l", "saas", "12000", "USD", now.Add(-time.Hour)))
+			build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			build.Offer(ns2, "saas", pub2.Name, v1alpha1.ListingTypeTransact, now.Add(-24*time.Hour)),
+			build.SalesRecord(ns, "l", "saas", "15000", "USD", now.Add(-time.Hour)),
+			build.SalesRecord(ns2, "l", "saas", "12000", "USD", now.Add(-time.Hour)))
 		Eventually(publisherTier(pub)).Should(Equal(int32(1)))
 		Eventually(publisherTier(pub2)).Should(Equal(int32(1)))
 
@@ -201,7 +201,7 @@ var _ = Describe("Tier engine", func() {
 
 	It("O2: turns a scheduled offer Live at its instant, and the publisher's tier with it", func() {
 		liveAt := fakeClock.Now().Add(2 * time.Hour).Truncate(time.Second)
-		offer := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
+		offer := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
 		create(offer)
 		Eventually(func() v1alpha1.OfferPhase { return fetch(offer)().Status.Phase }).Should(Equal(v1alpha1.OfferScheduled))
 		Eventually(publisherTier(pub)).Should(Equal(int32(0)))
@@ -223,8 +223,8 @@ var _ = Describe("Tier engine", func() {
 
 	It("O3, O4, O7: shows engagement, expiry and ISV Connect on the offer", func() {
 		liveAt := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-		trial := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
-		crm := testenv.Offer(ns, "crm", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
+		trial := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, liveAt)
+		crm := build.Offer(ns, "crm", pub.Name, v1alpha1.ListingTypeTransact, liveAt)
 		crm.Spec.Storefront = v1alpha1.StorefrontAppSource
 		crm.Spec.ProductFamily = v1alpha1.ProductFamilyDynamics365
 		create(trial, crm)

@@ -6,8 +6,11 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // trialFixtures are the objects of the tests that set a lagging cache (a
@@ -21,25 +24,26 @@ func trialFixtures(t *testing.T, liveAt time.Time) (*runtime.Scheme, *v1alpha1.R
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	program := &v1alpha1.RewardsProgram{
-		ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultProgramName},
-		Spec: v1alpha1.RewardsProgramSpec{
-			Tiers: []v1alpha1.Tier{{Level: 1, MinBilledSales: "0"}},
-			Benefits: []v1alpha1.Benefit{{Name: "go-live-blog", Category: v1alpha1.BenefitCategoryTechnical,
-				ListingTypes: []v1alpha1.ListingType{v1alpha1.ListingTypeTrial}}},
-		},
-	}
-	publisher := &v1alpha1.Publisher{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "contoso"},
-		Spec:       v1alpha1.PublisherSpec{MPNID: "4761234", AccountEmail: "partner-center@contoso.com", Enrolled: true},
-	}
-	offer := &v1alpha1.Offer{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "trial", Generation: 1},
-		Spec: v1alpha1.OfferSpec{
-			PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"},
-			Storefront:   v1alpha1.StorefrontAzureMarketplace, ListingType: v1alpha1.ListingTypeTrial,
-			LiveAt: metav1.NewTime(liveAt),
-		},
-	}
+	program := build.Program(build.ProgramName(v1alpha1.DefaultProgramName), build.Tiers(build.Tier(1, "0")),
+		build.Catalog(build.Benefit("go-live-blog", v1alpha1.BenefitCategoryTechnical, v1alpha1.ListingTypeTrial)))
+	publisher := build.Publisher("ns", "contoso")
+	offer := stored(build.Offer("ns", "trial", "contoso", v1alpha1.ListingTypeTrial, liveAt))
 	return scheme, program, publisher, offer
+}
+
+// trialActivation is activation name of go-live-blog for the offer of
+// trialFixtures, created at created, as stored under uid.
+func trialActivation(name, uid string, created time.Time) *v1alpha1.BenefitActivation {
+	a := stored(build.Activation("ns", name, "trial", "go-live-blog", build.CreatedAt(created)))
+	a.UID = types.UID(uid)
+	return a
+}
+
+// revisionOf is the revision recording program's rules, which a grant
+// names.
+func revisionOf(program *v1alpha1.RewardsProgram) *v1alpha1.RewardsProgramRevision {
+	return &v1alpha1.RewardsProgramRevision{
+		ObjectMeta: metav1.ObjectMeta{Name: rewards.RevisionName(program.Name, &program.Spec)},
+		Spec:       v1alpha1.RewardsProgramRevisionSpec{Program: program.Name, Revision: 1, Rules: program.Spec},
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rewardsv1alpha1 "github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Valid base objects. Each table entry starts from one of these and changes
@@ -26,85 +27,45 @@ var (
 	billedAt = metav1.NewTime(time.Date(2024, time.March, 1, 0, 0, 0, 0, time.UTC))
 )
 
+// The namespaced objects are built by the shared builders; a namespace is
+// given when an entry creates them (apply).
+
 func validPublisher() *rewardsv1alpha1.Publisher {
-	return &rewardsv1alpha1.Publisher{
-		ObjectMeta: metav1.ObjectMeta{Name: "contoso"},
-		Spec: rewardsv1alpha1.PublisherSpec{
-			MPNID:        "4761234",
-			DisplayName:  "Contoso Ltd",
-			AccountEmail: "partner-center@contoso.com",
-			Enrolled:     true,
-			ProgramRef:   &rewardsv1alpha1.ProgramReference{Name: "default"},
-			MarketingContact: &rewardsv1alpha1.MarketingContact{
-				User:              "Jane Doe",
-				Email:             "marketing@contoso.com",
-				Phone:             "+14255550100",
-				PreferredLanguage: "en-US",
-			},
-		},
-	}
+	return build.Publisher("", "contoso", build.Following("default"), build.Contact("Jane Doe", "marketing@contoso.com"),
+		func(p *rewardsv1alpha1.Publisher) { p.Spec.DisplayName = "Contoso Ltd" })
 }
 
 func validOffer() *rewardsv1alpha1.Offer {
-	return &rewardsv1alpha1.Offer{
-		ObjectMeta: metav1.ObjectMeta{Name: "contoso-crm"},
-		Spec: rewardsv1alpha1.OfferSpec{
-			PublisherRef:             rewardsv1alpha1.LocalObjectReference{Name: "contoso"},
-			DisplayName:              "Contoso CRM",
-			Storefront:               rewardsv1alpha1.StorefrontAzureMarketplace,
-			ListingType:              rewardsv1alpha1.ListingTypeTransact,
-			ProductFamily:            rewardsv1alpha1.ProductFamilySaaS,
-			Microsoft365Integrations: []rewardsv1alpha1.Microsoft365Integration{"Teams"},
-			LiveAt:                   liveAt,
-		},
-	}
+	return build.Offer("", "contoso-crm", "contoso", rewardsv1alpha1.ListingTypeTransact, liveAt.Time, build.Microsoft365("Teams"),
+		func(o *rewardsv1alpha1.Offer) { o.Spec.DisplayName = "Contoso CRM" })
 }
 
 func validSalesRecord() *rewardsv1alpha1.SalesRecord {
-	return &rewardsv1alpha1.SalesRecord{
-		ObjectMeta: metav1.ObjectMeta{Name: "contoso-crm-2024-03"},
-		Spec: rewardsv1alpha1.SalesRecordSpec{
-			OfferRef:      rewardsv1alpha1.LocalObjectReference{Name: "contoso-crm"},
-			TransactionID: "txn-2024-03-0001",
-			Amount:        "1234.56",
-			Currency:      "USD",
-			BilledAt:      billedAt,
-			Seats:         10,
-			Fraud:         rewardsv1alpha1.FraudNone,
-		},
-	}
+	return build.SalesRecord("", "contoso-crm-2024-03", "contoso-crm", "1234.56", "USD", billedAt.Time,
+		build.Seats(10), build.Fraud(rewardsv1alpha1.FraudNone),
+		func(r *rewardsv1alpha1.SalesRecord) { r.Spec.TransactionID = "txn-2024-03-0001" })
 }
 
 func validActivation() *rewardsv1alpha1.BenefitActivation {
-	return &rewardsv1alpha1.BenefitActivation{
-		ObjectMeta: metav1.ObjectMeta{Name: "contoso-crm-campaign"},
-		Spec: rewardsv1alpha1.BenefitActivationSpec{
-			OfferRef: rewardsv1alpha1.LocalObjectReference{Name: "contoso-crm"},
-			Benefit:  "marketing-campaign",
-		},
-	}
+	return build.Activation("", "contoso-crm-campaign", "contoso-crm", "marketing-campaign")
 }
 
 // validGrant is a grant as the operator writes it, revoked: every field
 // of the record set.
 func validGrant() *rewardsv1alpha1.BenefitGrant {
-	activatedAt := metav1.NewTime(time.Date(2024, time.February, 1, 9, 0, 0, 0, time.UTC))
-	return &rewardsv1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Name: "contoso-analytics-webinar"},
-		Spec: rewardsv1alpha1.BenefitGrantSpec{
-			Activation: rewardsv1alpha1.GrantedActivation{Name: "contoso-analytics-webinar", UID: "0b6f4c1e-2d52-4b8e-9d0a-3f0c7f2d9a11"},
-			Benefit:    "webinar", Category: rewardsv1alpha1.BenefitCategoryMarketing, Offer: "contoso-analytics", Publisher: "contoso",
-			ActivatedAt: activatedAt, ContactDueBy: metav1.NewTime(activatedAt.AddDate(0, 0, 7)),
-			ExpiresAt: &metav1.Time{Time: activatedAt.AddDate(0, 3, 0)},
-			Program:   &rewardsv1alpha1.GrantedUnder{Name: "default", Revision: "default-3f2a9c0d1e"},
-			Revocation: &rewardsv1alpha1.GrantRevocation{
-				Reason: rewardsv1alpha1.RevocationViolation, Message: "publisher \"contoso\" has an IllegalActivity violation (R1)",
-				CausedBy:   &rewardsv1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"},
-				CauseTime:  &metav1.Time{Time: activatedAt.Add(-time.Hour)},
-				RecordedAt: metav1.NewTime(activatedAt.Add(24 * time.Hour)),
-			},
+	activatedAt := time.Date(2024, time.February, 1, 9, 0, 0, 0, time.UTC)
+	return build.Grant("", "contoso-analytics-webinar", "contoso-analytics", "webinar", "contoso", activatedAt,
+		build.ActivationUID("0b6f4c1e-2d52-4b8e-9d0a-3f0c7f2d9a11"),
+		build.ExpiresAt(activatedAt.AddDate(0, 3, 0)),
+		func(g *rewardsv1alpha1.BenefitGrant) {
+			g.Spec.Program = &rewardsv1alpha1.GrantedUnder{Name: "default", Revision: "default-3f2a9c0d1e"}
 		},
-	}
+		build.Revoked(rewardsv1alpha1.GrantRevocation{
+			Reason: rewardsv1alpha1.RevocationViolation, Message: "publisher \"contoso\" has an IllegalActivity violation (R1)",
+			CausedBy:   &rewardsv1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"},
+			CauseTime:  &metav1.Time{Time: activatedAt.Add(-time.Hour)},
+			RecordedAt: metav1.NewTime(activatedAt.Add(24 * time.Hour)),
+		}))
 }
 
 // validRevision is a program revision as the operator writes it.

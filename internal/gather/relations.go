@@ -99,8 +99,8 @@ func (rel Relations) RecordsOfPublisher(ctx context.Context, namespace string, o
 		perOffer = append(perOffer, recs)
 		n += len(recs)
 	}
-	// Sized once: growing a large publisher's slice offer by offer cost
-	// more than evaluating its lines (make bench-scale, profiled).
+	// Sized once: grown offer by offer, a large publisher's slice would be
+	// copied again at every growth, on every evaluation of its lines.
 	all := make([]*v1alpha1.SalesRecord, 0, n)
 	for _, recs := range perOffer {
 		for i := range recs {

@@ -35,8 +35,8 @@ import (
 // those are read again and put in the ledger; the publisher's lines are
 // listed and evaluated all again only when its offers or the rules change,
 // or something in the ledger changed by itself (a line ageing out). So a
-// new line costs about the same for a publisher with 10,000 lines as for
-// one with 60.
+// new line costs the evaluation of that line, not of every line of its
+// publisher.
 type SalesMemo struct {
 	mu       sync.Mutex
 	entries  map[types.NamespacedName]salesEntry

@@ -11,7 +11,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // memoFixture is a publisher's inputs as the cache would list them, and a
@@ -32,7 +32,7 @@ var (
 // newMemoFixture is memoPublisher with one Transact offer live for a year
 // and no line yet.
 func newMemoFixture() *memoFixture {
-	offer := testenv.Offer("ns", "saas", memoPublisher.Name, v1alpha1.ListingTypeTransact, memoNow.AddDate(-1, 0, 0))
+	offer := build.Offer("ns", "saas", memoPublisher.Name, v1alpha1.ListingTypeTransact, memoNow.AddDate(-1, 0, 0))
 	return &memoFixture{offers: []v1alpha1.Offer{*offer}}
 }
 
@@ -66,12 +66,12 @@ func (f *memoFixture) removeLine(name string) {
 }
 
 func (f *memoFixture) addLine(name, amount string, billedAt time.Time) {
-	f.records = append(f.records, *testenv.SalesRecord("ns", name, "saas", amount, "USD", billedAt))
+	f.records = append(f.records, *build.SalesRecord("ns", name, "saas", amount, "USD", billedAt))
 }
 
 // lineChange is a sales line as a watch hears of it: uid at resourceVersion rv.
 func lineChange(uid, rv string) *v1alpha1.SalesRecord {
-	rec := testenv.SalesRecord("ns", uid, "saas", "1", "USD", time.Time{})
+	rec := build.SalesRecord("ns", uid, "saas", "1", "USD", time.Time{})
 	rec.UID, rec.ResourceVersion = types.UID(uid), rv
 	return rec
 }
@@ -79,7 +79,7 @@ func lineChange(uid, rv string) *v1alpha1.SalesRecord {
 // memoProgram is the state of a valid program whose rules differ by their
 // description: another description, another revision of rules.
 func memoProgram(description string, uid types.UID) rewards.ProgramState {
-	prog := testenv.Program()
+	prog := build.Program()
 	prog.Name, prog.UID, prog.Spec.Description = "gold", uid, description
 	return rewards.ProgramStateOf(prog.Name, prog, nil)
 }

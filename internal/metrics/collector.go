@@ -218,7 +218,8 @@ func (c *Collector) collectActivations(ch chan<- prometheus.Metric, activations 
 
 // collectActivationTimes sends an Active activation's contact deadline and
 // expiry and folds its expiry into nextExpiry (by namespace and publisher).
-// It exists to keep collectActivations' loop short enough to read (gocyclo).
+// Only an Active activation has instants ahead of it: a contact is due
+// until it is made (B4), a benefit expires unless it is revoked first.
 func (c *Collector) collectActivationTimes(ch chan<- prometheus.Metric, a *v1alpha1.BenefitActivation, nextExpiry map[nsKey]time.Time) {
 	// An open contact obligation (B4); overdue once the time has passed.
 	if a.Status.Phase == v1alpha1.ActivationActive && a.Status.ContactDueBy != nil && a.Spec.ContactedAt == nil {
@@ -241,9 +242,10 @@ func (c *Collector) collectActivationTimes(ch chan<- prometheus.Metric, a *v1alp
 }
 
 // sendCounts sends the per-phase and per-reason counts: every known phase and
-// reason for each namespace in namespaces (zero when none), then whatever
-// values outside the enums were counted. It consumes perPhase and perReason.
-// It exists to keep collectActivations short enough to read (gocyclo).
+// reason for each namespace in namespaces (zero when none, so that a count
+// that falls to zero reads 0 rather than vanishing from a query), then
+// whatever values outside the enums were counted. It consumes perPhase and
+// perReason.
 func (c *Collector) sendCounts(ch chan<- prometheus.Metric, namespaces map[string]bool, perPhase, perReason map[nsKey]int) {
 	for ns := range namespaces {
 		for _, phase := range activationPhases {

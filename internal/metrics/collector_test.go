@@ -16,12 +16,12 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/metrics"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var _ = Describe("Collector", func() {
@@ -226,7 +226,7 @@ var _ = Describe("Collector", func() {
 		createActivation(ctx, nsA, "open-too", "other-offer", "support", v1alpha1.BenefitActivationStatus{
 			Phase: v1alpha1.ActivationActive, Publisher: "adatum", ContactDueBy: ptrTime(due2), ExpiresAt: ptrTime(t3)})
 		// Contacted already: the obligation is closed.
-		contacted := testenv.BenefitActivation(nsA, "contacted", "offer", "case-study")
+		contacted := build.Activation(nsA, "contacted", "offer", "case-study")
 		contacted.Spec.ContactedAt = ptrTime(due1.Add(-time.Hour))
 		Expect(k8sClient.Create(ctx, contacted)).To(Succeed())
 		contacted.Status = v1alpha1.BenefitActivationStatus{
@@ -325,17 +325,14 @@ func ptrTime(t time.Time) *metav1.Time {
 // createPublisher creates a publisher, then writes its status through the
 // status subresource (create ignores status).
 func createPublisher(ctx context.Context, ns, name string, st v1alpha1.PublisherStatus) {
-	p := &v1alpha1.Publisher{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       v1alpha1.PublisherSpec{MPNID: "4711", AccountEmail: "partner-center@" + name + ".example"},
-	}
+	p := build.Publisher(ns, name, build.NotEnrolled())
 	Expect(k8sClient.Create(ctx, p)).To(Succeed())
 	p.Status = st
 	Expect(k8sClient.Status().Update(ctx, p)).To(Succeed())
 }
 
 func createActivation(ctx context.Context, ns, name, offer, benefit string, st v1alpha1.BenefitActivationStatus) {
-	a := testenv.BenefitActivation(ns, name, offer, benefit)
+	a := build.Activation(ns, name, offer, benefit)
 	Expect(k8sClient.Create(ctx, a)).To(Succeed())
 	a.Status = st
 	Expect(k8sClient.Status().Update(ctx, a)).To(Succeed())
@@ -347,14 +344,7 @@ const grantPublisher = "fabrikam"
 // createGrant creates the BenefitGrant of activation name (of publisher
 // grantPublisher), revoked for reason at t when reason is not "".
 func createGrant(ctx context.Context, ns, name string, reason v1alpha1.RevocationReason, t time.Time) {
-	g := &v1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: v1alpha1.BenefitGrantSpec{
-			Activation: v1alpha1.GrantedActivation{Name: name, UID: "uid-" + types.UID(name)},
-			Benefit:    "benefit", Category: v1alpha1.BenefitCategoryMarketing, Offer: "offer", Publisher: grantPublisher,
-			ActivatedAt: metav1.NewTime(t.Add(-72 * time.Hour)), ContactDueBy: metav1.NewTime(t),
-		},
-	}
+	g := build.Grant(ns, name, "offer", "benefit", grantPublisher, t.Add(-72*time.Hour), build.ActivationUID("uid-"+name), build.ContactDueBy(t))
 	if reason != "" {
 		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: reason, RecordedAt: metav1.NewTime(t), CausedBy: causeOf(reason, g)}
 	}

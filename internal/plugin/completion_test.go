@@ -7,7 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // completions runs cobra's completion request, as kubectl_complete-rewards
@@ -28,10 +28,10 @@ func completions(args ...string) ([]string, string) {
 var _ = Describe("completion", func() {
 	It("completes commands, kinds, flag values and the names of objects in the namespace", func() {
 		ns := newNamespace()
-		create(testenv.Publisher(ns, "contoso", ""), testenv.Publisher(ns, "fabrikam", ""),
-			testenv.BenefitActivation(ns, "contoso-case-study", "saas", "case-study"),
-			testenv.BenefitActivation(ns, "contoso-badge", "saas", "listing-badge"),
-			testenv.BenefitActivation(ns, "fabrikam-badge", "vm", "listing-badge"))
+		create(build.Publisher(ns, "contoso"), build.Publisher(ns, "fabrikam"),
+			build.Activation(ns, "contoso-case-study", "saas", "case-study"),
+			build.Activation(ns, "contoso-badge", "saas", "listing-badge"),
+			build.Activation(ns, "fabrikam-badge", "vm", "listing-badge"))
 
 		names, directive := completions("")
 		Expect(names).To(ContainElements("explain", "simulate", "import", "report", "contacts", "version", "completion"))

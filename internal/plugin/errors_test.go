@@ -8,6 +8,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var _ = Describe("command line errors", func() {
@@ -48,7 +49,7 @@ var _ = Describe("command line errors", func() {
 var _ = Describe("a namespace that does not exist", func() {
 	It("is one error, exit 2, for every command that reads a namespace", func() {
 		ns := newNamespace() + "-typo"
-		program := programFile(testenv.Program())
+		program := programFile(build.Program())
 		sales := writeFile("sales.csv", []byte("offer,transactionId,amount,currency,billedAt\nsaas,INV-1,1.00,USD,2026-11-01T00:00:00Z\n"))
 		for _, args := range [][]string{
 			{"explain", "publisher", "contoso"},
@@ -80,7 +81,7 @@ var _ = Describe("a cluster without the rewards CRDs", Ordered, func() {
 	})
 
 	It("is one error, exit 2, for every command that reads the rewards kinds", func() {
-		program := programFile(testenv.Program())
+		program := programFile(build.Program())
 		sales := writeFile("sales.csv", []byte("offer,transactionId,amount,currency,billedAt\nsaas,INV-1,1.00,USD,2026-11-01T00:00:00Z\n"))
 		for _, args := range [][]string{
 			{"explain", "publisher", "contoso", "-n", "default"},

@@ -15,6 +15,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // row matches a line of an aligned table holding the given cells in order,
@@ -38,29 +39,29 @@ var _ = Describe("explain publisher", func() {
 	It("S7: shows the tier, breakdown, forecast and benefits of the publisher's status, and the forecast comes true at its instant", func() {
 		ns := newNamespace()
 		now := fakeClock.Now().Truncate(time.Second)
-		prog := testenv.Program()
+		prog := build.Program()
 		prog.Spec.SalesWindow = v1alpha1.SalesWindowTrailing12Months
 		prog.Spec.ExchangeRates = []v1alpha1.ExchangeRate{{Currency: "EUR", Rate: "1.08"}}
 		// The fraud below is on offer vm: with scope Offer it holds only
 		// vm's benefits (R3), and saas's show their tier.
 		prog.Spec.Revocation.FraudScope = v1alpha1.FraudScopeOffer
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
 		longAgo := now.AddDate(-2, 0, 0)
 		bigBilled := now.AddDate(0, -11, 0)
 		create(prog, pub,
-			testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, longAgo),
-			testenv.Offer(ns, "vm", pub.Name, v1alpha1.ListingTypeTransact, longAgo),
-			testenv.SalesRecord(ns, "saas-big", "saas", "20000", "USD", bigBilled),
-			testenv.SalesRecord(ns, "saas-eur", "saas", "5000", "EUR", now.AddDate(0, -2, 0)),
-			testenv.SalesRecord(ns, "vm-1", "vm", "3000", "USD", now.AddDate(0, -6, 0)),
-			testenv.SalesRecord(ns, "chf", "vm", "700", "CHF", now.AddDate(0, -1, 0)),
-			testenv.SalesRecord(ns, "aged", "saas", "10000", "USD", now.AddDate(0, -13, 0)),
-			testenv.BenefitActivation(ns, "saas-case-study", "saas", "case-study"),
-			testenv.BenefitActivation(ns, "saas-campaign", "saas", "campaign"),
+			build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, longAgo),
+			build.Offer(ns, "vm", pub.Name, v1alpha1.ListingTypeTransact, longAgo),
+			build.SalesRecord(ns, "saas-big", "saas", "20000", "USD", bigBilled),
+			build.SalesRecord(ns, "saas-eur", "saas", "5000", "EUR", now.AddDate(0, -2, 0)),
+			build.SalesRecord(ns, "vm-1", "vm", "3000", "USD", now.AddDate(0, -6, 0)),
+			build.SalesRecord(ns, "chf", "vm", "700", "CHF", now.AddDate(0, -1, 0)),
+			build.SalesRecord(ns, "aged", "saas", "10000", "USD", now.AddDate(0, -13, 0)),
+			build.Activation(ns, "saas-case-study", "saas", "case-study"),
+			build.Activation(ns, "saas-campaign", "saas", "campaign"),
 		)
-		fraud := testenv.SalesRecord(ns, "fraud", "vm", "90000", "USD", now.AddDate(0, -3, 0))
+		fraud := build.SalesRecord(ns, "fraud", "vm", "90000", "USD", now.AddDate(0, -3, 0))
 		fraud.Spec.Fraud = v1alpha1.FraudProven
-		cancelled := testenv.SalesRecord(ns, "cancelled", "saas", "2400", "USD", now.AddDate(0, -4, 0))
+		cancelled := build.SalesRecord(ns, "cancelled", "saas", "2400", "USD", now.AddDate(0, -4, 0))
 		cancelled.Spec.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase}
 		create(fraud, cancelled)
 
@@ -155,14 +156,14 @@ var _ = Describe("explain activation", func() {
 	It("B2: walks the prerequisites in order with ✓ and ✗; the first ✗ is the reason the activation is Pending", func() {
 		ns := newNamespace()
 		now := fakeClock.Now()
-		prog := testenv.Program()
-		pub := testenv.Publisher(ns, "fabrikam", prog.Name)
+		prog := build.Program()
+		pub := build.Publisher(ns, "fabrikam", build.Following(prog.Name))
 		pub.Spec.Enrolled = false
 		create(prog, pub,
-			testenv.Offer(ns, "backup", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(0, -1, 0)),
-			testenv.BenefitActivation(ns, "backup-campaign", "backup", "campaign"),
-			testenv.BenefitActivation(ns, "orphan", "no-such-offer", "campaign"))
-		act := testenv.BenefitActivation(ns, "backup-campaign", "", "")
+			build.Offer(ns, "backup", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(0, -1, 0)),
+			build.Activation(ns, "backup-campaign", "backup", "campaign"),
+			build.Activation(ns, "orphan", "no-such-offer", "campaign"))
+		act := build.Activation(ns, "backup-campaign", "", "")
 		Eventually(func() string { return readyReason(fetch(act)().Status.Conditions) }).Should(Equal("NotEnrolled"))
 
 		r := kubectlRewards("explain", "activation", "backup-campaign", "-n", ns)
@@ -191,13 +192,13 @@ var _ = Describe("explain activation", func() {
 		}
 
 		By("B3: a one-time benefit granted to one activation is used: the other waits on it")
-		create(testenv.Offer(ns, "workshop", pub.Name, v1alpha1.ListingTypeConsulting, now.Add(-time.Hour)))
+		create(build.Offer(ns, "workshop", pub.Name, v1alpha1.ListingTypeConsulting, now.Add(-time.Hour)))
 		update := func(p *v1alpha1.Publisher) { p.Spec.Enrolled = true }
 		Expect(testenv.UpdateWithRetry(bg, k8sClient, pub, update)).To(Succeed())
-		first := testenv.BenefitActivation(ns, "workshop-consult", "workshop", "presales-consult")
+		first := build.Activation(ns, "workshop-consult", "workshop", "presales-consult")
 		create(first)
 		Eventually(func() v1alpha1.ActivationPhase { return fetch(first)().Status.Phase }).Should(Equal(v1alpha1.ActivationActive))
-		second := testenv.BenefitActivation(ns, "workshop-consult-again", "workshop", "presales-consult")
+		second := build.Activation(ns, "workshop-consult-again", "workshop", "presales-consult")
 		create(second)
 		Eventually(func() string { return readyReason(fetch(second)().Status.Conditions) }).Should(Equal("AlreadyUsed"))
 		r = kubectlRewards("explain", "activation", "workshop-consult-again", "-n", ns)

@@ -23,6 +23,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var (
@@ -62,7 +63,7 @@ func BenchmarkImportSales(b *testing.B) {
 			b.Fatal(err)
 		}
 		// The offer exists (no warning per line); its publisher does not.
-		if err := c.Create(context.Background(), testenv.Offer(ns, "saas", "not-here", v1alpha1.ListingTypeTransact, billed.AddDate(-1, 0, 0))); err != nil {
+		if err := c.Create(context.Background(), build.Offer(ns, "saas", "not-here", v1alpha1.ListingTypeTransact, billed.AddDate(-1, 0, 0))); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -16,7 +16,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // fieldOwners maps each spec field of a SalesRecord (by its managed-fields
@@ -55,7 +55,7 @@ var _ = Describe("import sales and what others recorded", func() {
 		ns = newNamespace()
 		at := fakeClock.Now().Add(-time.Hour).Truncate(time.Second)
 		billed = at.Format(time.RFC3339)
-		create(testenv.Offer(ns, "saas", "not-here", v1alpha1.ListingTypeTransact, at.AddDate(-1, 0, 0)))
+		create(build.Offer(ns, "saas", "not-here", v1alpha1.ListingTypeTransact, at.AddDate(-1, 0, 0)))
 	})
 
 	It("S3: never clears a fraud or cancellation finding someone else recorded; the file's own columns set them; a conflicting value is refused", func() {

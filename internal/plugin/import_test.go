@@ -11,7 +11,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // salesRecords lists the SalesRecords of a namespace.
@@ -38,7 +38,7 @@ var _ = Describe("import sales", func() {
 		// warning each; its publisher does not, so the operator does not
 		// recompute a tier over thousands of lines at each one: the
 		// import, not the operator, is under test.
-		create(testenv.Offer(ns, "saas", "not-here", v1alpha1.ListingTypeTransact, billed.AddDate(-1, 0, 0)))
+		create(build.Offer(ns, "saas", "not-here", v1alpha1.ListingTypeTransact, billed.AddDate(-1, 0, 0)))
 	})
 
 	It("imports a 10,000-line CSV, refusing a malformed row with its line number, and a second import writes nothing", func() {

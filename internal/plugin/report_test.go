@@ -15,6 +15,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // grantOf reads the BenefitGrant of the activation name in ns.
@@ -32,18 +33,18 @@ var _ = Describe("report", func() {
 	It("lists the grants issued, expired and revoked in a period, from the grants, including those whose activation was deleted", func() {
 		ns := newNamespace()
 		now := fakeClock.Now().Truncate(time.Second)
-		prog := testenv.Program()
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
+		prog := build.Program()
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
 		// The Trial offer went live three months ago less an hour: its
 		// benefits expire (O4) an hour from now.
 		trialLive := now.AddDate(0, -3, 0).Add(time.Hour)
-		badge := testenv.BenefitActivation(ns, "saas-badge", "saas", "listing-badge")
-		caseStudy := testenv.BenefitActivation(ns, "saas-case-study", "saas", "case-study")
-		consult := testenv.BenefitActivation(ns, "trial-consult", "trial", "presales-consult")
+		badge := build.Activation(ns, "saas-badge", "saas", "listing-badge")
+		caseStudy := build.Activation(ns, "saas-case-study", "saas", "case-study")
+		consult := build.Activation(ns, "trial-consult", "trial", "presales-consult")
 		create(prog, pub,
-			testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0)),
-			testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, trialLive),
-			testenv.SalesRecord(ns, "line", "saas", "30000", "USD", now.Add(-time.Hour)),
+			build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0)),
+			build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, trialLive),
+			build.SalesRecord(ns, "line", "saas", "30000", "USD", now.Add(-time.Hour)),
 			badge, caseStudy, consult)
 		for _, a := range []*v1alpha1.BenefitActivation{badge, caseStudy, consult} {
 			waitForPhase(a, v1alpha1.ActivationActive)
@@ -125,21 +126,21 @@ var _ = Describe("report", func() {
 var _ = Describe("contacts", func() {
 	It("B4: lists the Active benefits whose contact is due, by due date, with the publisher's contact; --overdue those past due", func() {
 		ns := newNamespace()
-		prog := testenv.Program()
-		pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-		technical := testenv.Publisher(ns, "northwind", prog.Name)
+		prog := build.Program()
+		pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+		technical := build.Publisher(ns, "northwind", build.Following(prog.Name))
 		now := fakeClock.Now()
-		first := testenv.BenefitActivation(ns, "saas-badge", "saas", "listing-badge")
+		first := build.Activation(ns, "saas-badge", "saas", "listing-badge")
 		create(prog, pub, technical,
-			testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0)),
-			testenv.Offer(ns, "workshop", technical.Name, v1alpha1.ListingTypeConsulting, now.Add(-time.Hour)),
-			testenv.SalesRecord(ns, "line", "saas", "30000", "USD", now.Add(-time.Hour)),
-			first, testenv.BenefitActivation(ns, "saas-campaign", "saas", "campaign"))
+			build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0)),
+			build.Offer(ns, "workshop", technical.Name, v1alpha1.ListingTypeConsulting, now.Add(-time.Hour)),
+			build.SalesRecord(ns, "line", "saas", "30000", "USD", now.Add(-time.Hour)),
+			first, build.Activation(ns, "saas-campaign", "saas", "campaign"))
 		waitForPhase(first, v1alpha1.ActivationActive)
 
 		fakeClock.Step(24 * time.Hour)
-		second := testenv.BenefitActivation(ns, "saas-case-study", "saas", "case-study")
-		third := testenv.BenefitActivation(ns, "workshop-consult", "workshop", "presales-consult")
+		second := build.Activation(ns, "saas-case-study", "saas", "case-study")
+		third := build.Activation(ns, "workshop-consult", "workshop", "presales-consult")
 		create(second, third)
 		waitForPhase(second, v1alpha1.ActivationActive)
 		waitForPhase(third, v1alpha1.ActivationActive)

@@ -258,9 +258,10 @@ func rowSpec(get func(string) string) (salesRow, string) {
 	return row, ""
 }
 
-// textFieldsReason checks the offer, transaction id, amount and currency of
-// s; a non-empty reason names the first field that is wrong and how. It
-// exists to keep rowSpec short (gocyclo).
+// textFieldsReason checks the text fields of s (offer, transaction id,
+// amount, currency) by the patterns and bounds of the SalesRecord schema,
+// so that a row the API server would refuse is refused before any write; a
+// non-empty reason names the first field that is wrong and how.
 func textFieldsReason(s *v1alpha1.SalesRecordSpec) string {
 	switch {
 	case s.OfferRef.Name == "":
@@ -281,8 +282,8 @@ func textFieldsReason(s *v1alpha1.SalesRecordSpec) string {
 
 // cancellationOf builds a row's cancellation from its cancellationReason and
 // cancellationTime columns (nil when the row is not cancelled); a non-empty
-// reason says what is wrong with them. It exists to keep rowSpec short
-// (gocyclo).
+// reason says what is wrong with them. The two columns are one field of the
+// spec: a time without a reason has nowhere to go, and is refused.
 func cancellationOf(reason v1alpha1.CancellationReason, at string) (*v1alpha1.Cancellation, string) {
 	switch reason {
 	case "":

@@ -263,7 +263,7 @@ func apiMessage(err error) string {
 }
 
 // writeSimulation prints the report to o.Out as JSON, YAML or, when output
-// is "", a table. It exists to keep simulate short (gocyclo).
+// is "", a table: the same report in every format.
 func (o *Options) writeSimulation(report SimulationReport, output string) error {
 	switch output {
 	case outputJSON:

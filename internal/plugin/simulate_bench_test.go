@@ -9,7 +9,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // benchPublishers is 1,000 publishers of program "default" with 3
@@ -22,16 +22,16 @@ func benchPublishers(now time.Time) []*publisherObjects {
 	out := make([]*publisherObjects, publishers)
 	for p := range out {
 		ns := fmt.Sprintf("ns-%d", p%50)
-		po := &publisherObjects{publisher: testenv.Publisher(ns, fmt.Sprintf("pub-%04d", p), "")}
+		po := &publisherObjects{publisher: build.Publisher(ns, fmt.Sprintf("pub-%04d", p))}
 		for o := range offersEach {
-			po.offers = append(po.offers, *testenv.Offer(ns, fmt.Sprintf("pub-%04d-offer-%d", p, o), po.publisher.Name, v1alpha1.ListingTypeTransact, now.AddDate(-3, 0, 0)))
+			po.offers = append(po.offers, *build.Offer(ns, fmt.Sprintf("pub-%04d-offer-%d", p, o), po.publisher.Name, v1alpha1.ListingTypeTransact, now.AddDate(-3, 0, 0)))
 		}
 		for l := range linesEach {
 			offer := po.offers[l%offersEach].Name
 			// Publisher p sells about 100*p in all: tiers 1 to 3.
 			amount := fmt.Sprintf("%d.%02d", 1+p*100/linesEach, l)
 			billed := now.Add(-time.Duration(l+1) * 12 * 24 * time.Hour)
-			r := testenv.SalesRecord(ns, fmt.Sprintf("%s-line-%02d", po.publisher.Name, l), offer, amount, currencies[l%len(currencies)], billed)
+			r := build.SalesRecord(ns, fmt.Sprintf("%s-line-%02d", po.publisher.Name, l), offer, amount, currencies[l%len(currencies)], billed)
 			switch {
 			case l%20 == 0:
 				r.Spec.Fraud = v1alpha1.FraudProven
@@ -41,8 +41,8 @@ func benchPublishers(now time.Time) []*publisherObjects {
 			po.records = append(po.records, *r)
 		}
 		po.activations = []v1alpha1.BenefitActivation{
-			*testenv.BenefitActivation(ns, po.publisher.Name+"-badge", po.offers[0].Name, "listing-badge"),
-			*testenv.BenefitActivation(ns, po.publisher.Name+"-case-study", po.offers[0].Name, "case-study"),
+			*build.Activation(ns, po.publisher.Name+"-badge", po.offers[0].Name, "listing-badge"),
+			*build.Activation(ns, po.publisher.Name+"-case-study", po.offers[0].Name, "case-study"),
 		}
 		out[p] = po
 	}
@@ -50,7 +50,7 @@ func benchPublishers(now time.Time) []*publisherObjects {
 }
 
 func benchRules(b *testing.B, mods ...func(*v1alpha1.RewardsProgramSpec)) *rewards.Rules {
-	prog := testenv.Program()
+	prog := build.Program()
 	prog.Spec.ExchangeRates = []v1alpha1.ExchangeRate{{Currency: "EUR", Rate: "1.08"}, {Currency: "GBP", Rate: "1.27"}}
 	for _, m := range mods {
 		m(&prog.Spec)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/plugin"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // programFile writes prog as a YAML manifest, as a GitOps repository
@@ -37,16 +37,16 @@ var _ = Describe("simulate", func() {
 	BeforeEach(func() {
 		ns = newNamespace()
 		now := fakeClock.Now()
-		prog = testenv.Program()
+		prog = build.Program()
 		create(prog)
 		for name, amount := range map[string]string{"drops": "30000", "stays": "60000", "higher": "150000", "lower": "1000"} {
-			pub := testenv.WithContact(testenv.Publisher(ns, name, prog.Name))
+			pub := build.Publisher(ns, name, build.Following(prog.Name), build.WithContact())
 			create(pub,
-				testenv.Offer(ns, name+"-saas", name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0)),
-				testenv.SalesRecord(ns, name+"-line", name+"-saas", amount, "USD", now.Add(-time.Hour)))
+				build.Offer(ns, name+"-saas", name, v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0)),
+				build.SalesRecord(ns, name+"-line", name+"-saas", amount, "USD", now.Add(-time.Hour)))
 		}
-		create(testenv.BenefitActivation(ns, "drops-case-study", "drops-saas", "case-study"))
-		act := testenv.BenefitActivation(ns, "drops-case-study", "", "")
+		create(build.Activation(ns, "drops-case-study", "drops-saas", "case-study"))
+		act := build.Activation(ns, "drops-case-study", "", "")
 		Eventually(func() v1alpha1.ActivationPhase { return fetch(act)().Status.Phase }).Should(Equal(v1alpha1.ActivationActive))
 	})
 

@@ -11,24 +11,22 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestReportGrants(t *testing.T) {
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
 	mt := func(d int) *metav1.Time { t := metav1.NewTime(day(d)); return &t }
 	grant := func(name, publisher string, issued int, expires *metav1.Time, revoked *metav1.Time) v1alpha1.BenefitGrant {
-		g := v1alpha1.BenefitGrant{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
-			Spec: v1alpha1.BenefitGrantSpec{
-				Activation: v1alpha1.GrantedActivation{Name: name}, Benefit: "b", Category: v1alpha1.BenefitCategoryMarketing,
-				Offer: "o", Publisher: publisher, ActivatedAt: *mt(issued), ContactDueBy: *mt(issued + 7), ExpiresAt: expires,
-			},
+		var opts []build.GrantOption
+		if expires != nil {
+			opts = append(opts, build.ExpiresAt(expires.Time))
 		}
 		if revoked != nil {
-			g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: v1alpha1.RevocationFraud, RecordedAt: *revoked,
-				CausedBy: &v1alpha1.ObjectReference{Kind: "SalesRecord", Name: "inv-1"}}
+			opts = append(opts, build.Revoked(v1alpha1.GrantRevocation{Reason: v1alpha1.RevocationFraud, RecordedAt: *revoked,
+				CausedBy: &v1alpha1.ObjectReference{Kind: "SalesRecord", Name: "inv-1"}}))
 		}
-		return g
+		return *build.Grant("ns", name, "o", "b", publisher, day(issued), opts...)
 	}
 	grants := []v1alpha1.BenefitGrant{
 		grant("issued-2", "contoso", 2, nil, nil),
@@ -156,22 +154,16 @@ func TestImageTag(t *testing.T) {
 func TestDueContacts(t *testing.T) {
 	due := func(d int) *metav1.Time { t := metav1.NewTime(time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC)); return &t }
 	act := func(name, offer string, phase v1alpha1.ActivationPhase, dueBy *metav1.Time, contacted bool) v1alpha1.BenefitActivation {
-		a := v1alpha1.BenefitActivation{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
-			Spec:       v1alpha1.BenefitActivationSpec{OfferRef: v1alpha1.LocalObjectReference{Name: offer}, Benefit: "b"},
-			Status:     v1alpha1.BenefitActivationStatus{Phase: phase, ContactDueBy: dueBy, Publisher: "gone"},
-		}
+		a := build.Activation("ns", name, offer, "b")
+		a.Status = v1alpha1.BenefitActivationStatus{Phase: phase, ContactDueBy: dueBy, Publisher: "gone"}
 		if contacted {
 			a.Spec.ContactedAt = due(1)
 		}
-		return a
+		return *a
 	}
-	contact := &v1alpha1.MarketingContact{User: "Avery", Email: "avery@contoso.example.com"}
 	snap := &snapshot{
-		publishers: []v1alpha1.Publisher{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "contoso"},
-			Spec: v1alpha1.PublisherSpec{MarketingContact: contact}}},
-		offers: []v1alpha1.Offer{{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "saas"},
-			Spec: v1alpha1.OfferSpec{PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"}}}},
+		publishers: []v1alpha1.Publisher{*build.Publisher("ns", "contoso", build.WithContact())},
+		offers:     []v1alpha1.Offer{*build.Offer("ns", "saas", "contoso", v1alpha1.ListingTypeTransact, due(1).Time)},
 		activations: []v1alpha1.BenefitActivation{
 			act("due-12", "saas", v1alpha1.ActivationActive, due(12), false),
 			act("due-8", "saas", v1alpha1.ActivationActive, due(8), false),

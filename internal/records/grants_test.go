@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var granted = time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
@@ -22,22 +23,15 @@ var granted = time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 // activation is an activation as applied again: its uid is not the one
 // its grant recorded.
 func activation(name, offer, benefit string) *v1alpha1.BenefitActivation {
-	a := &v1alpha1.BenefitActivation{Spec: v1alpha1.BenefitActivationSpec{
-		OfferRef: v1alpha1.LocalObjectReference{Name: offer}, Benefit: benefit,
-	}}
-	a.Namespace, a.Name, a.UID = "ns", name, "uid-of-the-object-applied-again"
+	a := build.Activation("ns", name, offer, benefit)
+	a.UID = "uid-of-the-object-applied-again"
 	return a
 }
 
+// grant is the record of activation name, granted at granted to publisher
+// contoso.
 func grant(name, offer, benefit string) v1alpha1.BenefitGrant {
-	return v1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name},
-		Spec: v1alpha1.BenefitGrantSpec{
-			Activation: v1alpha1.GrantedActivation{Name: name, UID: "uid-of-an-earlier-object"},
-			Benefit:    benefit, Category: v1alpha1.BenefitCategoryMarketing, Offer: offer, Publisher: "contoso",
-			ActivatedAt: metav1.NewTime(granted), ContactDueBy: metav1.NewTime(granted.AddDate(0, 0, 7)),
-		},
-	}
+	return *build.Grant("ns", name, offer, benefit, "contoso", granted, build.ActivationUID("uid-of-an-earlier-object"))
 }
 
 // storeCases run against the real store over a fake client holding the

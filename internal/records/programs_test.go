@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func programClient(t *testing.T, objs ...client.Object) client.Client {
@@ -27,14 +27,8 @@ func programClient(t *testing.T, objs ...client.Object) client.Client {
 }
 
 func goldProgram() *v1alpha1.RewardsProgram {
-	return &v1alpha1.RewardsProgram{
-		ObjectMeta: metav1.ObjectMeta{Name: "gold"},
-		Spec: v1alpha1.RewardsProgramSpec{
-			Tiers: []v1alpha1.Tier{{Level: 1, MinBilledSales: "0", Benefits: []string{"co-sell"}}},
-			Benefits: []v1alpha1.Benefit{{Name: "co-sell", Category: v1alpha1.BenefitCategorySales,
-				ListingTypes: []v1alpha1.ListingType{v1alpha1.ListingTypeTransact}}},
-		},
-	}
+	return build.Program(build.ProgramName("gold"), build.Tiers(build.Tier(1, "0", "co-sell")),
+		build.Catalog(build.Benefit("co-sell", v1alpha1.BenefitCategorySales, v1alpha1.ListingTypeTransact)))
 }
 
 // programsFixture is a program in a fake client and the Programs that

@@ -7,9 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Fixture instants of the activation tests, all in whole seconds (the API
@@ -85,67 +85,36 @@ func baTrailing() func(*v1alpha1.RewardsProgramSpec) {
 
 // baPublisher is publisher "contoso": enrolled, with a marketing contact and
 // no violation.
-func baPublisher(mods ...func(*v1alpha1.PublisherSpec)) *v1alpha1.Publisher {
-	p := &v1alpha1.Publisher{
-		ObjectMeta: metav1.ObjectMeta{Name: "contoso", Namespace: "contoso"},
-		Spec: v1alpha1.PublisherSpec{
-			MPNID:        "1234567",
-			AccountEmail: "partner-center@contoso.com",
-			Enrolled:     true,
-			MarketingContact: &v1alpha1.MarketingContact{
-				User: "jane", Email: "jane@contoso.com", Phone: "+14255550100", PreferredLanguage: "en-US",
-			},
-		},
-	}
-	for _, m := range mods {
-		m(&p.Spec)
-	}
-	return p
+func baPublisher(opts ...build.PublisherOption) *v1alpha1.Publisher {
+	return build.Publisher("contoso", "contoso", append([]build.PublisherOption{build.Contact("jane", "jane@contoso.com")}, opts...)...)
 }
 
-func baNotEnrolled(s *v1alpha1.PublisherSpec) { s.Enrolled = false }
+func baNoContact(p *v1alpha1.Publisher) { p.Spec.MarketingContact = nil }
 
-func baNoContact(s *v1alpha1.PublisherSpec) { s.MarketingContact = nil }
-
-func baViolation(s *v1alpha1.PublisherSpec) {
-	s.Violations = append(s.Violations, v1alpha1.Violation{
-		Type: v1alpha1.ViolationSponsorshipPolicy, Time: metaTime(utc(2027, time.January, 5, 0, 0, 0)), Note: "bitcoin mining",
-	})
-}
+// baViolation is a SponsorshipPolicy finding made before baNow (R1).
+var baViolation = build.Violation(v1alpha1.ViolationSponsorshipPolicy, utc(2027, time.January, 5, 0, 0, 0), "bitcoin mining")
 
 // Offers of publisher "contoso".
-func baTrial(mods ...func(*v1alpha1.OfferSpec)) v1alpha1.Offer {
-	return mkOffer("trial", v1alpha1.ListingTypeTrial, baLive, mods...)
+func baTrial(opts ...build.OfferOption) v1alpha1.Offer {
+	return mkOffer("trial", v1alpha1.ListingTypeTrial, baLive, opts...)
 }
 
-func baSaaS(mods ...func(*v1alpha1.OfferSpec)) v1alpha1.Offer {
-	return mkOffer("saas", v1alpha1.ListingTypeTransact, baSaaSLive, mods...)
+func baSaaS(opts ...build.OfferOption) v1alpha1.Offer {
+	return mkOffer("saas", v1alpha1.ListingTypeTransact, baSaaSLive, opts...)
 }
 
-func baOfferOptOut(s *v1alpha1.OfferSpec) { s.OptOut = true }
-
-func baLiveAt(t time.Time) func(*v1alpha1.OfferSpec) {
-	return func(s *v1alpha1.OfferSpec) { s.LiveAt = metaTime(t) }
+func baLiveAt(t time.Time) build.OfferOption {
+	return func(o *v1alpha1.Offer) { o.Spec.LiveAt = metaTime(t) }
 }
 
 // baActivation builds an activation of benefit for offer, created at created.
-func baActivation(name, offer, benefit string, created time.Time, mods ...func(*v1alpha1.BenefitActivation)) v1alpha1.BenefitActivation {
-	a := v1alpha1.BenefitActivation{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso", CreationTimestamp: metav1.NewTime(created)},
-		Spec: v1alpha1.BenefitActivationSpec{
-			OfferRef: v1alpha1.LocalObjectReference{Name: offer},
-			Benefit:  benefit,
-		},
-	}
-	for _, m := range mods {
-		m(&a)
-	}
-	return a
+func baActivation(name, offer, benefit string, created time.Time, opts ...build.ActivationOption) v1alpha1.BenefitActivation {
+	return *build.Activation("contoso", name, offer, benefit, append([]build.ActivationOption{build.CreatedAt(created)}, opts...)...)
 }
 
 // baActive is the status of an activation Active since since, its contact
 // due a week later, expiring at expires (nil: never).
-func baActive(since time.Time, cat v1alpha1.BenefitCategory, expires *time.Time) func(*v1alpha1.BenefitActivation) {
+func baActive(since time.Time, cat v1alpha1.BenefitCategory, expires *time.Time) build.ActivationOption {
 	return func(a *v1alpha1.BenefitActivation) {
 		a.Status.Phase = v1alpha1.ActivationActive
 		a.Status.Category = cat
@@ -157,14 +126,8 @@ func baActive(since time.Time, cat v1alpha1.BenefitCategory, expires *time.Time)
 	}
 }
 
-func baPhase(p v1alpha1.ActivationPhase) func(*v1alpha1.BenefitActivation) {
+func baPhase(p v1alpha1.ActivationPhase) build.ActivationOption {
 	return func(a *v1alpha1.BenefitActivation) { a.Status.Phase = p }
-}
-
-func baOptOut(a *v1alpha1.BenefitActivation) { a.Spec.OptOut = true }
-
-func baContacted(t time.Time) func(*v1alpha1.BenefitActivation) {
-	return func(a *v1alpha1.BenefitActivation) { a.Spec.ContactedAt = metaTimePtr(t) }
 }
 
 // baTier is what the activation rules know of a publisher at tier n with
@@ -209,18 +172,14 @@ func baGrantOf(a v1alpha1.BenefitActivation) *v1alpha1.BenefitGrant {
 	if st.ActivatedAt == nil {
 		return nil
 	}
-	g := &v1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace},
-		Spec: v1alpha1.BenefitGrantSpec{
-			Activation: v1alpha1.GrantedActivation{Name: a.Name, UID: a.UID},
-			Benefit:    a.Spec.Benefit, Category: st.Category, Offer: a.Spec.OfferRef.Name, Publisher: "contoso",
-			ActivatedAt: *st.ActivatedAt, ContactDueBy: *st.ContactDueBy, ExpiresAt: st.ExpiresAt,
-		},
+	opts := []build.GrantOption{build.ActivationUID(string(a.UID)), build.GrantCategory(st.Category), build.ContactDueBy(st.ContactDueBy.Time)}
+	if st.ExpiresAt != nil {
+		opts = append(opts, build.ExpiresAt(st.ExpiresAt.Time))
 	}
 	if r := st.Revocation; r != nil {
-		g.Spec.Revocation = &v1alpha1.GrantRevocation{Reason: r.Reason, Message: r.Message, CausedBy: r.CausedBy, CauseTime: r.CauseTime, RecordedAt: r.Time}
+		opts = append(opts, build.Revoked(v1alpha1.GrantRevocation{Reason: r.Reason, Message: r.Message, CausedBy: r.CausedBy, CauseTime: r.CauseTime, RecordedAt: r.Time}))
 	}
-	return g
+	return build.Grant(a.Namespace, a.Name, a.Spec.OfferRef.Name, a.Spec.Benefit, "contoso", st.ActivatedAt.Time, opts...)
 }
 
 // baNoGrant: no BenefitGrant records the activation, whatever its status
@@ -247,8 +206,8 @@ func baAt(now time.Time) func(*ActivationInput) {
 	return func(in *ActivationInput) { in.Now = now }
 }
 
-func baPub(mods ...func(*v1alpha1.PublisherSpec)) func(*ActivationInput) {
-	return func(in *ActivationInput) { in.Publisher = baPublisher(mods...) }
+func baPub(opts ...build.PublisherOption) func(*ActivationInput) {
+	return func(in *ActivationInput) { in.Publisher = baPublisher(opts...) }
 }
 
 func baSales(f SalesFacts) func(*ActivationInput) {
@@ -412,7 +371,7 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 		},
 		"GrantedProgramGoneKeepsPhase": {
 			reason: "references: a granted benefit whose program is deleted stays Active, Ready False ProgramNotFound; no revocation is decided meanwhile",
-			in: baInput(activeBlog, baTrial(withDelisting(baSince)), func(in *ActivationInput) {
+			in: baInput(activeBlog, baTrial(build.DelistedAt(baSince)), func(in *ActivationInput) {
 				in.Program = ProgramState{Name: "gold", Missing: true}
 			}),
 			want: pausedActive(v1alpha1.ReasonProgramNotFound),
@@ -431,7 +390,7 @@ func TestDecideActivationMissingReferences(t *testing.T) {
 		},
 		"GrantedOptedOutOfferGone": {
 			reason: "references/O6: a granted benefit opted out by its own spec stays OptedOut while its offer is missing",
-			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)),
+			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut(), baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)),
 				baTrial(), func(in *ActivationInput) { in.Offer = nil }),
 			want: ActivationDecision{
 				Phase: v1alpha1.ActivationOptedOut, Reason: v1alpha1.ReasonOfferNotFound, Category: v1alpha1.BenefitCategoryMarketing,
@@ -475,12 +434,12 @@ func TestDecideActivationB2Prerequisites(t *testing.T) {
 	cases := map[string]activationCase{
 		"NotEnrolled": {
 			reason: "B2/P2: a publisher that is not enrolled keeps the activation Pending NotEnrolled; it looks again at the benefit's expiry",
-			in:     baInput(blog, baTrial(), baPub(baNotEnrolled)),
+			in:     baInput(blog, baTrial(), baPub(build.NotEnrolled())),
 			want:   baWantPending(v1alpha1.ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"NotEnrolledBeforeOfferNotLive": {
 			reason: "B2: enrolment is the first prerequisite; the decision still looks again when the offer goes live",
-			in:     baInput(blog, baTrial(baLiveAt(scheduledLive)), baPub(baNotEnrolled)),
+			in:     baInput(blog, baTrial(baLiveAt(scheduledLive)), baPub(build.NotEnrolled())),
 			want:   baWantPending(v1alpha1.ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &scheduledLive),
 		},
 		"OfferNotLive": {
@@ -724,7 +683,7 @@ func TestDecideActivationB3OneTimeUse(t *testing.T) {
 func TestDecideActivationB4Contact(t *testing.T) {
 	blogActive := func(mods ...func(*v1alpha1.BenefitActivation)) v1alpha1.BenefitActivation {
 		return baActivation("blog", "trial", "go-live-blog", baCreated,
-			append([]func(*v1alpha1.BenefitActivation){baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)}, mods...)...)
+			append([]build.ActivationOption{baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)}, mods...)...)
 	}
 	twoDaysAgo := baNow.Add(-48 * time.Hour)
 	cases := map[string]activationCase{
@@ -770,17 +729,17 @@ func TestDecideActivationB4Contact(t *testing.T) {
 		},
 		"Contacted": {
 			reason: "B4: spec.contactedAt closes the contact obligation: Contacted, not overdue",
-			in:     baInput(blogActive(baContacted(baSince.Add(24*time.Hour))), baTrial()),
+			in:     baInput(blogActive(build.ContactedAt(baSince.Add(24*time.Hour))), baTrial()),
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContacted, &baExpiry),
 		},
 		"ContactedBeforeDue": {
 			reason: "B4: once contacted, contactDueBy is no longer a NextCheck",
-			in:     baInput(blogActive(baContacted(baSince.Add(24*time.Hour))), baTrial(), baAt(baSinceDue.Add(-time.Hour))),
+			in:     baInput(blogActive(build.ContactedAt(baSince.Add(24*time.Hour))), baTrial(), baAt(baSinceDue.Add(-time.Hour))),
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContacted, &baExpiry),
 		},
 		"ContactedLate": {
 			reason: "B4: contactedAt after contactDueBy still closes it",
-			in:     baInput(blogActive(baContacted(baSinceDue.Add(24*time.Hour))), baTrial()),
+			in:     baInput(blogActive(build.ContactedAt(baSinceDue.Add(24*time.Hour))), baTrial()),
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContacted, &baExpiry),
 		},
 	}
@@ -800,7 +759,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		Time: metaTime(revokedAt), CausedBy: &v1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"},
 	}
 	revoked := func(mods ...func(*v1alpha1.BenefitActivation)) v1alpha1.BenefitActivation {
-		return baActivation("blog", "trial", "go-live-blog", baCreated, append([]func(*v1alpha1.BenefitActivation){func(a *v1alpha1.BenefitActivation) {
+		return baActivation("blog", "trial", "go-live-blog", baCreated, append([]build.ActivationOption{func(a *v1alpha1.BenefitActivation) {
 			baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)(a)
 			a.Status.Phase = v1alpha1.ActivationRevoked
 			r := revocation
@@ -827,7 +786,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, func(a *v1alpha1.BenefitActivation) {
 				expired.DeepCopyInto(a)
 				a.Spec.OptOut = true
-			}), baTrial(baOfferOptOut, withDelisting(baExpiry.Add(time.Hour))), baPub(baViolation), baAt(baExpiry.AddDate(1, 0, 0))),
+			}), baTrial(build.OfferOptedOut(), build.DelistedAt(baExpiry.Add(time.Hour))), baPub(baViolation), baAt(baExpiry.AddDate(1, 0, 0))),
 			want: wantExpired,
 		},
 		"ExpiredWithMissingReferences": {
@@ -845,7 +804,7 @@ func TestDecideActivationB5Terminal(t *testing.T) {
 		},
 		"RevokedIgnoresEverything": {
 			reason: "B5: Revoked is terminal whatever the input: opt-out, expiry, delisting, missing program",
-			in: baInput(revoked(baOptOut), baTrial(withDelisting(baNow)), baAt(baExpiry.AddDate(1, 0, 0)), func(in *ActivationInput) {
+			in: baInput(revoked(build.ActivationOptedOut()), baTrial(build.DelistedAt(baNow)), baAt(baExpiry.AddDate(1, 0, 0)), func(in *ActivationInput) {
 				in.Program = ProgramState{Name: "default", Missing: true}
 			}),
 			want: wantRevoked,
@@ -913,12 +872,12 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 		},
 		"PendingExpiresToo": {
 			reason: "O4: all Trial benefits expire, Pending ones too",
-			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baPub(baNotEnrolled), baAt(baExpiry)),
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baPub(build.NotEnrolled()), baAt(baExpiry)),
 			want:   wantExpired(v1alpha1.BenefitCategoryMarketing, nil, baExpiry),
 		},
 		"OptedOutExpiresToo": {
 			reason: "O4/B5: an OptedOut Trial benefit expires at its instant",
-			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baPhase(v1alpha1.ActivationOptedOut)),
+			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut(), baPhase(v1alpha1.ActivationOptedOut)),
 				baTrial(), baAt(baExpiry)),
 			want: wantExpired(v1alpha1.BenefitCategoryMarketing, nil, baExpiry),
 		},
@@ -978,7 +937,7 @@ func TestDecideActivationO4Expiry(t *testing.T) {
 func TestDecideActivationO6OptOut(t *testing.T) {
 	activeBlog := func(mods ...func(*v1alpha1.BenefitActivation)) v1alpha1.BenefitActivation {
 		return baActivation("blog", "trial", "go-live-blog", baCreated,
-			append([]func(*v1alpha1.BenefitActivation){baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)}, mods...)...)
+			append([]build.ActivationOption{baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)}, mods...)...)
 	}
 	optedOut := func(a v1alpha1.BenefitActivation, reason string) ActivationDecision {
 		return ActivationDecision{
@@ -990,41 +949,41 @@ func TestDecideActivationO6OptOut(t *testing.T) {
 	cases := map[string]activationCase{
 		"ActivationOptOut": {
 			reason: "O6: optOut on the activation opts it out at any time: OptedOut, keeping its instants, looking again at the expiry",
-			in:     baInput(activeBlog(baOptOut), baTrial()),
+			in:     baInput(activeBlog(build.ActivationOptedOut()), baTrial()),
 			want:   optedOut(activeBlog(), v1alpha1.ReasonOptedOut),
 			msgHas: []string{"spec.optOut"},
 		},
 		"NewActivationOptOut": {
 			reason: "O6: a new activation with optOut is OptedOut, never activated",
-			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial()),
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut()), baTrial()),
 			want:   optedOut(baActivation("blog", "trial", "go-live-blog", baCreated), v1alpha1.ReasonOptedOut),
 		},
 		"OfferOptOut": {
 			reason: "O6: optOut on the offer opts all its activations out: OptedOut with reason OfferOptedOut",
-			in:     baInput(activeBlog(), baTrial(baOfferOptOut)),
+			in:     baInput(activeBlog(), baTrial(build.OfferOptedOut())),
 			want:   optedOut(activeBlog(), v1alpha1.ReasonOfferOptedOut),
 			msgHas: []string{`"trial"`},
 		},
 		"BothOptOut": {
 			reason: "O6: the activation's own optOut is named first",
-			in:     baInput(activeBlog(baOptOut), baTrial(baOfferOptOut)),
+			in:     baInput(activeBlog(build.ActivationOptedOut()), baTrial(build.OfferOptedOut())),
 			want:   optedOut(activeBlog(), v1alpha1.ReasonOptedOut),
 		},
 		"ViolationRevokesOptedOut": {
 			reason: "O6/R1/R6: opting out does not shelter a granted benefit from a violation: it is revoked",
-			in:     baInput(activeBlog(baOptOut, baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(baViolation)),
+			in:     baInput(activeBlog(build.ActivationOptedOut(), baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(baViolation)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry, v1alpha1.RevocationViolation, "Publisher", "contoso",
 				baNow, ptrTo(utc(2027, time.January, 5, 0, 0, 0))),
 		},
 		"NewOptedOutNotRevokedByViolation": {
 			reason: "O6/R1: an opted-out activation never granted is OptedOut, not revoked, while a violation stands",
-			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial(), baPub(baViolation)),
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut()), baTrial(), baPub(baViolation)),
 			want:   optedOut(baActivation("blog", "trial", "go-live-blog", baCreated), v1alpha1.ReasonOptedOut),
 		},
 		"TransactOfferOptOut": {
 			reason: "O6: a Transact offer can opt out too; no NextCheck from sales while OptedOut",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil)),
-				baSaaS(baOfferOptOut), baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
+				baSaaS(build.OfferOptedOut()), baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
 			want: ActivationDecision{
 				Phase: v1alpha1.ActivationOptedOut, Reason: v1alpha1.ReasonOfferOptedOut, Category: v1alpha1.BenefitCategorySales,
 				ActivatedAt: &baSince, ContactDueBy: &baSinceDue,
@@ -1043,7 +1002,7 @@ func TestDecideActivationO6OptOut(t *testing.T) {
 		},
 		"OptBackInResumesGrant": {
 			reason: "O6/B2: B2's prerequisites gate becoming Active; a granted benefit opted back in resumes under its grant, even with the publisher no longer enrolled",
-			in:     baInput(activeBlog(baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(baNotEnrolled)),
+			in:     baInput(activeBlog(baPhase(v1alpha1.ActivationOptedOut)), baTrial(), baPub(build.NotEnrolled())),
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, &baExpiry),
 		},
 	}
@@ -1087,7 +1046,7 @@ func TestDecideActivationR1Violation(t *testing.T) {
 		},
 		"ViolationBeforePrerequisites": {
 			reason: "R1/B2: good standing is named before enrolment",
-			in:     baInput(pendingBlog, baTrial(), baPub(baViolation, baNotEnrolled)),
+			in:     baInput(pendingBlog, baTrial(), baPub(baViolation, build.NotEnrolled())),
 			want:   baWantPending(v1alpha1.ReasonViolation, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 		"PendingTransactStaysPending": {
@@ -1111,7 +1070,7 @@ func TestDecideActivationR2Delisted(t *testing.T) {
 	cases := map[string]activationCase{
 		"ActiveRevoked": {
 			reason: "R2: a delisted offer revokes its Active activations, caused by the Offer",
-			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt))),
+			in:     baInput(activeBlog, baTrial(build.DelistedAt(delistedAt))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
 				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow, &delistedAt),
 			msgHas: []string{"2027-01-05T00:00:00Z"},
@@ -1119,46 +1078,46 @@ func TestDecideActivationR2Delisted(t *testing.T) {
 		"PendingRevoked": {
 			reason: "R2: a delisted offer revokes its Pending activations alike; nothing was granted, so nothing is recorded: the revocation is the offer's delistedAt",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baPhase(v1alpha1.ActivationPending)),
-				baTrial(withDelisting(delistedAt)), baPub(baNotEnrolled)),
+				baTrial(build.DelistedAt(delistedAt)), baPub(build.NotEnrolled())),
 			want: baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"NewRevoked": {
 			reason: "R2: an activation created for an already delisted offer is Revoked OfferDelisted",
-			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(withDelisting(delistedAt))),
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(build.DelistedAt(delistedAt))),
 			want:   baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"OptedOutRevoked": {
 			reason: "R2: delisting ends the publication, opted-out activations included",
-			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baPhase(v1alpha1.ActivationOptedOut)),
-				baTrial(withDelisting(delistedAt))),
+			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut(), baPhase(v1alpha1.ActivationOptedOut)),
+				baTrial(build.DelistedAt(delistedAt))),
 			want: baWantRevokedNotGranted(v1alpha1.BenefitCategoryMarketing, v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt),
 		},
 		"AtDelistedAt": {
 			reason: "R2/O2: revoked at exactly delistedAt",
-			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt)), baAt(delistedAt)),
+			in:     baInput(activeBlog, baTrial(build.DelistedAt(delistedAt)), baAt(delistedAt)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
 				v1alpha1.RevocationOfferDelisted, "Offer", "trial", delistedAt, &delistedAt),
 		},
 		"NextCheckAtDelisting": {
 			reason: "R2/O2: before a scheduled delisting the Active activation looks again at delistedAt",
-			in:     baInput(activeBlog, baTrial(withDelisting(baNow.Add(time.Hour)))),
+			in:     baInput(activeBlog, baTrial(build.DelistedAt(baNow.Add(time.Hour)))),
 			want:   baWantActive(v1alpha1.BenefitCategoryMarketing, baSince, &baExpiry, v1alpha1.ReasonContactOverdue, ptrTo(baNow.Add(time.Hour))),
 		},
 		"TransactRevoked": {
 			reason: "R2: a delisted Transact offer revokes its activations; no NextCheck once Revoked",
 			in: baInput(baActivation("co-sell", "saas", "co-sell", baCreated, baActive(baSince, v1alpha1.BenefitCategorySales, nil)),
-				baSaaS(withDelisting(delistedAt)), baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
+				baSaaS(build.DelistedAt(delistedAt)), baSales(baTierWithNext(2, baNow.AddDate(0, 1, 0)))),
 			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationOfferDelisted, "Offer", "saas", baNow, &delistedAt),
 		},
 		"DelistingBeforeViolation": {
 			reason: "R2/R1: delisting is named before a violation",
-			in:     baInput(activeBlog, baTrial(withDelisting(delistedAt)), baPub(baViolation)),
+			in:     baInput(activeBlog, baTrial(build.DelistedAt(delistedAt)), baPub(baViolation)),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry,
 				v1alpha1.RevocationOfferDelisted, "Offer", "trial", baNow, &delistedAt),
 		},
 		"ExpiredBeforeDelistedOnReplay": {
 			reason: "R2/O4: the benefit expired (28 Feb) before the offer was delisted (15 Mar); a decision made later (restart, missed wake-up) must give the same status as one made in time: Expired, not Revoked",
-			in: baInput(activeBlog, baTrial(withDelisting(utc(2027, time.March, 15, 0, 0, 0))),
+			in: baInput(activeBlog, baTrial(build.DelistedAt(utc(2027, time.March, 15, 0, 0, 0))),
 				baAt(utc(2027, time.March, 20, 0, 0, 0))),
 			want: ActivationDecision{
 				Phase: v1alpha1.ActivationExpired, Ready: true, Reason: v1alpha1.ReasonExpired, Category: v1alpha1.BenefitCategoryMarketing,
@@ -1230,7 +1189,7 @@ func TestDecideActivationR3Fraud(t *testing.T) {
 	offers := []v1alpha1.Offer{baSaaS()}
 	records := []v1alpha1.SalesRecord{
 		mkSale("s-1", "saas", "30000", "USD", utc(2026, time.June, 1, 0, 0, 0)),
-		mkSale("s-2", "saas", "500", "USD", utc(2026, time.July, 1, 0, 0, 0), withFraud(v1alpha1.FraudSuspected)),
+		mkSale("s-2", "saas", "500", "USD", utc(2026, time.July, 1, 0, 0, 0), build.Fraud(v1alpha1.FraudSuspected)),
 	}
 	cases["SuspectedViaSalesFactsFor"] = activationCase{
 		reason: "R3: a SalesRecord with fraud Suspected, gathered by SalesFactsFor, revokes an active Transact benefit at tier 2",
@@ -1243,11 +1202,9 @@ func TestDecideActivationR3Fraud(t *testing.T) {
 	runActivationCases(t, cases)
 }
 
-// baCancelled is a cancelled purchase, cancelled at cancelledAt.
-func baCancelled(cancelledAt time.Time) func(*v1alpha1.SalesRecordSpec) {
-	return func(s *v1alpha1.SalesRecordSpec) {
-		s.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationBeforeUse, Time: metaTimePtr(cancelledAt)}
-	}
+// baCancelled is a purchase cancelled before use, at cancelledAt.
+func baCancelled(cancelledAt time.Time) build.SalesRecordOption {
+	return build.Cancelled(v1alpha1.CancellationBeforeUse, &cancelledAt)
 }
 
 func TestDecideActivationR4Cancellation(t *testing.T) {
@@ -1323,9 +1280,9 @@ func TestDecideActivationR4Cancellation(t *testing.T) {
 		},
 		"SeatsRestoreTier": {
 			reason: "R4/S5: a cancelled line whose seats alone would restore tier 2 (10 + 990 = 1000 seats) revokes a tier-2 benefit, naming it (not s-z, which adds no seats)",
-			in: inputs(activeCoSell, SalesFactsFor(lifetime, []v1alpha1.Offer{baSaaS(withM365)}, []v1alpha1.SalesRecord{
-				mkSale("s-1", "saas", "100", "USD", utc(2021, time.January, 1, 0, 0, 0), withSeats(10)),
-				mkSale("s-seats", "saas", "100", "USD", utc(2021, time.February, 1, 0, 0, 0), withSeats(990), baCancelled(cancelledAt)),
+			in: inputs(activeCoSell, SalesFactsFor(lifetime, []v1alpha1.Offer{baSaaS(build.Microsoft365("Teams"))}, []v1alpha1.SalesRecord{
+				mkSale("s-1", "saas", "100", "USD", utc(2021, time.January, 1, 0, 0, 0), build.Seats(10)),
+				mkSale("s-seats", "saas", "100", "USD", utc(2021, time.February, 1, 0, 0, 0), build.Seats(990), baCancelled(cancelledAt)),
 				mkSale("s-z", "saas", "100", "USD", utc(2021, time.February, 1, 0, 0, 0), baCancelled(cancelledAt)),
 			}, baNow)),
 			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-seats", baNow, &cancelledAt),
@@ -1432,7 +1389,7 @@ func TestDecideActivationNextCheckTransact(t *testing.T) {
 		},
 		"NotForTrial": {
 			reason: "B2: Sales.NextChangeAt is for Transact benefits only; a Trial benefit ignores it",
-			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baPub(baNotEnrolled), baSales(baTierWithNext(2, soon))),
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated), baTrial(), baPub(build.NotEnrolled()), baSales(baTierWithNext(2, soon))),
 			want:   baWantPending(v1alpha1.ReasonNotEnrolled, v1alpha1.BenefitCategoryMarketing, &baExpiry),
 		},
 	}
@@ -1445,7 +1402,7 @@ func TestSalesFactsFor(t *testing.T) {
 	future := utc(2027, time.March, 1, 0, 0, 0)
 	saas := baSaaS()
 	list := mkOffer("list", v1alpha1.ListingTypeList, baLive)
-	m365 := mkOffer("teams-app", v1alpha1.ListingTypeTransact, baSaaSLive, withM365)
+	m365 := mkOffer("teams-app", v1alpha1.ListingTypeTransact, baSaaSLive, build.Microsoft365("Teams"))
 	money := MustParseMoney
 	type args struct {
 		rules   *Rules
@@ -1467,18 +1424,18 @@ func TestSalesFactsFor(t *testing.T) {
 		"FraudAndCancellations": {
 			reason: "R3/R4/S2/S3: fraud Suspected or Proven lines are listed by name; cancelled lines that would count are listed by name with their amount in program currency",
 			args: args{baRules(), []v1alpha1.Offer{saas, list}, []v1alpha1.SalesRecord{
-				mkSale("z-fraud-suspected", "saas", "1000", "USD", past, withFraud(v1alpha1.FraudSuspected)),
+				mkSale("z-fraud-suspected", "saas", "1000", "USD", past, build.Fraud(v1alpha1.FraudSuspected)),
 				mkSale("a-counted", "saas", "20000", "USD", past),
-				mkSale("c-cancel-usd", "saas", "5000", "USD", past, withCancellation),
-				mkSale("b-cancel-eur", "saas", "10000", "EUR", past, withCancellation),
-				mkSale("d-cancel-list", "list", "9999", "USD", past, withCancellation),
-				mkSale("e-cancel-jpy", "saas", "100", "JPY", past, withCancellation),
-				mkSale("g-fraud-proven", "saas", "2000", "USD", past, withFraud(v1alpha1.FraudProven)),
-				mkSale("h-cancel-future", "saas", "700", "USD", future.AddDate(0, 1, 0), withCancellation),
-				mkSale("i-cancel-proven", "saas", "3000", "USD", past, withCancellation, withFraud(v1alpha1.FraudProven)),
+				mkSale("c-cancel-usd", "saas", "5000", "USD", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+				mkSale("b-cancel-eur", "saas", "10000", "EUR", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+				mkSale("d-cancel-list", "list", "9999", "USD", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+				mkSale("e-cancel-jpy", "saas", "100", "JPY", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+				mkSale("g-fraud-proven", "saas", "2000", "USD", past, build.Fraud(v1alpha1.FraudProven)),
+				mkSale("h-cancel-future", "saas", "700", "USD", future.AddDate(0, 1, 0), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+				mkSale("i-cancel-proven", "saas", "3000", "USD", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil), build.Fraud(v1alpha1.FraudProven)),
 				mkSale("f-future", "saas", "500", "USD", future),
-				mkSale("k-fraud-none", "saas", "10", "USD", past, withFraud(v1alpha1.FraudNone)),
-				mkSale("l-cancel-no-offer", "gone", "4000", "USD", past, withCancellation),
+				mkSale("k-fraud-none", "saas", "10", "USD", past, build.Fraud(v1alpha1.FraudNone)),
+				mkSale("l-cancel-no-offer", "gone", "4000", "USD", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 			}},
 			want: SalesFacts{
 				Tier: 1, BilledSales: money("21010"), HasLiveTransactOffer: true, NextChangeAt: &future,
@@ -1496,9 +1453,9 @@ func TestSalesFactsFor(t *testing.T) {
 		"CancelledSeats": {
 			reason: "R4/S5: a cancelled line of a Microsoft 365 app lists the seats it would add, when billed before the seats cut-off",
 			args: args{baRules(), []v1alpha1.Offer{m365}, []v1alpha1.SalesRecord{
-				mkSale("s-1", "teams-app", "100", "USD", utc(2021, time.January, 1, 0, 0, 0), withSeats(10)),
-				mkSale("s-before", "teams-app", "200", "GBP", utc(2021, time.June, 30, 23, 59, 59), withSeats(500), withCancellation),
-				mkSale("s-after", "teams-app", "300", "USD", utc(2021, time.July, 1, 0, 0, 0), withSeats(700), withCancellation),
+				mkSale("s-1", "teams-app", "100", "USD", utc(2021, time.January, 1, 0, 0, 0), build.Seats(10)),
+				mkSale("s-before", "teams-app", "200", "GBP", utc(2021, time.June, 30, 23, 59, 59), build.Seats(500), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+				mkSale("s-after", "teams-app", "300", "USD", utc(2021, time.July, 1, 0, 0, 0), build.Seats(700), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 			}},
 			want: SalesFacts{
 				Tier: 1, BilledSales: money("100"), Seats: 10, HasLiveTransactOffer: true,
@@ -1511,8 +1468,8 @@ func TestSalesFactsFor(t *testing.T) {
 		"TrailingWindow": {
 			reason: "R4/S4: a cancelled line outside the trailing window would not count and is not listed",
 			args: args{baRules(baTrailing()), []v1alpha1.Offer{saas}, []v1alpha1.SalesRecord{
-				mkSale("s-aged", "saas", "50000", "USD", now.AddDate(-1, 0, 0), withCancellation),
-				mkSale("s-inside", "saas", "50000", "USD", now.AddDate(-1, 0, 0).Add(time.Second), withCancellation),
+				mkSale("s-aged", "saas", "50000", "USD", now.AddDate(-1, 0, 0), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+				mkSale("s-inside", "saas", "50000", "USD", now.AddDate(-1, 0, 0).Add(time.Second), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 			}},
 			want: SalesFacts{
 				Tier: 1, HasLiveTransactOffer: true,
@@ -1523,7 +1480,7 @@ func TestSalesFactsFor(t *testing.T) {
 			reason: "S6/R4: without a live Transact offer the tier is 0, and cancelled lines still list what they would add",
 			args: args{baRules(), []v1alpha1.Offer{baSaaS(baLiveAt(future))}, []v1alpha1.SalesRecord{
 				mkSale("s-1", "saas", "30000", "USD", past),
-				mkSale("s-2", "saas", "1000", "USD", past, withCancellation),
+				mkSale("s-2", "saas", "1000", "USD", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 			}},
 			want: SalesFacts{
 				Tier: 0, BilledSales: money("30000"), NextChangeAt: &future,

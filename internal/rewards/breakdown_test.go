@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestBreakdown(t *testing.T) {
@@ -65,11 +66,11 @@ func TestBreakdown(t *testing.T) {
 			rules:  lifetime, offers: []v1alpha1.Offer{vm, byol}, now: now,
 			records: []v1alpha1.SalesRecord{
 				mkSale("counted", "vm", "3000", "USD", lastYear),
-				mkSale("fraud-1", "vm", "90000", "USD", lastYear, withFraud(v1alpha1.FraudProven)),
-				mkSale("fraud-2", "vm", "100", "EUR", lastYear, withFraud(v1alpha1.FraudProven)),
-				mkSale("fraud-chf", "vm", "500", "CHF", lastYear, withFraud(v1alpha1.FraudProven)),
-				mkSale("suspected", "vm", "10", "USD", lastYear, withFraud(v1alpha1.FraudSuspected)),
-				mkSale("cancelled", "vm", "2400", "USD", lastYear, withCancellation),
+				mkSale("fraud-1", "vm", "90000", "USD", lastYear, build.Fraud(v1alpha1.FraudProven)),
+				mkSale("fraud-2", "vm", "100", "EUR", lastYear, build.Fraud(v1alpha1.FraudProven)),
+				mkSale("fraud-chf", "vm", "500", "CHF", lastYear, build.Fraud(v1alpha1.FraudProven)),
+				mkSale("suspected", "vm", "10", "USD", lastYear, build.Fraud(v1alpha1.FraudSuspected)),
+				mkSale("cancelled", "vm", "2400", "USD", lastYear, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 				mkSale("chf-1", "vm", "700", "CHF", lastYear),
 				mkSale("chf-2", "vm", "300", "CHF", lastYear),
 				mkSale("future", "vm", "50", "USD", now.Add(time.Hour)),

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Status and explain cannot disagree: over generated activations not yet
@@ -91,9 +92,9 @@ func explainAgrees(chain []CheckOutcome, d ActivationDecision) error {
 // the offer's type, phase and opt-out, the publisher's standing, enrolment
 // and contact, fraud, the tier, a sibling that used the benefit.
 func generatedInput(rng *rand.Rand, benefits []string, listingTypes []v1alpha1.ListingType) ActivationInput {
-	var actMods []func(*v1alpha1.BenefitActivation)
+	var actMods []build.ActivationOption
 	if chance(rng, 0.1) {
-		actMods = append(actMods, baOptOut)
+		actMods = append(actMods, build.ActivationOptedOut())
 	}
 	act := baActivation("act", "offer", benefits[rng.IntN(len(benefits))], baCreated, actMods...)
 	in := baInput(act, generatedOffer(rng, listingTypes), baPub(generatedPublisher(rng)...), baSales(baTier(int32(rng.IntN(6)))))
@@ -135,23 +136,23 @@ func generatedOffer(rng *rand.Rand, listingTypes []v1alpha1.ListingType) v1alpha
 	case 1:
 		liveAt = baNow.AddDate(0, -4, 0)
 	}
-	var mods []func(*v1alpha1.OfferSpec)
+	var mods []build.OfferOption
 	if chance(rng, 0.15) {
-		mods = append(mods, withDelisting(baNow.Add(time.Duration(rng.IntN(96)-48)*time.Hour)))
+		mods = append(mods, build.DelistedAt(baNow.Add(time.Duration(rng.IntN(96)-48)*time.Hour)))
 	}
 	if chance(rng, 0.1) {
-		mods = append(mods, baOfferOptOut)
+		mods = append(mods, build.OfferOptedOut())
 	}
 	return mkOffer("offer", listingTypes[rng.IntN(len(listingTypes))], liveAt, mods...)
 }
 
 // generatedPublisher: a violation, not enrolled, no contact, at times.
-func generatedPublisher(rng *rand.Rand) []func(*v1alpha1.PublisherSpec) {
-	var mods []func(*v1alpha1.PublisherSpec)
+func generatedPublisher(rng *rand.Rand) []build.PublisherOption {
+	var mods []build.PublisherOption
 	for _, m := range []struct {
 		p   float64
-		mod func(*v1alpha1.PublisherSpec)
-	}{{0.15, baViolation}, {0.15, baNotEnrolled}, {0.2, baNoContact}} {
+		mod build.PublisherOption
+	}{{0.15, baViolation}, {0.15, build.NotEnrolled()}, {0.2, baNoContact}} {
 		if chance(rng, m.p) {
 			mods = append(mods, m.mod)
 		}

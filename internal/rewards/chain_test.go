@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // checkCase is one row of a prerequisite's table: the outcome wanted, and
@@ -86,7 +87,7 @@ func TestCheckBenefitInCatalog(t *testing.T) {
 func TestCheckEnrolled(t *testing.T) {
 	runCheckCases(t, checkEnrolled, map[string]checkCase{
 		"Enrolled":    {reason: "P2: an enrolled publisher passes", in: baInput(blog, baTrial()), want: pass},
-		"NotEnrolled": {reason: "P2: a publisher not enrolled fails NotEnrolled", in: baInput(blog, baTrial(), baPub(baNotEnrolled)), want: failWith(v1alpha1.ReasonNotEnrolled), msgHas: []string{"spec.enrolled"}},
+		"NotEnrolled": {reason: "P2: a publisher not enrolled fails NotEnrolled", in: baInput(blog, baTrial(), baPub(build.NotEnrolled())), want: failWith(v1alpha1.ReasonNotEnrolled), msgHas: []string{"spec.enrolled"}},
 	})
 }
 
@@ -137,9 +138,9 @@ func TestCheckPublicationOpen(t *testing.T) {
 	runCheckCases(t, checkPublicationOpen, map[string]checkCase{
 		"Open":              {reason: "O4: a live offer whose benefits have not expired passes", in: baInput(blog, baTrial()), want: pass, msgHas: []string{"expire at"}},
 		"ListNeverExpires":  {reason: "O4: List benefits do not expire", in: baInput(baActivation("blog", "list", "go-live-blog", baCreated), mkOffer("list", v1alpha1.ListingTypeList, baLive)), want: pass, msgHas: []string{"do not expire"}},
-		"Delisted":          {reason: "R2: a delisted offer ends the publication: Revoked, nothing recorded", in: baInput(blog, baTrial(withDelisting(baNow.Add(-time.Hour)))), want: revoked, msgHas: []string{"delisted"}},
+		"Delisted":          {reason: "R2: a delisted offer ends the publication: Revoked, nothing recorded", in: baInput(blog, baTrial(build.DelistedAt(baNow.Add(-time.Hour)))), want: revoked, msgHas: []string{"delisted"}},
 		"Expired":           {reason: "O4: benefits past their expiry: Expired", in: baInput(blog, baTrial(), baAt(baExpiry)), want: expired},
-		"ExpiredThenDelist": {reason: "O4/R2: both passed, the earlier decides: expired before the delisting", in: baInput(blog, baTrial(withDelisting(baExpiry.Add(time.Hour))), baAt(baExpiry.Add(2*time.Hour))), want: expired},
+		"ExpiredThenDelist": {reason: "O4/R2: both passed, the earlier decides: expired before the delisting", in: baInput(blog, baTrial(build.DelistedAt(baExpiry.Add(time.Hour))), baAt(baExpiry.Add(2*time.Hour))), want: expired},
 	})
 }
 
@@ -157,9 +158,9 @@ func TestCheckNameFree(t *testing.T) {
 func TestCheckNotOptedOut(t *testing.T) {
 	runCheckCases(t, checkNotOptedOut, map[string]checkCase{
 		"NotOptedOut": {reason: "O6: no opt-out passes", in: baInput(blog, baTrial()), want: pass},
-		"ActivationOptOut": {reason: "O6: the activation's optOut fails OptedOut", in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial()),
+		"ActivationOptOut": {reason: "O6: the activation's optOut fails OptedOut", in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut()), baTrial()),
 			want: CheckResult{Reason: v1alpha1.ReasonOptedOut, Phase: v1alpha1.ActivationOptedOut}},
-		"OfferOptOut": {reason: "O6: the offer's optOut fails OfferOptedOut", in: baInput(blog, baTrial(baOfferOptOut)),
+		"OfferOptOut": {reason: "O6: the offer's optOut fails OfferOptedOut", in: baInput(blog, baTrial(build.OfferOptedOut())),
 			want: CheckResult{Reason: v1alpha1.ReasonOfferOptedOut, Phase: v1alpha1.ActivationOptedOut}, msgHas: []string{`"trial"`}},
 	})
 }
@@ -194,10 +195,10 @@ func TestFirstFailing(t *testing.T) {
 		want   string
 	}{
 		"AllHold":                {"B2: every prerequisite holds", baInput(blog, baTrial()), ""},
-		"EnrolledFirst":          {"B2: enrolment comes before the contact and the listing type", baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(), baPub(baNotEnrolled, baNoContact)), v1alpha1.ReasonNotEnrolled},
-		"StandingBeforeEnrolled": {"R1: good standing comes before B2's checks, enrolment included", baInput(blog, baTrial(), baPub(baViolation, baNotEnrolled)), v1alpha1.ReasonViolation},
+		"EnrolledFirst":          {"B2: enrolment comes before the contact and the listing type", baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(), baPub(build.NotEnrolled(), baNoContact)), v1alpha1.ReasonNotEnrolled},
+		"StandingBeforeEnrolled": {"R1: good standing comes before B2's checks, enrolment included", baInput(blog, baTrial(), baPub(baViolation, build.NotEnrolled())), v1alpha1.ReasonViolation},
 		"StandingBeforeContact":  {"R1: good standing comes before the contact", baInput(blog, baTrial(), baPub(baViolation, baNoContact)), v1alpha1.ReasonViolation},
-		"OptOutBeforeStanding":   {"O6: opting out comes before the publisher's standing", baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut), baTrial(), baPub(baViolation)), v1alpha1.ReasonOptedOut},
+		"OptOutBeforeStanding":   {"O6: opting out comes before the publisher's standing", baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut()), baTrial(), baPub(baViolation)), v1alpha1.ReasonOptedOut},
 		"ContactBeforeLive":      {"B2: the contact comes before the offer being live", baInput(blog, baTrial(baLiveAt(baNow.Add(time.Hour))), baPub(baNoContact)), v1alpha1.ReasonMarketingContactMissing},
 		"LiveBeforeListing":      {"B2: the offer being live comes before the listing type", baInput(baActivation("badge", "trial", "listing-badge", baCreated), baTrial(baLiveAt(baNow.Add(time.Hour)))), v1alpha1.ReasonOfferNotLive},
 		"ListingBeforeTier":      {"B2: the listing type comes before the tier", baInput(baActivation("blog", "saas", "go-live-blog", baCreated), baSaaS(), baSales(baTier(0))), v1alpha1.ReasonNotForListingType},

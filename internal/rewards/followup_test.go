@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestFollowUpHint(t *testing.T) {
@@ -17,7 +18,7 @@ func TestFollowUpHint(t *testing.T) {
 	act := func(name string, mods ...func(*v1alpha1.BenefitActivation)) v1alpha1.BenefitActivation {
 		return baActivation(name, "trial", "go-live-blog", live, mods...)
 	}
-	contacted := baContacted(live.Add(24 * time.Hour))
+	contacted := build.ContactedAt(live.Add(24 * time.Hour))
 	type want struct {
 		hint bool
 		next *time.Time
@@ -99,25 +100,25 @@ func TestFollowUpHint(t *testing.T) {
 		},
 		"OptedOut": {
 			reason: "O5/O6: an opted-out offer takes part in no activity: no hint",
-			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, baOfferOptOut),
+			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, build.OfferOptedOut()),
 				[]v1alpha1.BenefitActivation{act("a")}, baRules(), due},
 			want: want{false, nil},
 		},
 		"OptedOutBeforeDue": {
 			reason: "O5/O6: an opted-out offer has no follow-up instant",
-			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, baOfferOptOut),
+			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, build.OfferOptedOut()),
 				nil, baRules(), live},
 			want: want{false, nil},
 		},
 		"Delisted": {
 			reason: "O5/O2: a delisted offer shows no hint",
-			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, withDelisting(due.Add(-24*time.Hour))),
+			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, build.DelistedAt(due.Add(-24*time.Hour))),
 				[]v1alpha1.BenefitActivation{act("a")}, baRules(), due},
 			want: want{false, nil},
 		},
 		"DelistedAtDue": {
 			reason: "O5/O2: an offer delisted at exactly the follow-up instant shows no hint",
-			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, withDelisting(due)),
+			args: args{mkOffer("trial", v1alpha1.ListingTypeTrial, live, build.DelistedAt(due)),
 				nil, baRules(), due},
 			want: want{false, nil},
 		},

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestForecast(t *testing.T) {
@@ -30,7 +31,7 @@ func TestForecast(t *testing.T) {
 	seatsTrailing, _ := ResolveProgram(seatsSpec)
 
 	vm := mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt)
-	teams := mkOffer("teams", v1alpha1.ListingTypeTransact, liveAt, withM365)
+	teams := mkOffer("teams", v1alpha1.ListingTypeTransact, liveAt, build.Microsoft365("Teams"))
 
 	forecast := func(at time.Time, tier int32, billed string, seats int64) *v1alpha1.TierForecast {
 		f := &v1alpha1.TierForecast{DropsAt: metav1.NewTime(at), Tier: tier, BilledSales: v1alpha1.DerivedMoney(billed), Seats: seats}
@@ -110,8 +111,8 @@ func TestForecast(t *testing.T) {
 			rules:  trailing, offers: []v1alpha1.Offer{vm}, now: now,
 			records: []v1alpha1.SalesRecord{
 				mkSale("counted", "vm", "30000", "USD", oct),
-				mkSale("fraud", "vm", "500000", "USD", april, withFraud(v1alpha1.FraudProven)),
-				mkSale("cancelled", "vm", "500000", "USD", may, withCancellation),
+				mkSale("fraud", "vm", "500000", "USD", april, build.Fraud(v1alpha1.FraudProven)),
+				mkSale("cancelled", "vm", "500000", "USD", may, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 			},
 			want: forecast(octLeaves, 1, "0.00", 0),
 		},
@@ -157,14 +158,14 @@ func TestForecast(t *testing.T) {
 		},
 		"DelistingEndsTheTier": {
 			reason: "S6/O2: the only live Transact offer is delisted before any line leaves: tier 0 from delistedAt",
-			rules:  trailing, offers: []v1alpha1.Offer{mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt, withDelisting(utc(2026, time.March, 31, 0, 0, 0)))}, now: now,
+			rules:  trailing, offers: []v1alpha1.Offer{mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt, build.DelistedAt(utc(2026, time.March, 31, 0, 0, 0)))}, now: now,
 			records: []v1alpha1.SalesRecord{mkSale("r1", "vm", "30000", "USD", april)},
 			want:    forecast(utc(2026, time.March, 31, 0, 0, 0), 0, "30000.00", 0),
 		},
 		"AnotherOfferGoesLiveAsOneIsDelisted": {
 			reason: "S6/O2: a Transact offer going live at the instant the other is delisted keeps a live Transact offer: the drop is the line ageing out",
 			rules:  trailing, offers: []v1alpha1.Offer{
-				mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt, withDelisting(utc(2026, time.March, 31, 0, 0, 0))),
+				mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt, build.DelistedAt(utc(2026, time.March, 31, 0, 0, 0))),
 				mkOffer("vm-2", v1alpha1.ListingTypeTransact, utc(2026, time.March, 31, 0, 0, 0)),
 			}, now: now,
 			records: []v1alpha1.SalesRecord{mkSale("r1", "vm", "30000", "USD", april)},
@@ -174,8 +175,8 @@ func TestForecast(t *testing.T) {
 			reason: "S5/S6: tier 2 reached by 1000 seats; the seats leave with their line",
 			rules:  seatsTrailing, offers: []v1alpha1.Offer{teams}, now: now,
 			records: []v1alpha1.SalesRecord{
-				mkSale("seats", "teams", "100", "USD", april, withSeats(1000)),
-				mkSale("more", "teams", "100", "USD", oct, withSeats(10)),
+				mkSale("seats", "teams", "100", "USD", april, build.Seats(1000)),
+				mkSale("more", "teams", "100", "USD", oct, build.Seats(10)),
 			},
 			want: forecast(aprilLeaves, 1, "100.00", 10),
 		},

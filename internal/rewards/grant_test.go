@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // The durable record: a granted benefit's status is read back from its
@@ -53,7 +54,7 @@ func TestDecideActivationStatusIsRebuiltFromGrant(t *testing.T) {
 		},
 		"OptedOut": {
 			reason: "O6: opted out keeps the grant's instants",
-			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baOptOut, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)), baTrial()),
+			in:     baInput(baActivation("blog", "trial", "go-live-blog", baCreated, build.ActivationOptedOut(), baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)), baTrial()),
 		},
 		"KeptByR5": {
 			reason: "R5: a Transact benefit whose tier aged out stays Active",
@@ -113,7 +114,7 @@ func TestDecideActivationR6(t *testing.T) {
 			reason: "R4/R6: a cancellation without a time revokes; causeTime is absent",
 			in: baInput(activeCoSell, baSaaS(), baSales(SalesFactsFor(baRules(), saas, []v1alpha1.SalesRecord{
 				mkSale("s-1", "saas", "20000", "USD", billedAt),
-				mkSale("s-2", "saas", "10000", "USD", billedAt, withCancellation),
+				mkSale("s-2", "saas", "10000", "USD", billedAt, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 			}, baNow))),
 			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationCancellation, "SalesRecord", "s-2", baNow, nil),
 		},
@@ -131,16 +132,14 @@ func TestDecideActivationR6(t *testing.T) {
 		"BackDatedFraudRevokes": {
 			reason: "R3/R6: fraud reported after the grant on a line billed before it revokes; a fraud report has no instant of its own",
 			in: baInput(activeCoSell, baSaaS(), baSales(SalesFactsFor(baRules(), saas, []v1alpha1.SalesRecord{
-				mkSale("s-1", "saas", "30000", "USD", billedAt, withFraud(v1alpha1.FraudSuspected)),
+				mkSale("s-1", "saas", "30000", "USD", billedAt, build.Fraud(v1alpha1.FraudSuspected)),
 			}, baNow))),
 			want: baWantRevoked(v1alpha1.BenefitCategorySales, &baSince, nil, v1alpha1.RevocationFraud, "SalesRecord", "s-1", baNow, nil),
 		},
 		"BackDatedViolationRevokes": {
 			reason: "R1/R6: a violation recorded after the grant with an earlier time revokes; causeTime is the violation's time",
 			in: baInput(baActivation("blog", "trial", "go-live-blog", baCreated, baActive(baSince, v1alpha1.BenefitCategoryMarketing, &baExpiry)),
-				baTrial(), baPub(func(s *v1alpha1.PublisherSpec) {
-					s.Violations = []v1alpha1.Violation{{Type: v1alpha1.ViolationDelisted, Time: metaTime(backDated)}}
-				})),
+				baTrial(), baPub(build.Violation(v1alpha1.ViolationDelisted, backDated, ""))),
 			want: baWantRevoked(v1alpha1.BenefitCategoryMarketing, &baSince, &baExpiry, v1alpha1.RevocationViolation, "Publisher", "contoso", baNow, &backDated),
 		},
 		"NotGrantedNotRevoked": {
@@ -172,11 +171,7 @@ func TestDecideActivationRecord(t *testing.T) {
 	}
 	heldBy := func(offer, benefit string) func(*ActivationInput) {
 		return func(in *ActivationInput) {
-			in.NameHeldBy = &v1alpha1.BenefitGrant{
-				ObjectMeta: metav1.ObjectMeta{Name: "blog"},
-				Spec: v1alpha1.BenefitGrantSpec{Activation: v1alpha1.GrantedActivation{Name: "blog"}, Offer: offer, Benefit: benefit,
-					ActivatedAt: metaTime(baSince), ContactDueBy: metaTime(baSince.Add(baWeek))},
-			}
+			in.NameHeldBy = build.Grant("contoso", "blog", offer, benefit, "contoso", baSince)
 		}
 	}
 	violationAt := metaTime(utc(2027, time.January, 5, 0, 0, 0))
@@ -192,11 +187,11 @@ func TestDecideActivationRecord(t *testing.T) {
 		},
 		"PendingRecordsNothing": {
 			reason: "B2: a Pending activation records nothing",
-			in:     baInput(newBlog, baTrial(), baPub(baNotEnrolled)),
+			in:     baInput(newBlog, baTrial(), baPub(build.NotEnrolled())),
 		},
 		"NotGrantedRevokedRecordsNothing": {
 			reason: "R2: a Pending activation of a delisted offer is Revoked but was never granted: nothing to record",
-			in:     baInput(newBlog, baTrial(withDelisting(baNow))),
+			in:     baInput(newBlog, baTrial(build.DelistedAt(baNow))),
 		},
 		"GrantedRecordsNothing": {
 			reason: "B4: an Active benefit whose grant exists records nothing more",
@@ -216,7 +211,7 @@ func TestDecideActivationRecord(t *testing.T) {
 		},
 		"NoGrantWhateverTheStatusSays": {
 			reason: "R7: a status that says Active, without a grant, records nothing: the decision reads grants, never status (the upgrade from status-only versions adopts such grants once, at start)",
-			in:     baInput(activeBlog, baTrial(), baNoGrant, baPub(baNotEnrolled)),
+			in:     baInput(activeBlog, baTrial(), baNoGrant, baPub(build.NotEnrolled())),
 		},
 		"NameHeldByAnotherBenefitsGrant": {
 			reason: "R7: a grant of this name records another benefit of the same offer: Pending, nothing recorded",

@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // cmpOpts compare the package's exact numbers by value: Money and Rate hold
@@ -32,60 +33,17 @@ func metaTime(t time.Time) metav1.Time { return metav1.NewTime(t) }
 
 func metaTimePtr(t time.Time) *metav1.Time { m := metav1.NewTime(t); return &m }
 
+// The objects of the package's tests are publisher contoso's, in namespace
+// contoso, as values: the rules take slices of objects, not pointers.
+
 // mkOffer builds an Offer of publisher "contoso".
-func mkOffer(name string, lt v1alpha1.ListingType, liveAt time.Time, mods ...func(*v1alpha1.OfferSpec)) v1alpha1.Offer {
-	o := v1alpha1.Offer{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso"},
-		Spec: v1alpha1.OfferSpec{
-			PublisherRef: v1alpha1.LocalObjectReference{Name: "contoso"},
-			Storefront:   v1alpha1.StorefrontAzureMarketplace,
-			ListingType:  lt,
-			LiveAt:       metaTime(liveAt),
-		},
-	}
-	for _, m := range mods {
-		m(&o.Spec)
-	}
-	return o
-}
-
-func withDelisting(t time.Time) func(*v1alpha1.OfferSpec) {
-	return func(s *v1alpha1.OfferSpec) { s.DelistedAt = metaTimePtr(t) }
-}
-
-func withM365(s *v1alpha1.OfferSpec) {
-	s.ProductFamily = v1alpha1.ProductFamilySaaS
-	s.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"Teams"}
+func mkOffer(name string, lt v1alpha1.ListingType, liveAt time.Time, opts ...build.OfferOption) v1alpha1.Offer {
+	return *build.Offer("contoso", name, "contoso", lt, liveAt, opts...)
 }
 
 // mkSale builds a SalesRecord of offerName.
-func mkSale(name, offerName, amount string, currency v1alpha1.CurrencyCode, billedAt time.Time, mods ...func(*v1alpha1.SalesRecordSpec)) v1alpha1.SalesRecord {
-	r := v1alpha1.SalesRecord{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso"},
-		Spec: v1alpha1.SalesRecordSpec{
-			OfferRef:      v1alpha1.LocalObjectReference{Name: offerName},
-			TransactionID: "tx-" + name,
-			Amount:        v1alpha1.Money(amount),
-			Currency:      currency,
-			BilledAt:      metaTime(billedAt),
-		},
-	}
-	for _, m := range mods {
-		m(&r.Spec)
-	}
-	return r
-}
-
-func withFraud(f v1alpha1.FraudState) func(*v1alpha1.SalesRecordSpec) {
-	return func(s *v1alpha1.SalesRecordSpec) { s.Fraud = f }
-}
-
-func withCancellation(s *v1alpha1.SalesRecordSpec) {
-	s.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase}
-}
-
-func withSeats(n int64) func(*v1alpha1.SalesRecordSpec) {
-	return func(s *v1alpha1.SalesRecordSpec) { s.Seats = n }
+func mkSale(name, offerName, amount string, currency v1alpha1.CurrencyCode, billedAt time.Time, opts ...build.SalesRecordOption) v1alpha1.SalesRecord {
+	return *build.SalesRecord("contoso", name, offerName, amount, currency, billedAt, opts...)
 }
 
 // defaultProgramSpec is the illustrative program of docs/rules.md, S6: Tier 1 from

@@ -94,7 +94,7 @@ func saleOf(name string, spec *v1alpha1.SalesRecordSpec) sale {
 // specs, for a ledger that keeps them while it holds. Offers listed from
 // the operator's cache share their statuses and metadata with the cached
 // objects, which an offer's status write replaces: kept whole, they would
-// keep the replaced ones alive (make bench-scale, heap profile).
+// keep the replaced ones alive.
 func namesAndSpecs(offers []v1alpha1.Offer) []v1alpha1.Offer {
 	out := make([]v1alpha1.Offer, len(offers))
 	for i := range offers {
@@ -123,9 +123,9 @@ func salesOf(records []*v1alpha1.SalesRecord) iter.Seq2[string, *v1alpha1.SalesR
 // read from a ledger before stay as they were.
 //
 // A ledger keeps a line for each of its publisher's sales lines, tens of
-// thousands at scale, so it keeps only what taking the line out of the sums
-// again needs, not the whole LineVerdict: that was a third of a kept
-// line's memory (make bench-scale, heap profile).
+// thousands for a large publisher, so whatever a line holds is held that
+// many times: it keeps only what taking the line out of the sums again
+// needs, not the whole LineVerdict.
 type ledgerLine struct {
 	sale
 	counted bool
@@ -318,7 +318,7 @@ func (l *Ledger) evaluate(name string, spec *v1alpha1.SalesRecordSpec) *ledgerLi
 // leaving is the change a counted line brings under a Trailing12Months
 // window: it leaves the sum at its next change. It is derived from the
 // line rather than kept with it, since nearly every line of such a ledger
-// brings one (make bench, BenchmarkLedgerHeldPerLine).
+// brings one.
 func (l *Ledger) leaving(e *ledgerLine) (change, bool) {
 	if !l.trailing || !e.counted || e.next == nil {
 		return change{}, false

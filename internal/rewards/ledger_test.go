@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // ledgerOffers are a publisher's offers with every phase change a ledger
@@ -21,9 +22,9 @@ import (
 func ledgerOffers(now time.Time) []v1alpha1.Offer {
 	return []v1alpha1.Offer{
 		mkOffer("saas", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0)),
-		mkOffer("teams-app", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0), withM365),
+		mkOffer("teams-app", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0), build.Microsoft365("Teams")),
 		mkOffer("scheduled", v1alpha1.ListingTypeTransact, now.AddDate(0, 0, 20)),
-		mkOffer("delisting", v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0), withDelisting(now.AddDate(0, 1, 0))),
+		mkOffer("delisting", v1alpha1.ListingTypeTransact, now.AddDate(-1, 0, 0), build.DelistedAt(now.AddDate(0, 1, 0))),
 		mkOffer("listing", v1alpha1.ListingTypeList, now.AddDate(-1, 0, 0)),
 	}
 }
@@ -36,19 +37,19 @@ func randomLine(rng *rand.Rand, name string, now time.Time) v1alpha1.SalesRecord
 	offers := []string{"saas", "saas", "teams-app", "scheduled", "delisting", "listing", "missing"}
 	currencies := []v1alpha1.CurrencyCode{"USD", "USD", "EUR", "GBP", "XTS"} // XTS has no rate
 	billed := now.Add(time.Duration(rng.Int64N(int64(30*24*time.Hour))) - 400*24*time.Hour)
-	var mods []func(*v1alpha1.SalesRecordSpec)
+	var mods []build.SalesRecordOption
 	switch rng.IntN(12) {
 	case 0:
-		mods = append(mods, withFraud(v1alpha1.FraudProven))
+		mods = append(mods, build.Fraud(v1alpha1.FraudProven))
 	case 1:
-		mods = append(mods, withFraud(v1alpha1.FraudSuspected))
+		mods = append(mods, build.Fraud(v1alpha1.FraudSuspected))
 	case 2:
-		mods = append(mods, withCancellation)
+		mods = append(mods, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil))
 	case 3:
 		billed = now.Add(time.Duration(rng.Int64N(int64(60 * 24 * time.Hour))))
 	}
 	if rng.IntN(3) == 0 {
-		mods = append(mods, withSeats(rng.Int64N(50)))
+		mods = append(mods, build.Seats(rng.Int64N(50)))
 	}
 	amount := fmt.Sprintf("%d.%02d", 1000+rng.IntN(90_000), rng.IntN(100))
 	return mkSale(name, offers[rng.IntN(len(offers))], amount, currencies[rng.IntN(len(currencies))], billed, mods...)
@@ -260,7 +261,7 @@ func TestLedgerPutReplaces(t *testing.T) {
 	}
 
 	cancelled := bigger
-	withCancellation(&cancelled.Spec)
+	build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)(&cancelled)
 	l.Put(&cancelled, now)
 	res, detail, facts := l.Facts(now)
 	if res.BilledSales.Cmp(MustParseMoney("0")) != 0 || res.Excluded != 1 || res.Tier != 1 {

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var (
@@ -19,7 +20,7 @@ func TestOfferPhaseAt(t *testing.T) {
 		phase v1alpha1.OfferPhase
 		next  *time.Time
 	}
-	withDelisting := mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, withDelisting(offerDelistedAt)).Spec
+	withDelisting := mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, build.DelistedAt(offerDelistedAt)).Spec
 	noDelisting := mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt).Spec
 	cases := map[string]struct {
 		reason string
@@ -89,10 +90,12 @@ func TestEvaluateOffer(t *testing.T) {
 	longer.EngagementMonths = 12
 	longer.TrialConsultingExpiryMonths = 1
 
-	dynamics := func(sf v1alpha1.Storefront) func(*v1alpha1.OfferSpec) {
-		return func(s *v1alpha1.OfferSpec) { s.ProductFamily, s.Storefront = v1alpha1.ProductFamilyDynamics365, sf }
+	dynamics := func(sf v1alpha1.Storefront) build.OfferOption {
+		return func(o *v1alpha1.Offer) {
+			o.Spec.ProductFamily, o.Spec.Storefront = v1alpha1.ProductFamilyDynamics365, sf
+		}
 	}
-	saas := func(s *v1alpha1.OfferSpec) { s.ProductFamily = v1alpha1.ProductFamilySaaS }
+	saas := func(o *v1alpha1.Offer) { o.Spec.ProductFamily = v1alpha1.ProductFamilySaaS }
 
 	cases := map[string]struct {
 		reason string
@@ -147,7 +150,7 @@ func TestEvaluateOffer(t *testing.T) {
 		},
 		"DelistedTrial": {
 			reason: "O2/O4: a delisted Trial offer still shows when its benefits expire",
-			offer:  mkOffer("o", v1alpha1.ListingTypeTrial, offerLiveAt, withDelisting(offerLiveAt.Add(time.Minute))),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTrial, offerLiveAt, build.DelistedAt(offerLiveAt.Add(time.Minute))),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferDelisted, EngagementEndsAt: threeMonths, BenefitsExpireAt: threeMonths},
 		},
@@ -165,23 +168,23 @@ func TestEvaluateOffer(t *testing.T) {
 		},
 		"SaaSOnAppSource": {
 			reason: "O7: a SaaS offer on AppSource is not eligible for ISV Connect; S5: without integrations it is no Microsoft 365 app",
-			offer: mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, saas, func(s *v1alpha1.OfferSpec) {
-				s.Storefront = v1alpha1.StorefrontAppSource
+			offer: mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, saas, func(o *v1alpha1.Offer) {
+				o.Spec.Storefront = v1alpha1.StorefrontAppSource
 			}),
 			rules: DefaultRules(),
 			want:  OfferFacts{Phase: v1alpha1.OfferLive, Evergreen: true},
 		},
 		"Microsoft365App": {
 			reason: "S5: a SaaS offer integrated with Teams is a Microsoft 365 app",
-			offer:  mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, withM365),
+			offer:  mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, build.Microsoft365("Teams")),
 			rules:  DefaultRules(),
 			want:   OfferFacts{Phase: v1alpha1.OfferLive, Evergreen: true, Microsoft365App: true},
 		},
 		"IntegrationsWithoutSaaS": {
 			reason: "S5: Microsoft 365 integrations on a non-SaaS offer do not make a Microsoft 365 app",
-			offer: mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, func(s *v1alpha1.OfferSpec) {
-				s.ProductFamily = v1alpha1.ProductFamilyAzureApplication
-				s.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"SharePoint"}
+			offer: mkOffer("o", v1alpha1.ListingTypeTransact, offerLiveAt, func(o *v1alpha1.Offer) {
+				o.Spec.ProductFamily = v1alpha1.ProductFamilyAzureApplication
+				o.Spec.Microsoft365Integrations = []v1alpha1.Microsoft365Integration{"SharePoint"}
 			}),
 			rules: DefaultRules(),
 			want:  OfferFacts{Phase: v1alpha1.OfferLive, Evergreen: true},

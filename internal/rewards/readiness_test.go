@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestTierSentence(t *testing.T) {
@@ -105,7 +106,7 @@ func TestOfferReadiness(t *testing.T) {
 	live := utc(2026, time.March, 1, 0, 0, 0)
 	valid := ProgramState{Name: "gold", Rules: DefaultRules(), Generation: 1, RulesGeneration: 1, Revision: "gold-0123456789"}
 	offer := mkOffer("saas", v1alpha1.ListingTypeTransact, live)
-	delisted := mkOffer("saas", v1alpha1.ListingTypeTransact, live, withDelisting(live.AddDate(0, 1, 0)))
+	delisted := mkOffer("saas", v1alpha1.ListingTypeTransact, live, build.DelistedAt(live.AddDate(0, 1, 0)))
 	cases := map[string]struct {
 		reason    string
 		offer     v1alpha1.Offer

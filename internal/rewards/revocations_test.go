@@ -6,31 +6,23 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // rvGrant is the grant of activation name, granted at baSince; revoked at
 // recordedAt for reason when reason is not "".
 func rvGrant(name string, reason v1alpha1.RevocationReason, recordedAt time.Time) v1alpha1.BenefitGrant {
-	g := v1alpha1.BenefitGrant{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "contoso"},
-		Spec: v1alpha1.BenefitGrantSpec{
-			Activation: v1alpha1.GrantedActivation{Name: name, UID: types.UID("uid-" + name)},
-			Benefit:    "blog-" + name, Category: v1alpha1.BenefitCategoryMarketing, Offer: "trial", Publisher: "contoso",
-			ActivatedAt: metaTime(baSince), ContactDueBy: metaTime(baSinceDue),
-		},
-	}
+	opts := []build.GrantOption{build.ActivationUID("uid-" + name)}
 	if reason != "" {
 		cause := metaTime(recordedAt.Add(-time.Hour))
-		g.Spec.Revocation = &v1alpha1.GrantRevocation{
+		opts = append(opts, build.Revoked(v1alpha1.GrantRevocation{
 			Reason: reason, Message: "because", CausedBy: &v1alpha1.ObjectReference{Kind: "Publisher", Name: "contoso"},
 			CauseTime: &cause, RecordedAt: metaTime(recordedAt),
-		}
+		}))
 	}
-	return g
+	return *build.Grant("contoso", name, "trial", "blog-"+name, "contoso", baSince, opts...)
 }
 
 // rvEntry is the history entry rvGrant(name, reason, at) gives.

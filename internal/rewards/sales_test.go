@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestWindowBounds(t *testing.T) {
@@ -94,7 +95,7 @@ func TestEvaluateLine(t *testing.T) {
 	ageOut := utc(2026, time.March, 15, 10, 0, 0) // billed 2025-03-15T10:00 + 12 months
 
 	vm := mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt)
-	teams := mkOffer("teams-app", v1alpha1.ListingTypeTransact, liveAt, withM365)
+	teams := mkOffer("teams-app", v1alpha1.ListingTypeTransact, liveAt, build.Microsoft365("Teams"))
 	list := mkOffer("byol", v1alpha1.ListingTypeList, liveAt)
 
 	type args struct {
@@ -127,25 +128,25 @@ func TestEvaluateLine(t *testing.T) {
 		},
 		"FraudProven": {
 			reason: "S3: a line with fraud Proven is not counted",
-			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withFraud(v1alpha1.FraudProven)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), build.Fraud(v1alpha1.FraudProven)), &vm, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesFraudProven, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudProven},
 		},
 		"FraudSuspected": {
 			reason: "S3: a line with fraud only Suspected IS counted (it revokes, R3, but still counts)",
-			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withFraud(v1alpha1.FraudSuspected)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), build.Fraud(v1alpha1.FraudSuspected)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudSuspected},
 		},
 		"FraudNoneExplicit": {
 			reason: "S3: fraud None counts",
-			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withFraud(v1alpha1.FraudNone)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), build.Fraud(v1alpha1.FraudNone)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone},
 		},
 		"Cancelled": {
 			reason: "S3: a cancelled purchase is not counted",
-			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), withCancellation), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "100", "USD", now.AddDate(0, -1, 0), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)), &vm, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesCancelled, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("100"), Fraud: v1alpha1.FraudNone},
 		},
@@ -192,25 +193,25 @@ func TestEvaluateLine(t *testing.T) {
 		},
 		"SeatsAtCutoff": {
 			reason: "S5: seats of a Microsoft 365 app billed at exactly the seats cut-off count",
-			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff, withSeats(500)), &teams, lifetime, now},
+			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff, build.Seats(500)), &teams, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone, Seats: 500},
 		},
 		"SeatsAfterCutoff": {
 			reason: "S5: seats billed one second after the seats cut-off do not count; the amount still does",
-			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff.Add(time.Second), withSeats(500)), &teams, lifetime, now},
+			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff.Add(time.Second), build.Seats(500)), &teams, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone},
 		},
 		"SeatsNotMicrosoft365": {
 			reason: "S5: seats of an offer that is not a Microsoft 365 app do not count",
-			args:   args{mkSale("l", "vm", "10", "USD", cutoff.AddDate(0, -1, 0), withSeats(500)), &vm, lifetime, now},
+			args:   args{mkSale("l", "vm", "10", "USD", cutoff.AddDate(0, -1, 0), build.Seats(500)), &vm, lifetime, now},
 			want: LineVerdict{Counted: true, Reason: v1alpha1.SalesCounted, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone},
 		},
 		"SeatsOfExcludedLine": {
 			reason: "S3/S5: a cancelled line's seats do not count",
-			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff.AddDate(0, -1, 0), withSeats(500), withCancellation), &teams, lifetime, now},
+			args:   args{mkSale("l", "teams-app", "10", "USD", cutoff.AddDate(0, -1, 0), build.Seats(500), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)), &teams, lifetime, now},
 			want: LineVerdict{Reason: v1alpha1.SalesCancelled, Settled: true, Publisher: "contoso",
 				ProgramAmount: mustMoneyPtr("10"), Fraud: v1alpha1.FraudNone},
 		},
@@ -266,7 +267,7 @@ func TestEvaluateLineSaysWhenRounded(t *testing.T) {
 		},
 		"ExcludedLineRounded": {
 			reason: "S2/S3: a cancelled line still shows its converted amount, and says it was rounded",
-			rec:    mkSale("l", "vm", "0.000001", "CHF", billed, withCancellation),
+			rec:    mkSale("l", "vm", "0.000001", "CHF", billed, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
 			want:   "0.000001 CHF at rate 1.1 is 0.0000011 USD exactly, rounded half to even to 6 decimal places: 0.000001 USD",
 		},
 		"ExactConversion": {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // TestDecidesLike: two sales facts decide every activation alike when
@@ -44,11 +45,11 @@ func TestDecidesLike(t *testing.T) {
 		},
 		"FraudReported": {
 			reason: "R3: a line reported as fraud may revoke a benefit",
-			other:  facts(with(mkSale("b", "saas", "10", "USD", now.AddDate(0, -1, 0), withFraud(v1alpha1.FraudSuspected)))...), want: false,
+			other:  facts(with(mkSale("b", "saas", "10", "USD", now.AddDate(0, -1, 0), build.Fraud(v1alpha1.FraudSuspected)))...), want: false,
 		},
 		"CancelledPurchase": {
 			reason: "R4: with a cancelled purchase, any line may change which purchase unlocked a tier",
-			other:  facts(with(mkSale("b", "saas", "10", "USD", now.AddDate(0, -1, 0), withCancellation))...), want: false,
+			other:  facts(with(mkSale("b", "saas", "10", "USD", now.AddDate(0, -1, 0), build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)))...), want: false,
 		},
 	}
 	for name, tc := range cases {

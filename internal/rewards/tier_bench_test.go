@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // benchInputs is one publisher with 20 Transact offers and n sales lines
@@ -17,9 +18,9 @@ func benchInputs(n int, now time.Time) ([]v1alpha1.Offer, []v1alpha1.SalesRecord
 	start := now.AddDate(-3, 0, 0)
 	offers := make([]v1alpha1.Offer, 20)
 	for i := range offers {
-		var mods []func(*v1alpha1.OfferSpec)
+		var mods []build.OfferOption
 		if i%4 == 0 {
-			mods = append(mods, withM365)
+			mods = append(mods, build.Microsoft365("Teams"))
 		}
 		offers[i] = mkOffer(fmt.Sprintf("offer-%02d", i), v1alpha1.ListingTypeTransact, start.AddDate(0, 0, -i), mods...)
 	}
@@ -27,17 +28,17 @@ func benchInputs(n int, now time.Time) ([]v1alpha1.Offer, []v1alpha1.SalesRecord
 	span := now.Sub(start)
 	records := make([]v1alpha1.SalesRecord, n)
 	for i := range records {
-		var mods []func(*v1alpha1.SalesRecordSpec)
+		var mods []build.SalesRecordOption
 		switch {
 		case i%50 == 0:
-			mods = append(mods, withFraud(v1alpha1.FraudProven))
+			mods = append(mods, build.Fraud(v1alpha1.FraudProven))
 		case i%40 == 0:
-			mods = append(mods, withCancellation)
+			mods = append(mods, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil))
 		case i%25 == 0:
-			mods = append(mods, withFraud(v1alpha1.FraudSuspected))
+			mods = append(mods, build.Fraud(v1alpha1.FraudSuspected))
 		}
 		if i%7 == 0 {
-			mods = append(mods, withSeats(int64(i%100)))
+			mods = append(mods, build.Seats(int64(i%100)))
 		}
 		billed := start.Add(time.Duration(int64(span) / int64(n) * int64(i)))
 		amount := fmt.Sprintf("%d.%02d", 10+i%5000, i%100)

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestComputeTier(t *testing.T) {
@@ -21,7 +22,7 @@ func TestComputeTier(t *testing.T) {
 
 	vm := mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt)
 	saas := mkOffer("saas", v1alpha1.ListingTypeTransact, liveAt)
-	teams := mkOffer("teams-app", v1alpha1.ListingTypeTransact, utc(2020, time.January, 1, 0, 0, 0), withM365)
+	teams := mkOffer("teams-app", v1alpha1.ListingTypeTransact, utc(2020, time.January, 1, 0, 0, 0), build.Microsoft365("Teams"))
 	list := mkOffer("byol", v1alpha1.ListingTypeList, liveAt)
 
 	type args struct {
@@ -48,7 +49,7 @@ func TestComputeTier(t *testing.T) {
 		"OnlyListAndDelistedTransact": {
 			reason: "S6: sales alone do not reach a tier: without a live Transact offer (the only one is delisted) the tier is 0",
 			args: args{lifetime,
-				[]v1alpha1.Offer{list, mkOffer("old", v1alpha1.ListingTypeTransact, liveAt, withDelisting(past))},
+				[]v1alpha1.Offer{list, mkOffer("old", v1alpha1.ListingTypeTransact, liveAt, build.DelistedAt(past))},
 				[]v1alpha1.SalesRecord{mkSale("r1", "old", "50000", "USD", liveAt.AddDate(0, 1, 0))},
 				now},
 			want: want{
@@ -133,9 +134,9 @@ func TestComputeTier(t *testing.T) {
 			args: args{lifetime, []v1alpha1.Offer{vm, saas},
 				[]v1alpha1.SalesRecord{
 					mkSale("r1", "vm", "20000", "USD", past),
-					mkSale("r2", "vm", "5000", "USD", past, withFraud(v1alpha1.FraudProven)),
-					mkSale("r3", "saas", "5000", "USD", past, withCancellation),
-					mkSale("r4", "saas", "100", "USD", past, withFraud(v1alpha1.FraudSuspected)),
+					mkSale("r2", "vm", "5000", "USD", past, build.Fraud(v1alpha1.FraudProven)),
+					mkSale("r3", "saas", "5000", "USD", past, build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)),
+					mkSale("r4", "saas", "100", "USD", past, build.Fraud(v1alpha1.FraudSuspected)),
 				}, now},
 			want: want{
 				res: TierResult{
@@ -151,7 +152,7 @@ func TestComputeTier(t *testing.T) {
 			args: args{lifetime,
 				[]v1alpha1.Offer{
 					vm, list,
-					mkOffer("trial", v1alpha1.ListingTypeTrial, liveAt, withDelisting(past)),
+					mkOffer("trial", v1alpha1.ListingTypeTrial, liveAt, build.DelistedAt(past)),
 					mkOffer("consult", v1alpha1.ListingTypeConsulting, liveAt),
 					mkOffer("consult-2", v1alpha1.ListingTypeConsulting, liveAt),
 					mkOffer("next", v1alpha1.ListingTypeTransact, now.AddDate(1, 0, 0)),
@@ -189,8 +190,8 @@ func TestComputeTier(t *testing.T) {
 			reason: "S5/S6: 1000 seats of a Microsoft 365 app billed before the cut-off reach tier 2 on $10; the next tier shows both gaps",
 			args: args{lifetime, []v1alpha1.Offer{teams},
 				[]v1alpha1.SalesRecord{
-					mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), withSeats(600)),
-					mkSale("r2", "teams-app", "0", "USD", utc(2021, time.April, 1, 0, 0, 0), withSeats(400)),
+					mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), build.Seats(600)),
+					mkSale("r2", "teams-app", "0", "USD", utc(2021, time.April, 1, 0, 0, 0), build.Seats(400)),
 				}, beforeCutoff},
 			want: want{
 				res: TierResult{
@@ -205,7 +206,7 @@ func TestComputeTier(t *testing.T) {
 		"SeatsMissingAtCutoff": {
 			reason: "S5/S7: at exactly the seats cut-off, seats can still help: SeatsMissing is shown, and it changes just after",
 			args: args{lifetime, []v1alpha1.Offer{teams},
-				[]v1alpha1.SalesRecord{mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), withSeats(10))}, cutoff},
+				[]v1alpha1.SalesRecord{mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), build.Seats(10))}, cutoff},
 			want: want{
 				res: TierResult{
 					BilledSales: MustParseMoney("10"), Seats: 10, Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,
@@ -220,8 +221,8 @@ func TestComputeTier(t *testing.T) {
 			reason: "S5/S7: after the seats cut-off SeatsMissing is omitted (seats can no longer help); seats already counted still reach tier 2",
 			args: args{lifetime, []v1alpha1.Offer{teams},
 				[]v1alpha1.SalesRecord{
-					mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), withSeats(1000)),
-					mkSale("r2", "teams-app", "10", "USD", cutoff.Add(time.Second), withSeats(50000)),
+					mkSale("r1", "teams-app", "10", "USD", utc(2021, time.March, 1, 0, 0, 0), build.Seats(1000)),
+					mkSale("r2", "teams-app", "10", "USD", cutoff.Add(time.Second), build.Seats(50000)),
 				}, cutoff.Add(time.Second)},
 			want: want{
 				res: TierResult{
@@ -295,7 +296,7 @@ func TestComputeTier(t *testing.T) {
 		},
 		"NextChangeDelisting": {
 			reason: "O2/S6: a live Transact offer being delisted changes the tier at delistedAt",
-			args:   args{lifetime, []v1alpha1.Offer{mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt, withDelisting(now.AddDate(0, 1, 0)))}, nil, now},
+			args:   args{lifetime, []v1alpha1.Offer{mkOffer("vm", v1alpha1.ListingTypeTransact, liveAt, build.DelistedAt(now.AddDate(0, 1, 0)))}, nil, now},
 			want: want{
 				res: TierResult{
 					Tier: 1, TierName: "Tier 1", HasLiveTransactOffer: true,

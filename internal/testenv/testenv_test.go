@@ -16,8 +16,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/rewards"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 func TestRepoRootAndCRDDir(t *testing.T) {
@@ -49,34 +49,6 @@ func TestScheme(t *testing.T) {
 	}
 }
 
-func TestProgram(t *testing.T) {
-	a, b := testenv.Program(), testenv.Program()
-	if a.Name == b.Name {
-		t.Errorf("two programs share the name %q", a.Name)
-	}
-	rules, problems := rewards.ResolveProgram(&a.Spec)
-	if len(problems) > 0 {
-		t.Errorf("problems: %v", problems)
-	}
-	if len(rules.Tiers) != 5 {
-		t.Errorf("%d tiers, want the five of docs/rules.md, S6", len(rules.Tiers))
-	}
-	a.Spec.Benefits[0].ListingTypes[0] = v1alpha1.ListingTypeList
-	if b.Spec.Benefits[1].ListingTypes[0] != v1alpha1.ListingTypeTransact || a.Spec.Benefits[1].ListingTypes[0] != v1alpha1.ListingTypeTransact {
-		t.Error("benefits share their listing types")
-	}
-}
-
-func TestPublisher(t *testing.T) {
-	if p := testenv.Publisher("ns", "contoso", ""); p.Spec.ProgramRef != nil || p.Spec.MarketingContact != nil || !p.Spec.Enrolled {
-		t.Errorf("Publisher with no program: %+v", p.Spec)
-	}
-	p := testenv.WithContact(testenv.Publisher("ns", "contoso", "gold"))
-	if p.Spec.ProgramRef == nil || p.Spec.ProgramRef.Name != "gold" || p.Spec.MarketingContact == nil {
-		t.Errorf("Publisher following gold, with a contact: %+v", p.Spec)
-	}
-}
-
 // conflicting fails the first n updates with a conflict, then fails with
 // then (nil: lets the update through).
 func conflicting(n int, then error) interceptor.Funcs {
@@ -98,7 +70,7 @@ func TestUpdateWithRetry(t *testing.T) {
 	ctx := context.Background()
 	setName := func(p *v1alpha1.Publisher) { p.Spec.DisplayName = "Contoso" }
 
-	pub := testenv.Publisher("ns", "contoso", "")
+	pub := build.Publisher("ns", "contoso")
 	c := fake.NewClientBuilder().WithScheme(testenv.Scheme()).WithObjects(pub).WithInterceptorFuncs(conflicting(3, nil)).Build()
 	if err := testenv.UpdateWithRetry(ctx, c, pub, setName); err != nil {
 		t.Fatalf("after three conflicts: %v", err)
@@ -109,7 +81,7 @@ func TestUpdateWithRetry(t *testing.T) {
 	}
 
 	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "publishers"}, "contoso", errors.New("no"))
-	pub = testenv.Publisher("ns", "contoso", "")
+	pub = build.Publisher("ns", "contoso")
 	c = fake.NewClientBuilder().WithScheme(testenv.Scheme()).WithObjects(pub).WithInterceptorFuncs(conflicting(1, forbidden)).Build()
 	start := time.Now()
 	if err := testenv.UpdateWithRetry(ctx, c, pub, setName); !apierrors.IsForbidden(err) {
@@ -119,7 +91,7 @@ func TestUpdateWithRetry(t *testing.T) {
 		t.Errorf("took %s to return an error that is not a conflict", d)
 	}
 
-	missing := testenv.Publisher("ns", "nobody", "")
+	missing := build.Publisher("ns", "nobody")
 	c = fake.NewClientBuilder().WithScheme(testenv.Scheme()).Build()
 	if err := testenv.UpdateWithRetry(ctx, c, missing, setName); !apierrors.IsNotFound(err) {
 		t.Errorf("got %v, want NotFound after retrying", err)
@@ -129,8 +101,8 @@ func TestUpdateWithRetry(t *testing.T) {
 func TestCreateNamesTheFailingObject(t *testing.T) {
 	ctx := context.Background()
 	c := fake.NewClientBuilder().WithScheme(testenv.Scheme()).Build()
-	a := testenv.Offer("ns", "saas", "contoso", v1alpha1.ListingTypeTransact, time.Now())
-	b := testenv.Offer("ns", "saas", "contoso", v1alpha1.ListingTypeTransact, time.Now())
+	a := build.Offer("ns", "saas", "contoso", v1alpha1.ListingTypeTransact, time.Now())
+	b := build.Offer("ns", "saas", "contoso", v1alpha1.ListingTypeTransact, time.Now())
 	err := testenv.Create(ctx, c, a, b)
 	if !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("got %v, want AlreadyExists", err)

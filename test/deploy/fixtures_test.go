@@ -14,6 +14,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // shippedProgram is config/programs/default.yaml under a unique name, so
@@ -35,7 +36,7 @@ func newNamespace(prefix string) string {
 
 // newPublisher is an enrolled publisher with a marketing contact (P2, P4).
 func newPublisher(ns, name, program string) *v1alpha1.Publisher {
-	return testenv.WithContact(testenv.Publisher(ns, name, program))
+	return build.Publisher(ns, name, build.Following(program), build.WithContact())
 }
 
 // create creates objects as the admin (the platform team, billing and

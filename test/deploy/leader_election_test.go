@@ -11,7 +11,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Two replicas of the manager, as a Deployment with replicas: 2 would run
@@ -44,7 +44,7 @@ var _ = Describe("Leader election between two managers", Ordered, func() {
 	reconciled := func(name string) {
 		GinkgoHelper()
 		pub := newPublisher(ns, name, program)
-		offer := testenv.Offer(ns, name+"-saas", name, v1alpha1.ListingTypeTransact, now.AddDate(0, -1, 0))
+		offer := build.Offer(ns, name+"-saas", name, v1alpha1.ListingTypeTransact, now.AddDate(0, -1, 0))
 		create(pub, offer)
 		Eventually(func() v1alpha1.OfferPhase { return fetch(offer)().Status.Phase }, waitLong, poll).Should(Equal(v1alpha1.OfferLive))
 		Eventually(func() int32 { return fetch(pub)().Status.Tier }, waitLong, poll).Should(Equal(int32(1)))
@@ -107,7 +107,7 @@ var _ = Describe("Leader election between two managers", Ordered, func() {
 		Expect(first.writes.Load()).To(Equal(firstWrites), "the stopped manager wrote nothing more")
 
 		// Time-based work moves with the leader too (O2 on the fake clock).
-		trial := testenv.Offer(ns, "fabrikam-trial", "fabrikam", v1alpha1.ListingTypeTrial, now.Add(time.Hour))
+		trial := build.Offer(ns, "fabrikam-trial", "fabrikam", v1alpha1.ListingTypeTrial, now.Add(time.Hour))
 		create(trial)
 		Eventually(func() v1alpha1.OfferPhase { return fetch(trial)().Status.Phase }, waitLong, poll).Should(Equal(v1alpha1.OfferScheduled))
 		clk.Step(2 * time.Hour)

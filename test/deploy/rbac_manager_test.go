@@ -27,6 +27,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // The operator's own RBAC, as config/default installs it, is enough for
@@ -108,13 +109,13 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		bad := shippedProgram()
 		bad.Spec.Tiers[0].Benefits = append(bad.Spec.Tiers[0].Benefits, "no-such-benefit")
 		pub := newPublisher(ns, "contoso", prog.Name)
-		saas := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(0, -2, 0))
-		trial := testenv.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(time.Hour))
-		usd := testenv.SalesRecord(ns, "usd-line", saas.Name, "20000", "USD", now.AddDate(0, -1, 0))
-		eur := testenv.SalesRecord(ns, "eur-line", saas.Name, "5000", "EUR", now.AddDate(0, -1, 0))
-		jpy := testenv.SalesRecord(ns, "jpy-line", saas.Name, "1000000", "JPY", now.AddDate(0, -1, 0))
-		badge := testenv.BenefitActivation(ns, "saas-badge", saas.Name, "marketplace-listing-badge")
-		typo := testenv.BenefitActivation(ns, "saas-typo", saas.Name, "no-such-benefit")
+		saas := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now.AddDate(0, -2, 0))
+		trial := build.Offer(ns, "trial", pub.Name, v1alpha1.ListingTypeTrial, now.Add(time.Hour))
+		usd := build.SalesRecord(ns, "usd-line", saas.Name, "20000", "USD", now.AddDate(0, -1, 0))
+		eur := build.SalesRecord(ns, "eur-line", saas.Name, "5000", "EUR", now.AddDate(0, -1, 0))
+		jpy := build.SalesRecord(ns, "jpy-line", saas.Name, "1000000", "JPY", now.AddDate(0, -1, 0))
+		badge := build.Activation(ns, "saas-badge", saas.Name, "marketplace-listing-badge")
+		typo := build.Activation(ns, "saas-typo", saas.Name, "no-such-benefit")
 		// The publisher first: TierChanged is recorded on a change of a
 		// tier already computed.
 		create(prog)
@@ -227,9 +228,9 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 			Expect(apierrors.IsForbidden(err)).To(BeTrue(), "%s: want Forbidden, got %v", what, err)
 		}
 		forbidden("create a Publisher", sa.Create(bg, newPublisher(ns, "other", "default")))
-		forbidden("create an Offer", sa.Create(bg, testenv.Offer(ns, "o", pub.Name, v1alpha1.ListingTypeList, time.Now())))
-		forbidden("create a SalesRecord", sa.Create(bg, testenv.SalesRecord(ns, "s", "o", "1", "USD", time.Now())))
-		forbidden("create a BenefitActivation", sa.Create(bg, testenv.BenefitActivation(ns, "a", "o", "b")))
+		forbidden("create an Offer", sa.Create(bg, build.Offer(ns, "o", pub.Name, v1alpha1.ListingTypeList, time.Now())))
+		forbidden("create a SalesRecord", sa.Create(bg, build.SalesRecord(ns, "s", "o", "1", "USD", time.Now())))
+		forbidden("create a BenefitActivation", sa.Create(bg, build.Activation(ns, "a", "o", "b")))
 		forbidden("create a RewardsProgram", sa.Create(bg, shippedProgram()))
 		p := fetch(pub)()
 		p.Spec.Enrolled = false

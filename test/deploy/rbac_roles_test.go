@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // The roles config/rbac ships for people and pipelines, bound as their
@@ -57,7 +57,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 		otherNS = newNamespace("someone-else")
 		prog = shippedProgram()
 		pub = newPublisher(ns, "contoso", prog.Name)
-		sale = testenv.SalesRecord(ns, "billed-line", "saas", "100", "USD", now)
+		sale = build.SalesRecord(ns, "billed-line", "saas", "100", "USD", now)
 		create(prog, pub, sale, newPublisher(otherNS, "fabrikam", prog.Name))
 
 		By("binding the roles as their comments say")
@@ -86,7 +86,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 	Describe("rewards-partner-editor, bound in the partner's namespace", func() {
 		It("may create, update, patch and delete Offers", func() {
 			c := clientAs("partner")
-			offer := testenv.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now)
+			offer := build.Offer(ns, "saas", pub.Name, v1alpha1.ListingTypeTransact, now)
 			allowed("create an Offer", c.Create(bg, offer))
 			allowed("get an Offer", c.Get(bg, client.ObjectKeyFromObject(offer), offer))
 			allowed("list Offers", c.List(bg, &v1alpha1.OfferList{}, client.InNamespace(ns)))
@@ -96,19 +96,19 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			offer.Spec.OptOut = false
 			allowed("patch an Offer", c.Patch(bg, offer, client.MergeFrom(before)))
 
-			doomed := testenv.Offer(ns, "withdrawn", pub.Name, v1alpha1.ListingTypeList, now)
+			doomed := build.Offer(ns, "withdrawn", pub.Name, v1alpha1.ListingTypeList, now)
 			allowed("create an Offer", c.Create(bg, doomed))
 			allowed("delete an Offer", c.Delete(bg, doomed))
 		})
 
 		It("may create, update and delete BenefitActivations", func() {
 			c := clientAs("partner")
-			act := testenv.BenefitActivation(ns, "saas-badge", "saas", "marketplace-listing-badge")
+			act := build.Activation(ns, "saas-badge", "saas", "marketplace-listing-badge")
 			allowed("create a BenefitActivation", c.Create(bg, act))
 			act.Spec.OptOut = true
 			allowed("update a BenefitActivation (opt out, O6)", c.Update(bg, act))
 			allowed("list BenefitActivations", c.List(bg, &v1alpha1.BenefitActivationList{}, client.InNamespace(ns)))
-			doomed := testenv.BenefitActivation(ns, "saas-other", "saas", "technical-deployment-consultation")
+			doomed := build.Activation(ns, "saas-other", "saas", "technical-deployment-consultation")
 			allowed("create a BenefitActivation", c.Create(bg, doomed))
 			allowed("delete a BenefitActivation", c.Delete(bg, doomed))
 		})
@@ -125,7 +125,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			s := &v1alpha1.SalesRecord{}
 			allowed("get a SalesRecord", c.Get(bg, client.ObjectKeyFromObject(sale), s))
 			allowed("list SalesRecords", c.List(bg, &v1alpha1.SalesRecordList{}, client.InNamespace(ns)))
-			forbidden("create a SalesRecord", c.Create(bg, testenv.SalesRecord(ns, "self-billed", "saas", "1000000", "USD", now)))
+			forbidden("create a SalesRecord", c.Create(bg, build.SalesRecord(ns, "self-billed", "saas", "1000000", "USD", now)))
 			s.Spec.Fraud = v1alpha1.FraudSuspected
 			forbidden("update a SalesRecord", c.Update(bg, s))
 			forbidden("patch a SalesRecord", c.Patch(bg, s, client.MergeFrom(fetch(sale)())))
@@ -135,14 +135,8 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 		It("may read BenefitGrants but never write one: only the operator records grants", func() {
 			c := clientAs("partner")
 			allowed("list BenefitGrants", c.List(bg, &v1alpha1.BenefitGrantList{}, client.InNamespace(ns)))
-			forged := &v1alpha1.BenefitGrant{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "saas-badge"},
-				Spec: v1alpha1.BenefitGrantSpec{
-					Activation: v1alpha1.GrantedActivation{Name: "saas-badge", UID: "forged"},
-					Benefit:    "marketplace-listing-badge", Category: v1alpha1.BenefitCategoryMarketing,
-					Offer: "saas", Publisher: pub.Name, ActivatedAt: metav1.NewTime(now), ContactDueBy: metav1.NewTime(now),
-				},
-			}
+			forged := build.Grant(ns, "saas-badge", "saas", "marketplace-listing-badge", pub.Name, now,
+				build.ActivationUID("forged"), build.ContactDueBy(now))
 			forbidden("create a BenefitGrant", c.Create(bg, forged))
 			for _, verb := range []string{"create", "update", "patch", "delete", "deletecollection"} {
 				Expect(can("partner", ns, verb, "benefitgrants", "")).To(BeFalse(), "%s benefitgrants", verb)
@@ -178,7 +172,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 
 		It("grants nothing outside the partner's namespace, nor any RewardsProgram (cluster-scoped, a RoleBinding cannot reach it)", func() {
 			c := clientAs("partner")
-			forbidden("create an Offer elsewhere", c.Create(bg, testenv.Offer(otherNS, "saas", "fabrikam", v1alpha1.ListingTypeTransact, now)))
+			forbidden("create an Offer elsewhere", c.Create(bg, build.Offer(otherNS, "saas", "fabrikam", v1alpha1.ListingTypeTransact, now)))
 			forbidden("list Offers elsewhere", c.List(bg, &v1alpha1.OfferList{}, client.InNamespace(otherNS)))
 			forbidden("list Publishers in all namespaces", c.List(bg, &v1alpha1.PublisherList{}))
 			forbidden("get a RewardsProgram", c.Get(bg, client.ObjectKeyFromObject(prog), &v1alpha1.RewardsProgram{}))
@@ -220,9 +214,9 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 
 			forbidden("create a RewardsProgram", c.Create(bg, shippedProgram()))
 			forbidden("create a Publisher", c.Create(bg, newPublisher(ns, "viewer-pub", prog.Name)))
-			forbidden("create an Offer", c.Create(bg, testenv.Offer(ns, "viewer-offer", pub.Name, v1alpha1.ListingTypeList, now)))
-			forbidden("create a SalesRecord", c.Create(bg, testenv.SalesRecord(ns, "viewer-sale", "saas", "1", "USD", now)))
-			forbidden("create a BenefitActivation", c.Create(bg, testenv.BenefitActivation(ns, "viewer-act", "saas", "marketplace-listing-badge")))
+			forbidden("create an Offer", c.Create(bg, build.Offer(ns, "viewer-offer", pub.Name, v1alpha1.ListingTypeList, now)))
+			forbidden("create a SalesRecord", c.Create(bg, build.SalesRecord(ns, "viewer-sale", "saas", "1", "USD", now)))
+			forbidden("create a BenefitActivation", c.Create(bg, build.Activation(ns, "viewer-act", "saas", "marketplace-listing-badge")))
 			p := fetch(pub)()
 			p.Spec.Enrolled = false
 			forbidden("update a Publisher", c.Update(bg, p))
@@ -249,7 +243,7 @@ var _ = Describe("The shipped partner-editor and viewer roles", Ordered, func() 
 			allowed("list BenefitGrants", c.List(bg, &v1alpha1.BenefitGrantList{}, client.InNamespace(ns)))
 			forbidden("list Publishers elsewhere", c.List(bg, &v1alpha1.PublisherList{}, client.InNamespace(otherNS)))
 			forbidden("list RewardsPrograms", c.List(bg, &v1alpha1.RewardsProgramList{}))
-			forbidden("create an Offer", c.Create(bg, testenv.Offer(ns, "ns-viewer-offer", pub.Name, v1alpha1.ListingTypeList, now)))
+			forbidden("create an Offer", c.Create(bg, build.Offer(ns, "ns-viewer-offer", pub.Name, v1alpha1.ListingTypeList, now)))
 		})
 	})
 })

@@ -12,7 +12,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	rewardsoperator "github.com/marketplace-rewards/rewards-operator/internal/operator"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // Namespaces as the shard key (--namespaces): two operators, each owning
@@ -41,7 +41,7 @@ var _ = Describe("Operators sharded by namespace", Ordered, func() {
 	tiered := func(ns, name string) *v1alpha1.Publisher {
 		GinkgoHelper()
 		pub := newPublisher(ns, name, program)
-		create(pub, testenv.Offer(ns, name+"-saas", name, v1alpha1.ListingTypeTransact, now.AddDate(0, -1, 0)))
+		create(pub, build.Offer(ns, name+"-saas", name, v1alpha1.ListingTypeTransact, now.AddDate(0, -1, 0)))
 		return pub
 	}
 	reachesTier1 := func(pub *v1alpha1.Publisher) {

@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var updateHealthYAML = flag.Bool("update", false, "rewrite config/argocd/health.yaml from config/argocd/health/*.lua")
@@ -346,7 +346,7 @@ var _ = Describe("Argo CD health", Ordered, func() {
 	})
 
 	It("says Suspended for an OptedOut activation", func() {
-		act := testenv.BenefitActivation(w.activation.Namespace, "contoso-opted-out", w.offer.Name, "case-study")
+		act := build.Activation(w.activation.Namespace, "contoso-opted-out", w.offer.Name, "case-study")
 		act.Spec.OptOut = true
 		create(act)
 		h := argoHealthOf(waitPhase(act, v1alpha1.ActivationOptedOut))

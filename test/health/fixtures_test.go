@@ -15,6 +15,7 @@ import (
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var bg = context.Background()
@@ -48,11 +49,11 @@ func (w world) byKind() map[string]client.Object {
 // newWorld returns (without creating them) a world in namespace ns whose
 // instants are relative to now.
 func newWorld(ns string, now time.Time) world {
-	prog := testenv.Program()
-	pub := testenv.WithContact(testenv.Publisher(ns, "contoso", prog.Name))
-	offer := testenv.Offer(ns, "contoso-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
-	sale := testenv.SalesRecord(ns, "contoso-saas-1", offer.Name, "100", v1alpha1.DefaultCurrency, now.Add(-30*time.Minute))
-	act := testenv.BenefitActivation(ns, "contoso-badge", offer.Name, "listing-badge")
+	prog := build.Program()
+	pub := build.Publisher(ns, "contoso", build.Following(prog.Name), build.WithContact())
+	offer := build.Offer(ns, "contoso-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+	sale := build.SalesRecord(ns, "contoso-saas-1", offer.Name, "100", v1alpha1.DefaultCurrency, now.Add(-30*time.Minute))
+	act := build.Activation(ns, "contoso-badge", offer.Name, "listing-badge")
 	return world{program: prog, publisher: pub, offer: offer, sale: sale, activation: act}
 }
 
@@ -68,7 +69,7 @@ func (w world) create() {
 // UnknownBenefit). Admission refuses it; it can only be stored as if before
 // that rule existed (testenv.CreateWithoutValidation).
 func newInvalidProgram() *v1alpha1.RewardsProgram {
-	p := testenv.Program()
+	p := build.Program()
 	p.Spec.Tiers[0].Benefits = append(p.Spec.Tiers[0].Benefits, "no-such-benefit")
 	return p
 }
@@ -207,16 +208,16 @@ func createCase(c failingCase) {
 // newFailing returns the failing cases in namespace ns, and the objects
 // they need (created first). program is a valid program's name.
 func newFailing(ns, program string, now time.Time) (deps []client.Object, cases []failingCase) {
-	noContact := testenv.Publisher(ns, "nocontact", program)
-	noContactOffer := testenv.Offer(ns, "nocontact-saas", noContact.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+	noContact := build.Publisher(ns, "nocontact", build.Following(program))
+	noContactOffer := build.Offer(ns, "nocontact-saas", noContact.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
 	deps = []client.Object{noContact, noContactOffer}
 	cases = []failingCase{
 		{"RewardsProgram whose tier names a benefit missing from the catalog", newInvalidProgram(), "UnknownBenefit", "Degraded", true},
-		{"Publisher following a missing program", testenv.Publisher(ns, "orphan", "missing-"+rand.String(6)), "ProgramNotFound", "Degraded", false},
-		{"Offer of a missing publisher", testenv.Offer(ns, "lost", "nobody", v1alpha1.ListingTypeTransact, now.Add(-time.Hour)), "PublisherNotFound", "Degraded", false},
-		{"SalesRecord of a missing offer", testenv.SalesRecord(ns, "stray", "nothing", "5", v1alpha1.DefaultCurrency, now.Add(-time.Minute)), "OfferNotFound", "Degraded", false},
-		{"BenefitActivation pending on a missing marketing contact", testenv.BenefitActivation(ns, "nocontact-badge", noContactOffer.Name, "listing-badge"), "MarketingContactMissing", "Progressing", false},
-		{"BenefitActivation of a missing offer", testenv.BenefitActivation(ns, "ghost", "nothing", "listing-badge"), "OfferNotFound", "Degraded", false},
+		{"Publisher following a missing program", build.Publisher(ns, "orphan", build.Following("missing-"+rand.String(6))), "ProgramNotFound", "Degraded", false},
+		{"Offer of a missing publisher", build.Offer(ns, "lost", "nobody", v1alpha1.ListingTypeTransact, now.Add(-time.Hour)), "PublisherNotFound", "Degraded", false},
+		{"SalesRecord of a missing offer", build.SalesRecord(ns, "stray", "nothing", "5", v1alpha1.DefaultCurrency, now.Add(-time.Minute)), "OfferNotFound", "Degraded", false},
+		{"BenefitActivation pending on a missing marketing contact", build.Activation(ns, "nocontact-badge", noContactOffer.Name, "listing-badge"), "MarketingContactMissing", "Progressing", false},
+		{"BenefitActivation of a missing offer", build.Activation(ns, "ghost", "nothing", "listing-badge"), "OfferNotFound", "Degraded", false},
 	}
 	return deps, cases
 }
@@ -225,9 +226,9 @@ func newFailing(ns, program string, now time.Time) (deps []client.Object, cases 
 // a violation on its publisher, which revokes it (R1). It returns the
 // activation as read once Revoked.
 func revokeActivation(ns, program string, now time.Time) *unstructured.Unstructured {
-	pub := testenv.WithContact(testenv.Publisher(ns, "fabrikam", program))
-	offer := testenv.Offer(ns, "fabrikam-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
-	act := testenv.BenefitActivation(ns, "fabrikam-badge", offer.Name, "listing-badge")
+	pub := build.Publisher(ns, "fabrikam", build.Following(program), build.WithContact())
+	offer := build.Offer(ns, "fabrikam-saas", pub.Name, v1alpha1.ListingTypeTransact, now.Add(-time.Hour))
+	act := build.Activation(ns, "fabrikam-badge", offer.Name, "listing-badge")
 	create(pub, offer, act)
 	waitPhase(act, v1alpha1.ActivationActive)
 	update(pub, func(p *v1alpha1.Publisher) {
@@ -246,9 +247,9 @@ func revokeActivation(ns, program string, now time.Time) *unstructured.Unstructu
 // about a week.
 func expireActivation(ns, program string) *unstructured.Unstructured {
 	now := fakeClock.Now()
-	pub := testenv.Publisher(ns, "adatum", program)
-	offer := testenv.Offer(ns, "adatum-trial", pub.Name, v1alpha1.ListingTypeTrial, now.AddDate(0, -3, 7))
-	act := testenv.BenefitActivation(ns, "adatum-consult", offer.Name, "presales-consult")
+	pub := build.Publisher(ns, "adatum", build.Following(program))
+	offer := build.Offer(ns, "adatum-trial", pub.Name, v1alpha1.ListingTypeTrial, now.AddDate(0, -3, 7))
+	act := build.Activation(ns, "adatum-consult", offer.Name, "presales-consult")
 	create(pub, offer, act)
 	u := waitPhase(act, v1alpha1.ActivationActive)
 	s, found, err := unstructured.NestedString(u.Object, "status", "expiresAt")

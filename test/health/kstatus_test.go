@@ -10,7 +10,7 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // kstatusOf computes what kstatus (Flux health checks, kpt, cli-utils'
@@ -74,7 +74,7 @@ var _ = Describe("kstatus", Ordered, func() {
 	})
 
 	It("reads an OptedOut activation as InProgress (Ready=False, OptedOut; no Stalled)", func() {
-		act := testenv.BenefitActivation(w.activation.Namespace, "contoso-opted-out", w.offer.Name, "case-study")
+		act := build.Activation(w.activation.Namespace, "contoso-opted-out", w.offer.Name, "case-study")
 		act.Spec.OptOut = true
 		create(act)
 		u := waitPhase(act, v1alpha1.ActivationOptedOut)

@@ -177,9 +177,10 @@ func kubeScoreFindings(objs []*unstructured.Unstructured) []string {
 	return findings
 }
 
-// scoreFindings collects kubeScoreFindings' findings. It is a type so that
-// the checks can be split into one method per level (deployment, container,
-// security context) and each stay readable (gocyclo).
+// scoreFindings collects kubeScoreFindings' findings. The checks follow the
+// levels of a Deployment (the deployment, each of its containers, each
+// container's security context), one method a level, each adding what it
+// finds to the same list.
 type scoreFindings []string
 
 // add records a finding about o, prefixed with o's kind and name.

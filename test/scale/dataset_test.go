@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
-	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 // The dataset, per ordinary publisher: 5 offers (two Transact, one List,
@@ -32,7 +32,7 @@ const (
 	bigPublisher            = "big"
 )
 
-// Benefits of testenv.Program(): the Transact ones by tier (Tier 1 to 5)
+// Benefits of build.Program(): the Transact ones by tier (Tier 1 to 5)
 // and the one-time one of List, Trial and Consulting offers.
 var (
 	transactBenefits = []string{"listing-badge", "case-study", "campaign", "event-showcase", "joint-gtm"}
@@ -67,9 +67,9 @@ func (d *dataset) objects(bigRecords int, rng *rand.Rand) [][]client.Object {
 		v1alpha1.ListingTypeList, v1alpha1.ListingTypeTrial, v1alpha1.ListingTypeConsulting}
 	for i := range d.publishers {
 		ns := d.namespaceOf(i)
-		pubs = append(pubs, testenv.WithContact(testenv.Publisher(ns, publisherName(i), d.program)))
+		pubs = append(pubs, build.Publisher(ns, publisherName(i), build.Following(d.program), build.WithContact()))
 		for j := range offersPerPublisher {
-			offers = append(offers, testenv.Offer(ns, offerName(i, j), publisherName(i), listing[j], liveAt))
+			offers = append(offers, build.Offer(ns, offerName(i, j), publisherName(i), listing[j], liveAt))
 		}
 		for k := range recordsPerPublisher {
 			// 100 to 4,000 USD a line: 60 lines reach Tier 2 or 3. One line
@@ -80,26 +80,26 @@ func (d *dataset) objects(bigRecords int, rng *rand.Rand) [][]client.Object {
 				currency = "EUR"
 			}
 			amount := fmt.Sprint(100 + rng.IntN(3901))
-			records = append(records, testenv.SalesRecord(ns, fmt.Sprintf("pub-%05d-line-%03d", i, k), offerName(i, k%2), amount, currency, billed()))
+			records = append(records, build.SalesRecord(ns, fmt.Sprintf("pub-%05d-line-%03d", i, k), offerName(i, k%2), amount, currency, billed()))
 		}
 		// Tier 1 to 4 benefits in turn: those above the tier reached stay
 		// Pending (TierNotReached).
 		acts = append(acts,
-			testenv.BenefitActivation(ns, fmt.Sprintf("pub-%05d-transact", i), offerName(i, 0), transactBenefits[i%4]),
-			testenv.BenefitActivation(ns, fmt.Sprintf("pub-%05d-onetime", i), offerName(i, 2+i%3), oneTimeBenefit))
+			build.Activation(ns, fmt.Sprintf("pub-%05d-transact", i), offerName(i, 0), transactBenefits[i%4]),
+			build.Activation(ns, fmt.Sprintf("pub-%05d-onetime", i), offerName(i, 2+i%3), oneTimeBenefit))
 	}
 	if bigRecords > 0 {
-		pubs = append(pubs, testenv.WithContact(testenv.Publisher(bigNamespace, bigPublisher, d.program)))
+		pubs = append(pubs, build.Publisher(bigNamespace, bigPublisher, build.Following(d.program), build.WithContact()))
 		for j := range bigOffers {
-			offers = append(offers, testenv.Offer(bigNamespace, bigOfferName(j), bigPublisher, v1alpha1.ListingTypeTransact, liveAt))
+			offers = append(offers, build.Offer(bigNamespace, bigOfferName(j), bigPublisher, v1alpha1.ListingTypeTransact, liveAt))
 			for k := range 2 {
-				acts = append(acts, testenv.BenefitActivation(bigNamespace, fmt.Sprintf("big-act-%02d-%d", j, k), bigOfferName(j), transactBenefits[(2*j+k)%5]))
+				acts = append(acts, build.Activation(bigNamespace, fmt.Sprintf("big-act-%02d-%d", j, k), bigOfferName(j), transactBenefits[(2*j+k)%5]))
 			}
 		}
 		// 100 to 200 USD a line: 10,000 lines reach Tier 4, not Tier 5.
 		for k := range bigRecords {
 			amount := fmt.Sprint(100 + rng.IntN(101))
-			records = append(records, testenv.SalesRecord(bigNamespace, fmt.Sprintf("big-line-%05d", k), bigOfferName(k%bigOffers), amount, "USD", billed()))
+			records = append(records, build.SalesRecord(bigNamespace, fmt.Sprintf("big-line-%05d", k), bigOfferName(k%bigOffers), amount, "USD", billed()))
 		}
 	}
 	return [][]client.Object{pubs, offers, records, acts}
@@ -108,7 +108,7 @@ func (d *dataset) objects(bigRecords int, rng *rand.Rand) [][]client.Object {
 // create creates the program, the namespaces and the dataset, each group
 // with parallel goroutines, each group after the one before.
 func (d *dataset) create(ctx context.Context, c client.Client, bigRecords int, parallel int) error {
-	prog := testenv.Program()
+	prog := build.Program()
 	prog.Name = d.program
 	nss := make([]client.Object, 0, len(d.namespaces)+1)
 	for _, ns := range append(slices.Clone(d.namespaces), bigNamespace) {

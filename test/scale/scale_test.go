@@ -30,6 +30,7 @@ import (
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
 
 var (
@@ -489,7 +490,7 @@ func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher,
 		pk := key("Publisher", ns, pub)
 		s, _ := b.obs.get(pk)
 		want := new(big.Rat).Add(money(s.billedSales), amount)
-		rec := testenv.SalesRecord(ns, fmt.Sprintf("scale-%s-%03d", name, k), offer, "1000", "USD", time.Now().Add(-time.Hour))
+		rec := build.SalesRecord(ns, fmt.Sprintf("scale-%s-%03d", name, k), offer, "1000", "USD", time.Now().Add(-time.Hour))
 		rec.Labels = map[string]string{extraLabel: "true"}
 		start := time.Now()
 		if err := b.c.Create(b.ctx, rec); err != nil {
@@ -552,7 +553,7 @@ func (b *bench) expiry() (p50, p99 time.Duration, n int) {
 	acts := make([]client.Object, n)
 	for k := range n {
 		i := b.rng.IntN(b.data.publishers)
-		a := testenv.BenefitActivation(b.data.namespaceOf(i), fmt.Sprintf("scale-expiry-%03d", k), offerName(i, 0), tier5Benefit)
+		a := build.Activation(b.data.namespaceOf(i), fmt.Sprintf("scale-expiry-%03d", k), offerName(i, 0), tier5Benefit)
 		a.Labels = map[string]string{extraLabel: "true"}
 		acts[k] = a
 	}
