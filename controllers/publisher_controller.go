@@ -130,6 +130,12 @@ func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// decide.
 		Watches(&v1alpha1.RewardsProgramRevision{}, mapper(r.Client, func(ctx context.Context, rel gather.Relations, rev *v1alpha1.RewardsProgramRevision) (
 			[]reconcile.Request, error) {
+			// A valid spec's rules are its own, whatever its revisions:
+			// then a revision written (as every valid spec's is) changes
+			// nothing a publisher shows.
+			if prog, err := r.Gather.Programs.State(ctx, rev.Spec.Program); err != nil || prog.Problem == "" {
+				return nil, err
+			}
 			pubs, err := rel.PublishersOfProgram(ctx, rev.Spec.Program)
 			return requests(ptrs(pubs)), err
 		})).
