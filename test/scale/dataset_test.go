@@ -29,6 +29,9 @@ const (
 	activationsPerPublisher = 2
 	bigOffers               = 20
 	bigPublisher            = "big"
+	// programName is the program every copy's publishers take part in:
+	// the operator's, cluster-scoped (the floor leaves it alone).
+	programName = "scale"
 )
 
 // Benefits of testenv.Program(): the Transact ones by tier (Tier 1 to 5)
@@ -59,8 +62,8 @@ type dataset struct {
 
 // newDataset names a copy's namespaces after prefix: prefix-00,
 // prefix-01... for the ordinary publishers and prefix-big for the big one.
-func newDataset(prefix, program string, publishers, namespaces, bigRecords int, now time.Time) *dataset {
-	d := &dataset{program: program, big: prefix + "-big", publishers: publishers, bigRecords: bigRecords, now: now}
+func newDataset(prefix string, publishers, namespaces, bigRecords int, now time.Time) *dataset {
+	d := &dataset{program: programName, big: prefix + "-big", publishers: publishers, bigRecords: bigRecords, now: now}
 	for i := range max(1, namespaces) {
 		d.namespaces = append(d.namespaces, fmt.Sprintf("%s-%02d", prefix, i))
 	}

@@ -181,7 +181,7 @@ func (b *bench) warmRestart(workers int) (restart, *manager) {
 		b.t.Fatal(err)
 	}
 	r.pass = at.Sub(m.started)
-	r.startup.cpu, _ = cpuOf(m.pid())
+	r.cpu, _ = cpuOf(m.pid())
 	mine := ownedBy(ns, pub)
 	r.writes, r.byKind = b.obs.writes(sideOperator, mine)
 	all, _ := b.obs.writes(sideOperator, nil)
@@ -192,7 +192,7 @@ func (b *bench) warmRestart(workers int) (restart, *manager) {
 	r.rss, r.heap = mem.rss, mem.heap
 	b.t.Logf("warm restart: the new line reached %s/%s %s after it was created (CPU %s); pass done in %s (CPU %s); "+
 		"%d writes besides the line's publisher's %d: %v", ns, pub, r.reaction.Round(time.Millisecond), r.reactionCPU,
-		r.pass.Round(time.Millisecond), r.startup.cpu, r.writes, r.reactionWrites, r.byKind)
+		r.pass.Round(time.Millisecond), r.cpu, r.writes, r.reactionWrites, r.byKind)
 	return r, m
 }
 
@@ -270,7 +270,7 @@ func (b *bench) leaderFailover(workers int, leader *manager) failover {
 func (b *bench) newLine(what string) (ns, pub string, created time.Time, want *big.Rat) {
 	i := b.rng.IntN(b.op.publishers)
 	ns, pub = b.op.namespaceOf(i), publisherName(i)
-	s, _ := b.obs.get(key("Publisher", ns, pub))
+	s := b.obs.get(key("Publisher", ns, pub))
 	want = new(big.Rat).Add(money(s.billedSales), big.NewRat(1000, 1))
 	rec := testenv.SalesRecord(ns, pub+"-day2-"+what, offerName(i, 0), "1000", "USD", time.Now().Add(-time.Hour))
 	rec.Labels = map[string]string{extraLabel: "true"}

@@ -119,8 +119,8 @@ func TestOwnedBy(t *testing.T) {
 // their own.
 func TestDatasetCopies(t *testing.T) {
 	now := time.Now()
-	op := newDataset("scale-op", "scale", 7, 3, 40, now)
-	fl := newDataset("scale-floor", "scale", 7, 3, 40, now)
+	op := newDataset("scale-op", 7, 3, 40, now)
+	fl := newDataset("scale-floor", 7, 3, 40, now)
 	if got := strings.Join(op.allNamespaces(), ","); got != "scale-op-00,scale-op-01,scale-op-02,scale-op-big" {
 		t.Errorf("namespaces %s", got)
 	}
@@ -130,8 +130,9 @@ func TestDatasetCopies(t *testing.T) {
 		}
 	}
 	made := func(d *dataset) [][]string {
-		var out [][]string
-		for _, group := range d.objects(datasetRand()) {
+		groups := d.objects(datasetRand())
+		out := make([][]string, 0, len(groups))
+		for _, group := range groups {
 			var g []string
 			for _, o := range group {
 				s := o.GetName()
@@ -165,8 +166,8 @@ func TestDatasetCopies(t *testing.T) {
 
 // The observer counts each side's objects, convergence and writes apart.
 func TestObserverSides(t *testing.T) {
-	op := newDataset("scale-op", "scale", 1, 1, 0, time.Now())
-	fl := newDataset("scale-floor", "scale", 1, 1, 0, time.Now())
+	op := newDataset("scale-op", 1, 1, 0, time.Now())
+	fl := newDataset("scale-floor", 1, 1, 0, time.Now())
 	b := &bench{op: op, fl: fl}
 	o := newObserver(t, nil, b.sideOf, sideOperator, sideFloor)
 	pub := func(ns string, observed int64, conds ...metav1.Condition) *v1alpha1.Publisher {

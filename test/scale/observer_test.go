@@ -366,15 +366,15 @@ func (o *observer) failing(side string) []string {
 	return out
 }
 
-// get returns a copy of the summary of the object at k, if there is one.
-func (o *observer) get(k string) (summary, bool) {
+// get returns a copy of the summary of the object at k; the zero summary
+// if there is none.
+func (o *observer) get(k string) summary {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s, ok := o.objs[k]
-	if !ok {
-		return summary{}, false
+	if s, ok := o.objs[k]; ok {
+		return *s
 	}
-	return *s, true
+	return summary{}
 }
 
 // expired returns when the watch first saw the activation at k Expired.

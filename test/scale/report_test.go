@@ -178,7 +178,7 @@ func (d *day2) report(publishers int) string {
 	r := d.restart
 	t.add("warm restart (SIGTERM, a new process with --leader-elect, a new sales line created as it starts): the line reaches its publisher's status",
 		fmt.Sprintf("%s (CPU %s)", secs(r.reaction), secs(r.reactionCPU)), "—", "—")
-	t.add("warm restart: process start to every object reconciled once", fmt.Sprintf("%s (CPU %s)", secs(r.pass), secs(r.startup.cpu)), "—", "—")
+	t.add("warm restart: process start to every object reconciled once", fmt.Sprintf("%s (CPU %s)", secs(r.pass), secs(r.cpu)), "—", "—")
 	t.add("warm restart: status writes besides the new line's publisher's objects (theirs)",
 		fmt.Sprintf("%s (%d)", writesByKind(r.writes, r.byKind), r.reactionWrites), "—", "—")
 	f := d.failover

@@ -189,28 +189,8 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	now := time.Now()
-	b.op = newDataset("scale-op", "scale", *flagPublishers, *flagNamespaces, *flagBig, now)
-	b.fl = newDataset("scale-floor", "scale", *flagPublishers, *flagNamespaces, *flagBig, now)
-	start := time.Now()
-	prog := testenv.Program()
-	prog.Name = b.op.program
-	if err := b.c.Create(ctx, prog); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range []*dataset{b.op, b.fl} {
-		if err := d.create(ctx, b.c, 8); err != nil {
-			t.Fatal(err)
-		}
-	}
-	setup := time.Since(start)
-	b.obs = newObserver(t, b.c, b.sideOf, sideOperator, sideFloor)
-	if err := b.obs.start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	total, byKind := b.obs.counts(sideOperator)
-	floorTotal, _ := b.obs.counts(sideFloor)
-	t.Logf("setup: %d objects %v for the operator, %d for the floor, created in %s", total, byKind, floorTotal, setup.Round(time.Second))
+	total, byKind, setup := b.populate()
+	t.Logf("setup: %d objects %v for the operator (the shared program included), as many for the floor, created in %s", total, byKind, setup.Round(time.Second))
 
 	rounds := make([]round, 0, len(workers)*max(1, *flagRounds))
 	repeats := map[int]int{}
@@ -232,6 +212,33 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// populate creates the program and both copies of the dataset, and
+// starts following them. It returns the objects of the operator's copy
+// (the program included) and how long creating both took.
+func (b *bench) populate() (int, map[string]int, time.Duration) {
+	now := time.Now()
+	b.op = newDataset("scale-op", *flagPublishers, *flagNamespaces, *flagBig, now)
+	b.fl = newDataset("scale-floor", *flagPublishers, *flagNamespaces, *flagBig, now)
+	start := time.Now()
+	prog := testenv.Program()
+	prog.Name = b.op.program
+	if err := b.c.Create(b.ctx, prog); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, d := range []*dataset{b.op, b.fl} {
+		if err := d.create(b.ctx, b.c, 8); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	setup := time.Since(start)
+	b.obs = newObserver(b.t, b.c, b.sideOf, sideOperator, sideFloor)
+	if err := b.obs.start(b.ctx); err != nil {
+		b.t.Fatal(err)
+	}
+	total, byKind := b.obs.counts(sideOperator)
+	return total, byKind, setup
 }
 
 // start builds the operator and the floor and starts the control plane
@@ -525,11 +532,9 @@ func (b *bench) reset() {
 			b.t.Fatal(err)
 		}
 	}
-	var keys []string
-	for _, side := range []string{sideOperator, sideFloor} {
-		b.obs.setCheck(side, wiped)
-		keys = append(keys, b.obs.failing(side)...)
-	}
+	b.obs.setCheck(sideOperator, wiped)
+	b.obs.setCheck(sideFloor, wiped)
+	keys := append(b.obs.failing(sideOperator), b.obs.failing(sideFloor)...)
 	err := forAll(b.ctx, keys, 8, func(k string) error {
 		parts := strings.SplitN(k, "/", 3)
 		obj := newObject(parts[0])
@@ -646,7 +651,7 @@ func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher,
 	for k := range *flagSamples {
 		ns, pub, offer := pick(k)
 		pk := key("Publisher", ns, pub)
-		s, _ := b.obs.get(pk)
+		s := b.obs.get(pk)
 		want := new(big.Rat).Add(money(s.billedSales), amount)
 		rec := testenv.SalesRecord(ns, fmt.Sprintf("scale-%s-%03d", name, k), offer, "1000", "USD", time.Now().Add(-time.Hour))
 		rec.Labels = map[string]string{extraLabel: "true"}
