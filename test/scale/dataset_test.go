@@ -28,8 +28,10 @@ const (
 	recordsPerPublisher     = 60
 	activationsPerPublisher = 2
 	bigOffers               = 20
-	bigNamespace            = "scale-big"
 	bigPublisher            = "big"
+	// programName is the program every copy's publishers take part in:
+	// the operator's, cluster-scoped (the floor leaves it alone).
+	programName = "scale"
 )
 
 // Benefits of build.Program(): the Transact ones by tier (Tier 1 to 5)
@@ -43,14 +45,36 @@ var (
 	tier5Benefit = "joint-gtm"
 )
 
+// dataset is one copy of the benchmark's objects, in namespaces of its
+// own: the operator and the floor each converge a copy, at the same time.
+// Copies made with the same arguments hold the same objects (names,
+// amounts, instants), in other namespaces.
 type dataset struct {
 	program    string
-	namespaces []string
+	namespaces []string // the ordinary publishers'
+	big        string   // the big publisher's namespace
 	publishers int
+	bigRecords int
 	// now is when the dataset was made; offers went live a week before,
 	// so nothing changes by itself for weeks (no time-based writes).
 	now time.Time
 }
+
+// newDataset names a copy's namespaces after prefix: prefix-00,
+// prefix-01... for the ordinary publishers and prefix-big for the big one.
+func newDataset(prefix string, publishers, namespaces, bigRecords int, now time.Time) *dataset {
+	d := &dataset{program: programName, big: prefix + "-big", publishers: publishers, bigRecords: bigRecords, now: now}
+	for i := range max(1, namespaces) {
+		d.namespaces = append(d.namespaces, fmt.Sprintf("%s-%02d", prefix, i))
+	}
+	return d
+}
+
+// allNamespaces are the copy's namespaces, the big publisher's included.
+func (d *dataset) allNamespaces() []string { return append(slices.Clone(d.namespaces), d.big) }
+
+// owns says whether an object of namespace ns belongs to this copy.
+func (d *dataset) owns(ns string) bool { return slices.Contains(d.namespaces, ns) || ns == d.big }
 
 func (d *dataset) namespaceOf(i int) string { return d.namespaces[i%len(d.namespaces)] }
 func publisherName(i int) string            { return fmt.Sprintf("pub-%05d", i) }
@@ -59,7 +83,7 @@ func bigOfferName(j int) string             { return fmt.Sprintf("big-offer-%02d
 
 // objects returns the dataset's objects in the order they are created:
 // what others refer to first.
-func (d *dataset) objects(bigRecords int, rng *rand.Rand) [][]client.Object {
+func (d *dataset) objects(rng *rand.Rand) [][]client.Object {
 	liveAt := d.now.Add(-7 * 24 * time.Hour)
 	billed := func() time.Time { return d.now.Add(-time.Duration(1+rng.IntN(300)) * 24 * time.Hour) }
 	var pubs, offers, records, acts []client.Object
@@ -88,33 +112,33 @@ func (d *dataset) objects(bigRecords int, rng *rand.Rand) [][]client.Object {
 			build.Activation(ns, fmt.Sprintf("pub-%05d-transact", i), offerName(i, 0), transactBenefits[i%4]),
 			build.Activation(ns, fmt.Sprintf("pub-%05d-onetime", i), offerName(i, 2+i%3), oneTimeBenefit))
 	}
-	if bigRecords > 0 {
-		pubs = append(pubs, build.Publisher(bigNamespace, bigPublisher, build.Following(d.program), build.WithContact()))
+	if d.bigRecords > 0 {
+		pubs = append(pubs, build.Publisher(d.big, bigPublisher, build.Following(d.program), build.WithContact()))
 		for j := range bigOffers {
-			offers = append(offers, build.Offer(bigNamespace, bigOfferName(j), bigPublisher, v1alpha1.ListingTypeTransact, liveAt))
+			offers = append(offers, build.Offer(d.big, bigOfferName(j), bigPublisher, v1alpha1.ListingTypeTransact, liveAt))
 			for k := range 2 {
-				acts = append(acts, build.Activation(bigNamespace, fmt.Sprintf("big-act-%02d-%d", j, k), bigOfferName(j), transactBenefits[(2*j+k)%5]))
+				acts = append(acts, build.Activation(d.big, fmt.Sprintf("big-act-%02d-%d", j, k), bigOfferName(j), transactBenefits[(2*j+k)%5]))
 			}
 		}
 		// 100 to 200 USD a line: 10,000 lines reach Tier 4, not Tier 5.
-		for k := range bigRecords {
+		for k := range d.bigRecords {
 			amount := fmt.Sprint(100 + rng.IntN(101))
-			records = append(records, build.SalesRecord(bigNamespace, fmt.Sprintf("big-line-%05d", k), bigOfferName(k%bigOffers), amount, "USD", billed()))
+			records = append(records, build.SalesRecord(d.big, fmt.Sprintf("big-line-%05d", k), bigOfferName(k%bigOffers), amount, "USD", billed()))
 		}
 	}
 	return [][]client.Object{pubs, offers, records, acts}
 }
 
-// create creates the program, the namespaces and the dataset, each group
-// with parallel goroutines, each group after the one before.
-func (d *dataset) create(ctx context.Context, c client.Client, bigRecords int, parallel int) error {
-	prog := build.Program()
-	prog.Name = d.program
+// create creates the namespaces and the dataset (not the program, which
+// every copy shares), each group with parallel goroutines, each group
+// after the one before. The same seed every time: every copy gets the same
+// amounts and instants.
+func (d *dataset) create(ctx context.Context, c client.Client, parallel int) error {
 	nss := make([]client.Object, 0, len(d.namespaces)+1)
-	for _, ns := range append(slices.Clone(d.namespaces), bigNamespace) {
+	for _, ns := range d.allNamespaces() {
 		nss = append(nss, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	}
-	groups := append([][]client.Object{{prog}, nss}, d.objects(bigRecords, rand.New(rand.NewPCG(1, 2)))...)
+	groups := append([][]client.Object{nss}, d.objects(datasetRand())...)
 	for _, g := range groups {
 		if err := createAll(ctx, c, g, parallel); err != nil {
 			return err
@@ -122,6 +146,10 @@ func (d *dataset) create(ctx context.Context, c client.Client, bigRecords int, p
 	}
 	return nil
 }
+
+// datasetRand is the random source every copy of the dataset is made
+// with.
+func datasetRand() *rand.Rand { return rand.New(rand.NewPCG(1, 2)) }
 
 // createAll creates objs with parallel goroutines and returns the first
 // error.

@@ -6,8 +6,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -21,6 +24,11 @@ const (
 	heapInuseMetric = "go_memstats_heap_inuse_bytes"
 	heapAllocMetric = "go_memstats_heap_alloc_bytes"
 	lastGCMetric    = "go_memstats_last_gc_time_seconds"
+	// controller-runtime's, per controller (and, for the queue, priority).
+	reconcileTotalMetric = "controller_runtime_reconcile_total"
+	activeWorkersMetric  = "controller_runtime_active_workers"
+	queueDepthMetric     = "workqueue_depth"
+	leaderMetric         = "leader_election_master_status"
 )
 
 // freeLocalAddr returns 127.0.0.1:<port> with a port free at the time of
@@ -129,4 +137,72 @@ func gaugeOf(families map[string]*dto.MetricFamily, name string) (float64, error
 	default:
 		return 0, fmt.Errorf("metrics endpoint: %s is a %s, not a gauge", name, mf.GetType())
 	}
+}
+
+// sumByController adds up a metric's series by their controller label.
+func sumByController(families map[string]*dto.MetricFamily, name string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range families[name].GetMetric() {
+		var v float64
+		switch {
+		case m.GetCounter() != nil:
+			v = m.GetCounter().GetValue()
+		case m.GetGauge() != nil:
+			v = m.GetGauge().GetValue()
+		case m.GetUntyped() != nil:
+			v = m.GetUntyped().GetValue()
+		}
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "controller" {
+				out[l.GetValue()] += v
+			}
+		}
+	}
+	return out
+}
+
+// passDone says, from a manager's metrics, whether its startup pass is
+// done: each controller of want has reconciled at least want's count of
+// objects since the process started (controller_runtime_reconcile_total,
+// every result), no workqueue holds an object ready to reconcile
+// (workqueue_depth: those waiting for a later instant are not counted) and
+// no worker is busy (controller_runtime_active_workers). A controller that
+// has not started yet reports nothing, and is not done. When not done, it
+// says what is left.
+func passDone(families map[string]*dto.MetricFamily, want map[string]int) (bool, string) {
+	var left []string
+	reconciled := sumByController(families, reconcileTotalMetric)
+	for _, c := range slices.Sorted(maps.Keys(want)) {
+		if got, ok := reconciled[c]; !ok {
+			left = append(left, c+" not started")
+		} else if int(got) < want[c] {
+			left = append(left, fmt.Sprintf("%s %d of %d reconciled", c, int(got), want[c]))
+		}
+	}
+	for what, byController := range map[string]map[string]float64{
+		"queued": sumByController(families, queueDepthMetric), "being reconciled": sumByController(families, activeWorkersMetric),
+	} {
+		for _, c := range slices.Sorted(maps.Keys(byController)) {
+			if n := byController[c]; n > 0 {
+				left = append(left, fmt.Sprintf("%s %d %s", c, int(n), what))
+			}
+		}
+	}
+	if len(left) > 0 {
+		slices.Sort(left)
+		return false, strings.Join(left, ", ")
+	}
+	return true, ""
+}
+
+// leading says whether a manager's metrics report it the leader of its
+// Lease (leader_election_master_status 1); without leader election, or
+// before it has tried, they report nothing.
+func leading(families map[string]*dto.MetricFamily) bool {
+	for _, m := range families[leaderMetric].GetMetric() {
+		if m.GetGauge().GetValue() == 1 {
+			return true
+		}
+	}
+	return false
 }

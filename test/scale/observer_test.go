@@ -5,6 +5,7 @@ package scale
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,29 +72,53 @@ func summarize(obj client.Object, now time.Time) *summary {
 }
 
 // observer follows the five kinds with one watch each (no polling) and
-// keeps each object's summary, how many of them pass the current check,
-// and how many MODIFIED events arrived since the last reset: the status
-// writes of a run.
+// keeps each object's summary. Objects belong to sides (the operator's
+// copy of the dataset and the floor's), told apart by namespace; for each
+// side it keeps how many objects pass the side's current check, and the
+// MODIFIED events since the last reset: the status writes of a run.
 type observer struct {
 	c       client.WithWatch
 	t       *testing.T
 	running sync.WaitGroup // the watches
+	// sideOf names the side of an object's namespace ("" for a
+	// cluster-scoped object).
+	sideOf func(namespace string) string
 
 	mu        sync.Mutex
 	objs      map[string]*summary // by kind/namespace/name
-	check     func(*summary) bool
-	passing   int
-	allAt     time.Time // when the last object passed the check
-	modified  map[string]int
+	sides     map[string]*tally
 	expiredAt map[string]time.Time // activations: when first seen Expired
 	changed   chan struct{}        // closed and replaced on every event
 }
 
+// tally is what the observer counts of one side.
+type tally struct {
+	check    func(*summary) bool
+	objects  int
+	passing  int
+	allAt    time.Time      // when the last object passed the check
+	modified map[string]int // MODIFIED events by object key
+}
+
+func newTally() *tally { return &tally{check: wiped, modified: map[string]int{}} }
+
 func key(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
 
-func newObserver(t *testing.T, c client.WithWatch) *observer {
-	return &observer{c: c, t: t, objs: map[string]*summary{}, check: wiped, modified: map[string]int{},
+// kindOf and namespaceOfKey take a key apart.
+func kindOf(k string) string { return k[:strings.IndexByte(k, '/')] }
+
+func namespaceOfKey(k string) string {
+	rest := k[strings.IndexByte(k, '/')+1:]
+	return rest[:strings.IndexByte(rest, '/')]
+}
+
+func newObserver(t *testing.T, c client.WithWatch, sideOf func(string) string, sides ...string) *observer {
+	o := &observer{c: c, t: t, sideOf: sideOf, objs: map[string]*summary{}, sides: map[string]*tally{},
 		expiredAt: map[string]time.Time{}, changed: make(chan struct{})}
+	for _, s := range sides {
+		o.sides[s] = newTally()
+	}
+	return o
 }
 
 // start lists each kind (in pages) and then watches it from the list's
@@ -178,28 +203,36 @@ func (o *observer) update(t watch.EventType, obj client.Object, now time.Time) {
 	k := key(s.kind, obj.GetNamespace(), obj.GetName())
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	side := o.sides[o.sideOf(obj.GetNamespace())]
+	if side == nil {
+		return // another namespace than the benchmark's
+	}
 	old := o.objs[k]
-	if old != nil && o.check(old) {
-		o.passing--
+	if old != nil {
+		side.objects--
+		if side.check(old) {
+			side.passing--
+		}
 	}
 	if t == watch.Deleted {
 		delete(o.objs, k)
 	} else {
 		o.objs[k] = s
-		if o.check(s) {
-			o.passing++
+		side.objects++
+		if side.check(s) {
+			side.passing++
 		}
 	}
 	if t == watch.Modified {
-		o.modified[s.kind]++
+		side.modified[k]++
 	}
 	if s.phase == v1alpha1.ActivationExpired {
 		if _, ok := o.expiredAt[k]; !ok {
 			o.expiredAt[k] = now
 		}
 	}
-	if o.passing == len(o.objs) && o.allAt.IsZero() {
-		o.allAt = now
+	if side.passing == side.objects && side.allAt.IsZero() {
+		side.allAt = now
 	}
 	close(o.changed)
 	o.changed = make(chan struct{})
@@ -209,62 +242,70 @@ func (o *observer) update(t watch.EventType, obj client.Object, now time.Time) {
 // after the test.
 func (o *observer) stop() { o.running.Wait() }
 
-// setCheck makes check the test of convergence from now on, and resets the
-// counts of writes.
-func (o *observer) setCheck(check func(*summary) bool) {
+// setCheck makes check the test of convergence of a side from now on, and
+// resets its counts of writes.
+func (o *observer) setCheck(side string, check func(*summary) bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.check, o.passing, o.allAt = check, 0, time.Time{}
-	for _, s := range o.objs {
-		if check(s) {
-			o.passing++
+	t := o.sides[side]
+	t.check, t.passing, t.allAt = check, 0, time.Time{}
+	for k, s := range o.objs {
+		if o.sideOf(namespaceOfKey(k)) == side && check(s) {
+			t.passing++
 		}
 	}
-	if o.passing == len(o.objs) {
-		o.allAt = time.Now()
+	if t.passing == t.objects {
+		t.allAt = time.Now()
 	}
-	o.modified = map[string]int{}
+	t.modified = map[string]int{}
 }
 
-// writes returns the MODIFIED events since the last setCheck or
-// resetWrites, in all and by kind.
-func (o *observer) writes() (int, map[string]int) {
+// writes returns a side's MODIFIED events since the last setCheck or
+// resetWrites, in all and by kind, leaving out the objects whose keys
+// except holds (nil: none).
+func (o *observer) writes(side string, except func(key string) bool) (int, map[string]int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	total, byKind := 0, map[string]int{}
-	for k, n := range o.modified {
+	for k, n := range o.sides[side].modified {
+		if except != nil && except(k) {
+			continue
+		}
 		total += n
-		byKind[k] = n
+		byKind[kindOf(k)] += n
 	}
 	return total, byKind
 }
 
-func (o *observer) resetWrites() {
+func (o *observer) resetWrites(side string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.modified = map[string]int{}
+	o.sides[side].modified = map[string]int{}
 }
 
-// counts returns how many objects there are, by kind.
-func (o *observer) counts() (int, map[string]int) {
+// counts returns how many objects a side has, by kind.
+func (o *observer) counts(side string) (int, map[string]int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	byKind := map[string]int{}
-	for _, s := range o.objs {
-		byKind[s.kind]++
+	for k, s := range o.objs {
+		if o.sideOf(namespaceOfKey(k)) == side {
+			byKind[s.kind]++
+		}
 	}
-	return len(o.objs), byKind
+	return o.sides[side].objects, byKind
 }
 
-// waitAll waits until every object passes the check, and returns when the
-// watch delivered the last one.
-func (o *observer) waitAll(ctx context.Context, timeout time.Duration, progress func(passing, total int) error) (time.Time, error) {
+// waitAll waits until every object of a side passes its check, and
+// returns when the watch delivered the last one.
+func (o *observer) waitAll(ctx context.Context, side string, timeout time.Duration, progress func(passing, total int) error) (time.Time, error) {
 	deadline := time.After(timeout)
 	tick := time.NewTicker(30 * time.Second)
 	defer tick.Stop()
 	for {
 		o.mu.Lock()
-		at, passing, total, ch := o.allAt, o.passing, len(o.objs), o.changed
+		t := o.sides[side]
+		at, passing, total, ch := t.allAt, t.passing, t.objects, o.changed
 		o.mu.Unlock()
 		if !at.IsZero() {
 			return at, nil
@@ -311,28 +352,29 @@ func (o *observer) waitFor(ctx context.Context, timeout time.Duration, k string,
 	}
 }
 
-// failing returns the keys of the objects that fail the check.
-func (o *observer) failing() []string {
+// failing returns the keys of a side's objects that fail its check.
+func (o *observer) failing(side string) []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	t := o.sides[side]
 	var out []string
 	for k, s := range o.objs {
-		if !o.check(s) {
+		if o.sideOf(namespaceOfKey(k)) == side && !t.check(s) {
 			out = append(out, k)
 		}
 	}
 	return out
 }
 
-// get returns a copy of the summary of the object at k, if there is one.
-func (o *observer) get(k string) (summary, bool) {
+// get returns a copy of the summary of the object at k; the zero summary
+// if there is none.
+func (o *observer) get(k string) summary {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s, ok := o.objs[k]
-	if !ok {
-		return summary{}, false
+	if s, ok := o.objs[k]; ok {
+		return *s
 	}
-	return *s, true
+	return summary{}
 }
 
 // expired returns when the watch first saw the activation at k Expired.

@@ -4,21 +4,25 @@ package scale
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 )
 
-// report renders the rounds as one Markdown table: per worker count, the
-// operator, the floor, and operator/floor where both have a figure.
-func (b *bench) report(rounds []round, machineBefore string, objects int, byKind map[string]int, setup time.Duration) string {
+// report renders the rounds as one Markdown table: per round, the
+// operator, the floor, and operator/floor where both have a figure; the
+// control plane's figures, which both shared, once. Then the day-2
+// measures, if run.
+func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects int, byKind map[string]int, setup time.Duration) string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "Scale benchmark: P=%d publishers, %d objects (%d RewardsProgram, %d Publisher, %d Offer, %d SalesRecord, %d BenefitActivation; "+
-		"the big publisher has %d sales lines), created in %s.\n\n",
-		b.data.publishers, objects, byKind["RewardsProgram"], byKind["Publisher"], byKind["Offer"], byKind["SalesRecord"],
-		byKind["BenefitActivation"], *flagBig, setup.Round(time.Second))
-	fmt.Fprintf(&sb, "Machine: %s at start, %s at end.\n\n", machineBefore, loadavg())
+	fmt.Fprintf(&sb, "Scale benchmark: P=%d publishers, two copies of %d objects (%d RewardsProgram, shared, %d Publisher, %d Offer, %d SalesRecord, "+
+		"%d BenefitActivation; the big publisher has %d sales lines), the operator's and the floor's, created in %s. "+
+		"The operator and the floor converge their copies at the same time.\n\n",
+		b.op.publishers, objects, byKind["RewardsProgram"], byKind["Publisher"], byKind["Offer"], byKind["SalesRecord"],
+		byKind["BenefitActivation"], b.op.bigRecords, setup.Round(time.Second))
+	fmt.Fprintf(&sb, "Machine: %s at start, load average %s at end.\n\n", machineBefore, loadavg())
 
 	header := make([]string, 0, 1+3*len(rounds))
 	header = append(header, "measure")
@@ -29,10 +33,7 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 		}
 		header = append(header, "operator, "+label, "floor, "+label, "operator / floor")
 	}
-	rows := [][]string{header, make([]string, len(header))}
-	for i := range rows[1] {
-		rows[1][i] = "---"
-	}
+	t := newTable(header)
 	// row adds a measure: op and floor give each round's cells ("" for
 	// none); ratio, when set, gives the third cell.
 	row := func(name string, op, floor func(r round) string, ratio func(r round) string) {
@@ -41,14 +42,13 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 		for _, r := range rounds {
 			cells = append(cells, orDash(op(r)), orDash(floor(r)), orDash(ratio(r)))
 		}
-		rows = append(rows, cells)
+		t.add(cells...)
 	}
 	none := func(round) string { return "" }
-	ratio := func(a, b float64) string {
-		if b == 0 {
-			return ""
-		}
-		return fmt.Sprintf("%.2f×", a/b)
+	// shared fills the operator's cell with a figure of the round as a
+	// whole, the floor's with "shared".
+	shared := func(name string, of func(r round) string) {
+		row(name, of, func(round) string { return "shared" }, none)
 	}
 	cores := float64(runtime.NumCPU())
 
@@ -61,30 +61,29 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 	row("manager CPU per object",
 		func(r round) string { return perObject(r.operator.cpu.proc, r.operator.objects) },
 		func(r round) string { return perObject(r.floor.cpu.proc, r.floor.objects) }, none)
-	row("kube-apiserver CPU during convergence",
-		func(r round) string { return secs(r.operator.cpu.apiserver) }, func(r round) string { return secs(r.floor.cpu.apiserver) },
-		func(r round) string {
-			return ratio(r.operator.cpu.apiserver.Seconds(), r.floor.cpu.apiserver.Seconds())
-		})
-	row("etcd CPU during convergence",
-		func(r round) string { return secs(r.operator.cpu.etcd) }, func(r round) string { return secs(r.floor.cpu.etcd) },
-		func(r round) string { return ratio(r.operator.cpu.etcd.Seconds(), r.floor.cpu.etcd.Seconds()) })
-	busy := func(x run) string {
-		c := (x.cpu.proc + x.cpu.apiserver + x.cpu.etcd).Seconds() / x.wall.Seconds()
+	shared("both converged (first start to last object)", func(r round) string { return secs(r.sharedWall) })
+	shared("kube-apiserver CPU until both converged", func(r round) string { return secs(r.shared.apiserver) })
+	shared("etcd CPU until both converged", func(r round) string { return secs(r.shared.etcd) })
+	shared("cores busy until both converged (both managers + apiserver + etcd)", func(r round) string {
+		if r.sharedWall == 0 {
+			return ""
+		}
+		c := (r.operator.cpu.proc + r.floor.cpu.proc + r.shared.apiserver + r.shared.etcd).Seconds() / r.sharedWall.Seconds()
 		return fmt.Sprintf("%.2f of %.0f cores", c, cores)
-	}
-	row("cores busy during convergence (manager + apiserver + etcd)",
-		func(r round) string { return busy(r.operator) }, func(r round) string { return busy(r.floor) }, none)
+	})
+	shared("load average (1, 5, 15 min) at the start, when both converged", func(r round) string {
+		return r.loadStart + "; " + r.loadConverged
+	})
 	row("status writes per object (MODIFIED events / objects)",
 		func(r round) string { return writesPerObject(r.operator) }, func(r round) string { return writesPerObject(r.floor) }, none)
-	row(fmt.Sprintf("writes in the %s idle window after convergence", *flagIdle),
+	row(fmt.Sprintf("writes in the %s idle window after convergence (the floor stopped)", *flagIdle),
 		func(r round) string {
 			return fmt.Sprintf("%d (CPU %s)", r.operator.idleWrites, secs(r.operator.idleCPU))
 		}, none, none)
 	row(fmt.Sprintf("new sales line reaching an ordinary publisher's status, p50 / p99 (%d lines)", *flagSamples),
 		func(r round) string { return p50p99(r.operator.ordinary.p50, r.operator.ordinary.p99) }, none, none)
-	if *flagBig > 0 {
-		row(fmt.Sprintf("new sales line reaching the big publisher's status (%d lines), p50 / p99", *flagBig),
+	if b.op.bigRecords > 0 {
+		row(fmt.Sprintf("new sales line reaching the big publisher's status (%d lines), p50 / p99", b.op.bigRecords),
 			func(r round) string { return p50p99(r.operator.big.p50, r.operator.big.p99) }, none, none)
 		row("big / ordinary: latency p50, CPU per line",
 			func(r round) string {
@@ -98,15 +97,15 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 		}, none, none)
 	row(fmt.Sprintf("expiry lateness, p50 / p99 (%d activations expiring within 30 s)", *flagExpiries),
 		func(r round) string { return p50p99(r.operator.expiryP50, r.operator.expiryP99) }, none, none)
-	row("operator RSS after convergence (VmRSS)",
-		func(r round) string { return fmt.Sprintf("%.0f MiB", float64(r.operator.rss)/(1<<20)) }, none, none)
-	row("RSS per cached object (the five kinds and BenefitGrants)",
+	row("RSS after convergence (VmRSS)",
+		func(r round) string { return mib(r.operator.rss) }, func(r round) string { return mib(r.floor.rss) },
+		func(r round) string { return ratio(float64(r.operator.rss), float64(r.floor.rss)) })
+	row("RSS per cached object (the operator's: its copy's five kinds and BenefitGrants)",
+		func(r round) string { return perCached(r.operator.rss, r.operator.cached) },
+		func(r round) string { return perCached(r.floor.rss, r.floor.cached) },
 		func(r round) string {
-			if r.operator.cached == 0 {
-				return ""
-			}
-			return fmt.Sprintf("%d bytes (%d objects)", r.operator.rss/int64(r.operator.cached), r.operator.cached)
-		}, none, none)
+			return ratio(perCachedValue(r.operator.rss, r.operator.cached), perCachedValue(r.floor.rss, r.floor.cached))
+		})
 	// After the idle window the runtime has returned to the system the
 	// memory the convergence's garbage took (its scavenger works in the
 	// background): what a running operator holds.
@@ -117,34 +116,91 @@ func (b *bench) report(rounds []round, machineBefore string, objects int, byKind
 			}
 			return fmt.Sprintf("%.0f MiB, %d bytes", float64(r.operator.idleRSS)/(1<<20), r.operator.idleRSS/int64(r.operator.cached))
 		}, none, none)
-	// The Go heap, scraped from the operator's metrics endpoint: RSS less
+	// The Go heap, scraped from the managers' metrics endpoints: RSS less
 	// heap in use is the process' fixed cost (runtime, binary, stacks) and
 	// the GC's headroom; heap in use less allocated, fragmentation.
-	row("operator Go heap in use after convergence (go_memstats_heap_inuse_bytes)",
-		func(r round) string { return mib(r.operator.heap.inuse) }, none, none)
-	row("operator Go heap allocated after convergence (go_memstats_heap_alloc_bytes)",
-		func(r round) string { return mib(r.operator.heap.alloc) }, none, none)
-	row("Go heap in use per cached object (the five kinds and BenefitGrants)",
+	row("Go heap in use after convergence (go_memstats_heap_inuse_bytes)",
+		func(r round) string { return mib(r.operator.heap.inuse) }, func(r round) string { return mib(r.floor.heap.inuse) },
+		func(r round) string { return ratio(float64(r.operator.heap.inuse), float64(r.floor.heap.inuse)) })
+	row("Go heap allocated after convergence (go_memstats_heap_alloc_bytes)",
+		func(r round) string { return mib(r.operator.heap.alloc) }, func(r round) string { return mib(r.floor.heap.alloc) }, none)
+	row("Go heap in use per cached object",
+		func(r round) string { return perCached(r.operator.heap.inuse, r.operator.cached) },
+		func(r round) string { return perCached(r.floor.heap.inuse, r.floor.cached) },
 		func(r round) string {
-			if r.operator.cached == 0 || r.operator.heap.inuse == 0 {
-				return ""
-			}
-			return fmt.Sprintf("%d bytes (%d objects)", r.operator.heap.inuse/int64(r.operator.cached), r.operator.cached)
-		}, none, none)
+			return ratio(perCachedValue(r.operator.heap.inuse, r.operator.cached), perCachedValue(r.floor.heap.inuse, r.floor.cached))
+		})
 
-	for _, cells := range rows {
+	sb.WriteString(t.String())
+	sb.WriteString(repeatedRatios(rounds))
+	if d2 != nil {
+		sb.WriteString("\n")
+		sb.WriteString(d2.report(b.op.publishers))
+	}
+	return sb.String()
+}
+
+// table is a Markdown table.
+type table struct{ rows [][]string }
+
+func newTable(header []string) *table {
+	sep := make([]string, len(header))
+	for i := range sep {
+		sep[i] = "---"
+	}
+	return &table{rows: [][]string{header, sep}}
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+func (t *table) String() string {
+	var sb strings.Builder
+	for _, cells := range t.rows {
 		sb.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
-	sb.WriteString(repeatedRatios(rounds))
+	return sb.String()
+}
+
+// report renders the day-2 measures as a Markdown table.
+func (d *day2) report(publishers int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "After convergence, every status written: P=%d, W=%d; the operator's copy settled first with %d status writes "+
+		"(the last round's measures deleted their lines with no operator running).\n\n", publishers, d.workers, d.settled)
+	t := newTable([]string{"measure", "operator", "floor", "operator / floor"})
+	op, fl := d.cold.operator, d.cold.floor
+	t.add("cold start (empty cache, the floor beside it): process start to every object reconciled once, queues empty",
+		secs(op.pass), secs(fl.pass), orDash(ratio(op.pass.Seconds(), fl.pass.Seconds())))
+	t.add("cold start: CPU of that pass", secs(op.cpu), secs(fl.cpu), orDash(ratio(op.cpu.Seconds(), fl.cpu.Seconds())))
+	t.add("cold start: CPU per object", orDash(perObject(op.cpu, op.objects)), orDash(perObject(fl.cpu, fl.objects)), "—")
+	t.add("cold start: status writes", writesByKind(op.writes, op.byKind), writesByKind(fl.writes, fl.byKind), "—")
+	t.add("cold start: RSS after the pass, per object", rssPer(op.rss, op.objects), rssPer(fl.rss, fl.objects),
+		orDash(ratio(float64(op.rss), float64(fl.rss))))
+	r := d.restart
+	t.add("warm restart (SIGTERM, a new process with --leader-elect, a new sales line created as it starts): the line reaches its publisher's status",
+		fmt.Sprintf("%s (CPU %s)", secs(r.reaction), secs(r.reactionCPU)), "—", "—")
+	t.add("warm restart: process start to every object reconciled once", fmt.Sprintf("%s (CPU %s)", secs(r.pass), secs(r.cpu)), "—", "—")
+	t.add("warm restart: status writes besides the new line's publisher's objects (theirs)",
+		fmt.Sprintf("%s (%d)", writesByKind(r.writes, r.byKind), r.reactionWrites), "—", "—")
+	f := d.failover
+	t.add("leader failover (two replicas, the leader killed with SIGKILL, a new sales line created at once): the standby leads",
+		secs(f.leading), "—", "—")
+	t.add("failover: the new line reaches its publisher's status (from the SIGKILL)", secs(f.reaction), "—", "—")
+	t.add("failover: the new leader has reconciled every object once (from the SIGKILL), its CPU since",
+		fmt.Sprintf("%s (CPU %s)", secs(f.pass), secs(f.cpu)), "—", "—")
+	t.add("failover: status writes besides the new line's publisher's objects (theirs)",
+		fmt.Sprintf("%s (%d)", writesByKind(f.writes, f.byKind), f.reactionWrites), "—", "—")
+	t.add("failover: the standby before the SIGKILL, RSS and CPU used", fmt.Sprintf("%s, CPU %s", mib(f.standbyRSS), secs(f.standbyCPU)), "—", "—")
+	sb.WriteString(t.String())
 	return sb.String()
 }
 
 // repeatedRatios sums up, for each worker count run in more than one round
-// (-workers "4 4 4"), the operator/floor ratios of wall and CPU over its
-// rounds: the operator and the floor run one after the other, so a change
-// of the machine's load between them moves one round's ratio, and the
-// median of several says more. The API server's CPU ratio is given too,
-// as a gauge of how much the machine moved.
+// (-rounds, or -workers "4 4 4"), the operator/floor ratios over its
+// rounds: their median, their range, and the spread, the farthest a
+// round's ratio lies from the median (as a share of it). The operator and
+// the floor run at the same time, so a change of the machine's speed hits
+// both: what is left in the spread is what the benchmark cannot tell
+// apart from a change in the operator.
 func repeatedRatios(rounds []round) string {
 	byWorkers := map[int][]round{}
 	var order []int
@@ -160,28 +216,39 @@ func repeatedRatios(rounds []round) string {
 		if len(rs) < 2 {
 			continue
 		}
-		spread := func(what string, of func(x run) time.Duration) string {
+		summary := func(what string, of func(x run) float64) string {
 			ratios := make([]float64, 0, len(rs))
 			for _, r := range rs {
 				if f := of(r.floor); f > 0 {
-					ratios = append(ratios, of(r.operator).Seconds()/f.Seconds())
+					ratios = append(ratios, of(r.operator)/f)
 				}
 			}
 			if len(ratios) == 0 {
 				return ""
 			}
 			slices.Sort(ratios)
-			return fmt.Sprintf("%s median %.2f× (%.2f–%.2f×)", what, median(ratios), ratios[0], ratios[len(ratios)-1])
+			return fmt.Sprintf("%s median %.2f× (%.2f–%.2f×, spread ±%.1f%%)", what, median(ratios), ratios[0], ratios[len(ratios)-1],
+				100*spread(ratios))
 		}
-		// The API server does about the same work in both phases: its
-		// ratio moving away from 1 shows the machine's speed changing
-		// between them, which moves the manager's ratio with it.
-		fmt.Fprintf(&sb, "\nW=%d over %d rounds, operator / floor: %s; %s; %s.\n", w, len(rs),
-			spread("convergence wall", func(x run) time.Duration { return x.wall }),
-			spread("manager CPU to converge", func(x run) time.Duration { return x.cpu.proc }),
-			spread("kube-apiserver CPU during convergence", func(x run) time.Duration { return x.cpu.apiserver }))
+		parts := []string{
+			summary("manager CPU to converge", func(x run) float64 { return x.cpu.proc.Seconds() }),
+			summary("convergence wall", func(x run) float64 { return x.wall.Seconds() }),
+			summary("RSS per cached object", func(x run) float64 { return perCachedValue(x.rss, x.cached) }),
+		}
+		parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
+		fmt.Fprintf(&sb, "\nW=%d over %d rounds, operator / floor side by side: %s.\n", w, len(rs), strings.Join(parts, "; "))
 	}
 	return sb.String()
+}
+
+// spread is the farthest a value lies from the median of sorted, as a
+// share of the median.
+func spread(sorted []float64) float64 {
+	m := median(sorted)
+	if m == 0 {
+		return 0
+	}
+	return max(m-sorted[0], sorted[len(sorted)-1]-m) / m
 }
 
 // median of sorted values.
@@ -219,6 +286,48 @@ func perObject(cpu time.Duration, objects int) string {
 		return ""
 	}
 	return fmt.Sprintf("%.2f ms", float64(cpu)/float64(time.Millisecond)/float64(objects))
+}
+
+func ratio(a, b float64) string {
+	if b == 0 || a == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+// perCachedValue is bytes per cached object, 0 when either is unknown.
+func perCachedValue(bytes int64, cached int) float64 {
+	if bytes == 0 || cached == 0 {
+		return 0
+	}
+	return float64(bytes) / float64(cached)
+}
+
+func perCached(bytes int64, cached int) string {
+	if bytes == 0 || cached == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d bytes (%d objects)", bytes/int64(cached), cached)
+}
+
+func rssPer(rss int64, objects int) string {
+	if rss == 0 || objects == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%s, %d bytes", mib(rss), rss/int64(objects))
+}
+
+// writesByKind renders a count of writes and, if any, their kinds.
+func writesByKind(n int, byKind map[string]int) string {
+	if n == 0 {
+		return "0"
+	}
+	kinds := slices.Sorted(maps.Keys(byKind))
+	parts := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s %d", k, byKind[k]))
+	}
+	return fmt.Sprintf("%d (%s)", n, strings.Join(parts, ", "))
 }
 
 func writesPerObject(r run) string {

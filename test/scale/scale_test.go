@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/big"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,10 +38,13 @@ import (
 var (
 	flagPublishers = flag.Int("publishers", 100, "ordinary publishers P (5P offers, 60P sales lines, 2P activations)")
 	flagWorkers    = flag.String("workers", "4", "worker counts (--max-concurrent-reconciles) to run, space- or comma-separated")
+	flagRounds     = flag.Int("rounds", 1, "rounds of each worker count, the worker counts in turn")
+	flagDay2       = flag.Bool("day2", true, "after the rounds, measure a cold start, a warm restart and a leader failover "+
+		"with every status written (the first worker count)")
 	flagIdle       = flag.Duration("idle", 2*time.Minute, "window after convergence in which writes are counted")
 	flagReport     = flag.String("report", "", "also write the table (Markdown) to this file")
 	flagBig        = flag.Int("big-records", 10000, "sales lines of the big publisher (0: none)")
-	flagNamespaces = flag.Int("namespaces", 5, "namespaces the ordinary publishers are spread over")
+	flagNamespaces = flag.Int("namespaces", 5, "namespaces the ordinary publishers of each copy are spread over")
 	flagSamples    = flag.Int("latency-samples", 200, "new sales lines per latency measure (the p99 of fewer than 100 is their slowest)")
 	flagExpiries   = flag.Int("expiries", 100, "activations expiring within 30 s in the expiry measure")
 	flagLogs       = flag.String("logs", os.TempDir(), "directory of the operator's and the floor's logs")
@@ -54,35 +59,63 @@ var (
 // round starts from the same objects.
 const extraLabel = "scale.rewards.marketplace.io/extra"
 
+// The two sides of the benchmark: the operator and the floor, each on its
+// own copy of the dataset, in namespaces of its own, at the same time.
+const (
+	sideOperator = "operator"
+	sideFloor    = "floor"
+	// leaseNamespace holds the operator's leader-election Lease in the
+	// measures that run it with --leader-elect.
+	leaseNamespace = "default"
+)
+
 type bench struct {
-	t          *testing.T
-	ctx        context.Context
-	c          client.WithWatch
-	obs        *observer
-	cp         controlPlane
-	data       *dataset
-	operator   string // binaries
-	floor      string
-	kubeconfig string
-	rng        *rand.Rand
+	t   *testing.T
+	ctx context.Context
+	c   client.WithWatch
+	obs *observer
+	cp  controlPlane
+	// op and fl are the operator's and the floor's copies of the dataset.
+	op, fl   *dataset
+	operator string // binaries
+	floor    string
+	// kubeconfigs of the operator's and the floor's users, so that the
+	// API server's logs tell their requests apart.
+	opKubeconfig, floorKubeconfig string
+	rng                           *rand.Rand
 	// apiServer reads the API server's own endpoints (/metrics).
 	apiServer kubernetes.Interface
+}
+
+// sideOf names the side an object of namespace ns belongs to: the
+// cluster-scoped program is the operator's (the floor leaves programs
+// alone when given namespaces).
+func (b *bench) sideOf(ns string) string {
+	switch {
+	case ns == "" || b.op.owns(ns):
+		return sideOperator
+	case b.fl.owns(ns):
+		return sideFloor
+	default:
+		return ""
+	}
 }
 
 // run is what one process did in one round.
 type run struct {
 	wall    time.Duration
-	cpu     cpuSample
+	at      time.Time // when the watch saw its last object converge
+	cpu     cpuSample // proc only: the control plane is shared (round.shared)
 	objects int
 	writes  int
 	byKind  map[string]int
+	rss     int64      // after convergence
+	heap    heapSample // Go heap from the metrics endpoint; zero: not scraped
+	cached  int        // objects in its cache: its copy, and the operator's grants
 	// Operator only.
 	idleWrites           int
 	idleCPU              time.Duration
-	rss                  int64
-	idleRSS              int64      // after the idle window
-	heap                 heapSample // Go heap from the metrics endpoint; zero: not scraped
-	cached               int
+	idleRSS              int64 // after the idle window
 	ordinary, big        latency
 	expiryP50, expiryP99 time.Duration
 	expiries             int
@@ -98,6 +131,13 @@ type round struct {
 	// repeat counts the rounds of the same worker count: 1, then 2...
 	repeat          int
 	operator, floor run
+	// shared is the control plane's CPU from the two managers' start
+	// until both converged, sharedWall that time.
+	shared     cpuSample
+	sharedWall time.Duration
+	// The load average (1, 5, 15 minutes) as the managers started and as
+	// the second converged.
+	loadStart, loadConverged string
 }
 
 // tag names the round in logs and file names: w4, then w4-2 for the second
@@ -137,7 +177,10 @@ func TestScale(t *testing.T) {
 	if b.cp, err = findControlPlane(assets); err != nil {
 		t.Fatal(err)
 	}
-	if b.kubeconfig, err = testenv.AdminKubeconfig(env, "scale-manager", t.TempDir()); err != nil {
+	if b.opKubeconfig, err = testenv.AdminKubeconfig(env, "scale-operator", t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	if b.floorKubeconfig, err = testenv.AdminKubeconfig(env, "scale-floor", t.TempDir()); err != nil {
 		t.Fatal(err)
 	}
 	if b.c, err = harnessClient(cfg); err != nil {
@@ -147,29 +190,22 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b.data = &dataset{program: "scale", publishers: *flagPublishers, now: time.Now()}
-	for i := range max(1, *flagNamespaces) {
-		b.data.namespaces = append(b.data.namespaces, fmt.Sprintf("scale-%02d", i))
-	}
-	start := time.Now()
-	if err := b.data.create(ctx, b.c, *flagBig, 8); err != nil {
-		t.Fatal(err)
-	}
-	setup := time.Since(start)
-	b.obs = newObserver(t, b.c)
-	if err := b.obs.start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	total, byKind := b.obs.counts()
-	t.Logf("setup: %d objects %v created in %s", total, byKind, setup.Round(time.Second))
+	total, byKind, setup := b.populate()
+	t.Logf("setup: %d objects %v for the operator (the shared program included), as many for the floor, created in %s", total, byKind, setup.Round(time.Second))
 
-	rounds := make([]round, 0, len(workers))
+	rounds := make([]round, 0, len(workers)*max(1, *flagRounds))
 	repeats := map[int]int{}
-	for _, w := range workers {
-		repeats[w]++
-		rounds = append(rounds, b.round(round{workers: w, repeat: repeats[w]}))
+	for range max(1, *flagRounds) {
+		for _, w := range workers {
+			repeats[w]++
+			rounds = append(rounds, b.round(round{workers: w, repeat: repeats[w]}))
+		}
 	}
-	report := b.report(rounds, machineBefore, total, byKind, setup)
+	var d2 *day2
+	if *flagDay2 {
+		d2 = b.day2(workers[0])
+	}
+	report := b.report(rounds, d2, machineBefore, total, byKind, setup)
 	fmt.Println()
 	fmt.Println(report)
 	if *flagReport != "" {
@@ -177,6 +213,33 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// populate creates the program and both copies of the dataset, and
+// starts following them. It returns the objects of the operator's copy
+// (the program included) and how long creating both took.
+func (b *bench) populate() (int, map[string]int, time.Duration) {
+	now := time.Now()
+	b.op = newDataset("scale-op", *flagPublishers, *flagNamespaces, *flagBig, now)
+	b.fl = newDataset("scale-floor", *flagPublishers, *flagNamespaces, *flagBig, now)
+	start := time.Now()
+	prog := build.Program()
+	prog.Name = b.op.program
+	if err := b.c.Create(b.ctx, prog); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, d := range []*dataset{b.op, b.fl} {
+		if err := d.create(b.ctx, b.c, 8); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	setup := time.Since(start)
+	b.obs = newObserver(b.t, b.c, b.sideOf, sideOperator, sideFloor)
+	if err := b.obs.start(b.ctx); err != nil {
+		b.t.Fatal(err)
+	}
+	total, byKind := b.obs.counts(sideOperator)
+	return total, byKind, setup
 }
 
 // start builds the operator and the floor and starts the control plane
@@ -227,87 +290,189 @@ func parseWorkers(s string) ([]int, error) {
 	return out, nil
 }
 
-// round runs the floor and then the operator with r.workers workers, each
-// from the same start: statuses wiped and no grants.
-func (b *bench) round(r round) round {
-	w, tag := r.workers, r.tag()
-	args := []string{"--kubeconfig=" + b.kubeconfig, "--max-concurrent-reconciles=" + strconv.Itoa(w)}
+// manager is a running operator or floor, with the plain-HTTP metrics
+// endpoint the benchmark reads its heap, its queues and its leadership
+// from.
+type manager struct {
+	*process
+	name    string // operator, floor, or a replica's name
+	metrics string // host:port; "" if no port was free
+	prof    *profiler
+}
 
-	b.reset()
-	floorProf, floorArgs := b.profiling("floor", tag, args)
-	floorProf.start(b.ctx, b.t.Logf)
-	floor, fr := b.converge("floor", tag, b.floor, floorArgs, byFloor)
-	floorProf.enter("idle")
-	if err := floorProf.heap(b.ctx, "converged"); err != nil {
-		b.t.Logf("floor %s: heap profile: %v", tag, err)
+// launchOpts are what a manager is started with besides the side's
+// namespaces and kubeconfig.
+type launchOpts struct {
+	workers     int
+	tag         string // names the log: scale-<name>-<tag>.log
+	name        string // defaults to the side
+	leaderElect bool   // the operator only
+}
+
+// launch starts the manager of a side on its copy of the dataset: the
+// operator with --namespaces, the floor with its own --namespaces, each as
+// its own user.
+func (b *bench) launch(side string, o launchOpts) (*manager, error) {
+	data, bin, kubeconfig := b.op, b.operator, b.opKubeconfig
+	if side == sideFloor {
+		data, bin, kubeconfig = b.fl, b.floor, b.floorKubeconfig
 	}
-	floorProf.stop()
-	floor.stop()
-	r.floor = fr
-
-	b.reset()
-	// The metrics endpoint in plain HTTP without authentication, on
-	// localhost only, to read the Go heap.
+	name := cmp.Or(o.name, side)
+	args := []string{"--kubeconfig=" + kubeconfig, "--max-concurrent-reconciles=" + strconv.Itoa(o.workers),
+		"--namespaces=" + strings.Join(data.allNamespaces(), ",")}
 	metricsAddr, err := freeLocalAddr()
 	if err != nil {
-		b.t.Logf("operator %s: no free port for the metrics endpoint, no Go heap figures: %v", tag, err)
+		b.t.Logf("%s %s: no free port for the metrics endpoint, no Go heap figures: %v", name, o.tag, err)
 	}
-	opArgs := append(slices.Clone(args), "--health-probe-bind-address=0")
-	if metricsAddr != "" {
-		opArgs = append(opArgs, "--metrics-bind-address="+metricsAddr, "--metrics-secure=false")
-	} else {
-		opArgs = append(opArgs, "--metrics-bind-address=0")
-	}
-	prof, opArgs := b.profiling("operator", tag, opArgs)
-	prof.start(b.ctx, b.t.Logf)
-	op, or := b.converge("operator", tag, b.operator, opArgs, byOperator)
-	defer op.stop()
-	defer prof.stop()
-	or.rss, _ = rssOf(op.pid())
-	if metricsAddr != "" {
-		if or.heap, err = scrapeHeap(b.ctx, metricsAddr); err != nil {
-			b.t.Logf("operator %s: scraping the metrics endpoint failed, no Go heap figures: %v", tag, err)
+	if side == sideOperator {
+		// The metrics endpoint in plain HTTP without authentication, on
+		// localhost only.
+		args = append(args, "--health-probe-bind-address=0", "--metrics-secure=false")
+		if o.leaderElect {
+			args = append(args, "--leader-elect", "--leader-election-namespace="+leaseNamespace)
 		}
 	}
-	or.cached = or.objects + b.count(&v1alpha1.BenefitGrantList{})
+	args = append(args, "--metrics-bind-address="+cmp.Or(metricsAddr, "0"))
+	prof, args := b.profiling(name, o.tag, args)
+	logPath := filepath.Join(*flagLogs, fmt.Sprintf("scale-%s-%s.log", name, o.tag))
+	p, err := startProcess(bin, args, logPath)
+	if err != nil {
+		return nil, err
+	}
+	prof.start(b.ctx, b.t.Logf)
+	b.t.Logf("%s %s: started (log: %s)", name, o.tag, logPath)
+	return &manager{process: p, name: name, metrics: metricsAddr, prof: prof}, nil
+}
+
+// stop ends the manager's profiles, then the manager.
+func (m *manager) stop() {
+	m.prof.stop()
+	m.process.stop()
+}
+
+// scrape reads the manager's metrics.
+func (m *manager) scrape(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	if m.metrics == "" {
+		return nil, fmt.Errorf("%s has no metrics endpoint", m.name)
+	}
+	return scrapeMetrics(ctx, m.metrics)
+}
+
+// memory reads the manager's RSS, and its Go heap from its metrics.
+func (b *bench) memory(m *manager, tag string, r *run) {
+	r.rss, _ = rssOf(m.pid())
+	if m.metrics != "" {
+		var err error
+		if r.heap, err = scrapeHeap(b.ctx, m.metrics); err != nil {
+			b.t.Logf("%s %s: scraping the metrics endpoint failed, no Go heap figures: %v", m.name, tag, err)
+		}
+	}
+}
+
+// round runs the floor and the operator with r.workers workers at the same
+// time, each on its own copy of the dataset, each from the same start:
+// statuses wiped and no grants. Whatever the machine's other work does to
+// its speed, it does to both. Then, with the floor stopped, the operator's
+// idle window and its latency and expiry measures.
+func (b *bench) round(r round) round {
+	w, tag := r.workers, r.tag()
+	b.reset()
+	b.obs.setCheck(sideOperator, byOperator)
+	b.obs.setCheck(sideFloor, byFloor)
+	r.loadStart = loadavg()
+	before := b.cp.sample(0)
+	// Which starts first (a millisecond apart) alternates between rounds.
+	order := []string{sideFloor, sideOperator}
+	if r.repeat%2 == 0 {
+		slices.Reverse(order)
+	}
+	managers := map[string]*manager{}
+	for _, side := range order {
+		m, err := b.launch(side, launchOpts{workers: w, tag: tag})
+		if err != nil {
+			for _, m := range managers {
+				m.stop()
+			}
+			b.t.Fatal(err)
+		}
+		managers[side] = m
+	}
+	op, fl := managers[sideOperator], managers[sideFloor]
+	defer op.stop()
+	defer fl.stop()
+	var or, fr run
+	var opErr, flErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { or, opErr = b.converge(op, sideOperator, tag) })
+	wg.Go(func() { fr, flErr = b.converge(fl, sideFloor, tag) })
+	wg.Wait()
+	if err := errors.Join(opErr, flErr); err != nil {
+		b.t.Fatal(err)
+	}
+	after := b.cp.sample(0)
+	r.loadConverged = loadavg()
+	r.shared = after.sub(before)
+	first := op.started
+	if fl.started.Before(first) {
+		first = fl.started
+	}
+	last := or.at
+	if fr.at.After(last) {
+		last = fr.at
+	}
+	r.sharedWall = last.Sub(first)
+	b.t.Logf("round %s: both converged in %s; control plane CPU apiserver %s, etcd %s; load average %s, then %s", tag,
+		r.sharedWall.Round(time.Millisecond), r.shared.apiserver, r.shared.etcd, r.loadStart, r.loadConverged)
+
+	// The floor's memory and heap profile, then it stops: the measures
+	// after convergence are the operator's alone.
+	b.memory(fl, tag, &fr)
+	fr.cached = fr.objects
+	fl.prof.enter("idle")
+	if err := fl.prof.heap(b.ctx, "converged"); err != nil {
+		b.t.Logf("floor %s: heap profile: %v", tag, err)
+	}
+	fl.stop()
+	r.floor = fr
+
+	b.memory(op, tag, &or)
+	or.cached = or.objects + b.countIn(&v1alpha1.BenefitGrantList{}, b.op.allNamespaces())
 	// After RSS and heap are read: the profile collects garbage first.
-	prof.enter("idle")
-	if err := prof.heap(b.ctx, "converged"); err != nil {
+	op.prof.enter("idle")
+	if err := op.prof.heap(b.ctx, "converged"); err != nil {
 		b.t.Logf("operator %s: heap profile: %v", tag, err)
 	}
-	b.t.Logf("operator %s: RSS %d MB, Go heap in use %d MB (allocated %d MB) for %d cached objects",
-		tag, or.rss>>20, or.heap.inuse>>20, or.heap.alloc>>20, or.cached)
+	b.t.Logf("operator %s: RSS %d MB, Go heap in use %d MB (allocated %d MB) for %d cached objects; floor: RSS %d MB, heap in use %d MB",
+		tag, or.rss>>20, or.heap.inuse>>20, or.heap.alloc>>20, or.cached, fr.rss>>20, fr.heap.inuse>>20)
 
-	b.obs.resetWrites()
+	b.obs.resetWrites(sideOperator)
 	cpu0, _ := cpuOf(op.pid())
 	b.t.Logf("operator %s: idle for %s", tag, *flagIdle)
 	time.Sleep(*flagIdle)
 	cpu1, _ := cpuOf(op.pid())
-	or.idleWrites, _ = b.obs.writes()
+	or.idleWrites, _ = b.obs.writes(sideOperator, nil)
 	or.idleCPU = cpu1 - cpu0
 	or.idleRSS, _ = rssOf(op.pid())
-	if metricsAddr != "" {
-		b.awaitCollections(tag, op, time.Now(), map[string]metricsSource{
-			"operator": func(ctx context.Context) (map[string]*dto.MetricFamily, error) {
-				return scrapeMetrics(ctx, metricsAddr)
-			},
+	if op.metrics != "" {
+		b.awaitCollections(tag, op.process, time.Now(), map[string]metricsSource{
+			"operator":       op.scrape,
 			"kube-apiserver": b.apiServerMetrics,
 		})
 	}
 
-	prof.enter("latency")
-	or.ordinary = b.latency(op, "ordinary", func(int) (string, string, string) {
-		i := b.rng.IntN(b.data.publishers)
-		return b.data.namespaceOf(i), publisherName(i), offerName(i, b.rng.IntN(2))
+	op.prof.enter("latency")
+	or.ordinary = b.latency(op.process, "ordinary", func(int) (string, string, string) {
+		i := b.rng.IntN(b.op.publishers)
+		return b.op.namespaceOf(i), publisherName(i), offerName(i, b.rng.IntN(2))
 	})
-	if *flagBig > 0 {
-		or.big = b.latency(op, "big", func(int) (string, string, string) {
-			return bigNamespace, bigPublisher, bigOfferName(b.rng.IntN(bigOffers))
+	if b.op.bigRecords > 0 {
+		or.big = b.latency(op.process, "big", func(int) (string, string, string) {
+			return b.op.big, bigPublisher, bigOfferName(b.rng.IntN(bigOffers))
 		})
 	}
-	prof.enter("expiry")
+	op.prof.enter("expiry")
 	or.expiryP50, or.expiryP99, or.expiries = b.expiry()
-	prof.stop()
+	op.prof.stop()
 	if err := op.exited(); err != nil {
 		b.t.Fatalf("operator: %v (log: %s)", err, op.log.Name())
 	}
@@ -330,55 +495,48 @@ func (b *bench) profiling(name, tag string, args []string) (*profiler, []string)
 		return nil, args
 	}
 	prefix := ""
-	if name != "operator" {
+	if name != sideOperator {
 		prefix = name + "-"
 	}
 	return newProfiler(*flagProfiles, addr, prefix, tag), append(slices.Clone(args), "--pprof-bind-address="+addr)
 }
 
-// converge starts a manager and waits for every object to show its status
+// converge waits for every object of a side to show its manager's status
 // for its generation. The wall time runs from the process' start (cache
-// sync included) to the watch seeing the last object.
-func (b *bench) converge(name, tag, bin string, args []string, check func(*summary) bool) (*process, run) {
-	b.obs.setCheck(check)
-	before := b.cp.sample(0)
-	logPath := filepath.Join(*flagLogs, fmt.Sprintf("scale-%s-%s.log", name, tag))
-	p, err := startProcess(bin, args, logPath)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("%s %s: started (log: %s)", name, tag, logPath)
-	at, err := b.obs.waitAll(b.ctx, *flagTimeout, func(passing, total int) error {
-		b.t.Logf("%s %s: %d of %d objects converged after %s", name, tag, passing, total, time.Since(p.started).Round(time.Second))
-		return p.exited()
+// sync included) to the watch seeing the last object; the CPU is the
+// process' own, read then. It runs beside the other side's, so it returns
+// its error rather than failing the test.
+func (b *bench) converge(m *manager, side, tag string) (run, error) {
+	at, err := b.obs.waitAll(b.ctx, side, *flagTimeout, func(passing, total int) error {
+		b.t.Logf("%s %s: %d of %d objects converged after %s", m.name, tag, passing, total, time.Since(m.started).Round(time.Second))
+		return m.exited()
 	})
-	after := b.cp.sample(p.pid())
-	if err != nil {
-		p.stop()
-		b.t.Fatalf("%s %s: %v (log: %s)", name, tag, err, logPath)
-	}
 	var r run
-	r.wall = at.Sub(p.started)
-	r.cpu = after.sub(before)
-	r.cpu.proc = after.proc
-	r.objects, _ = b.obs.counts()
-	r.writes, r.byKind = b.obs.writes()
-	b.t.Logf("%s %s: converged in %s, CPU %s (apiserver %s, etcd %s), writes %v", name, tag, r.wall.Round(time.Millisecond),
-		r.cpu.proc, r.cpu.apiserver, r.cpu.etcd, r.byKind)
-	return p, r
+	r.cpu.proc, _ = cpuOf(m.pid())
+	if err != nil {
+		return r, fmt.Errorf("%s %s: %w (log: %s)", m.name, tag, err, m.log.Name())
+	}
+	r.at = at
+	r.wall = at.Sub(m.started)
+	r.objects, _ = b.obs.counts(side)
+	r.writes, r.byKind = b.obs.writes(side, nil)
+	b.t.Logf("%s %s: converged in %s, CPU %s, writes %v", m.name, tag, r.wall.Round(time.Millisecond), r.cpu.proc, r.byKind)
+	return r, nil
 }
 
-// reset brings every object back to the start, with no manager running:
-// statuses wiped, grants deleted. Not timed.
+// reset brings every object of both copies back to the start, with no
+// manager running: statuses wiped, grants deleted. Not timed.
 func (b *bench) reset() {
 	start := time.Now()
-	for _, ns := range append(slices.Clone(b.data.namespaces), bigNamespace) {
+	for _, ns := range append(b.op.allNamespaces(), b.fl.allNamespaces()...) {
 		if err := b.c.DeleteAllOf(b.ctx, &v1alpha1.BenefitGrant{}, client.InNamespace(ns)); err != nil {
 			b.t.Fatal(err)
 		}
 	}
-	b.obs.setCheck(wiped)
-	err := forAll(b.ctx, b.obs.failing(), 8, func(k string) error {
+	b.obs.setCheck(sideOperator, wiped)
+	b.obs.setCheck(sideFloor, wiped)
+	keys := append(b.obs.failing(sideOperator), b.obs.failing(sideFloor)...)
+	err := forAll(b.ctx, keys, 8, func(k string) error {
 		parts := strings.SplitN(k, "/", 3)
 		obj := newObject(parts[0])
 		obj.SetNamespace(parts[1])
@@ -388,8 +546,10 @@ func (b *bench) reset() {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if _, err := b.obs.waitAll(b.ctx, 10*time.Minute, func(int, int) error { return nil }); err != nil {
-		b.t.Fatalf("wiping statuses: %v", err)
+	for _, side := range []string{sideOperator, sideFloor} {
+		if _, err := b.obs.waitAll(b.ctx, side, 10*time.Minute, func(int, int) error { return nil }); err != nil {
+			b.t.Fatalf("wiping statuses: %v", err)
+		}
 	}
 	b.t.Logf("reset: statuses wiped and grants deleted in %s", time.Since(start).Round(time.Second))
 }
@@ -409,26 +569,30 @@ func newObject(kind string) client.Object {
 	}
 }
 
-// count returns how many objects of a kind there are (metadata only).
-func (b *bench) count(l client.ObjectList) int {
+// countIn returns how many objects of a kind there are in namespaces
+// (metadata only).
+func (b *bench) countIn(l client.ObjectList, namespaces []string) int {
 	gvk, err := b.c.GroupVersionKindFor(l)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	meta := &metav1.PartialObjectMetadataList{}
-	meta.SetGroupVersionKind(gvk)
 	n := 0
-	opts := []client.ListOption{client.Limit(500)}
-	for {
-		if err := b.c.List(b.ctx, meta, opts...); err != nil {
-			b.t.Fatal(err)
+	for _, ns := range namespaces {
+		meta := &metav1.PartialObjectMetadataList{}
+		meta.SetGroupVersionKind(gvk)
+		opts := []client.ListOption{client.InNamespace(ns), client.Limit(500)}
+		for {
+			if err := b.c.List(b.ctx, meta, opts...); err != nil {
+				b.t.Fatal(err)
+			}
+			n += len(meta.Items)
+			if meta.Continue == "" {
+				break
+			}
+			opts = []client.ListOption{client.InNamespace(ns), client.Limit(500), client.Continue(meta.Continue)}
 		}
-		n += len(meta.Items)
-		if meta.Continue == "" {
-			return n
-		}
-		opts = []client.ListOption{client.Limit(500), client.Continue(meta.Continue)}
 	}
+	return n
 }
 
 // awaitCollections waits, before the latency measures, for a garbage
@@ -488,7 +652,7 @@ func (b *bench) latency(op *process, name string, pick func(int) (ns, publisher,
 	for k := range *flagSamples {
 		ns, pub, offer := pick(k)
 		pk := key("Publisher", ns, pub)
-		s, _ := b.obs.get(pk)
+		s := b.obs.get(pk)
 		want := new(big.Rat).Add(money(s.billedSales), amount)
 		rec := build.SalesRecord(ns, fmt.Sprintf("scale-%s-%03d", name, k), offer, "1000", "USD", time.Now().Add(-time.Hour))
 		rec.Labels = map[string]string{extraLabel: "true"}
@@ -547,13 +711,13 @@ func money(m v1alpha1.DerivedMoney) *big.Rat {
 // at its instant.
 func (b *bench) expiry() (p50, p99 time.Duration, n int) {
 	n = *flagExpiries
-	if n == 0 || b.data.publishers == 0 {
+	if n == 0 || b.op.publishers == 0 {
 		return 0, 0, 0
 	}
 	acts := make([]client.Object, n)
 	for k := range n {
-		i := b.rng.IntN(b.data.publishers)
-		a := build.Activation(b.data.namespaceOf(i), fmt.Sprintf("scale-expiry-%03d", k), offerName(i, 0), tier5Benefit)
+		i := b.rng.IntN(b.op.publishers)
+		a := build.Activation(b.op.namespaceOf(i), fmt.Sprintf("scale-expiry-%03d", k), offerName(i, 0), tier5Benefit)
 		a.Labels = map[string]string{extraLabel: "true"}
 		acts[k] = a
 	}
@@ -617,7 +781,7 @@ func (b *bench) expiry() (p50, p99 time.Duration, n int) {
 // deleteExtras deletes what the measures created, with no manager running.
 func (b *bench) deleteExtras() {
 	extra := client.MatchingLabels{extraLabel: "true"}
-	for _, ns := range append(slices.Clone(b.data.namespaces), bigNamespace) {
+	for _, ns := range b.op.allNamespaces() {
 		for _, o := range []client.Object{&v1alpha1.SalesRecord{}, &v1alpha1.BenefitActivation{}, &v1alpha1.BenefitGrant{}} {
 			if err := b.c.DeleteAllOf(b.ctx, o, client.InNamespace(ns), extra); err != nil {
 				b.t.Fatal(err)
