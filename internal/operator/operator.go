@@ -85,8 +85,9 @@ const DefaultLeaderElectionID = "rewards-operator.rewards.marketplace.io"
 // several operators, each owning a set of namespaces, run side by side.
 // RewardsPrograms and their revisions are cluster-scoped: every shard reads
 // them, and any shard may record a program's revision. Every reference
-// stays inside one namespace, so a shard decides its namespaces alone. No
-// namespaces: the whole cluster.
+// stays inside one namespace, so a shard decides its namespaces alone. The
+// REST mappings a namespace-limited cache asks for on every read are
+// remembered (mappingMemo). No namespaces: the whole cluster.
 func Shard(opts ctrl.Options, namespaces []string) ctrl.Options {
 	if len(namespaces) == 0 {
 		return opts
@@ -94,6 +95,9 @@ func Shard(opts ctrl.Options, namespaces []string) ctrl.Options {
 	opts.Cache.DefaultNamespaces = map[string]cache.Config{}
 	for _, ns := range namespaces {
 		opts.Cache.DefaultNamespaces[ns] = cache.Config{}
+	}
+	if opts.MapperProvider == nil {
+		opts.MapperProvider = newMappingMemo
 	}
 	return opts
 }
