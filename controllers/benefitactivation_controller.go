@@ -226,7 +226,7 @@ const revisionWait = 10 * time.Second
 // in force exists (in the cache).
 func (r *BenefitActivationReconciler) revisionRecorded(ctx context.Context, revision string) (bool, error) {
 	var rev v1alpha1.RewardsProgramRevision
-	return getOptional(ctx, r.Client, types.NamespacedName{Name: revision}, &rev, gather.ReadOnly)
+	return gather.GetOptional(ctx, r.Client, types.NamespacedName{Name: revision}, &rev, gather.ReadOnly)
 }
 
 // recordTransition emits the Events of a status change that no grant write

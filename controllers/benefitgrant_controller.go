@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/records"
 )
 
@@ -47,7 +48,7 @@ type BenefitGrantReconciler struct {
 // Reconcile converts a grant, or writes a lost one again.
 func (r *BenefitGrantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var g v1alpha1.BenefitGrant
-	found, err := getOptional(ctx, r.Client, req.NamespacedName, &g)
+	found, err := gather.GetOptional(ctx, r.Client, req.NamespacedName, &g)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

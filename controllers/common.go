@@ -10,7 +10,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -65,18 +64,6 @@ func indexInNamespaces(ctx context.Context, c cache.Cache, obj client.Object, fi
 		}
 		return []string{obj.GetNamespace() + "/" + extract(obj)}, nil
 	}})
-}
-
-// getOptional reads an object from the cache; a missing object gives
-// (false, nil).
-func getOptional(ctx context.Context, c client.Reader, key types.NamespacedName, obj client.Object, opts ...client.GetOption) (bool, error) {
-	if err := c.Get(ctx, key, obj, opts...); err != nil {
-		if apierrors.IsNotFound(err) {
-			return false, nil
-		}
-		return false, err
-	}
-	return true, nil
 }
 
 // resultOf ends a reconcile that failed with err. A conflict means the

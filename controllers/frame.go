@@ -9,6 +9,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/marketplace-rewards/rewards-operator/internal/gather"
 	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 	"github.com/marketplace-rewards/rewards-operator/internal/status"
 )
@@ -50,7 +51,7 @@ type outcome[P any] struct {
 func (f frame[T, P]) run(ctx context.Context, req ctrl.Request,
 	decide func(ctx context.Context, obj P, now time.Time) (outcome[P], error)) (ctrl.Result, error) {
 	obj := P(new(T))
-	found, err := getOptional(ctx, f.client, req.NamespacedName, obj)
+	found, err := gather.GetOptional(ctx, f.client, req.NamespacedName, obj)
 	if err != nil || !found {
 		if !found && err == nil {
 			f.wakeups.Forget(req.NamespacedName)

@@ -28,7 +28,7 @@ var ReadOnly = client.UnsafeDisableDeepCopy
 // Offer reads an offer, read only; nil when it does not exist.
 func (rel Relations) Offer(ctx context.Context, namespace, name string) (*v1alpha1.Offer, error) {
 	var o v1alpha1.Offer
-	found, err := getOptional(ctx, rel.Reader, types.NamespacedName{Namespace: namespace, Name: name}, &o, ReadOnly)
+	found, err := GetOptional(ctx, rel.Reader, types.NamespacedName{Namespace: namespace, Name: name}, &o, ReadOnly)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (rel Relations) PublisherAndProgram(ctx context.Context, programs *records.
 	found := false
 	if name != "" {
 		var err error
-		if found, err = getOptional(ctx, rel.Reader, types.NamespacedName{Namespace: namespace, Name: name}, &p, ReadOnly); err != nil {
+		if found, err = GetOptional(ctx, rel.Reader, types.NamespacedName{Namespace: namespace, Name: name}, &p, ReadOnly); err != nil {
 			return nil, rewards.ProgramState{}, err
 		}
 	}
@@ -131,8 +131,8 @@ func (rel Relations) SalesInputs(ctx context.Context, namespace, publisher strin
 	}
 }
 
-// getOptional reads an object; a missing object gives (false, nil).
-func getOptional(ctx context.Context, c client.Reader, key types.NamespacedName, obj client.Object, opts ...client.GetOption) (bool, error) {
+// GetOptional reads an object; a missing object gives (false, nil).
+func GetOptional(ctx context.Context, c client.Reader, key types.NamespacedName, obj client.Object, opts ...client.GetOption) (bool, error) {
 	if err := c.Get(ctx, key, obj, opts...); err != nil {
 		if apierrors.IsNotFound(err) {
 			return false, nil
