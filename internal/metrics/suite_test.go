@@ -2,7 +2,6 @@ package metrics_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ var _ = BeforeSuite(func() {
 
 	// BindAddress "127.0.0.1:0" would work but not tell us the port: take a
 	// free one first.
-	addr := freeLocalAddr()
+	addr := testenv.FreeAddr()
 	metricsURL = "http://" + addr + "/metrics"
 	opts := testenv.ManagerOptions(scheme)
 	opts.Metrics = metricsserver.Options{BindAddress: addr, SecureServing: false}
@@ -72,10 +71,3 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
-
-func freeLocalAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}

@@ -3,7 +3,6 @@ package deploy
 import (
 	"crypto/tls"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -47,7 +46,7 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		logMark = logs.mark()
 		now = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 		clk = clocktesting.NewFakeClock(now)
-		metricsAddr = freeAddr()
+		metricsAddr = testenv.FreeAddr()
 		// The metrics endpoint as cmd/main.go serves it by default (HTTPS,
 		// self-signed certificate in memory, authentication and
 		// authorization through the API server).
@@ -345,10 +344,3 @@ var _ = Describe("The operator's RBAC (config/rbac), exercised by the real manag
 		))
 	})
 })
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().String()
-}

@@ -7,13 +7,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +30,7 @@ var (
 	testEnv    *envtest.Environment
 	managerBin string
 	manager    *exec.Cmd
-	managerLog *syncBuffer
+	managerLog *testenv.SyncBuffer
 )
 
 const ns = "e2e-demo"
@@ -68,8 +66,8 @@ var _ = BeforeSuite(func() {
 	kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
 	By("running the manager as its own process")
-	probe := freeAddr()
-	managerLog = &syncBuffer{}
+	probe := testenv.FreeAddr()
+	managerLog = &testenv.SyncBuffer{}
 	// At the highest verbosity, so that the log can be searched for what
 	// must never be in it (logging_test.go).
 	manager = exec.Command(managerBin, "--metrics-bind-address=0", "--health-probe-bind-address="+probe, "--leader-elect=false",
@@ -132,30 +130,4 @@ func kubectl(args ...string) string {
 	out, errOut, err := run("", args...)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), errOut)
 	return out
-}
-
-// syncBuffer collects the manager's output; the test reads it while the
-// process writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().String()
 }

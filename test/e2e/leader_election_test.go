@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"syscall"
 
+	"github.com/marketplace-rewards/rewards-operator/internal/testenv"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -17,7 +18,7 @@ var _ = Describe("A manager with leader election, outside a cluster", func() {
 		kubectl("create", "namespace", leaseNS)
 
 		By("starting a second manager process with leader election and the other new flags")
-		log := &syncBuffer{}
+		log := &testenv.SyncBuffer{}
 		second := exec.Command(managerBin, "--metrics-bind-address=0", "--health-probe-bind-address=0",
 			"--leader-elect", "--leader-election-namespace="+leaseNS,
 			"--max-concurrent-reconciles=2", "--kube-api-qps=20", "--kube-api-burst=40")

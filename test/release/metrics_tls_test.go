@@ -54,7 +54,7 @@ var _ = Describe("The metrics endpoint's certificate (metrics.tls)", Ordered, fu
 		build.Dir = root
 		out, err := build.CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), string(out))
-		addr, probes := freeLocalAddr(), freeLocalAddr()
+		addr, probes := testenv.FreeAddr(), testenv.FreeAddr()
 		metricsURL = "https://" + addr + "/metrics"
 		mgr := exec.Command(bin, "--leader-elect=false", "--metrics-bind-address="+addr, "--health-probe-bind-address="+probes)
 		mgr.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "TMPDIR="+tmp)

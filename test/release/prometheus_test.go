@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -106,7 +105,7 @@ var _ = Describe("Prometheus alerts and Grafana dashboard", func() {
 			Expect(err).NotTo(HaveOccurred())
 			c := &cluster{kubeconfig: kubeconfig}
 
-			addr := freeLocalAddr()
+			addr := testenv.FreeAddr()
 			metricsURL = "http://" + addr + "/metrics"
 			opts := testenv.ManagerOptions(scheme)
 			opts.Metrics = metricsserver.Options{BindAddress: addr}
@@ -284,11 +283,4 @@ func scrapeSeriesNames(g Gomega, url string) map[string]bool {
 		}
 	}
 	return names
-}
-
-func freeLocalAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
 }

@@ -3,14 +3,12 @@ package upgrade
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -111,7 +109,7 @@ func (c *cluster) serviceAccountKubeconfig(namespace, name string) string {
 type manager struct {
 	name       string
 	cmd        *exec.Cmd
-	log        *syncBuffer
+	log        *testenv.SyncBuffer
 	metricsURL string
 	exited     chan error
 }
@@ -119,8 +117,8 @@ type manager struct {
 // startManager runs bin with kubeconfig until stopped (or the container's
 // specs are done), and waits until it is ready.
 func startManager(name, bin, kubeconfig string) *manager {
-	metrics, probes := freeAddr(), freeAddr()
-	m := &manager{name: name, log: &syncBuffer{}, metricsURL: "http://" + metrics + "/metrics", exited: make(chan error, 1)}
+	metrics, probes := testenv.FreeAddr(), testenv.FreeAddr()
+	m := &manager{name: name, log: &testenv.SyncBuffer{}, metricsURL: "http://" + metrics + "/metrics", exited: make(chan error, 1)}
 	m.cmd = exec.Command(bin, "--leader-elect=false", "--metrics-secure=false", "--metrics-bind-address="+metrics,
 		"--health-probe-bind-address="+probes)
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
@@ -217,29 +215,4 @@ func (m *manager) converged(want map[string]int) {
 		last = now
 		g.Expect(stable).To(BeTrue(), "no reconcile since the last look")
 	}).WithPolling(2 * time.Second).WithTimeout(5 * time.Minute).Should(Succeed())
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
-// syncBuffer collects a process' output safely across goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
