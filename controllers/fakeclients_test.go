@@ -36,7 +36,8 @@ func fakeCache(scheme *runtime.Scheme, objs ...client.Object) *fake.ClientBuilde
 // objs and answers field lists by the fields its CRDs declare selectable,
 // and by no other, as the API server does. A selectable field the
 // operator lists by is also an index of the same name in its cache, and
-// is registered from that index.
+// is registered from that index; so is metadata.name, which the API
+// server selects every kind by.
 func fakeAPIServer(t *testing.T, scheme *runtime.Scheme, objs ...client.Object) *fake.ClientBuilder {
 	t.Helper()
 	selectable, err := selectableFields()
@@ -49,7 +50,7 @@ func fakeAPIServer(t *testing.T, scheme *runtime.Scheme, objs ...client.Object) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if selectable[gvk.Kind]["."+idx.Field] {
+		if selectable[gvk.Kind]["."+idx.Field] || idx.Field == "metadata.name" {
 			b = withIndex(b, idx)
 		}
 	}

@@ -16,7 +16,7 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // CacheOptions are the informer cache's options the operator runs with:
 // objects are kept without their managedFields and last-applied
-// annotation, and with one copy of the strings many objects repeat (see
+// annotation (and sales lines without their transaction id), and with one copy of the strings many objects repeat (see
 // StripUnread).
 func CacheOptions() cache.Options {
 	return cache.Options{DefaultTransform: StripUnread}
@@ -25,8 +25,11 @@ func CacheOptions() cache.Options {
 // StripUnread drops what the operator never reads from an object entering
 // the cache: its managedFields and last-applied annotation, often most of
 // its size (with tens of thousands of sales lines, most of the operator's
-// memory). The operator's status writes set the status alone, so they never
-// touch what was dropped.
+// memory). A sales line's spec.transactionId is dropped too: it is the
+// billing system's name for the line, which `kubectl rewards import`
+// reads from the API server to name lines and find duplicates; no rule
+// reads it. The operator's status writes set the status alone, so they
+// never touch what was dropped.
 //
 // It also makes the strings that thousands of objects repeat (namespace,
 // condition type, status and reason, a line's offer, publisher and
@@ -58,6 +61,7 @@ func StripUnread(in any) (any, error) {
 func shareRepeatedStrings(obj any) {
 	switch o := obj.(type) {
 	case *v1alpha1.SalesRecord:
+		o.Spec.TransactionID = ""
 		o.Spec.OfferRef.Name = shared(o.Spec.OfferRef.Name)
 		o.Spec.Currency = shared(o.Spec.Currency)
 		o.Status.Reason = shared(o.Status.Reason)

@@ -17,7 +17,7 @@ func TestStripUnread(t *testing.T) {
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "billing"}},
 		Annotations:   map[string]string{lastApplied: `{"big":"copy"}`, "team": "billing"},
 		Labels:        map[string]string{"app": "billing"},
-	}}
+	}, Spec: v1alpha1.SalesRecordSpec{TransactionID: "TX-2026-0001", Amount: "100", Currency: "USD", Seats: 3}}
 	out, err := StripUnread(rec)
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +31,12 @@ func TestStripUnread(t *testing.T) {
 	}
 	if got.Annotations["team"] != "billing" || got.Labels["app"] != "billing" || got.Name != "line" {
 		t.Errorf("something the operator may read was dropped: %+v", got.ObjectMeta)
+	}
+	if got.Spec.TransactionID != "" {
+		t.Errorf("spec.transactionId kept: %q", got.Spec.TransactionID)
+	}
+	if got.Spec.Amount != "100" || got.Spec.Currency != "USD" || got.Spec.Seats != 3 {
+		t.Errorf("a field the rules read was dropped: %+v", got.Spec)
 	}
 	if _, err := StripUnread("not an object"); err != nil {
 		t.Errorf("a value that is not an object: %v, want it passed through", err)

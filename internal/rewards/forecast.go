@@ -15,7 +15,7 @@ import (
 // Transact offer going live (live +1) or being delisted (live -1).
 type change struct {
 	at     time.Time
-	billed *big.Int
+	billed amount
 	seats  int64
 	sign   int8
 	live   int8
@@ -61,10 +61,10 @@ func (l *Ledger) forecast(res *TierResult) *v1alpha1.TierForecast {
 			c := &l.changes[i]
 			switch c.sign {
 			case -1:
-				billed.Sub(&billed, c.billed)
+				c.billed.addTo(&billed, -1)
 				seats -= c.seats
 			case +1:
-				billed.Add(&billed, c.billed)
+				c.billed.addTo(&billed, +1)
 				seats += c.seats
 			}
 			live += int(c.live)
