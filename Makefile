@@ -161,16 +161,20 @@ bench-import: test-binaries ## Measure kubectl rewards import sales: rows/s for 
 # P publishers' objects converged by the operator and, at the same time on a
 # copy of its own, by a floor manager that only writes one status per
 # object: ROUNDS rounds of each worker count in WORKERS; then a cold start,
-# a warm restart and a leader failover with every status written.
+# a warm restart and a leader failover with every status written. With
+# BASELINE, a source tree of another commit (`git worktree add DIR REV`),
+# that tree's operator runs in the floor's place: an A/B comparison of two
+# builds at the same time (no day-2 rows).
 P ?= 100
 WORKERS ?= 4
 ROUNDS ?= 3
 IDLE ?= 2m
+BASELINE ?=
 BENCH_SCALE_FLAGS ?=
 .PHONY: bench-scale
-bench-scale: test-binaries ## Run the scale benchmark side by side with its floor (P=100 WORKERS=4 ROUNDS=3 IDLE=2m BENCH_SCALE_FLAGS="-report=scale.md").
+bench-scale: test-binaries ## Run the scale benchmark side by side with its floor (P=100 WORKERS=4 ROUNDS=3 IDLE=2m BASELINE=dir BENCH_SCALE_FLAGS="-report=scale.md").
 	KUBEBUILDER_ASSETS="$(ENVTEST_DIR)" go test -tags scale ./test/scale -run TestScale -v -timeout 12h \
-		-args -publishers=$(P) -workers="$(WORKERS)" -rounds=$(ROUNDS) -idle=$(IDLE) $(BENCH_SCALE_FLAGS)
+		-args -publishers=$(P) -workers="$(WORKERS)" -rounds=$(ROUNDS) -idle=$(IDLE) $(if $(BASELINE),-baseline=$(abspath $(BASELINE))) $(BENCH_SCALE_FLAGS)
 
 ##@ Build
 

@@ -28,7 +28,7 @@ func TestRepeatedRounds(t *testing.T) {
 	if got, want := rounds[0].tag()+" "+rounds[2].tag(), "w4 w4-2"; got != want {
 		t.Errorf("tags %q, want %q", got, want)
 	}
-	got := repeatedRatios(rounds)
+	got := repeatedRatios(rounds, "floor")
 	// 1.50 lies 0.40 above the median 1.10: ±36.4%. RSS per object:
 	// 4000 against 2000 bytes in every round.
 	want := "\nW=4 over 3 rounds, operator / floor side by side: manager CPU to converge median 1.10× (1.05–1.50×, spread ±36.4%); " +
@@ -36,7 +36,7 @@ func TestRepeatedRounds(t *testing.T) {
 	if got != want {
 		t.Errorf("repeatedRatios:\n got %q\nwant %q", got, want)
 	}
-	if got := repeatedRatios(rounds[:2]); got != "" {
+	if got := repeatedRatios(rounds[:2], "floor"); got != "" {
 		t.Errorf("rounds run once: %q, want nothing", got)
 	}
 	// A measure with no floor figure (the floor's RSS not read) is left
@@ -47,7 +47,7 @@ func TestRepeatedRounds(t *testing.T) {
 	}
 	want = "\nW=4 over 2 rounds, operator / floor side by side: manager CPU to converge median 1.00× (0.90–1.10×, spread ±10.0%); " +
 		"convergence wall median 1.00× (0.90–1.10×, spread ±10.0%).\n"
-	if got := repeatedRatios(noRSS); got != want {
+	if got := repeatedRatios(noRSS, "floor"); got != want {
 		t.Errorf("repeatedRatios without the floor's RSS:\n got %q\nwant %q", got, want)
 	}
 }

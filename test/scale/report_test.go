@@ -18,10 +18,13 @@ import (
 func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects int, byKind map[string]int, setup time.Duration) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "Scale benchmark: P=%d publishers, two copies of %d objects (%d RewardsProgram, shared, %d Publisher, %d Offer, %d SalesRecord, "+
-		"%d BenefitActivation; the big publisher has %d sales lines), the operator's and the floor's, created in %s. "+
-		"The operator and the floor converge their copies at the same time.\n\n",
+		"%d BenefitActivation; the big publisher has %d sales lines), the operator's and the %[10]s's, created in %[9]s. "+
+		"The operator and the %[10]s converge their copies at the same time.\n\n",
 		b.op.publishers, objects, byKind["RewardsProgram"], byKind["Publisher"], byKind["Offer"], byKind["SalesRecord"],
-		byKind["BenefitActivation"], b.op.bigRecords, setup.Round(time.Second))
+		byKind["BenefitActivation"], b.op.bigRecords, setup.Round(time.Second), b.other)
+	if b.baseline() {
+		fmt.Fprintf(&sb, "Baseline: the operator built from %s.\n\n", *flagBaseline)
+	}
 	fmt.Fprintf(&sb, "Machine: %s at start, load average %s at end.\n\n", machineBefore, loadavg())
 
 	header := make([]string, 0, 1+3*len(rounds))
@@ -31,7 +34,7 @@ func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects i
 		if r.repeat > 1 {
 			label += fmt.Sprintf(" (round %d)", r.repeat)
 		}
-		header = append(header, "operator, "+label, "floor, "+label, "operator / floor")
+		header = append(header, "operator, "+label, b.other+", "+label, "operator / "+b.other)
 	}
 	t := newTable(header)
 	// row adds a measure: op and floor give each round's cells ("" for
@@ -76,7 +79,7 @@ func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects i
 	})
 	row("status writes per object (MODIFIED events / objects)",
 		func(r round) string { return writesPerObject(r.operator) }, func(r round) string { return writesPerObject(r.floor) }, none)
-	row(fmt.Sprintf("writes in the %s idle window after convergence (the floor stopped)", *flagIdle),
+	row(fmt.Sprintf("writes in the %s idle window after convergence (the %s stopped)", *flagIdle, b.other),
 		func(r round) string {
 			return fmt.Sprintf("%d (CPU %s)", r.operator.idleWrites, secs(r.operator.idleCPU))
 		}, none, none)
@@ -132,7 +135,7 @@ func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects i
 		})
 
 	sb.WriteString(t.String())
-	sb.WriteString(repeatedRatios(rounds))
+	sb.WriteString(repeatedRatios(rounds, b.other))
 	if d2 != nil {
 		sb.WriteString("\n")
 		sb.WriteString(d2.report(b.op.publishers))
@@ -195,13 +198,14 @@ func (d *day2) report(publishers int) string {
 }
 
 // repeatedRatios sums up, for each worker count run in more than one round
-// (-rounds, or -workers "4 4 4"), the operator/floor ratios over its
+// (-rounds, or -workers "4 4 4"), the operator/other ratios (other: the
+// floor, or a baseline operator) over its
 // rounds: their median, their range, and the spread, the farthest a
 // round's ratio lies from the median (as a share of it). The operator and
 // the floor run at the same time, so a change of the machine's speed hits
 // both: what is left in the spread is what the benchmark cannot tell
 // apart from a change in the operator.
-func repeatedRatios(rounds []round) string {
+func repeatedRatios(rounds []round, other string) string {
 	byWorkers := map[int][]round{}
 	var order []int
 	for _, r := range rounds {
@@ -236,7 +240,7 @@ func repeatedRatios(rounds []round) string {
 			summary("RSS per cached object", func(x run) float64 { return perCachedValue(x.rss, x.cached) }),
 		}
 		parts = slices.DeleteFunc(parts, func(s string) bool { return s == "" })
-		fmt.Fprintf(&sb, "\nW=%d over %d rounds, operator / floor side by side: %s.\n", w, len(rs), strings.Join(parts, "; "))
+		fmt.Fprintf(&sb, "\nW=%d over %d rounds, operator / %s side by side: %s.\n", w, len(rs), other, strings.Join(parts, "; "))
 	}
 	return sb.String()
 }

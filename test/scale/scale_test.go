@@ -49,8 +49,11 @@ var (
 	flagExpiries   = flag.Int("expiries", 100, "activations expiring within 30 s in the expiry measure")
 	flagLogs       = flag.String("logs", os.TempDir(), "directory of the operator's and the floor's logs")
 	flagTimeout    = flag.Duration("converge-timeout", 90*time.Minute, "longest a convergence may take")
-	flagGCTrace    = flag.Bool("gctrace", false, "run the managers with GODEBUG=gctrace=1: their logs stamp each garbage collection with their uptime")
-	flagProfiles   = flag.String("profiles", "", "also write the operator's and the floor's CPU profiles, phase by phase, "+
+	flagBaseline   = flag.String("baseline", "", "a source tree of the operator (a git worktree of another commit, say) whose ./cmd "+
+		"runs in the floor's place, with the operator's flags and the operator's check of convergence: an A/B comparison "+
+		"of two builds on disjoint copies at the same time. Its ./cmd must take --namespaces. No day-2 rows (they need the floor)")
+	flagGCTrace  = flag.Bool("gctrace", false, "run the managers with GODEBUG=gctrace=1: their logs stamp each garbage collection with their uptime")
+	flagProfiles = flag.String("profiles", "", "also write the operator's and the floor's CPU profiles, phase by phase, "+
 		"and their heaps after convergence to this directory (through --pprof-bind-address)")
 )
 
@@ -79,12 +82,42 @@ type bench struct {
 	op, fl   *dataset
 	operator string // binaries
 	floor    string
+	// other names what runs on the floor's side in the report: "floor",
+	// or "baseline" (-baseline), an operator built from another tree.
+	other string
 	// kubeconfigs of the operator's and the floor's users, so that the
 	// API server's logs tell their requests apart.
 	opKubeconfig, floorKubeconfig string
 	rng                           *rand.Rand
 	// apiServer reads the API server's own endpoints (/metrics).
 	apiServer kubernetes.Interface
+}
+
+// day2Rows runs the day-2 measures when asked to (-day2), unless a
+// baseline operator runs in the floor's place: they measure the operator
+// beside the floor.
+func (b *bench) day2Rows(workers int) *day2 {
+	switch {
+	case !*flagDay2:
+		return nil
+	case b.baseline():
+		b.t.Log("-baseline: no day-2 rows")
+		return nil
+	}
+	return b.day2(workers)
+}
+
+// baseline reports whether an operator built from another tree runs on the
+// floor's side (-baseline).
+func (b *bench) baseline() bool { return b.other == "baseline" }
+
+// otherCheck is the check of convergence on the floor's side: the floor's
+// condition, or the operator's when a baseline operator runs there.
+func (b *bench) otherCheck() func(*summary) bool {
+	if b.baseline() {
+		return byOperator
+	}
+	return byFloor
 }
 
 // sideOf names the side an object of namespace ns belongs to: the
@@ -201,11 +234,7 @@ func TestScale(t *testing.T) {
 			rounds = append(rounds, b.round(round{workers: w, repeat: repeats[w]}))
 		}
 	}
-	var d2 *day2
-	if *flagDay2 {
-		d2 = b.day2(workers[0])
-	}
-	report := b.report(rounds, d2, machineBefore, total, byKind, setup)
+	report := b.report(rounds, b.day2Rows(workers[0]), machineBefore, total, byKind, setup)
 	fmt.Println()
 	fmt.Println(report)
 	if *flagReport != "" {
@@ -253,7 +282,13 @@ func (b *bench) start(assets string) (*envtest.Environment, *rest.Config) {
 	if b.operator, err = goBuild(root, bin, "./cmd", "manager"); err != nil {
 		b.t.Fatal(err)
 	}
-	if b.floor, err = goBuild(root, bin, "./test/scale/floor", "floor", "scale"); err != nil {
+	b.other = "floor"
+	if *flagBaseline != "" {
+		b.other = "baseline"
+		if b.floor, err = goBuild(*flagBaseline, bin, "./cmd", "baseline"); err != nil {
+			b.t.Fatal(err)
+		}
+	} else if b.floor, err = goBuild(root, bin, "./test/scale/floor", "floor", "scale"); err != nil {
 		b.t.Fatal(err)
 	}
 	env := testenv.NewEnvironment()
@@ -324,7 +359,7 @@ func (b *bench) launch(side string, o launchOpts) (*manager, error) {
 	if err != nil {
 		b.t.Logf("%s %s: no free port for the metrics endpoint, no Go heap figures: %v", name, o.tag, err)
 	}
-	if side == sideOperator {
+	if side == sideOperator || b.baseline() {
 		// The metrics endpoint in plain HTTP without authentication, on
 		// localhost only.
 		args = append(args, "--health-probe-bind-address=0", "--metrics-secure=false")
@@ -378,7 +413,7 @@ func (b *bench) round(r round) round {
 	w, tag := r.workers, r.tag()
 	b.reset()
 	b.obs.setCheck(sideOperator, byOperator)
-	b.obs.setCheck(sideFloor, byFloor)
+	b.obs.setCheck(sideFloor, b.otherCheck())
 	r.loadStart = loadavg()
 	before := b.cp.sample(0)
 	// Which starts first (a millisecond apart) alternates between rounds.
@@ -428,6 +463,9 @@ func (b *bench) round(r round) round {
 	// after convergence are the operator's alone.
 	b.memory(fl, tag, &fr)
 	fr.cached = fr.objects
+	if b.baseline() {
+		fr.cached += b.countIn(&v1alpha1.BenefitGrantList{}, b.fl.allNamespaces())
+	}
 	fl.prof.enter("idle")
 	if err := fl.prof.heap(b.ctx, "converged"); err != nil {
 		b.t.Logf("floor %s: heap profile: %v", tag, err)
