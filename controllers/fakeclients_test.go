@@ -36,8 +36,7 @@ func fakeCache(scheme *runtime.Scheme, objs ...client.Object) *fake.ClientBuilde
 // objs and answers field lists by the fields its CRDs declare selectable,
 // and by no other, as the API server does. A selectable field the
 // operator lists by is also an index of the same name in its cache, and
-// is registered from that index; so is metadata.name, which the API
-// server selects every kind by.
+// is registered from that index.
 func fakeAPIServer(t *testing.T, scheme *runtime.Scheme, objs ...client.Object) *fake.ClientBuilder {
 	t.Helper()
 	selectable, err := selectableFields()
@@ -50,7 +49,7 @@ func fakeAPIServer(t *testing.T, scheme *runtime.Scheme, objs ...client.Object) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if selectable[gvk.Kind]["."+idx.Field] || idx.Field == "metadata.name" {
+		if selectable[gvk.Kind]["."+idx.Field] {
 			b = withIndex(b, idx)
 		}
 	}

@@ -27,15 +27,15 @@ type Index struct {
 	Field   string
 	Extract func(client.Object) string
 	// AcrossNamespaces: listed across namespaces (every publisher following
-	// a program; programs and their revisions, cluster-scoped). The others
-	// answer lists within one namespace only.
+	// a program; a program's revisions, cluster-scoped). The others answer
+	// lists within one namespace only.
 	AcrossNamespaces bool
 }
 
 // Indexes are the field indexes a cache must hold for Relations, and the
 // grants and program stores, to list from it.
 func Indexes() []Index {
-	indexes := make([]Index, 0, 6+len(records.GrantIndexes))
+	indexes := make([]Index, 0, 5+len(records.GrantIndexes))
 	indexes = append(indexes,
 		Index{Object: &v1alpha1.Offer{}, Field: FieldOfferPublisher,
 			Extract: func(o client.Object) string { return o.(*v1alpha1.Offer).Spec.PublisherRef.Name }},
@@ -45,8 +45,6 @@ func Indexes() []Index {
 			Extract: func(o client.Object) string { return o.(*v1alpha1.BenefitActivation).Spec.OfferRef.Name }},
 		Index{Object: &v1alpha1.Publisher{}, Field: FieldPublisherProgram, AcrossNamespaces: true,
 			Extract: func(o client.Object) string { return ProgramName(o.(*v1alpha1.Publisher)) }},
-		Index{Object: &v1alpha1.RewardsProgram{}, Field: records.FieldProgramName, AcrossNamespaces: true,
-			Extract: func(o client.Object) string { return records.ProgramNameIndex(o.(*v1alpha1.RewardsProgram)) }},
 		Index{Object: &v1alpha1.RewardsProgramRevision{}, Field: records.FieldRevisionProgram, AcrossNamespaces: true,
 			Extract: func(o client.Object) string { return records.RevisionIndex(o.(*v1alpha1.RewardsProgramRevision)) }},
 	)

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"sync"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -22,15 +24,6 @@ const FieldRevisionProgram = "spec.program"
 // RevisionIndex is the field index a cache must hold for Programs to list
 // revisions from it.
 func RevisionIndex(r *v1alpha1.RewardsProgramRevision) string { return r.Spec.Program }
-
-// FieldProgramName is the field Programs lists a RewardsProgram by: a
-// field index of that name in the operator's cache (ProgramNameIndex), a
-// field every API server selects custom resources by.
-const FieldProgramName = "metadata.name"
-
-// ProgramNameIndex is the field index a cache must hold for Programs to
-// read programs from it.
-func ProgramNameIndex(p *v1alpha1.RewardsProgram) string { return p.Name }
 
 // Programs resolves the rules in force of RewardsPrograms
 // (rewards.ProgramStateOf): the spec's when it is valid, else those of the
@@ -52,7 +45,7 @@ type rememberedState struct {
 }
 
 // NewPrograms returns Programs reading from reader. A cache reader needs
-// ProgramNameIndex and RevisionIndex.
+// RevisionIndex.
 func NewPrograms(reader client.Reader) *Programs {
 	return &Programs{reader: reader, states: map[string]rememberedState{}}
 }
@@ -60,18 +53,17 @@ func NewPrograms(reader client.Reader) *Programs {
 // State resolves the program named name. A missing program is not an
 // error: the state says so.
 func (p *Programs) State(ctx context.Context, name string) (rewards.ProgramState, error) {
-	// A List, not a Get: a namespace-limited cache (multiNamespaceCache.Get
-	// in controller-runtime) drops the options of a Get of a cluster-scoped
-	// object, UnsafeDisableDeepCopy included, and would copy the whole
-	// program on every read; its List keeps them.
-	var list v1alpha1.RewardsProgramList
-	if err := p.reader.List(ctx, &list, client.MatchingFields{FieldProgramName: name}, client.UnsafeDisableDeepCopy); err != nil {
-		return rewards.ProgramState{}, fmt.Errorf("reading RewardsProgram %q: %w", name, err)
-	}
-	if len(list.Items) == 0 { // a name lists one program at most
+	// Read without a copy: every reconcile of every kind asks. (A cache
+	// limited to namespaces copies it anyway: controller-runtime's
+	// multiNamespaceCache.Get drops the options of a Get of a cluster-scoped
+	// object. Its List keeps them, but costs more than the copy.)
+	var prog v1alpha1.RewardsProgram
+	if err := p.reader.Get(ctx, types.NamespacedName{Name: name}, &prog, client.UnsafeDisableDeepCopy); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return rewards.ProgramState{}, fmt.Errorf("reading RewardsProgram %q: %w", name, err)
+		}
 		return rewards.ProgramStateOf(name, nil, nil), nil
 	}
-	prog := &list.Items[0]
 	// The uid and resourceVersion name one content of one object, so a
 	// state remembered for them is prog's, whatever API server it came
 	// from. A state without rules of the spec's own also depends on the
@@ -100,7 +92,7 @@ func (p *Programs) State(ctx context.Context, name string) (rewards.ProgramState
 		}
 		last = rewards.LastRevision(name, revs)
 	}
-	state := rewards.ProgramStateOf(name, prog, last)
+	state := rewards.ProgramStateOf(name, &prog, last)
 	p.mu.Lock()
 	p.states[name] = rememberedState{program: program, revision: revision, state: state}
 	p.mu.Unlock()

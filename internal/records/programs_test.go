@@ -21,9 +21,6 @@ func programClient(t *testing.T, objs ...client.Object) client.Client {
 		t.Fatal(err)
 	}
 	return fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).
-		WithIndex(&v1alpha1.RewardsProgram{}, FieldProgramName, func(o client.Object) []string {
-			return []string{ProgramNameIndex(o.(*v1alpha1.RewardsProgram))}
-		}).
 		WithIndex(&v1alpha1.RewardsProgramRevision{}, FieldRevisionProgram, func(o client.Object) []string {
 			return []string{RevisionIndex(o.(*v1alpha1.RewardsProgramRevision))}
 		}).Build()
