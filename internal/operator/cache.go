@@ -15,9 +15,8 @@ import (
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // CacheOptions are the informer cache's options the operator runs with:
-// objects are kept without their managedFields and last-applied
-// annotation (and sales lines without their transaction id), and with one copy of the strings many objects repeat (see
-// StripUnread).
+// objects are kept without what the operator never reads, and with one
+// copy of the strings many objects repeat (see StripUnread).
 func CacheOptions() cache.Options {
 	return cache.Options{DefaultTransform: StripUnread}
 }
@@ -50,6 +49,9 @@ func StripUnread(in any) (any, error) {
 			obj.SetAnnotations(a)
 		}
 	}
+	if rec, ok := in.(*v1alpha1.SalesRecord); ok {
+		rec.Spec.TransactionID = ""
+	}
 	obj.SetNamespace(shared(obj.GetNamespace()))
 	shareRepeatedStrings(in)
 	return in, nil
@@ -61,7 +63,6 @@ func StripUnread(in any) (any, error) {
 func shareRepeatedStrings(obj any) {
 	switch o := obj.(type) {
 	case *v1alpha1.SalesRecord:
-		o.Spec.TransactionID = ""
 		o.Spec.OfferRef.Name = shared(o.Spec.OfferRef.Name)
 		o.Spec.Currency = shared(o.Spec.Currency)
 		o.Status.Reason = shared(o.Status.Reason)

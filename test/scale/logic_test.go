@@ -217,3 +217,19 @@ func TestObserverSides(t *testing.T) {
 		t.Errorf("operator's side without the publisher's own: %d writes, want the program's", n)
 	}
 }
+
+// With -baseline, the floor's side holds an operator: it converges by the
+// operator's check, not the floor's condition, and the report names it.
+func TestBaselineSide(t *testing.T) {
+	b := &bench{}
+	operatorDone := &summary{generation: 1, observedGen: 1, readyGen: 1, floorGen: -1}
+	floorDone := &summary{generation: 1, floorGen: 1, readyGen: -1}
+	if b.other() != "floor" || !b.otherCheck()(floorDone) || b.otherCheck()(operatorDone) {
+		t.Errorf("without -baseline: the other side is %q, and must pass by the floor's condition only", b.other())
+	}
+	defer func(was string) { *flagBaseline = was }(*flagBaseline)
+	*flagBaseline = "/src/of/another/commit"
+	if b.other() != "baseline" || !b.otherCheck()(operatorDone) || b.otherCheck()(floorDone) {
+		t.Errorf("with -baseline: the other side is %q, and must pass by the operator's check only", b.other())
+	}
+}

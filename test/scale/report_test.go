@@ -21,7 +21,7 @@ func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects i
 		"%d BenefitActivation; the big publisher has %d sales lines), the operator's and the %[10]s's, created in %[9]s. "+
 		"The operator and the %[10]s converge their copies at the same time.\n\n",
 		b.op.publishers, objects, byKind["RewardsProgram"], byKind["Publisher"], byKind["Offer"], byKind["SalesRecord"],
-		byKind["BenefitActivation"], b.op.bigRecords, setup.Round(time.Second), b.other)
+		byKind["BenefitActivation"], b.op.bigRecords, setup.Round(time.Second), b.other())
 	if b.baseline() {
 		fmt.Fprintf(&sb, "Baseline: the operator built from %s.\n\n", *flagBaseline)
 	}
@@ -34,7 +34,7 @@ func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects i
 		if r.repeat > 1 {
 			label += fmt.Sprintf(" (round %d)", r.repeat)
 		}
-		header = append(header, "operator, "+label, b.other+", "+label, "operator / "+b.other)
+		header = append(header, "operator, "+label, b.other()+", "+label, "operator / "+b.other())
 	}
 	t := newTable(header)
 	// row adds a measure: op and floor give each round's cells ("" for
@@ -79,7 +79,7 @@ func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects i
 	})
 	row("status writes per object (MODIFIED events / objects)",
 		func(r round) string { return writesPerObject(r.operator) }, func(r round) string { return writesPerObject(r.floor) }, none)
-	row(fmt.Sprintf("writes in the %s idle window after convergence (the %s stopped)", *flagIdle, b.other),
+	row(fmt.Sprintf("writes in the %s idle window after convergence (the %s stopped)", *flagIdle, b.other()),
 		func(r round) string {
 			return fmt.Sprintf("%d (CPU %s)", r.operator.idleWrites, secs(r.operator.idleCPU))
 		}, none, none)
@@ -135,7 +135,7 @@ func (b *bench) report(rounds []round, d2 *day2, machineBefore string, objects i
 		})
 
 	sb.WriteString(t.String())
-	sb.WriteString(repeatedRatios(rounds, b.other))
+	sb.WriteString(repeatedRatios(rounds, b.other()))
 	if d2 != nil {
 		sb.WriteString("\n")
 		sb.WriteString(d2.report(b.op.publishers))
@@ -198,11 +198,10 @@ func (d *day2) report(publishers int) string {
 }
 
 // repeatedRatios sums up, for each worker count run in more than one round
-// (-rounds, or -workers "4 4 4"), the operator/other ratios (other: the
-// floor, or a baseline operator) over its
-// rounds: their median, their range, and the spread, the farthest a
-// round's ratio lies from the median (as a share of it). The operator and
-// the floor run at the same time, so a change of the machine's speed hits
+// (-rounds, or -workers "4 4 4"), the ratios of the operator to other
+// (the floor, or a baseline operator) over its rounds: their median, their
+// range, and the spread, the farthest a round's ratio lies from the median
+// (as a share of it). The operator and the other run at the same time, so a change of the machine's speed hits
 // both: what is left in the spread is what the benchmark cannot tell
 // apart from a change in the operator.
 func repeatedRatios(rounds []round, other string) string {

@@ -81,10 +81,7 @@ type bench struct {
 	// op and fl are the operator's and the floor's copies of the dataset.
 	op, fl   *dataset
 	operator string // binaries
-	floor    string
-	// other names what runs on the floor's side in the report: "floor",
-	// or "baseline" (-baseline), an operator built from another tree.
-	other string
+	floor    string // the floor's, or the baseline operator's (-baseline)
 	// kubeconfigs of the operator's and the floor's users, so that the
 	// API server's logs tell their requests apart.
 	opKubeconfig, floorKubeconfig string
@@ -109,7 +106,15 @@ func (b *bench) day2Rows(workers int) *day2 {
 
 // baseline reports whether an operator built from another tree runs on the
 // floor's side (-baseline).
-func (b *bench) baseline() bool { return b.other == "baseline" }
+func (b *bench) baseline() bool { return *flagBaseline != "" }
+
+// other names what runs on the floor's side, in the report.
+func (b *bench) other() string {
+	if b.baseline() {
+		return "baseline"
+	}
+	return "floor"
+}
 
 // otherCheck is the check of convergence on the floor's side: the floor's
 // condition, or the operator's when a baseline operator runs there.
@@ -122,7 +127,7 @@ func (b *bench) otherCheck() func(*summary) bool {
 
 // sideOf names the side an object of namespace ns belongs to: the
 // cluster-scoped program is the operator's (the floor leaves programs
-// alone when given namespaces).
+// alone when given namespaces; a baseline operator writes it too).
 func (b *bench) sideOf(ns string) string {
 	switch {
 	case ns == "" || b.op.owns(ns):
@@ -282,9 +287,7 @@ func (b *bench) start(assets string) (*envtest.Environment, *rest.Config) {
 	if b.operator, err = goBuild(root, bin, "./cmd", "manager"); err != nil {
 		b.t.Fatal(err)
 	}
-	b.other = "floor"
-	if *flagBaseline != "" {
-		b.other = "baseline"
+	if b.baseline() {
 		if b.floor, err = goBuild(*flagBaseline, bin, "./cmd", "baseline"); err != nil {
 			b.t.Fatal(err)
 		}
