@@ -119,7 +119,10 @@ var _ = Describe("Status writes", func() {
 		reconciledAfter(func() { update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.Description = "edited, same rules" }) }, pub, offer, rec)
 		Expect([]int{writes.of(pub), writes.of(offer), writes.of(rec)}).To(Equal([]int{pubWrites, offerWrites, recWrites}))
 		Eventually(func() int64 { return fetch(prog)().Status.ObservedGeneration }).Should(Equal(prog.Generation))
-		Expect(writes.of(prog)).To(Equal(progWrites+1), "the program's own observedGeneration moved")
+		// Its observedGeneration moves; recording the new generation on its
+		// revision (Event RevisionRecorded) may land in the same write or,
+		// when the revision event comes after it, in a second one.
+		Expect(writes.of(prog)).To(BeElementOf(progWrites+1, progWrites+2), "the program's own observedGeneration moved")
 
 		// The same watch path carries a rule change: one write.
 		update(prog, func(p *v1alpha1.RewardsProgram) { p.Spec.Tiers[1].MinBilledSales = "40000" })
