@@ -164,11 +164,11 @@ func (m *SalesMemo) Facts(pub types.NamespacedName, prog rewards.ProgramState, n
 	// new as it, so the entry never holds facts older than its version.
 	var err error
 	if !hasLedger || offersChanged || kept.rules != rules || !kept.ledger.Holds(now) {
-		kept.rules = rules
 		kept.ledger, err = buildLedger(prog, now, inputs)
 	} else {
-		err = putLines(kept.ledger, lines, now, inputs)
+		kept.ledger, err = updateLedger(kept.ledger, lines, prog, now, inputs)
 	}
+	kept.rules = rules
 	if err != nil {
 		// The changes taken above are not in the ledger, or only some of
 		// them: build it again next time.
@@ -210,22 +210,37 @@ func buildLedger(prog rewards.ProgramState, now time.Time, inputs SalesInputs) (
 	return rewards.NewLedger(prog.Rules, offers, records, now), nil
 }
 
+// updateLedger brings a publisher's ledger up to date with the lines that
+// changed (putLines), or builds it again when it refused one.
+func updateLedger(ledger *rewards.Ledger, lines map[string]struct{}, prog rewards.ProgramState, now time.Time,
+	inputs SalesInputs) (*rewards.Ledger, error) {
+	complete, err := putLines(ledger, lines, now, inputs)
+	if err != nil || complete {
+		return ledger, err
+	}
+	return buildLedger(prog, now, inputs)
+}
+
 // putLines brings a publisher's ledger up to date with the lines that
 // changed: each is read again and put in the ledger, or taken out when it
-// was deleted or no longer belongs to one of the publisher's offers.
-func putLines(ledger *rewards.Ledger, lines map[string]struct{}, now time.Time, inputs SalesInputs) error {
+// was deleted or no longer belongs to one of the publisher's offers. It
+// reports false when the ledger refused a line (a first cancelled
+// purchase, for which it must be built again with every line's spec).
+func putLines(ledger *rewards.Ledger, lines map[string]struct{}, now time.Time, inputs SalesInputs) (bool, error) {
 	for name := range lines {
 		rec, err := inputs.line(name)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if rec == nil || !ledger.HasOffer(rec.Spec.OfferRef.Name) {
 			ledger.Remove(name)
 			continue
 		}
-		ledger.Put(rec, now)
+		if !ledger.Put(rec, now) {
+			return false, nil
+		}
 	}
-	return nil
+	return true, nil
 }
 
 // Forget drops a deleted publisher's entry. Its version stays: versions

@@ -150,11 +150,26 @@ func TestSalesMemo(t *testing.T) {
 	expect("still before it", billed(future.Add(-time.Second), prog2), "30000.00", 3, 5)
 	expect("at its instant: evaluated again", billed(future, prog2), "31000.00", 4, 5)
 
+	// The ledger keeps no line's spec until one is a cancelled purchase,
+	// which R4 evaluates with every line as of a grant's instant: the
+	// first one makes the memo list and evaluate every line again.
+	f.records[len(f.records)-1].Spec.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase}
+	m.Changed(pub, lineChange("c", "16"))
+	expect("S3: a first cancelled purchase: read, then every line evaluated again", billed(future, prog2), "30000.00", 5, 6)
+	_, _, facts, err := m.Facts(pub, prog2, future, f.inputs())
+	if got := facts.CancelledLinesAt(future); err != nil || len(got) != 1 || got[0].Name != "c" {
+		t.Errorf("R4: the facts' cancelled purchases are %+v (%v); want c", got, err)
+	}
+	f.addLine("d", "2000", now.AddDate(0, 0, -1))
+	f.records[len(f.records)-1].Spec.Cancellation = &v1alpha1.Cancellation{Reason: v1alpha1.CancellationAccidentalPurchase}
+	m.Changed(pub, lineChange("d", "17"))
+	expect("another cancelled purchase: the ledger keeps specs, only the line is read", billed(future, prog2), "30000.00", 5, 7)
+
 	m.Forget(pub)
-	expect("a deleted publisher's entry is gone", billed(future, prog2), "31000.00", 5, 5)
+	expect("a deleted publisher's entry is gone", billed(future, prog2), "30000.00", 6, 7)
 
 	var none *SalesMemo
-	if res, _, _, err := none.Facts(pub, prog2, future, f.inputs()); err != nil || res.BilledSales.String() != "31000.00" || f.listed != 6 {
+	if res, _, _, err := none.Facts(pub, prog2, future, f.inputs()); err != nil || res.BilledSales.String() != "30000.00" || f.listed != 7 {
 		t.Errorf("a nil memo evaluates every time: billed %s, %d listings, %v", res.BilledSales, f.listed, err)
 	}
 	none.Changed(pub, lineChange("d", "16")) // and ignores changes

@@ -53,6 +53,19 @@ type Ledger struct {
 	lines []*ledgerLine
 	// index finds a line by name; built on the first Put or Remove.
 	index map[string]int
+	// keepsSales is true for a kept ledger with a cancelled purchase among
+	// its lines when it was built: R4 then evaluates every line again as of
+	// a grant's instant (cancellationCause), so each line keeps its spec.
+	// Without one, the lines keep only their verdicts: a cancelled purchase
+	// put later makes the ledger be built again (Put).
+	keepsSales bool
+	// cancelled counts the cancelled purchases among the lines; fraudLines
+	// those with fraud reported (R3).
+	cancelled, fraudLines int
+	// fraud lists the lines with fraud reported, by name, as Facts last
+	// read them; nil when a line with a report was put or removed since.
+	// Facts share it, so it is replaced, never changed.
+	fraud []FraudLine
 
 	billed            big.Int
 	seats             int64
@@ -72,9 +85,10 @@ type Ledger struct {
 }
 
 // sale is what the rules read of a sales line: its name and spec. A ledger
-// keeps its lines' sales, not the SalesRecords it was given: a spec is a
-// quarter of a record's size, and a pointer to a record listed from the
-// operator's cache would keep the whole list's copies alive.
+// that keeps its lines' sales keeps these, not the SalesRecords it was
+// given: a spec is a quarter of a record's size, and a pointer to a record
+// listed from the operator's cache would keep the whole list's copies
+// alive.
 type sale struct {
 	name string
 	spec v1alpha1.SalesRecordSpec
@@ -125,21 +139,31 @@ func salesOf(records []*v1alpha1.SalesRecord) iter.Seq2[string, *v1alpha1.SalesR
 // A ledger keeps a line for each of its publisher's sales lines, tens of
 // thousands for a large publisher, so whatever a line holds is held that
 // many times: it keeps only what taking the line out of the sums again
-// needs, not the whole LineVerdict.
+// and the activation rules' fraud reports need, not the whole LineVerdict,
+// and its spec only in a ledger that keeps sales (keepsSales).
 type ledgerLine struct {
-	sale
+	name string
+	// offer is the name of the line's offer.
+	offer string
+	// sale is the line's name and spec in a ledger that keeps sales; nil
+	// otherwise.
+	sale *sale
+	// fraud is the line's fraud report (rule S6, R3).
+	fraud   fraudReport
 	counted bool
+	// cancelled is true for a cancelled purchase (spec.cancellation set).
+	cancelled bool
 	// reason is an excluded line's reason, as its index in ExcludedReasons
 	// (excludedIndex); a byte rather than the string, which took 16 bytes
 	// of every kept line.
 	reason uint8
-	// seats counted from the line (rule S5).
-	seats int64
 	// known is false when the line's amount is not (no rate, invalid
 	// amount).
 	known bool
 	// hasNext is false when the verdict never changes by itself.
 	hasNext bool
+	// seats counted from the line (rule S5).
+	seats int64
 	// amount is a counted line's amount in program currency, or what an
 	// excluded line adds to its reason's amount in the breakdown, when
 	// known.
@@ -154,17 +178,49 @@ type ledgerLine struct {
 	entering *[]change
 }
 
+// fraudReport is a line's spec.fraud in a byte: the ledger keeps one per
+// line, and only Suspected and Proven matter to the rules.
+type fraudReport uint8
+
+const (
+	noFraudReported fraudReport = iota
+	fraudSuspected
+	fraudProven
+)
+
+func fraudReportOf(state v1alpha1.FraudState) fraudReport {
+	switch state {
+	case v1alpha1.FraudSuspected:
+		return fraudSuspected
+	case v1alpha1.FraudProven:
+		return fraudProven
+	}
+	return noFraudReported
+}
+
+func (f fraudReport) state() v1alpha1.FraudState {
+	switch f {
+	case fraudSuspected:
+		return v1alpha1.FraudSuspected
+	case fraudProven:
+		return v1alpha1.FraudProven
+	}
+	return v1alpha1.FraudNone
+}
+
 // NewLedger evaluates a publisher's offers and sales lines under rules at
 // now. records are the sales lines of those offers; a line whose offer is
 // not among offers counts as OfferNotFound. The ledger keeps a copy of each
-// offer's name and spec (namesAndSpecs) and of each record's (saleOf).
+// offer's name and spec (namesAndSpecs) and, when one of the records is a
+// cancelled purchase, of each record's (saleOf).
 func NewLedger(rules *Rules, offers []v1alpha1.Offer, records []*v1alpha1.SalesRecord, now time.Time) *Ledger {
-	return newLedger(rules, offers, len(records), salesOf(records), now, true, true)
+	keepsSales := slices.ContainsFunc(records, func(rec *v1alpha1.SalesRecord) bool { return rec.Spec.Cancellation != nil })
+	return newLedger(rules, offers, len(records), salesOf(records), now, true, true, keepsSales)
 }
 
 // newLedger evaluates n sales lines, given by name and spec.
 func newLedger(rules *Rules, offers []v1alpha1.Offer, n int, sales iter.Seq2[string, *v1alpha1.SalesRecordSpec], now time.Time,
-	detailed, keep bool) *Ledger {
+	detailed, keep, keepsSales bool) *Ledger {
 	if keep {
 		offers = namesAndSpecs(offers)
 	}
@@ -173,6 +229,7 @@ func newLedger(rules *Rules, offers []v1alpha1.Offer, n int, sales iter.Seq2[str
 		at:          now,
 		detailed:    detailed,
 		keep:        keep,
+		keepsSales:  keep && keepsSales,
 		trailing:    detailed && rules.Window == v1alpha1.SalesWindowTrailing12Months,
 		building:    true,
 		offers:      offers,
@@ -252,9 +309,15 @@ func (l *Ledger) nextChange() *time.Time {
 	return earliest(l.offersNext, &first)
 }
 
-// Put adds a sales line at now, or replaces the line of the same name. The
-// ledger must hold at now (Holds); it keeps a copy of rec's name and spec (saleOf).
-func (l *Ledger) Put(rec *v1alpha1.SalesRecord, now time.Time) {
+// Put adds a sales line at now, or replaces the line of the same name, and
+// reports true. The ledger must hold at now (Holds). A cancelled purchase
+// put in a ledger that keeps no sales (built without one) is refused,
+// leaving the ledger as it was, and Put reports false: build the ledger
+// again, with every line's spec for R4.
+func (l *Ledger) Put(rec *v1alpha1.SalesRecord, now time.Time) bool {
+	if rec.Spec.Cancellation != nil && !l.keepsSales {
+		return false
+	}
 	l.Remove(rec.Name)
 	if now.After(l.at) {
 		l.at = now
@@ -263,6 +326,7 @@ func (l *Ledger) Put(rec *v1alpha1.SalesRecord, now time.Time) {
 	l.index[rec.Name] = len(l.lines)
 	l.lines = append(l.lines, e)
 	l.take(e, +1)
+	return true
 }
 
 // Remove takes the sales line of that name out, if the ledger has it.
@@ -295,7 +359,11 @@ func (l *Ledger) evaluate(name string, spec *v1alpha1.SalesRecordSpec) *ledgerLi
 		e = new(ledgerLine)
 	}
 	v := evaluateLine(spec, offer, l.rules, l.at)
-	*e = ledgerLine{sale: saleOf(name, spec), counted: v.Counted, seats: v.Seats}
+	*e = ledgerLine{name: name, offer: spec.OfferRef.Name, fraud: fraudReportOf(spec.Fraud), cancelled: spec.Cancellation != nil,
+		counted: v.Counted, seats: v.Seats}
+	if l.keepsSales {
+		e.sale = ptrTo(saleOf(name, spec))
+	}
 	e.setAmount(v.ProgramAmount)
 	if v.NextChange != nil {
 		e.next, e.hasNext = *v.NextChange, true
@@ -363,6 +431,13 @@ func (l *Ledger) take(e *ledgerLine, sign int) {
 	if c, ok := l.leaving(e); ok {
 		l.takeChange(c, sign)
 	}
+	if e.cancelled {
+		l.cancelled += sign
+	}
+	if e.fraud != noFraudReported {
+		l.fraudLines += sign
+		l.fraud = nil
+	}
 	if e.entering != nil {
 		for _, c := range *e.entering {
 			c.owner = e
@@ -374,7 +449,7 @@ func (l *Ledger) take(e *ledgerLine, sign int) {
 		l.seats += int64(sign) * e.seats
 		l.counted += int32(sign)
 		if l.detailed {
-			l.tallyOffer(e.spec.OfferRef.Name, e.amount, sign)
+			l.tallyOffer(e.offer, e.amount, sign)
 		}
 		return
 	}
@@ -432,11 +507,25 @@ func (l *Ledger) result(now time.Time) TierResult {
 // decided on.
 func (l *Ledger) Facts(now time.Time) (TierResult, TierDetail, SalesFacts) {
 	res := l.result(now)
-	sales := make([]*sale, len(l.lines))
-	for i, e := range l.lines {
-		sales[i] = &e.sale
+	facts := salesFactsFrom(res, l.rules, l.offers)
+	facts.cancelled = l.cancelled
+	if l.cancelled > 0 { // then the ledger keeps sales: Put refuses a cancelled purchase otherwise
+		facts.sales = make([]*sale, len(l.lines))
+		for i, e := range l.lines {
+			facts.sales[i] = e.sale
+		}
 	}
-	return res, l.detail(&res), salesFactsOf(res, l.rules, l.offers, sales)
+	if l.fraudLines > 0 && l.fraud == nil {
+		l.fraud = make([]FraudLine, 0, l.fraudLines)
+		for _, e := range l.lines {
+			if e.fraud != noFraudReported {
+				l.fraud = append(l.fraud, FraudLine{Name: e.name, Offer: e.offer, State: e.fraud.state()})
+			}
+		}
+		sortFraud(l.fraud)
+	}
+	facts.Fraud = l.fraud
+	return res, l.detail(&res), facts
 }
 
 // detail explains res, the ledger's result.

@@ -62,39 +62,69 @@ func randomLine(rng *rand.Rand, name string, now time.Time) v1alpha1.SalesRecord
 // (something changed by itself), it is built again, as the operator does.
 func TestLedgerFollowsItsLines(t *testing.T) {
 	for _, window := range []v1alpha1.SalesWindow{v1alpha1.SalesWindowTrailing12Months, v1alpha1.SalesWindowLifetime} {
-		t.Run(string(window), func(t *testing.T) {
-			now := utc(2026, time.March, 15, 10, 0, 0)
-			rules := ledgerRules(window, now.AddDate(0, 0, 20))
-			rng := rand.New(rand.NewPCG(1, uint64(len(window))))
-			offers := ledgerOffers(now)
-			lines := map[string]*v1alpha1.SalesRecord{}
-			for i := range 150 {
-				rec := randomLine(rng, fmt.Sprintf("line-%03d", i), now)
-				lines[rec.Name] = &rec
-			}
-			ledger := NewLedger(rules, offers, values(lines), now)
-			rebuilt := 0
-			for step := range 400 {
-				now = now.Add(time.Duration(rng.Int64N(int64(6 * time.Hour))))
-				if !ledger.Holds(now) {
-					ledger = NewLedger(rules, offers, values(lines), now)
-					rebuilt++
+		// A ledger built without a cancelled purchase keeps no specs and
+		// refuses the first cancelled purchase put in it (built again, as
+		// the operator does); one built with one keeps every line's spec.
+		for _, startCancelled := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/built with cancelled purchases %v", window, startCancelled), func(t *testing.T) {
+				followLines(t, window, startCancelled)
+			})
+		}
+	}
+}
+
+func followLines(t *testing.T, window v1alpha1.SalesWindow, startCancelled bool) {
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	rules := ledgerRules(window, now.AddDate(0, 0, 20))
+	rng := rand.New(rand.NewPCG(1, uint64(len(window))))
+	offers := ledgerOffers(now)
+	lines := map[string]*v1alpha1.SalesRecord{}
+	for i := range 150 {
+		rec := randomLine(rng, fmt.Sprintf("line-%03d", i), now)
+		if !startCancelled {
+			rec.Spec.Cancellation = nil
+		}
+		lines[rec.Name] = &rec
+	}
+	ledger := NewLedger(rules, offers, values(lines), now)
+	if ledger.keepsSales != startCancelled {
+		t.Fatalf("a ledger built with cancelled purchases %v keeps sales %v", startCancelled, ledger.keepsSales)
+	}
+	rebuilt, refused := 0, 0
+	for step := range 400 {
+		now = now.Add(time.Duration(rng.Int64N(int64(6 * time.Hour))))
+		if !ledger.Holds(now) {
+			ledger = NewLedger(rules, offers, values(lines), now)
+			rebuilt++
+		}
+		// Facts read before a change stay as they were (the memo shares them).
+		_, _, before := ledger.Facts(now)
+		fraudBefore := slices.Clone(before.Fraud)
+		name := fmt.Sprintf("line-%03d", rng.IntN(200))
+		if rng.IntN(4) == 0 {
+			delete(lines, name)
+			ledger.Remove(name)
+		} else {
+			rec := randomLine(rng, name, now)
+			lines[name] = &rec
+			if !ledger.Put(&rec, now) {
+				if rec.Spec.Cancellation == nil || ledger.keepsSales {
+					t.Fatalf("step %d: Put refused %s (cancelled %v) in a ledger keeping sales %v", step, name, rec.Spec.Cancellation != nil, ledger.keepsSales)
 				}
-				name := fmt.Sprintf("line-%03d", rng.IntN(200))
-				if rng.IntN(4) == 0 {
-					delete(lines, name)
-					ledger.Remove(name)
-				} else {
-					rec := randomLine(rng, name, now)
-					lines[name] = &rec
-					ledger.Put(&rec, now)
-				}
-				assertLedgerIsFresh(t, fmt.Sprintf("step %d at %s", step, now), ledger, rules, offers, lines, now)
+				refused++
+				ledger = NewLedger(rules, offers, values(lines), now)
 			}
-			if rebuilt == 0 {
-				t.Errorf("the ledger held for %s of changes: the test never crossed a line's or offer's change", now.Sub(utc(2026, time.March, 15, 10, 0, 0)))
-			}
-		})
+		}
+		if !slices.Equal(before.Fraud, fraudBefore) {
+			t.Fatalf("step %d: the fraud reports of facts read before the change changed: %v, were %v", step, before.Fraud, fraudBefore)
+		}
+		assertLedgerIsFresh(t, fmt.Sprintf("step %d at %s", step, now), ledger, rules, offers, lines, now)
+	}
+	if rebuilt == 0 {
+		t.Errorf("the ledger held for %s of changes: the test never crossed a line's or offer's change", now.Sub(utc(2026, time.March, 15, 10, 0, 0)))
+	}
+	if !startCancelled && refused == 0 {
+		t.Errorf("no cancelled purchase was put in the ledger built without one: the test never refused one")
 	}
 }
 
@@ -140,8 +170,18 @@ func assertLedgerIsFresh(t *testing.T, when string, ledger *Ledger, rules *Rules
 	if diff := cmp.Diff(wantFacts, facts, append(cmpOpts, cmpopts.IgnoreUnexported(SalesFacts{}), cmpopts.EquateEmpty())...); diff != "" {
 		t.Fatalf("%s: sales facts differ from evaluating every line again: -want, +got:\n%s", when, diff)
 	}
-	// R4 evaluates the lines the facts keep again at other instants: they
-	// must be the current lines, specs included.
+	// R4 evaluates the lines the facts keep again at other instants, when
+	// one is a cancelled purchase: they must be the current lines, specs
+	// included. Without one, the facts keep no line.
+	if facts.cancelled != wantFacts.cancelled {
+		t.Fatalf("%s: the facts count %d cancelled purchases; want %d", when, facts.cancelled, wantFacts.cancelled)
+	}
+	if wantFacts.cancelled == 0 {
+		if facts.sales != nil {
+			t.Fatalf("%s: without a cancelled purchase the facts keep %d lines; want none", when, len(facts.sales))
+		}
+		return
+	}
 	if diff := cmp.Diff(salesByName(wantFacts.sales), salesByName(facts.sales), cmp.AllowUnexported(sale{})); diff != "" {
 		t.Fatalf("%s: sales facts keep other lines: -want, +got:\n%s", when, diff)
 	}
@@ -260,9 +300,31 @@ func TestLedgerPutReplaces(t *testing.T) {
 		t.Errorf("after replacing the line: billed %s over %d lines, tier %d; want 120000 over 1 line, tier 3", res.BilledSales, res.Counted, res.Tier)
 	}
 
-	cancelled := bigger
+}
+
+// TestLedgerRefusesAFirstCancelledPurchase: a ledger built without a
+// cancelled purchase keeps no line's spec, so it refuses the first one
+// (R4 evaluates every line again as of a grant's instant) and stays as it
+// was; one built with a cancelled purchase takes them and lists them.
+func TestLedgerRefusesAFirstCancelledPurchase(t *testing.T) {
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	rules := defaultRulesFor(v1alpha1.SalesWindowLifetime)
+	offers := []v1alpha1.Offer{mkOffer("saas", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0))}
+	line := mkSale("line", "saas", "120000", "USD", now.AddDate(0, -1, 0))
+	l := NewLedger(rules, offers, []*v1alpha1.SalesRecord{&line}, now)
+
+	cancelled := line
 	build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)(&cancelled)
-	l.Put(&cancelled, now)
+	if l.Put(&cancelled, now) {
+		t.Fatalf("R4: a ledger built without a cancelled purchase keeps no specs, yet Put took one")
+	}
+	if res, _, _ := l.Facts(now); res.BilledSales.Cmp(MustParseMoney("120000")) != 0 || res.Counted != 1 {
+		t.Errorf("a refused Put changed the ledger: billed %s over %d lines; want 120000 over 1", res.BilledSales, res.Counted)
+	}
+	l = NewLedger(rules, offers, []*v1alpha1.SalesRecord{&cancelled}, now)
+	if !l.Put(&cancelled, now) {
+		t.Fatalf("R4: a ledger built with a cancelled purchase refused one")
+	}
 	res, detail, facts := l.Facts(now)
 	if res.BilledSales.Cmp(MustParseMoney("0")) != 0 || res.Excluded != 1 || res.Tier != 1 {
 		t.Errorf("S3: after the purchase was cancelled: billed %s, %d excluded, tier %d; want 0, 1, tier 1", res.BilledSales, res.Excluded, res.Tier)

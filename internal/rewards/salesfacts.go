@@ -55,7 +55,7 @@ func SalesFactsFor(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.Sal
 	for i := range records {
 		sales[i] = ptrTo(saleOf(records[i].Name, &records[i].Spec))
 	}
-	return salesFactsOf(newLedger(rules, offers, len(sales), salesOfSales(sales), now, false, false).result(now), rules, offers, sales)
+	return salesFactsOf(newLedger(rules, offers, len(sales), salesOfSales(sales), now, false, false, false).result(now), rules, offers, sales)
 }
 
 // salesOfSales gives the name and spec of each sale.
@@ -72,11 +72,8 @@ func salesOfSales(sales []*sale) iter.Seq2[string, *v1alpha1.SalesRecordSpec] {
 // salesFactsOf is SalesFactsFor for a tier already computed from the same
 // offers and lines (a ledger's).
 func salesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, sales []*sale) SalesFacts {
-	f := SalesFacts{
-		Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats,
-		HasLiveTransactOffer: res.HasLiveTransactOffer, NextChangeAt: res.NextChangeAt,
-		rules: rules, offers: offers, sales: sales,
-	}
+	f := salesFactsFrom(res, rules, offers)
+	f.sales = sales
 	for _, s := range sales {
 		if s.spec.Fraud == v1alpha1.FraudSuspected || s.spec.Fraud == v1alpha1.FraudProven {
 			f.Fraud = append(f.Fraud, FraudLine{Name: s.name, Offer: s.spec.OfferRef.Name, State: s.spec.Fraud})
@@ -85,8 +82,23 @@ func salesFactsOf(res TierResult, rules *Rules, offers []v1alpha1.Offer, sales [
 			f.cancelled++
 		}
 	}
-	sort.Slice(f.Fraud, func(i, j int) bool { return f.Fraud[i].Name < f.Fraud[j].Name })
+	sortFraud(f.Fraud)
 	return f
+}
+
+// salesFactsFrom is the part of SalesFacts read from a tier result, with
+// the rules and offers it was computed under; it knows of no line.
+func salesFactsFrom(res TierResult, rules *Rules, offers []v1alpha1.Offer) SalesFacts {
+	return SalesFacts{
+		Tier: res.Tier, BilledSales: res.BilledSales, Seats: res.Seats,
+		HasLiveTransactOffer: res.HasLiveTransactOffer, NextChangeAt: res.NextChangeAt,
+		rules: rules, offers: offers,
+	}
+}
+
+// sortFraud orders fraud reports by line name.
+func sortFraud(fraud []FraudLine) {
+	sort.Slice(fraud, func(i, j int) bool { return fraud[i].Name < fraud[j].Name })
 }
 
 // DecidesLike reports whether every activation decision made on s is made
@@ -146,7 +158,10 @@ func cancellationCause(s SalesFacts, need int32, grantedAt time.Time) (Cancelled
 	if s.rules == nil {
 		return CancelledLine{}, false
 	}
-	then := newLedger(s.rules, s.offers, len(s.sales), salesOfSales(s.sales), grantedAt, false, false).result(grantedAt)
+	if s.cancelled == 0 {
+		return CancelledLine{}, false // no cancelled purchase to be the cause
+	}
+	then := newLedger(s.rules, s.offers, len(s.sales), salesOfSales(s.sales), grantedAt, false, false, false).result(grantedAt)
 	if then.Tier >= need {
 		return CancelledLine{}, false
 	}

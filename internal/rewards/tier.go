@@ -36,7 +36,7 @@ type TierResult struct {
 // reached, and every tier needs at least one live Transact offer: without
 // one, the tier is 0 whatever the sales.
 func ComputeTier(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) TierResult {
-	return newLedger(rules, offers, len(records), salesOf(pointersTo(records)), now, false, false).result(now)
+	return newLedger(rules, offers, len(records), salesOf(pointersTo(records)), now, false, false, false).result(now)
 }
 
 // TierDetail explains a TierResult: a publisher's status.breakdown and
@@ -53,7 +53,7 @@ type TierDetail struct {
 // and of what was excluded by reason, and, under a Trailing12Months window,
 // the forecast of when the tier drops.
 func ComputeTierDetail(rules *Rules, offers []v1alpha1.Offer, records []v1alpha1.SalesRecord, now time.Time) (TierResult, TierDetail) {
-	l := newLedger(rules, offers, len(records), salesOf(pointersTo(records)), now, true, false)
+	l := newLedger(rules, offers, len(records), salesOf(pointersTo(records)), now, true, false, false)
 	res := l.result(now)
 	return res, l.detail(&res)
 }

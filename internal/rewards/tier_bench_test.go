@@ -103,7 +103,9 @@ func BenchmarkLedgerNewLine10000Lines(b *testing.B) {
 		line := mkSale("new-line", offers[0].Name, "1000", "USD", now.Add(-time.Hour))
 		var res TierResult
 		for b.Loop() {
-			ledger.Put(&line, now)
+			if !ledger.Put(&line, now) {
+				b.Fatal("the ledger refused an ordinary line")
+			}
 			res, _, _ = ledger.Facts(now)
 		}
 		if res.Counted == 0 || res.Tier == 0 {
