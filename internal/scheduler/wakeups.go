@@ -6,6 +6,7 @@ package scheduler
 import (
 	"container/heap"
 	"context"
+	"math"
 	"sync"
 	"time"
 
@@ -58,22 +59,45 @@ type Wakeups struct {
 	// queue is empty. armings counts the timers armed, so that a callback
 	// knows whether it is the current timer's.
 	timer   clock.Timer
-	armedAt time.Time
+	armedAt instant
 	armings uint64
 }
 
-// wakeup is one object's next instant.
+// wakeup is one object's next instant. Every object has one (its resync),
+// so it is kept to 48 bytes: the instant in nanoseconds rather than a
+// time.Time (24 bytes, with a pointer), the index in an int32.
 type wakeup struct {
 	key types.NamespacedName
-	at  time.Time
+	at  instant
 	// resync is true when the instant is the object's resync, not one at
 	// which its state changes.
 	resync bool
-	// index is the wakeup's place in the queue (container/heap). An int32
-	// with resync beside it makes a wakeup 64 bytes, not 80: every object
-	// has one (its resync).
+	// index is the wakeup's place in the queue (container/heap).
 	index int32
 }
+
+// instant is an instant in nanoseconds since the Unix epoch. Instants past
+// the year 2262 (an int64's reach) are kept as the latest one: no clock
+// reaches them in the scheduler's life, and a resync schedules them again.
+// Instants before 1678 are kept as the earliest, due at once either way.
+type instant int64
+
+func instantOf(t time.Time) instant {
+	switch {
+	case t.After(latestInstant):
+		return math.MaxInt64
+	case t.Before(earliestInstant):
+		return math.MinInt64
+	}
+	return instant(t.UnixNano())
+}
+
+func (i instant) time() time.Time { return time.Unix(0, int64(i)) }
+
+var (
+	latestInstant   = time.Unix(0, math.MaxInt64)
+	earliestInstant = time.Unix(0, math.MinInt64)
+)
 
 // wakeupEvent is an object to reconcile now.
 type wakeupEvent struct {
@@ -147,13 +171,13 @@ func (w *Wakeups) At(obj client.Object, reconciledAt time.Time, at *time.Time) {
 	switch s, ok := w.byKey[key]; {
 	case at == nil:
 		w.removeLocked(key)
-	case ok && s.at.Equal(*at) && s.resync == isResync:
+	case ok && s.at == instantOf(*at) && s.resync == isResync:
 		return
 	case ok:
-		s.at, s.resync = *at, isResync
+		s.at, s.resync = instantOf(*at), isResync
 		heap.Fix(&w.queue, int(s.index))
 	default:
-		s := &wakeup{key: key, at: *at, resync: isResync}
+		s := &wakeup{key: key, at: instantOf(*at), resync: isResync}
 		w.byKey[key] = s
 		heap.Push(&w.queue, s)
 	}
@@ -185,7 +209,7 @@ func (w *Wakeups) armLocked() {
 		return
 	}
 	first := w.queue[0].at
-	if w.timer != nil && w.armedAt.Equal(first) {
+	if w.timer != nil && w.armedAt == first {
 		return
 	}
 	if w.timer != nil {
@@ -196,7 +220,7 @@ func (w *Wakeups) armLocked() {
 		w.armings++
 		arming := w.armings
 		w.armedAt = first
-		d := first.Sub(now)
+		d := first.time().Sub(now)
 		if d <= 0 {
 			// Due already: an instant scheduled in the past, or the clock
 			// moved since it was scheduled (a fake clock stepped by a test
@@ -230,9 +254,9 @@ func (w *Wakeups) armLocked() {
 // work.
 func (w *Wakeups) fire(arming uint64) {
 	w.mu.Lock()
-	now := w.clock.Now()
+	now := instantOf(w.clock.Now())
 	var due []wakeupEvent
-	for len(w.queue) > 0 && !w.queue[0].at.After(now) {
+	for len(w.queue) > 0 && w.queue[0].at <= now {
 		s := heap.Pop(&w.queue).(*wakeup)
 		delete(w.byKey, s.key)
 		due = append(due, wakeupEvent{key: s.key, resync: s.resync})
@@ -262,7 +286,7 @@ func (dueNow) Reset(time.Duration) bool { return false }
 type wakeupQueue []*wakeup
 
 func (q wakeupQueue) Len() int           { return len(q) }
-func (q wakeupQueue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
+func (q wakeupQueue) Less(i, j int) bool { return q[i].at < q[j].at }
 func (q wakeupQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
 	q[i].index, q[j].index = int32(i), int32(j)

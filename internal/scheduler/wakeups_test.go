@@ -89,7 +89,7 @@ func scheduledWakeups(t *testing.T, w *Wakeups) map[string]time.Time {
 		if int(s.index) != i || w.byKey[s.key] != s {
 			t.Fatalf("queue and index disagree at %d: %+v", i, s)
 		}
-		out[s.key.Name] = s.at
+		out[s.key.Name] = s.at.time()
 	}
 	if len(out) != len(w.byKey) {
 		t.Fatalf("%d scheduled in the queue, %d in the index", len(out), len(w.byKey))
@@ -97,8 +97,8 @@ func scheduledWakeups(t *testing.T, w *Wakeups) map[string]time.Time {
 	if (w.timer == nil) != (len(w.queue) == 0) {
 		t.Fatalf("timer armed: %v with %d scheduled", w.timer != nil, len(w.queue))
 	}
-	if len(w.queue) > 0 && !w.armedAt.Equal(w.queue[0].at) {
-		t.Fatalf("timer armed for %s, the earliest is %s", w.armedAt, w.queue[0].at)
+	if len(w.queue) > 0 && w.armedAt != w.queue[0].at {
+		t.Fatalf("timer armed for %s, the earliest is %s", w.armedAt.time(), w.queue[0].at.time())
 	}
 	return out
 }
@@ -153,6 +153,30 @@ func TestWakeupsPastInstantWakesAtOnce(t *testing.T) {
 	w.At(wakeupObject("a"), clk.Now(), &later)
 	w.At(wakeupObject("a"), clk.Now(), &past) // replaces the later one
 	expectWakeups(t, w, "a")
+	expectNothingScheduled(t, w)
+}
+
+// Instants beyond an int64 of nanoseconds (admission lets an expiry reach
+// the year 9000 and beyond): one far in the past wakes at once, one far
+// in the future keeps its place after every nearer one and never fires.
+func TestWakeupsInstantsBeyondNanoseconds(t *testing.T) {
+	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
+	clk := clocktesting.NewFakeClock(now)
+	w := NewWakeups(clk, 0)
+	ancient, far, farther, soon := time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9000, time.January, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC), now.Add(time.Hour)
+	w.At(wakeupObject("far"), clk.Now(), &far)
+	w.At(wakeupObject("farther"), clk.Now(), &farther)
+	w.At(wakeupObject("soon"), clk.Now(), &soon)
+	w.At(wakeupObject("ancient"), clk.Now(), &ancient)
+	expectWakeups(t, w, "ancient")
+	clk.Step(time.Hour)
+	expectWakeups(t, w, "soon")
+	if got := scheduledWakeups(t, w); len(got) != 2 || !got["far"].After(now.AddDate(200, 0, 0)) {
+		t.Fatalf("still scheduled %v, want far and farther after the year 2226", got)
+	}
+	w.At(wakeupObject("far"), clk.Now(), nil)
+	w.At(wakeupObject("farther"), clk.Now(), nil)
 	expectNothingScheduled(t, w)
 }
 
