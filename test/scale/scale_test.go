@@ -196,6 +196,11 @@ func TestScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The logs' directory is made before the dataset, not found missing
+	// after it was built.
+	if err := os.MkdirAll(*flagLogs, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	machineBefore := machine()
