@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -76,7 +77,7 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 	if wall == nil {
 		wall = clock.RealClock{}
 	}
-	c := cacheReads{Client: mgr.GetClient(), cache: mgr.GetCache(), programs: &programStore{}}
+	c := cacheReads{Client: mgr.GetClient(), cache: mgr.GetCache()}
 	programs := records.NewPrograms(c)
 	grants := records.NewGrants(c, mgr.GetClient())
 	upgraded, lost := newUpgradeGate(), newLostGrants()
@@ -110,4 +111,27 @@ func SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts Options) error
 		}
 	}
 	return nil
+}
+
+// cacheReads is the manager's client with its reads sent straight to the
+// manager's cache. The manager's client reads from the same cache, but
+// first asks, for every read, whether the object's kind is one it must not
+// cache (a lookup of the kind in the scheme each time): the controllers
+// read only the operator's own kinds, all cached, and they read a few
+// times per reconcile (a sales line reads its offer, publisher and
+// program), so the answer is known and asking is a cost on every read of
+// the hottest path. Writes go to the manager's client.
+type cacheReads struct {
+	client.Client
+	cache client.Reader
+}
+
+// Get reads obj from the cache.
+func (c cacheReads) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	return c.cache.Get(ctx, key, obj, opts...)
+}
+
+// List lists from the cache.
+func (c cacheReads) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return c.cache.List(ctx, list, opts...)
 }
