@@ -1,8 +1,6 @@
 package operator
 
 import (
-	"fmt"
-	"maps"
 	"net/http"
 	"testing"
 
@@ -100,23 +98,5 @@ func TestShardRemembersMappings(t *testing.T) {
 	opts := Shard(own, []string{"team-a"})
 	if _, err := opts.MapperProvider(nil, nil); err != nil || !called {
 		t.Error("Shard replaced the caller's mapper")
-	}
-}
-
-// A shard reads the cluster-scoped kinds from a cache of the whole cluster
-// (test/deploy checks that a read-only Get there shares the cached
-// object), and ManagerOptions keeps that cache with the namespaces.
-func TestShardCachesClusterScopedKindsWhole(t *testing.T) {
-	if opts := Shard(ctrl.Options{}, nil); len(opts.Cache.ByObject) != 0 {
-		t.Errorf("the whole cluster's options have caches by object: %v", opts.Cache.ByObject)
-	}
-	opts := ManagerOptions(Shard(ctrl.Options{}, []string{"team-a"}))
-	kinds := map[string]bool{}
-	for obj, byObject := range opts.Cache.ByObject {
-		kinds[fmt.Sprintf("%T", obj)] = byObject.Namespaces == nil
-	}
-	want := map[string]bool{"*v1alpha1.RewardsProgram": true, "*v1alpha1.RewardsProgramRevision": true}
-	if !maps.Equal(kinds, want) || len(opts.Cache.DefaultNamespaces) != 1 {
-		t.Errorf("a shard caches by object %v and namespaces %v; want the cluster-scoped kinds whole, and team-a", kinds, opts.Cache.DefaultNamespaces)
 	}
 }

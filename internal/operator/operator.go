@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
 	"slices"
 	"strings"
 
@@ -19,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
@@ -38,17 +36,17 @@ func Scheme() *runtime.Scheme {
 
 // ManagerOptions completes opts with what the operator needs whatever runs
 // it: the scheme when none is given, the cache as the operator reads it
-// (CacheOptions: no managedFields, shared strings; the namespaces and
-// cluster-scoped caches of a Shard kept) and, when
+// (CacheOptions: no managedFields, shared strings; the namespaces of a
+// Shard kept) and, when
 // none is set, controllers.DefaultMaxConcurrentReconciles workers per
 // controller.
 func ManagerOptions(opts ctrl.Options) ctrl.Options {
 	if opts.Scheme == nil {
 		opts.Scheme = Scheme()
 	}
-	namespaces, byObject := opts.Cache.DefaultNamespaces, opts.Cache.ByObject
+	namespaces := opts.Cache.DefaultNamespaces
 	opts.Cache = CacheOptions()
-	opts.Cache.DefaultNamespaces, opts.Cache.ByObject = namespaces, byObject
+	opts.Cache.DefaultNamespaces = namespaces
 	if opts.Controller.MaxConcurrentReconciles == 0 {
 		opts.Controller.MaxConcurrentReconciles = controllers.DefaultMaxConcurrentReconciles
 	}
@@ -90,11 +88,6 @@ const DefaultLeaderElectionID = "rewards-operator.rewards.marketplace.io"
 // stays inside one namespace, so a shard decides its namespaces alone. The
 // REST mappings a namespace-limited cache asks for on every read are
 // remembered (mappingMemo). No namespaces: the whole cluster.
-//
-// The cluster-scoped kinds get a cache of their own, of the whole cluster
-// (ByObject): controller-runtime's namespace-limited cache drops the
-// options of a cluster-scoped Get, so every reconcile's read-only Get of
-// its program deep-copied it.
 func Shard(opts ctrl.Options, namespaces []string) ctrl.Options {
 	if len(namespaces) == 0 {
 		return opts
@@ -102,13 +95,6 @@ func Shard(opts ctrl.Options, namespaces []string) ctrl.Options {
 	opts.Cache.DefaultNamespaces = map[string]cache.Config{}
 	for _, ns := range namespaces {
 		opts.Cache.DefaultNamespaces[ns] = cache.Config{}
-	}
-	opts.Cache.ByObject = maps.Clone(opts.Cache.ByObject)
-	if opts.Cache.ByObject == nil {
-		opts.Cache.ByObject = map[client.Object]cache.ByObject{}
-	}
-	for _, clusterScoped := range []client.Object{&v1alpha1.RewardsProgram{}, &v1alpha1.RewardsProgramRevision{}} {
-		opts.Cache.ByObject[clusterScoped] = cache.ByObject{}
 	}
 	if opts.MapperProvider == nil {
 		opts.MapperProvider = newMappingMemo

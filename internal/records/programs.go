@@ -53,9 +53,10 @@ func NewPrograms(reader client.Reader) *Programs {
 // State resolves the program named name. A missing program is not an
 // error: the state says so.
 func (p *Programs) State(ctx context.Context, name string) (rewards.ProgramState, error) {
-	// Read without a copy: every reconcile of every kind asks. (A shard
-	// reads cluster-scoped kinds from a cache of their own, since a
-	// namespace-limited one drops this option for them: operator.Shard.)
+	// Read without a copy: every reconcile of every kind asks. (A cache
+	// limited to namespaces copies it anyway: controller-runtime's
+	// multiNamespaceCache.Get drops the options of a Get of a cluster-scoped
+	// object. Its List keeps them, but costs more than the copy.)
 	var prog v1alpha1.RewardsProgram
 	if err := p.reader.Get(ctx, types.NamespacedName{Name: name}, &prog, client.UnsafeDisableDeepCopy); err != nil {
 		if !apierrors.IsNotFound(err) {
