@@ -286,12 +286,7 @@ func TestLedgerHolds(t *testing.T) {
 // TestLedgerPutReplaces: putting a line again replaces it rather than
 // counting it twice, and removing an unknown line changes nothing.
 func TestLedgerPutReplaces(t *testing.T) {
-	now := utc(2026, time.March, 15, 10, 0, 0)
-	rules := defaultRulesFor(v1alpha1.SalesWindowLifetime)
-	offers := []v1alpha1.Offer{mkOffer("saas", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0))}
-	line := mkSale("line", "saas", "30000", "USD", now.AddDate(0, -1, 0))
-	l := NewLedger(rules, offers, []*v1alpha1.SalesRecord{&line}, now)
-
+	l, _, now := oneLineLedger("30000")
 	bigger := mkSale("line", "saas", "120000", "USD", now.AddDate(0, -1, 0))
 	l.Put(&bigger, now)
 	l.Remove("never-there")
@@ -299,7 +294,17 @@ func TestLedgerPutReplaces(t *testing.T) {
 	if res.BilledSales.Cmp(MustParseMoney("120000")) != 0 || res.Counted != 1 || res.Tier != 3 {
 		t.Errorf("after replacing the line: billed %s over %d lines, tier %d; want 120000 over 1 line, tier 3", res.BilledSales, res.Counted, res.Tier)
 	}
+}
 
+// oneLineLedger is a ledger of one Transact offer, "saas", live for two
+// years, and one line of it, "line", of amount USD billed a month ago,
+// under the default rules over the program's lifetime.
+func oneLineLedger(amount string) (*Ledger, v1alpha1.SalesRecord, time.Time) {
+	now := utc(2026, time.March, 15, 10, 0, 0)
+	rules := defaultRulesFor(v1alpha1.SalesWindowLifetime)
+	offers := []v1alpha1.Offer{mkOffer("saas", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0))}
+	line := mkSale("line", "saas", amount, "USD", now.AddDate(0, -1, 0))
+	return NewLedger(rules, offers, []*v1alpha1.SalesRecord{&line}, now), line, now
 }
 
 // TestLedgerRefusesAFirstCancelledPurchase: a ledger built without a
@@ -307,12 +312,7 @@ func TestLedgerPutReplaces(t *testing.T) {
 // (R4 evaluates every line again as of a grant's instant) and stays as it
 // was; one built with a cancelled purchase takes them and lists them.
 func TestLedgerRefusesAFirstCancelledPurchase(t *testing.T) {
-	now := utc(2026, time.March, 15, 10, 0, 0)
-	rules := defaultRulesFor(v1alpha1.SalesWindowLifetime)
-	offers := []v1alpha1.Offer{mkOffer("saas", v1alpha1.ListingTypeTransact, now.AddDate(-2, 0, 0))}
-	line := mkSale("line", "saas", "120000", "USD", now.AddDate(0, -1, 0))
-	l := NewLedger(rules, offers, []*v1alpha1.SalesRecord{&line}, now)
-
+	l, line, now := oneLineLedger("120000")
 	cancelled := line
 	build.Cancelled(v1alpha1.CancellationAccidentalPurchase, nil)(&cancelled)
 	if l.Put(&cancelled, now) {
@@ -321,7 +321,7 @@ func TestLedgerRefusesAFirstCancelledPurchase(t *testing.T) {
 	if res, _, _ := l.Facts(now); res.BilledSales.Cmp(MustParseMoney("120000")) != 0 || res.Counted != 1 {
 		t.Errorf("a refused Put changed the ledger: billed %s over %d lines; want 120000 over 1", res.BilledSales, res.Counted)
 	}
-	l = NewLedger(rules, offers, []*v1alpha1.SalesRecord{&cancelled}, now)
+	l = NewLedger(l.rules, l.offers, []*v1alpha1.SalesRecord{&cancelled}, now)
 	if !l.Put(&cancelled, now) {
 		t.Fatalf("R4: a ledger built with a cancelled purchase refused one")
 	}

@@ -201,9 +201,9 @@ func (d *day2) report(publishers int) string {
 // (-rounds, or -workers "4 4 4"), the ratios of the operator to other
 // (the floor, or a baseline operator) over its rounds: their median, their
 // range, and the spread, the farthest a round's ratio lies from the median
-// (as a share of it). The operator and the other run at the same time, so a change of the machine's speed hits
-// both: what is left in the spread is what the benchmark cannot tell
-// apart from a change in the operator.
+// (as a share of it). The operator and the other run at the same time, so
+// a change of the machine's speed hits both: what is left in the spread is
+// what the benchmark cannot tell apart from a change in the operator.
 func repeatedRatios(rounds []round, other string) string {
 	byWorkers := map[int][]round{}
 	var order []int
