@@ -279,7 +279,7 @@ func transactOffers(offers []v1alpha1.Offer) []v1alpha1.Offer {
 // SetupWithManager registers the controller and what it watches: anything
 // an activation's decision reads.
 func (r *BenefitActivationReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod, cachedKeys(mgr.GetCache(), &v1alpha1.BenefitActivation{}, &v1alpha1.BenefitActivationList{}))
 	activationsOfOffers := func(ctx context.Context, rel gather.Relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {

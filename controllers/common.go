@@ -10,6 +10,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/marketplace-rewards/rewards-operator/internal/gather"
+	"github.com/marketplace-rewards/rewards-operator/internal/scheduler"
 )
 
 // SetupIndexes registers in the manager's cache the field indexes the
@@ -64,6 +67,37 @@ func indexInNamespaces(ctx context.Context, c cache.Cache, obj client.Object, fi
 		}
 		return []string{obj.GetNamespace() + "/" + extract(obj)}, nil
 	}})
+}
+
+// keyedCache is a cache that lists the keys of the objects of a kind it
+// holds without copying them: the operator's (operator.ManagerOptions).
+// ok is false when it holds none of that kind yet.
+type keyedCache interface {
+	CachedKeys(obj client.Object) (keys []string, ok bool)
+}
+
+// cachedKeys lists, for the resync sweeps, the keys of the objects of obj's
+// kind in c: from its informers' stores when c is a keyedCache, else from
+// a list of the cached objects (list, of obj's kind), not copied.
+func cachedKeys(c client.Reader, obj client.Object, list client.ObjectList) scheduler.Keys {
+	return func(ctx context.Context) ([]string, error) {
+		if kc, ok := c.(keyedCache); ok {
+			if keys, ok := kc.CachedKeys(obj); ok {
+				return keys, nil
+			}
+		}
+		l := list.DeepCopyObject().(client.ObjectList)
+		if err := c.List(ctx, l, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, err
+		}
+		keys := make([]string, 0, meta.LenList(l))
+		err := meta.EachListItem(l, func(o runtime.Object) error {
+			key, err := toolscache.MetaNamespaceKeyFunc(o)
+			keys = append(keys, key)
+			return err
+		})
+		return keys, err
+	}
 }
 
 // resultOf ends a reconcile that failed with err. A conflict means the

@@ -98,7 +98,7 @@ func TestFollowUpHintConfirmedAgainstTheAPIServer(t *testing.T) {
 
 			clk := clocktesting.NewFakeClock(now)
 			recorder := events.NewFakeRecorder(10)
-			r := &OfferReconciler{Client: cache, APIReader: api, Programs: records.NewPrograms(cache), Clock: clk, Recorder: recorder, wakeups: scheduler.NewWakeups(clk, 0)}
+			r := &OfferReconciler{Client: cache, APIReader: api, Programs: records.NewPrograms(cache), Clock: clk, Recorder: recorder, wakeups: scheduler.NewWakeups(clk, 0, nil)}
 			key := types.NamespacedName{Namespace: "ns", Name: "trial"}
 			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
 				t.Fatalf("%s\nReconcile: %v", tc.reason, err)

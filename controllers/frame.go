@@ -77,6 +77,6 @@ func (f frame[T, P]) run(ctx context.Context, req ctrl.Request,
 	if changed && out.announce != nil {
 		out.announce(before)
 	}
-	f.wakeups.At(obj, now, out.next)
+	f.wakeups.At(obj, out.next)
 	return ctrl.Result{}, nil
 }

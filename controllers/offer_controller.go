@@ -143,7 +143,7 @@ func (r *OfferReconciler) recordEvents(offer *v1alpha1.Offer, old v1alpha1.Offer
 
 // SetupWithManager registers the controller and what it watches.
 func (r *OfferReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod, cachedKeys(mgr.GetCache(), &v1alpha1.Offer{}, &v1alpha1.OfferList{}))
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Offer{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("offer").

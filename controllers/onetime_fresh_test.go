@@ -91,7 +91,7 @@ func TestOneTimeGrantConfirmedAgainstTheAPIServer(t *testing.T) {
 			r := &BenefitActivationReconciler{Client: cache, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10), Grants: grants,
 				Gather:  gather.Gatherer{Reader: cache, Programs: records.NewPrograms(cache), Grants: grants},
 				Fresh:   gather.Gatherer{Reader: api, Grants: records.NewGrants(api, cache)},
-				wakeups: scheduler.NewWakeups(clk, 0)}
+				wakeups: scheduler.NewWakeups(clk, 0, nil)}
 			key := client.ObjectKeyFromObject(mine)
 			if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
 				t.Fatalf("%s\nReconcile: %v", tc.reason, err)

@@ -176,10 +176,10 @@ func newReconcilers(t *testing.T, now time.Time, objs ...client.Object) reconcil
 	programs := records.NewPrograms(c)
 	return reconcilers{
 		client: c,
-		offer:  &OfferReconciler{Client: c, APIReader: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
-		sales:  &SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
+		offer:  &OfferReconciler{Client: c, APIReader: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0, nil)},
+		sales:  &SalesRecordReconciler{Client: c, Programs: programs, Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0, nil)},
 		publisher: &PublisherReconciler{Client: c, Gather: gather.Gatherer{Reader: c, Grants: records.NewGrants(c, c), Programs: programs},
-			Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0)},
+			Clock: clk, Recorder: rec, wakeups: scheduler.NewWakeups(clk, 0, nil)},
 	}
 }
 

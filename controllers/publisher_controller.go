@@ -111,7 +111,7 @@ func (r *PublisherReconciler) recordEvents(pub *v1alpha1.Publisher, old v1alpha1
 
 // SetupWithManager registers the controller and what it watches.
 func (r *PublisherReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod, cachedKeys(mgr.GetCache(), &v1alpha1.Publisher{}, &v1alpha1.PublisherList{}))
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Publisher{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("publisher").

@@ -45,7 +45,7 @@ func TestOneTimeGrantWaitsOutItsCreationSecond(t *testing.T) {
 	grants := records.NewFakeGrants()
 	gathered := gather.Gatherer{Reader: c, Programs: records.NewPrograms(c), Grants: grants}
 	r := &BenefitActivationReconciler{Client: c, Clock: clk, WallClock: wall, Recorder: events.NewFakeRecorder(10),
-		Grants: grants, Gather: gathered, Fresh: gathered, wakeups: scheduler.NewWakeups(clk, 0), lost: newLostGrants()}
+		Grants: grants, Gather: gathered, Fresh: gathered, wakeups: scheduler.NewWakeups(clk, 0, nil), lost: newLostGrants()}
 	reconcile := func(name string) ctrl.Result {
 		t.Helper()
 		res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: name}})
@@ -110,7 +110,7 @@ func TestLostGrantIsWrittenAgain(t *testing.T) {
 	grants := records.NewGrants(c, c)
 	gathered := gather.Gatherer{Reader: c, Programs: records.NewPrograms(c), Grants: grants, Lost: lost.get}
 	acts := &BenefitActivationReconciler{Client: c, Clock: clk, WallClock: clk, Recorder: events.NewFakeRecorder(10),
-		Grants: grants, Gather: gathered, Fresh: gathered, wakeups: scheduler.NewWakeups(clk, 0), lost: lost}
+		Grants: grants, Gather: gathered, Fresh: gathered, wakeups: scheduler.NewWakeups(clk, 0, nil), lost: lost}
 	grantsR := &BenefitGrantReconciler{Client: c, Grants: grants, Recorder: events.NewFakeRecorder(10), lost: lost}
 	key := client.ObjectKeyFromObject(act)
 

@@ -109,7 +109,7 @@ func (r *RewardsProgramReconciler) record(ctx context.Context, prog *v1alpha1.Re
 
 // SetupWithManager registers the controller.
 func (r *RewardsProgramReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod, cachedKeys(mgr.GetCache(), &v1alpha1.RewardsProgram{}, &v1alpha1.RewardsProgramList{}))
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.RewardsProgram{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("rewardsprogram").

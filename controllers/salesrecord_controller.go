@@ -101,7 +101,7 @@ func (r *SalesRecordReconciler) recordEvents(rec *v1alpha1.SalesRecord, old v1al
 
 // SetupWithManager registers the controller and what it watches.
 func (r *SalesRecordReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod)
+	r.wakeups = scheduler.NewWakeups(r.Clock, r.ResyncPeriod, cachedKeys(mgr.GetCache(), &v1alpha1.SalesRecord{}, &v1alpha1.SalesRecordList{}))
 	recordsOfOffers := func(ctx context.Context, rel gather.Relations, offers []v1alpha1.Offer) ([]reconcile.Request, error) {
 		var reqs []reconcile.Request
 		for i := range offers {

@@ -1,11 +1,18 @@
 package operator
 
 import (
+	"reflect"
+	"sync"
+	"time"
 	"unique"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
 )
@@ -99,4 +106,60 @@ func shared[S ~string](s S) S {
 		return s
 	}
 	return unique.Make(s).Value()
+}
+
+// keyedCache is controller-runtime's cache that also lists the keys of the
+// objects of a kind it holds, from its informers' stores, without copying
+// an object: the controllers' resync sweeps read them every few seconds
+// (controllers' cachedKeys), where a List would copy every object of the
+// kind into a new list each time. A namespace-limited cache has one
+// informer per namespace, which controller-runtime does not expose: the
+// informers are recorded as the cache makes them (cache.Options'
+// NewInformer).
+type keyedCache struct {
+	cache.Cache
+
+	mu        sync.Mutex
+	informers map[reflect.Type][]toolscache.SharedIndexInformer
+}
+
+// keyedCacheOf wraps a manager's NewCache (controller-runtime's cache.New
+// when nil) in a keyedCache recording the informers it makes.
+func keyedCacheOf(newCache cache.NewCacheFunc) cache.NewCacheFunc {
+	if newCache == nil {
+		newCache = cache.New
+	}
+	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
+		kc := &keyedCache{informers: map[reflect.Type][]toolscache.SharedIndexInformer{}}
+		newInformer := opts.NewInformer
+		if newInformer == nil {
+			newInformer = toolscache.NewSharedIndexInformer
+		}
+		opts.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
+			informer := newInformer(lw, obj, resync, indexers)
+			kc.mu.Lock()
+			defer kc.mu.Unlock()
+			kc.informers[reflect.TypeOf(obj)] = append(kc.informers[reflect.TypeOf(obj)], informer)
+			return informer
+		}
+		c, err := newCache(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		kc.Cache = c
+		return kc, nil
+	}
+}
+
+// CachedKeys lists the keys ("namespace/name") of the objects of obj's
+// type in the cache's stores; ok is false when the cache has no informer
+// of that type yet.
+func (c *keyedCache) CachedKeys(obj client.Object) (keys []string, ok bool) {
+	c.mu.Lock()
+	informers := c.informers[reflect.TypeOf(obj)]
+	c.mu.Unlock()
+	for _, informer := range informers {
+		keys = append(keys, informer.GetStore().ListKeys()...)
+	}
+	return keys, len(informers) > 0
 }

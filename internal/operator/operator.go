@@ -37,8 +37,8 @@ func Scheme() *runtime.Scheme {
 // ManagerOptions completes opts with what the operator needs whatever runs
 // it: the scheme when none is given, the cache as the operator reads it
 // (CacheOptions: no managedFields, shared strings; the namespaces of a
-// Shard kept) and, when
-// none is set, controllers.DefaultMaxConcurrentReconciles workers per
+// Shard kept; wrapped in a keyedCache, whose keys the resyncs sweep) and,
+// when none is set, controllers.DefaultMaxConcurrentReconciles workers per
 // controller.
 func ManagerOptions(opts ctrl.Options) ctrl.Options {
 	if opts.Scheme == nil {
@@ -47,6 +47,7 @@ func ManagerOptions(opts ctrl.Options) ctrl.Options {
 	namespaces := opts.Cache.DefaultNamespaces
 	opts.Cache = CacheOptions()
 	opts.Cache.DefaultNamespaces = namespaces
+	opts.NewCache = keyedCacheOf(opts.NewCache)
 	if opts.Controller.MaxConcurrentReconciles == 0 {
 		opts.Controller.MaxConcurrentReconciles = controllers.DefaultMaxConcurrentReconciles
 	}

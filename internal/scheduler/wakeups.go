@@ -31,26 +31,29 @@ import (
 // list reconciles every object, and each reconcile schedules its next
 // instant again from persisted spec and status.
 //
-// With a resync period, every object is also woken that long after its
-// last reconcile even when nothing changes: the reconcile then repairs a
-// status that someone else wiped or edited (status-only edits are not
-// events the controllers watch) and, finding nothing to change, writes
-// nothing. Each object's resync is counted from its own last reconcile,
-// which spreads the resyncs over time instead of a cache-wide burst.
+// With a resync period, every object is also reconciled once per period
+// even when nothing changes: the reconcile then repairs a status that
+// someone else wiped or edited (status-only edits are not events the
+// controllers watch) and, finding nothing to change, writes nothing. The
+// resync is a sweep of the kind's objects in the cache, not a schedule per
+// object: each object falls in one of resyncSlices slices by a hash of its
+// key, and one slice is queued every period/resyncSlices, so the resyncs
+// are spread over the period, each object's a period apart. Only instants
+// that come before the object's next resync are kept as schedules: at
+// tens of thousands of objects, a schedule each (a key, an instant and its
+// place in a heap and an index) weighed megabytes.
 //
 // A resync is queued at low priority: with a priority queue (the
 // manager's default), objects changed by an event or at their instant are
 // reconciled first, so a wave of resyncs never delays a new sales line or
 // an expiry.
-//
-// Every object has a schedule (its resync), so the schedules are kept as
-// small as they can be: a key and an instant in a heap, with one timer
-// for the earliest, rather than a timer and callback per object, which
-// would weigh more than the object in the cache.
 type Wakeups struct {
 	clock  clock.WithDelayedExecution
 	resync time.Duration
-	events chan wakeupEvent
+	// keys lists the keys of the kind's objects the resync sweeps.
+	keys Keys
+	// events are the objects whose instant has come.
+	events chan types.NamespacedName
 
 	mu    sync.Mutex
 	byKey map[types.NamespacedName]*wakeup
@@ -63,15 +66,12 @@ type Wakeups struct {
 	armings uint64
 }
 
-// wakeup is one object's next instant. Every object has one (its resync),
-// so it is kept to 48 bytes: the instant in nanoseconds rather than a
-// time.Time (24 bytes, with a pointer), the index in an int32.
+// wakeup is one object's next instant, kept to 48 bytes: the instant in
+// nanoseconds rather than a time.Time (24 bytes, with a pointer), the index
+// in an int32.
 type wakeup struct {
 	key types.NamespacedName
 	at  instant
-	// resync is true when the instant is the object's resync, not one at
-	// which its state changes.
-	resync bool
 	// index is the wakeup's place in the queue (container/heap).
 	index int32
 }
@@ -99,25 +99,26 @@ var (
 	earliestInstant = time.Unix(0, math.MinInt64)
 )
 
-// wakeupEvent is an object to reconcile now.
-type wakeupEvent struct {
-	key    types.NamespacedName
-	resync bool
-}
+// Keys lists the keys ("namespace/name", or "name" for a cluster-scoped
+// kind, as client-go's cache keys them) of every object of a kind in the
+// manager's cache.
+type Keys func(ctx context.Context) ([]string, error)
 
-// NewWakeups returns a scheduler using clk that also wakes every object
-// resync after its last schedule (0: never).
-func NewWakeups(clk clock.WithDelayedExecution, resync time.Duration) *Wakeups {
+// NewWakeups returns a scheduler using clk that also reconciles every
+// object listed by keys once per resync (0: never).
+func NewWakeups(clk clock.WithDelayedExecution, resync time.Duration, keys Keys) *Wakeups {
 	return &Wakeups{
 		clock:  clk,
 		resync: resync,
-		events: make(chan wakeupEvent, 1024),
+		keys:   keys,
+		events: make(chan types.NamespacedName, 1024),
 		byKey:  map[types.NamespacedName]*wakeup{},
 	}
 }
 
-// Source is the controller source that queues the wake-ups, resyncs at
-// low priority.
+// Source is the controller source that queues the wake-ups at their
+// instants and, with a resync period, sweeps the kind's objects at low
+// priority.
 func (w *Wakeups) Source() source.Source {
 	return source.Func(func(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		go func() {
@@ -125,59 +126,55 @@ func (w *Wakeups) Source() source.Source {
 				select {
 				case <-ctx.Done():
 					return
-				case e := <-w.events:
-					enqueue(queue, e)
+				case key := <-w.events:
+					queue.Add(reconcile.Request{NamespacedName: key})
 				}
 			}
 		}()
+		if w.resync > 0 && w.keys != nil {
+			go w.sweep(ctx, queue)
+		}
 		return nil
 	})
 }
 
-// enqueue queues a wake-up's object, at low priority for a resync when the
-// queue has priorities.
-func enqueue(queue workqueue.TypedRateLimitingInterface[reconcile.Request], e wakeupEvent) {
-	req := reconcile.Request{NamespacedName: e.key}
-	if pq, ok := queue.(priorityqueue.PriorityQueue[reconcile.Request]); ok && e.resync {
+// enqueueResync queues an object's resync, at low priority when the queue
+// has priorities.
+func enqueueResync(queue workqueue.TypedRateLimitingInterface[reconcile.Request], key types.NamespacedName) {
+	req := reconcile.Request{NamespacedName: key}
+	if pq, ok := queue.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
 		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(handler.LowPriority)}, req)
 		return
 	}
 	queue.Add(req)
 }
 
-// At schedules a reconcile of obj at instant at, or at its next resync if
-// that comes first, replacing any earlier schedule for it; a nil at (and no
-// resync) cancels the schedule. An instant already past wakes the object
-// at once.
-//
-// reconciledAt is the instant the reconcile that schedules it read the
-// clock at, which the resync counts from: a clock that moved during the
-// reconcile (a fake clock a test steps by a resync period while the
-// reconcile finishes) then wakes the object at once instead of a whole
-// period after the step.
-func (w *Wakeups) At(obj client.Object, reconciledAt time.Time, at *time.Time) {
+// At schedules a reconcile of obj at instant at, replacing any earlier
+// schedule for it; a nil at cancels the schedule. An instant already past
+// wakes the object at once. With a resync period, an instant a period or
+// more away is not kept: the object's resync reconciles it before then,
+// and that reconcile schedules it again.
+func (w *Wakeups) At(obj client.Object, at *time.Time) {
 	key := client.ObjectKeyFromObject(obj)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
-	isResync := false
-	if w.resync > 0 {
-		if resync := reconciledAt.Add(w.resync); at == nil || resync.Before(*at) {
-			at, isResync = &resync, true
-		}
+	// The object's next resync comes within a period of now.
+	if at != nil && w.resync > 0 && w.keys != nil && !at.Before(w.clock.Now().Add(w.resync)) {
+		at = nil
 	}
 	// An instant already past is scheduled like any other: armLocked finds
 	// it due and fires at once.
 	switch s, ok := w.byKey[key]; {
 	case at == nil:
 		w.removeLocked(key)
-	case ok && s.at == instantOf(*at) && s.resync == isResync:
+	case ok && s.at == instantOf(*at):
 		return
 	case ok:
-		s.at, s.resync = instantOf(*at), isResync
+		s.at = instantOf(*at)
 		heap.Fix(&w.queue, int(s.index))
 	default:
-		s := &wakeup{key: key, at: instantOf(*at), resync: isResync}
+		s := &wakeup{key: key, at: instantOf(*at)}
 		w.byKey[key] = s
 		heap.Push(&w.queue, s)
 	}
@@ -255,11 +252,11 @@ func (w *Wakeups) armLocked() {
 func (w *Wakeups) fire(arming uint64) {
 	w.mu.Lock()
 	now := instantOf(w.clock.Now())
-	var due []wakeupEvent
+	var due []types.NamespacedName
 	for len(w.queue) > 0 && w.queue[0].at <= now {
 		s := heap.Pop(&w.queue).(*wakeup)
 		delete(w.byKey, s.key)
-		due = append(due, wakeupEvent{key: s.key, resync: s.resync})
+		due = append(due, s.key)
 	}
 	// Armed again when the current timer fired (even early, as after the
 	// wall clock was set back: nothing due yet) or its instant was taken.

@@ -33,10 +33,16 @@ func wakeKey(name string) types.NamespacedName {
 // receiveWakeups waits for n wake-ups and returns their keys, sorted.
 func receiveWakeups(t *testing.T, w *Wakeups, n int) []types.NamespacedName {
 	t.Helper()
-	got := make([]types.NamespacedName, 0, n)
-	for _, e := range receiveEvents(t, w, n) {
-		got = append(got, e.key)
+	var got []types.NamespacedName
+	for range n {
+		select {
+		case key := <-w.events:
+			got = append(got, key)
+		case <-time.After(time.Minute):
+			t.Fatalf("waited a minute for wake-up %d of %d; got %v", len(got)+1, n, got)
+		}
 	}
+	slices.SortFunc(got, func(a, b types.NamespacedName) int { return cmp.Compare(a.Name, b.Name) })
 	return got
 }
 
@@ -60,22 +66,6 @@ func expectNothingScheduled(t *testing.T, w *Wakeups) {
 	if got := scheduledWakeups(t, w); len(got) != 0 {
 		t.Fatalf("still scheduled %v, want nothing", got)
 	}
-}
-
-// receiveEvents waits for n wake-ups and returns them, sorted by name.
-func receiveEvents(t *testing.T, w *Wakeups, n int) []wakeupEvent {
-	t.Helper()
-	var got []wakeupEvent
-	for range n {
-		select {
-		case e := <-w.events:
-			got = append(got, e)
-		case <-time.After(time.Minute):
-			t.Fatalf("waited a minute for wake-up %d of %d; got %v", len(got)+1, n, got)
-		}
-	}
-	slices.SortFunc(got, func(a, b wakeupEvent) int { return cmp.Compare(a.key.Name, b.key.Name) })
-	return got
 }
 
 // scheduledWakeups lists the keys still scheduled and when, checking that the
@@ -106,17 +96,17 @@ func scheduledWakeups(t *testing.T, w *Wakeups) map[string]time.Time {
 func TestWakeupsFireEachObjectAtItsInstant(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	clk := clocktesting.NewFakeClock(now)
-	w := NewWakeups(clk, 0)
+	w := NewWakeups(clk, 0, nil)
 	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
 
-	w.At(wakeupObject("c"), clk.Now(), at(3*time.Hour))
-	w.At(wakeupObject("a"), clk.Now(), at(time.Hour))
-	w.At(wakeupObject("b"), clk.Now(), at(2*time.Hour))
-	w.At(wakeupObject("d"), clk.Now(), at(5*time.Hour))
-	w.At(wakeupObject("d"), clk.Now(), at(4*time.Hour)) // replaces its earlier schedule
-	w.At(wakeupObject("e"), clk.Now(), at(time.Hour))
-	w.At(wakeupObject("e"), clk.Now(), nil) // cancels it
-	w.At(wakeupObject("f"), clk.Now(), at(time.Hour))
+	w.At(wakeupObject("c"), at(3*time.Hour))
+	w.At(wakeupObject("a"), at(time.Hour))
+	w.At(wakeupObject("b"), at(2*time.Hour))
+	w.At(wakeupObject("d"), at(5*time.Hour))
+	w.At(wakeupObject("d"), at(4*time.Hour)) // replaces its earlier schedule
+	w.At(wakeupObject("e"), at(time.Hour))
+	w.At(wakeupObject("e"), nil) // cancels it
+	w.At(wakeupObject("f"), at(time.Hour))
 	w.Forget(wakeKey("f"))
 	if got, want := scheduledWakeups(t, w), map[string]time.Time{"a": *at(time.Hour), "b": *at(2 * time.Hour),
 		"c": *at(3 * time.Hour), "d": *at(4 * time.Hour)}; !mapsEqual(got, want) {
@@ -137,7 +127,7 @@ func TestWakeupsFireEachObjectAtItsInstant(t *testing.T) {
 	}
 
 	// Scheduling an earlier instant than the one the timer waits for.
-	w.At(wakeupObject("g"), clk.Now(), at(220*time.Minute))
+	w.At(wakeupObject("g"), at(220*time.Minute))
 	clk.Step(10 * time.Minute)
 	expectWakeups(t, w, "g")
 	clk.Step(20 * time.Minute)
@@ -148,10 +138,10 @@ func TestWakeupsFireEachObjectAtItsInstant(t *testing.T) {
 func TestWakeupsPastInstantWakesAtOnce(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	clk := clocktesting.NewFakeClock(now)
-	w := NewWakeups(clk, 0)
+	w := NewWakeups(clk, 0, nil)
 	later, past := now.Add(time.Hour), now.Add(-time.Second)
-	w.At(wakeupObject("a"), clk.Now(), &later)
-	w.At(wakeupObject("a"), clk.Now(), &past) // replaces the later one
+	w.At(wakeupObject("a"), &later)
+	w.At(wakeupObject("a"), &past) // replaces the later one
 	expectWakeups(t, w, "a")
 	expectNothingScheduled(t, w)
 }
@@ -162,53 +152,47 @@ func TestWakeupsPastInstantWakesAtOnce(t *testing.T) {
 func TestWakeupsInstantsBeyondNanoseconds(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	clk := clocktesting.NewFakeClock(now)
-	w := NewWakeups(clk, 0)
+	w := NewWakeups(clk, 0, nil)
 	ancient, far, farther, soon := time.Date(1, time.January, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(9000, time.January, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC), now.Add(time.Hour)
-	w.At(wakeupObject("far"), clk.Now(), &far)
-	w.At(wakeupObject("farther"), clk.Now(), &farther)
-	w.At(wakeupObject("soon"), clk.Now(), &soon)
-	w.At(wakeupObject("ancient"), clk.Now(), &ancient)
+	w.At(wakeupObject("far"), &far)
+	w.At(wakeupObject("farther"), &farther)
+	w.At(wakeupObject("soon"), &soon)
+	w.At(wakeupObject("ancient"), &ancient)
 	expectWakeups(t, w, "ancient")
 	clk.Step(time.Hour)
 	expectWakeups(t, w, "soon")
 	if got := scheduledWakeups(t, w); len(got) != 2 || !got["far"].After(now.AddDate(200, 0, 0)) {
 		t.Fatalf("still scheduled %v, want far and farther after the year 2226", got)
 	}
-	w.At(wakeupObject("far"), clk.Now(), nil)
-	w.At(wakeupObject("farther"), clk.Now(), nil)
+	w.At(wakeupObject("far"), nil)
+	w.At(wakeupObject("farther"), nil)
 	expectNothingScheduled(t, w)
 }
 
-func TestWakeupsResyncComesFirstUnlessSooner(t *testing.T) {
+// With a resync period, only instants that come before the object's next
+// resync are kept: the resync reconciles the others first, and that
+// reconcile schedules them again.
+func TestWakeupsKeepOnlyInstantsBeforeTheResync(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	clk := clocktesting.NewFakeClock(now)
-	w := NewWakeups(clk, 10*time.Minute)
-	soon, late := now.Add(time.Minute), now.Add(time.Hour)
-	w.At(wakeupObject("idle"), clk.Now(), nil)
-	w.At(wakeupObject("soon"), clk.Now(), &soon)
-	w.At(wakeupObject("late"), clk.Now(), &late)
-	resync := now.Add(10 * time.Minute)
-	if got, want := scheduledWakeups(t, w), map[string]time.Time{"idle": resync, "soon": soon, "late": resync}; !mapsEqual(got, want) {
+	w := NewWakeups(clk, 10*time.Minute, fixedKeys())
+	soon, atTheResync, late := now.Add(time.Minute), now.Add(10*time.Minute), now.Add(time.Hour)
+	w.At(wakeupObject("idle"), nil)
+	w.At(wakeupObject("soon"), &soon)
+	w.At(wakeupObject("at-the-resync"), &atTheResync)
+	w.At(wakeupObject("late"), &late)
+	w.At(wakeupObject("was-soon"), &soon)
+	w.At(wakeupObject("was-soon"), &late) // replaces its schedule: dropped
+	if got, want := scheduledWakeups(t, w), map[string]time.Time{"soon": soon}; !mapsEqual(got, want) {
 		t.Fatalf("scheduled %v, want %v", got, want)
 	}
-	clk.Step(10 * time.Minute)
-	// Only soon's is the instant its state changes: the others' are resyncs.
-	if got, want := receiveEvents(t, w, 3), []wakeupEvent{{wakeKey("idle"), true}, {wakeKey("late"), true}, {wakeKey("soon"), false}}; !slices.Equal(got, want) {
-		t.Fatalf("woke %v, want %v", got, want)
+	// Without a resync period every instant is kept.
+	w = NewWakeups(clk, 0, nil)
+	w.At(wakeupObject("late"), &late)
+	if got, want := scheduledWakeups(t, w), map[string]time.Time{"late": late}; !mapsEqual(got, want) {
+		t.Fatalf("scheduled %v without a resync period, want %v", got, want)
 	}
-	// Each reconcile schedules its next resync from its own time.
-	w.At(wakeupObject("idle"), clk.Now(), nil)
-	if got := scheduledWakeups(t, w); !got["idle"].Equal(now.Add(20 * time.Minute)) {
-		t.Fatalf("next resync %v, want 10 minutes after the reconcile", got)
-	}
-	// A reconcile that read the clock before it moved on by a resync
-	// period (a test stepping it while the reconcile finishes) is resynced
-	// at once: from the step, the next resync would be a period away.
-	reconciledAt := clk.Now()
-	clk.Step(10 * time.Minute)
-	w.At(wakeupObject("slow"), reconciledAt, nil)
-	expectWakeups(t, w, "idle", "slow")
 }
 
 func mapsEqual(a, b map[string]time.Time) bool {
@@ -251,20 +235,21 @@ func (c *movingClock) Now() time.Time {
 func TestWakeupsInstantReachedWhileScheduling(t *testing.T) {
 	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
 	clk := &movingClock{FakeClock: clocktesting.NewFakeClock(now), stepAt: 1, step: 10 * time.Minute}
-	w := NewWakeups(clk, 10*time.Minute)
-	w.At(wakeupObject("a"), now, nil) // its resync, at 9:10, while the clock moves to 9:10
+	w := NewWakeups(clk, 0, nil)
+	at := now.Add(10 * time.Minute)
+	w.At(wakeupObject("a"), &at) // at 9:10, while the clock moves to 9:10
 	expectWakeups(t, w, "a")
 	expectNothingScheduled(t, w)
 }
 
 // A resync waits behind the objects queued by an event or at their
 // instant: a wave of resyncs does not delay a new sales line.
-func TestWakeupsQueueResyncsAtLowPriority(t *testing.T) {
+func TestResyncsAreQueuedAtLowPriority(t *testing.T) {
 	queue := priorityqueue.New[reconcile.Request]("wakeups-test")
 	defer queue.ShutDown()
-	enqueue(queue, wakeupEvent{key: wakeKey("resynced-1"), resync: true})
-	enqueue(queue, wakeupEvent{key: wakeKey("resynced-2"), resync: true})
-	enqueue(queue, wakeupEvent{key: wakeKey("expiring"), resync: false})
+	enqueueResync(queue, wakeKey("resynced-1"))
+	enqueueResync(queue, wakeKey("resynced-2"))
+	queue.Add(reconcile.Request{NamespacedName: wakeKey("expiring")})
 	queue.Add(reconcile.Request{NamespacedName: wakeKey("new-line")})
 	order := make([]string, 0, 4)
 	for range 4 {
@@ -276,10 +261,10 @@ func TestWakeupsQueueResyncsAtLowPriority(t *testing.T) {
 		t.Errorf("reconciled in the order %v, want the resyncs last", order)
 	}
 
-	// A queue without priorities still gets every wake-up.
+	// A queue without priorities still gets every resync.
 	plain := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
 	defer plain.ShutDown()
-	enqueue(plain, wakeupEvent{key: wakeKey("resynced"), resync: true})
+	enqueueResync(plain, wakeKey("resynced"))
 	if req, _ := plain.Get(); req.Name != "resynced" {
 		t.Errorf("got %v from a plain queue, want resynced", req)
 	}

@@ -6,11 +6,13 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/marketplace-rewards/rewards-operator/api/v1alpha1"
+	"github.com/marketplace-rewards/rewards-operator/controllers"
 	rewardsoperator "github.com/marketplace-rewards/rewards-operator/internal/operator"
 	"github.com/marketplace-rewards/rewards-operator/internal/testenv/build"
 )
@@ -95,5 +97,33 @@ var _ = Describe("Operators sharded by namespace", Ordered, func() {
 		By("its owner back, it is")
 		shardB = startManager("shard-b-again", configAs(operatorUser), clk, metricsserver.Options{}, nsB)
 		reachesTier1(waiting)
+	})
+
+	It("resyncs the objects of its namespaces and the program, which its resync sweeps list from its own cache", func() {
+		type keyedCache interface {
+			CachedKeys(client.Object) ([]string, bool)
+		}
+		kc, ok := shardA.mgr.GetCache().(keyedCache)
+		Expect(ok).To(BeTrue(), "the operator's cache lists the keys its resyncs sweep")
+		Eventually(func() []string { keys, _ := kc.CachedKeys(&v1alpha1.Publisher{}); return keys }, waitLong, poll).
+			Should(ConsistOf(nsA+"/contoso", nsA+"/litware"), "a shard's keys are its namespaces' only")
+		Eventually(func() []string { keys, _ := kc.CachedKeys(&v1alpha1.RewardsProgram{}); return keys }, waitLong, poll).
+			Should(ContainElement(program), "and the cluster-scoped programs'")
+
+		By("a status wiped in each shard's namespace and the program's, repaired once a resync period passes")
+		wiped := []*v1alpha1.Publisher{fetch(&v1alpha1.Publisher{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: "contoso"}})(),
+			fetch(&v1alpha1.Publisher{ObjectMeta: metav1.ObjectMeta{Namespace: nsB, Name: "northwind"}})()}
+		for _, pub := range wiped {
+			pub.Status = v1alpha1.PublisherStatus{}
+			Expect(admin.Status().Update(bg, pub)).To(Succeed())
+		}
+		prog := fetch(&v1alpha1.RewardsProgram{ObjectMeta: metav1.ObjectMeta{Name: program}})()
+		prog.Status = v1alpha1.RewardsProgramStatus{}
+		Expect(admin.Status().Update(bg, prog)).To(Succeed())
+		clk.Step(controllers.DefaultResyncPeriod)
+		for _, pub := range wiped {
+			reachesTier1(pub)
+		}
+		Eventually(func() int64 { return fetch(prog)().Status.ObservedGeneration }, waitLong, poll).Should(Equal(prog.Generation))
 	})
 })
