@@ -17,6 +17,11 @@ import (
 // every object at once.
 const resyncSlices = 60
 
+// minResyncBacklog is the fewest objects waiting in a controller's queue
+// that make a sweep skip its slices: a backlog is more than a slice's
+// objects, and never fewer than this.
+const minResyncBacklog = 1000
+
 // sweep queues, for as long as ctx lives, every object of the kind once per
 // resync period, one slice at a time, at low priority. The slices are
 // counted from the sweep's start on the injected clock: a fake clock
@@ -53,12 +58,22 @@ func (w *Wakeups) sweep(ctx context.Context, queue workqueue.TypedRateLimitingIn
 // sweep's start (so modulo resyncSlices): every object when that is a whole
 // period or more.
 func (w *Wakeups) resyncSlices(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request], from, to int) {
+	// While the controller works through a backlog (its initial list, a
+	// burst of new lines), the slices that come are skipped and resynced a
+	// period later: resyncing objects reconciled moments ago is work
+	// without use (while the initial list drains, it is most of them), and
+	// the resyncs would wait behind the backlog, and grow it.
+	if waiting, backlog := queue.Len(), max(minResyncBacklog, w.lastKeys/resyncSlices); waiting > backlog {
+		log.FromContext(ctx).V(1).Info("resync slices skipped: the controller has a backlog", "waiting", waiting, "slices", to-from)
+		return
+	}
 	keys, err := w.keys(ctx)
 	if err != nil {
 		// The objects of these slices are resynced a period later.
 		log.FromContext(ctx).Error(err, "listing the objects to resync")
 		return
 	}
+	w.lastKeys = len(keys)
 	var due [resyncSlices]bool
 	for i := from; i < to && i < from+resyncSlices; i++ {
 		due[i%resyncSlices] = true

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -181,5 +183,31 @@ func TestSliceOfIsFNV1aOfTheKey(t *testing.T) {
 		if got, want := sliceOf(key), int(h.Sum32()%resyncSlices); got != want {
 			t.Errorf("sliceOf(%q) = %d, want %d", key, got, want)
 		}
+	}
+}
+
+// While the controller's queue holds a backlog (its initial list, a burst
+// of new lines), the slices that come are skipped, not piled up behind it:
+// their objects are resynced a period later.
+func TestResyncSweepSkipsSlicesWhileTheQueueHasABacklog(t *testing.T) {
+	clk := clocktesting.NewFakeClock(time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC))
+	keys := manyKeys(50)
+	w := NewWakeups(clk, 10*time.Minute, fixedKeys(keys...))
+	queue := startSources(t, w)
+	for i := range minResyncBacklog + 1 {
+		queue.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "backlog", Name: fmt.Sprint(i)}})
+	}
+	waitFor(t, "the sweep to wait", clk.HasWaiters)
+	clk.Step(10 * time.Minute)
+	waitFor(t, "the sweep to wait after skipping", clk.HasWaiters)
+	for _, key := range drain(queue) {
+		if !strings.HasPrefix(key, "backlog/") {
+			t.Fatalf("%s resynced behind a backlog", key)
+		}
+	}
+	clk.Step(10 * time.Minute)
+	waitFor(t, "the sweep to wait again", clk.HasWaiters)
+	if got := drain(queue); len(got) != len(keys) {
+		t.Errorf("the backlog gone, a period queued %d objects, want every one of %d", len(got), len(keys))
 	}
 }

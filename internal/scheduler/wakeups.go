@@ -38,7 +38,9 @@ import (
 // resync is a sweep of the kind's objects in the cache, not a schedule per
 // object: each object falls in one of resyncSlices slices by a hash of its
 // key, and one slice is queued every period/resyncSlices, so the resyncs
-// are spread over the period, each object's a period apart. Only instants
+// are spread over the period, each object's a period apart; a slice that
+// comes while the controller works through a backlog (its initial list)
+// waits for the next period. Only instants
 // that come before the object's next resync are kept as schedules: at
 // tens of thousands of objects, a schedule each (a key, an instant and its
 // place in a heap and an index) weighed megabytes.
@@ -50,8 +52,10 @@ import (
 type Wakeups struct {
 	clock  clock.WithDelayedExecution
 	resync time.Duration
-	// keys lists the keys of the kind's objects the resync sweeps.
-	keys Keys
+	// keys lists the keys of the kind's objects the resync sweeps;
+	// lastKeys is how many it listed last (the sweep's alone).
+	keys     Keys
+	lastKeys int
 	// events are the objects whose instant has come.
 	events chan types.NamespacedName
 
