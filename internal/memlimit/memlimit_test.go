@@ -83,3 +83,25 @@ func TestSet(t *testing.T) {
 		t.Errorf("runtime limit %d set without a container limit", now)
 	}
 }
+
+// gcPercent reads the garbage collector's target, leaving it as it was.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestSetGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+
+	if got := SetGCPercent(func(string) string { return "" }); got != DefaultGCPercent || gcPercent() != DefaultGCPercent {
+		t.Errorf("without GOGC: set %d, the runtime's target is %d; want %d both", got, gcPercent(), DefaultGCPercent)
+	}
+
+	debug.SetGCPercent(200) // what the runtime applied from GOGC=200
+	env := map[string]string{"GOGC": "200"}
+	if got := SetGCPercent(func(k string) string { return env[k] }); got != 0 || gcPercent() != 200 {
+		t.Errorf("with GOGC=200: set %d, the runtime's target is %d; want nothing set, 200 kept", got, gcPercent())
+	}
+}

@@ -40,10 +40,10 @@ import (
 // key, and one slice is queued every period/resyncSlices, so the resyncs
 // are spread over the period, each object's a period apart; a slice that
 // comes while the controller works through a backlog (its initial list)
-// waits for the next period. Only instants
-// that come before the object's next resync are kept as schedules: at
-// tens of thousands of objects, a schedule each (a key, an instant and its
-// place in a heap and an index) weighed megabytes.
+// waits for the next period. Only instants that come before the object's
+// next resync are kept as schedules: at tens of thousands of objects, a
+// schedule each (a key, an instant and its place in a heap and an index)
+// weighed megabytes.
 //
 // A resync is queued at low priority: with a priority queue (the
 // manager's default), objects changed by an event or at their instant are
