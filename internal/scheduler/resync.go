@@ -59,11 +59,27 @@ func (w *Wakeups) sweep(ctx context.Context, queue workqueue.TypedRateLimitingIn
 // period or more.
 func (w *Wakeups) resyncSlices(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request], from, to int) {
 	// While the controller works through a backlog (its initial list, a
-	// burst of new lines), the slices that come are skipped and resynced a
+	// burst of new lines), a slice that comes is skipped and resynced a
 	// period later: resyncing objects reconciled moments ago is work
 	// without use (while the initial list drains, it is most of them), and
-	// the resyncs would wait behind the backlog, and grow it.
-	if waiting, backlog := queue.Len(), max(minResyncBacklog, w.lastKeys/resyncSlices); waiting > backlog {
+	// the resyncs would wait behind the backlog, and grow it. Unless an
+	// instant At did not keep, counting on this sweep, would pass before
+	// the slice's next one.
+	waiting := queue.Len()
+	backlogged := waiting > max(minResyncBacklog, w.lastKeys/resyncSlices)
+	nextSweep := instantOf(w.clock.Now().Add(w.resync))
+	var due [resyncSlices]bool
+	anyDue := false
+	w.mu.Lock()
+	for i := from; i < to && i < from+resyncSlices; i++ {
+		slice := i % resyncSlices
+		if backlogged && (w.dropped[slice] == 0 || w.dropped[slice] >= nextSweep) {
+			continue
+		}
+		due[slice], anyDue = true, true
+	}
+	w.mu.Unlock()
+	if !anyDue {
 		log.FromContext(ctx).V(1).Info("resync slices skipped: the controller has a backlog", "waiting", waiting, "slices", to-from)
 		return
 	}
@@ -74,10 +90,15 @@ func (w *Wakeups) resyncSlices(ctx context.Context, queue workqueue.TypedRateLim
 		return
 	}
 	w.lastKeys = len(keys)
-	var due [resyncSlices]bool
-	for i := from; i < to && i < from+resyncSlices; i++ {
-		due[i%resyncSlices] = true
+	// The objects queued schedule their instants again as they are
+	// reconciled.
+	w.mu.Lock()
+	for slice := range due {
+		if due[slice] {
+			w.dropped[slice] = 0
+		}
 	}
+	w.mu.Unlock()
 	for _, key := range keys {
 		if !due[sliceOf(key)] {
 			continue
@@ -88,6 +109,15 @@ func (w *Wakeups) resyncSlices(ctx context.Context, queue workqueue.TypedRateLim
 		}
 		enqueueResync(queue, types.NamespacedName{Namespace: namespace, Name: name})
 	}
+}
+
+// keyString is key as client-go's cache keys it: "namespace/name", or
+// "name" for a cluster-scoped object.
+func keyString(key types.NamespacedName) string {
+	if key.Namespace == "" {
+		return key.Name
+	}
+	return key.Namespace + "/" + key.Name
 }
 
 // sliceOf is the resync slice of the object with this key: an FNV-1a hash

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,13 +30,6 @@ func manyKeys(n int) []string {
 		keys = append(keys, fmt.Sprintf("ns/obj-%03d", i))
 	}
 	return keys
-}
-
-func keyOf(req reconcile.Request) string {
-	if req.Namespace == "" {
-		return req.Name
-	}
-	return req.Namespace + "/" + req.Name
 }
 
 // startSources starts w's source into a new queue, returned, for the test's
@@ -69,7 +63,7 @@ func drain(queue workqueue.TypedRateLimitingInterface[reconcile.Request]) []stri
 	var got []string
 	for queue.Len() > 0 {
 		req, _ := queue.Get()
-		got = append(got, keyOf(req))
+		got = append(got, keyString(req.NamespacedName))
 		queue.Done(req)
 	}
 	return got
@@ -209,5 +203,46 @@ func TestResyncSweepSkipsSlicesWhileTheQueueHasABacklog(t *testing.T) {
 	waitFor(t, "the sweep to wait again", clk.HasWaiters)
 	if got := drain(queue); len(got) != len(keys) {
 		t.Errorf("the backlog gone, a period queued %d objects, want every one of %d", len(got), len(keys))
+	}
+}
+
+// Time-based transitions happen at their instant, not at the next resync
+// (DESIGN, "How it behaves"): an instant At did not keep, counting on the
+// object's resync, still comes in time when that resync falls behind a
+// backlog. Its slice is swept anyway; the others wait a period.
+func TestResyncSweepKeepsADroppedInstantBehindABacklog(t *testing.T) {
+	now := time.Date(2026, time.March, 1, 9, 0, 0, 0, time.UTC)
+	clk := clocktesting.NewFakeClock(now)
+	keys := manyKeys(50)
+	w := NewWakeups(clk, 10*time.Minute, fixedKeys(keys...))
+	queue := startSources(t, w)
+	expiring := wakeupObject("obj-007") // ns/obj-007, one of keys
+	at := now.Add(15 * time.Minute)
+	w.At(expiring, &at)
+	expectNothingScheduled(t, w) // a period or more away: left to its resync
+	for i := range minResyncBacklog + 1 {
+		queue.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "backlog", Name: fmt.Sprint(i)}})
+	}
+	waitFor(t, "the sweep to wait", clk.HasWaiters)
+	clk.Step(10 * time.Minute)
+	waitFor(t, "the sweep to wait after the period", clk.HasWaiters)
+	var resynced []string
+	for _, key := range drain(queue) {
+		if !strings.HasPrefix(key, "backlog/") {
+			resynced = append(resynced, key)
+		}
+	}
+	for _, key := range resynced {
+		if sliceOf(key) != sliceOf("ns/obj-007") {
+			t.Errorf("%s resynced behind a backlog, though its slice has no instant to keep", key)
+		}
+	}
+	if !slices.Contains(resynced, "ns/obj-007") {
+		t.Fatalf("resynced %v behind a backlog, want ns/obj-007, whose instant comes before its slice's next sweep", resynced)
+	}
+	// Its reconcile schedules the instant, now within a period.
+	w.At(expiring, &at)
+	if got := scheduledWakeups(t, w); !got["obj-007"].Equal(at) {
+		t.Errorf("scheduled %v, want obj-007 at %v", got, at)
 	}
 }

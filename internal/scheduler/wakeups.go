@@ -61,7 +61,11 @@ type Wakeups struct {
 
 	mu    sync.Mutex
 	byKey map[types.NamespacedName]*wakeup
-	queue wakeupQueue
+	// dropped is, per resync slice, the earliest instant At did not keep
+	// because the slice's next sweep comes first (0: none since its last
+	// sweep).
+	dropped [resyncSlices]instant
+	queue   wakeupQueue
 	// timer is armed for armedAt, the earliest instant in queue; nil when
 	// queue is empty. armings counts the timers armed, so that a callback
 	// knows whether it is the current timer's.
@@ -163,8 +167,13 @@ func (w *Wakeups) At(obj client.Object, at *time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 
-	// The object's next resync comes within a period of now.
+	// The object's next resync comes within a period of now. Its slice is
+	// told, so that a sweep behind a backlog does not skip it past the
+	// instant.
 	if at != nil && w.resync > 0 && w.keys != nil && !at.Before(w.clock.Now().Add(w.resync)) {
+		if slice, dropped := sliceOf(keyString(key)), instantOf(*at); w.dropped[slice] == 0 || dropped < w.dropped[slice] {
+			w.dropped[slice] = dropped
+		}
 		at = nil
 	}
 	// An instant already past is scheduled like any other: armLocked finds
