@@ -120,6 +120,23 @@ var _ = Describe("Operators sharded by namespace", Ordered, func() {
 		prog := fetch(&v1alpha1.RewardsProgram{ObjectMeta: metav1.ObjectMeta{Name: program}})()
 		prog.Status = v1alpha1.RewardsProgramStatus{}
 		Expect(admin.Status().Update(bg, prog)).To(Succeed())
+		// A resync that read a cache still holding the old statuses would
+		// find nothing to write, and the wipes (status only) start no
+		// reconcile of their own: step once every shard's cache has them.
+		wipedIn := func(shard *runningManager, obj client.Object, observed func() int64) {
+			GinkgoHelper()
+			Eventually(func() (int64, error) {
+				err := shard.mgr.GetCache().Get(bg, client.ObjectKeyFromObject(obj), obj)
+				return observed(), err
+			}, waitLong, poll).Should(BeZero(), "the wipe of "+obj.GetName()+" in a shard's cache")
+		}
+		cachedPub := &v1alpha1.Publisher{}
+		for i, shard := range []*runningManager{shardA, shardB} {
+			cachedPub.Namespace, cachedPub.Name = wiped[i].Namespace, wiped[i].Name
+			wipedIn(shard, cachedPub, func() int64 { return cachedPub.Status.ObservedGeneration })
+			cachedProg := &v1alpha1.RewardsProgram{ObjectMeta: metav1.ObjectMeta{Name: program}}
+			wipedIn(shard, cachedProg, func() int64 { return cachedProg.Status.ObservedGeneration })
+		}
 		clk.Step(controllers.DefaultResyncPeriod)
 		for _, pub := range wiped {
 			reachesTier1(pub)
