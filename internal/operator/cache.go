@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"context"
 	"reflect"
 	"sync"
 	"time"
@@ -108,19 +109,34 @@ func shared[S ~string](s S) S {
 	return unique.Make(s).Value()
 }
 
-// keyedCache is controller-runtime's cache that also lists the keys of the
-// objects of a kind it holds, from its informers' stores, without copying
-// an object: the controllers' resync sweeps read them every few seconds
-// (controllers' cachedKeys), where a List would copy every object of the
-// kind into a new list each time. A namespace-limited cache has one
-// informer per namespace, which controller-runtime does not expose: the
-// informers are recorded as the cache makes them (cache.Options'
-// NewInformer).
+// keyedCache is controller-runtime's cache with two shortcuts through its
+// informers' stores, which controller-runtime does not expose for a
+// namespace-limited cache (one informer per namespace): they are recorded
+// as the cache makes them (cache.Options' NewInformer).
+//
+//   - CachedKeys lists the keys of the objects of a kind without copying an
+//     object: the controllers' resync sweeps read them every few seconds
+//     (controllers' cachedKeys), where a List would copy every object of
+//     the kind into a new list each time.
+//   - Get honours client.UnsafeDisableDeepCopy for a kind held by a single
+//     informer. controller-runtime's namespace-limited cache drops a Get's
+//     options for a cluster-scoped object (multiNamespaceCache.Get), so
+//     every read of the RewardsProgram, which every sales line's decision
+//     makes, deep-copied the whole program.
+//
+// Only typed objects are recorded: informers of unstructured or
+// metadata-only objects share one Go type across kinds.
 type keyedCache struct {
 	cache.Cache
 
-	mu        sync.Mutex
-	informers map[reflect.Type][]toolscache.SharedIndexInformer
+	mu        sync.RWMutex
+	informers map[reflect.Type][]informerStore
+}
+
+// informerStore is what keyedCache reads of an informer.
+type informerStore interface {
+	HasSynced() bool
+	GetStore() toolscache.Store
 }
 
 // keyedCacheOf wraps a manager's NewCache (controller-runtime's cache.New
@@ -130,16 +146,14 @@ func keyedCacheOf(newCache cache.NewCacheFunc) cache.NewCacheFunc {
 		newCache = cache.New
 	}
 	return func(cfg *rest.Config, opts cache.Options) (cache.Cache, error) {
-		kc := &keyedCache{informers: map[reflect.Type][]toolscache.SharedIndexInformer{}}
+		kc := &keyedCache{informers: map[reflect.Type][]informerStore{}}
 		newInformer := opts.NewInformer
 		if newInformer == nil {
 			newInformer = toolscache.NewSharedIndexInformer
 		}
 		opts.NewInformer = func(lw toolscache.ListerWatcher, obj runtime.Object, resync time.Duration, indexers toolscache.Indexers) toolscache.SharedIndexInformer {
 			informer := newInformer(lw, obj, resync, indexers)
-			kc.mu.Lock()
-			defer kc.mu.Unlock()
-			kc.informers[reflect.TypeOf(obj)] = append(kc.informers[reflect.TypeOf(obj)], informer)
+			kc.record(obj, informer)
 			return informer
 		}
 		c, err := newCache(cfg, opts)
@@ -151,15 +165,91 @@ func keyedCacheOf(newCache cache.NewCacheFunc) cache.NewCacheFunc {
 	}
 }
 
+// typed says whether objects of obj's Go type are all of one kind.
+func typed(obj runtime.Object) bool {
+	switch obj.(type) {
+	case runtime.Unstructured, *metav1.PartialObjectMetadata, *metav1.PartialObjectMetadataList:
+		return false
+	}
+	return true
+}
+
+func (c *keyedCache) record(obj runtime.Object, informer informerStore) {
+	if !typed(obj) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := reflect.TypeOf(obj)
+	c.informers[t] = append(c.informers[t], informer)
+}
+
+func (c *keyedCache) informersOf(obj client.Object) []informerStore {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.informers[reflect.TypeOf(obj)]
+}
+
 // CachedKeys lists the keys ("namespace/name") of the objects of obj's
 // type in the cache's stores; ok is false when the cache has no informer
 // of that type yet.
 func (c *keyedCache) CachedKeys(obj client.Object) (keys []string, ok bool) {
-	c.mu.Lock()
-	informers := c.informers[reflect.TypeOf(obj)]
-	c.mu.Unlock()
+	informers := c.informersOf(obj)
 	for _, informer := range informers {
 		keys = append(keys, informer.GetStore().ListKeys()...)
 	}
 	return keys, len(informers) > 0
+}
+
+// Get reads obj from the cache. With client.UnsafeDisableDeepCopy, an object
+// of a kind one synced informer holds (any kind of a cache over all
+// namespaces, a cluster-scoped kind of a namespace-limited one) is the
+// store's own, not copied, as the option asks: read it, never change it.
+// Anything else, a miss included, is the wrapped cache's: its waits for a
+// first sync, its errors.
+func (c *keyedCache) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if readOnly(opts) && c.getFromStore(key, obj) {
+		return nil
+	}
+	return c.Cache.Get(ctx, key, obj, opts...)
+}
+
+func readOnly(opts []client.GetOption) bool {
+	var o client.GetOptions
+	o.ApplyOptions(opts)
+	return o.UnsafeDisableDeepCopy != nil && *o.UnsafeDisableDeepCopy
+}
+
+// getFromStore sets obj to the stored object of key when a single synced
+// informer holds obj's kind and has it.
+func (c *keyedCache) getFromStore(key client.ObjectKey, obj client.Object) bool {
+	informers := c.informersOf(obj)
+	if len(informers) != 1 || !informers[0].HasSynced() {
+		return false
+	}
+	storeKey := key.Name
+	if key.Namespace != "" {
+		storeKey = key.Namespace + "/" + key.Name
+	}
+	stored, exists, err := informers[0].GetStore().GetByKey(storeKey)
+	if err != nil || !exists {
+		return false
+	}
+	out, in := reflect.ValueOf(obj), reflect.ValueOf(stored)
+	if in.Type() != out.Type() {
+		return false
+	}
+	out.Elem().Set(in.Elem())
+	return true
+}
+
+// RemoveInformer stops the informers of obj's kind and forgets them.
+func (c *keyedCache) RemoveInformer(ctx context.Context, obj client.Object) error {
+	if err := c.Cache.RemoveInformer(ctx, obj); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.informers, reflect.TypeOf(obj))
+	return nil
 }

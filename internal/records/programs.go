@@ -54,9 +54,10 @@ func NewPrograms(reader client.Reader) *Programs {
 // error: the state says so.
 func (p *Programs) State(ctx context.Context, name string) (rewards.ProgramState, error) {
 	// Read without a copy: every reconcile of every kind asks. (A cache
-	// limited to namespaces copies it anyway: controller-runtime's
-	// multiNamespaceCache.Get drops the options of a Get of a cluster-scoped
-	// object. Its List keeps them, but costs more than the copy.)
+	// limited to namespaces honours that only when it is the operator's:
+	// controller-runtime's multiNamespaceCache.Get drops the options of a
+	// Get of a cluster-scoped object, and operator.ManagerOptions' cache
+	// reads its store instead.)
 	var prog v1alpha1.RewardsProgram
 	if err := p.reader.Get(ctx, types.NamespacedName{Name: name}, &prog, client.UnsafeDisableDeepCopy); err != nil {
 		if !apierrors.IsNotFound(err) {
