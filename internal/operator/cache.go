@@ -227,11 +227,7 @@ func (c *keyedCache) getFromStore(key client.ObjectKey, obj client.Object) bool 
 	if len(informers) != 1 || !informers[0].HasSynced() {
 		return false
 	}
-	storeKey := key.Name
-	if key.Namespace != "" {
-		storeKey = key.Namespace + "/" + key.Name
-	}
-	stored, exists, err := informers[0].GetStore().GetByKey(storeKey)
+	stored, exists, err := informers[0].GetStore().GetByKey(toolscache.ObjectName(key).String())
 	if err != nil || !exists {
 		return false
 	}

@@ -111,15 +111,6 @@ func (w *Wakeups) resyncSlices(ctx context.Context, queue workqueue.TypedRateLim
 	}
 }
 
-// keyString is key as client-go's cache keys it: "namespace/name", or
-// "name" for a cluster-scoped object.
-func keyString(key types.NamespacedName) string {
-	if key.Namespace == "" {
-		return key.Name
-	}
-	return key.Namespace + "/" + key.Name
-}
-
 // sliceOf is the resync slice of the object with this key: an FNV-1a hash
 // of the key, so that an object keeps its slice, and so its place in the
 // period, from one period and one process to the next.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -63,7 +64,7 @@ func drain(queue workqueue.TypedRateLimitingInterface[reconcile.Request]) []stri
 	var got []string
 	for queue.Len() > 0 {
 		req, _ := queue.Get()
-		got = append(got, keyString(req.NamespacedName))
+		got = append(got, toolscache.ObjectName(req.NamespacedName).String())
 		queue.Done(req)
 	}
 	return got

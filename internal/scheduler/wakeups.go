@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -171,7 +172,7 @@ func (w *Wakeups) At(obj client.Object, at *time.Time) {
 	// told, so that a sweep behind a backlog does not skip it past the
 	// instant.
 	if at != nil && w.resync > 0 && w.keys != nil && !at.Before(w.clock.Now().Add(w.resync)) {
-		if slice, dropped := sliceOf(keyString(key)), instantOf(*at); w.dropped[slice] == 0 || dropped < w.dropped[slice] {
+		if slice, dropped := sliceOf(toolscache.ObjectName(key).String()), instantOf(*at); w.dropped[slice] == 0 || dropped < w.dropped[slice] {
 			w.dropped[slice] = dropped
 		}
 		at = nil
